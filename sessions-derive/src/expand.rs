@@ -1,0 +1,189 @@
+//! Generates the `Session` impl and the flash accessors. Only data and thin glue: every behaviour
+//! lives in the runtime crate, reached through `::sessions::__private`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, quote_spanned};
+use syn::DeriveInput;
+use syn::spanned::Spanned as _;
+
+use crate::ast::{Field, Input};
+use crate::attr::SameSite;
+use crate::check::{self, cookie_name};
+use crate::ctxt::Ctxt;
+use crate::fallback;
+
+pub(crate) fn derive(input: &DeriveInput) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let Some(model) = Input::from_syn(&mut cx, input) else {
+        return cx
+            .finish()
+            .err()
+            .map(|e| e.to_compile_error())
+            .unwrap_or_default();
+    };
+    check::check(&mut cx, &model);
+    match cx.finish() {
+        Ok(()) => generate(&model),
+        Err(errors) => {
+            let stub = fallback::stub(&model);
+            let errors = errors.to_compile_error();
+            quote!(#errors #stub)
+        }
+    }
+}
+
+fn generate(input: &Input<'_>) -> TokenStream {
+    let ident = input.ident;
+    let config = config(input);
+    let fields = input.fields.iter().map(field_meta);
+    let indices = 0..input.fields.len();
+    let encode = input.fields.iter().zip(indices.clone()).map(|(field, index)| {
+        let name = field.ident;
+        quote_spanned!(field.ty.span()=> #index => ::sessions::__private::encode_field(&self.#name, __sessions_out),)
+    });
+    let decode = input.fields.iter().zip(indices.clone()).map(|(field, index)| {
+        let name = field.ident;
+        quote_spanned!(field.ty.span()=> #index => {
+            self.#name = ::sessions::__private::decode_field(__sessions_bytes)?;
+            ::core::result::Result::Ok(())
+        })
+    });
+    let reset = input.fields.iter().zip(indices).map(|(field, index)| {
+        let name = field.ident;
+        quote!(#index => self.#name = __sessions_default.#name,)
+    });
+    let accessors = input
+        .fields
+        .iter()
+        .filter(|f| f.attrs.flash.is_some())
+        .map(flash_accessors);
+    quote! {
+        #[doc(hidden)]
+        const _: () = {
+            #[automatically_derived]
+            impl ::sessions::__private::Session for #ident {
+                const CONFIG: ::sessions::__private::Config = #config;
+                const FIELDS: &'static [::sessions::__private::Field] = &[#(#fields),*];
+
+                fn encode_field(
+                    &self,
+                    __sessions_index: usize,
+                    __sessions_out: &mut ::std::vec::Vec<u8>,
+                ) -> ::core::result::Result<(), ::sessions::__private::FieldError> {
+                    match __sessions_index {
+                        #(#encode)*
+                        _ => ::sessions::__private::no_such_field(__sessions_index),
+                    }
+                }
+
+                fn decode_field(
+                    &mut self,
+                    __sessions_index: usize,
+                    __sessions_bytes: &[u8],
+                ) -> ::core::result::Result<(), ::sessions::__private::FieldError> {
+                    match __sessions_index {
+                        #(#decode)*
+                        _ => ::sessions::__private::no_such_field(__sessions_index),
+                    }
+                }
+
+                fn reset_field(&mut self, __sessions_index: usize) {
+                    let __sessions_default = <Self as ::core::default::Default>::default();
+                    match __sessions_index {
+                        #(#reset)*
+                        _ => {}
+                    }
+                }
+            }
+
+            #[automatically_derived]
+            impl #ident {
+                #(#accessors)*
+            }
+        };
+    }
+}
+
+/// `Config::new(...)` and one builder call per option that differs from the runtime's default.
+fn config(input: &Input<'_>) -> TokenStream {
+    let attrs = &input.attrs;
+    let type_name = input.ident.to_string();
+    let cookie = cookie_name(input);
+    let mut calls = Vec::new();
+    if let Some(path) = &attrs.path {
+        let path = &path.value;
+        calls.push(quote!(.path(#path)));
+    }
+    if let Some(domain) = &attrs.domain {
+        let domain = &domain.value;
+        calls.push(quote!(.domain(#domain)));
+    }
+    for (name, flag) in [
+        ("secure", &attrs.secure),
+        ("http_only", &attrs.http_only),
+        ("partitioned", &attrs.partitioned),
+        ("session_only", &attrs.session_only),
+    ] {
+        if let Some(flag) = flag {
+            let method = format_ident!("{name}");
+            let value = flag.value;
+            calls.push(quote!(.#method(#value)));
+        }
+    }
+    if attrs.signed.as_ref().is_some_and(|signed| signed.value) {
+        calls.push(quote!(.signed()));
+    }
+    if let Some(same_site) = &attrs.same_site {
+        let variant = match same_site.value {
+            SameSite::Strict => quote!(Strict),
+            SameSite::Lax => quote!(Lax),
+            SameSite::None => quote!(None),
+        };
+        calls.push(quote!(.same_site(::sessions::__private::SameSite::#variant)));
+    }
+    if let Some(max_age) = &attrs.max_age {
+        let seconds = max_age.value;
+        calls.push(quote!(.max_age(::sessions::__private::Duration::from_secs(#seconds))));
+    }
+    if let Some(idle) = &attrs.idle_timeout {
+        let seconds = idle.value;
+        calls.push(quote!(.idle_timeout(::sessions::__private::Duration::from_secs(#seconds))));
+    }
+    quote!(::sessions::__private::Config::new(#type_name, #cookie) #(#calls)*)
+}
+
+/// The field's metadata. The type is tagged by its spelling without spaces, so a deploy that changes a
+/// field's type resets that field instead of misreading it.
+fn field_meta(field: &Field<'_>) -> TokenStream {
+    let name = field.ident.to_string();
+    let ty = field.ty;
+    let type_name: String = quote!(#ty).to_string().split_whitespace().collect();
+    let flash = field.attrs.flash.map(|_| quote!(.flash()));
+    let max_age = field.attrs.max_age.as_ref().map(|max_age| {
+        let seconds = max_age.value;
+        quote!(.max_age(::sessions::__private::Duration::from_secs(#seconds)))
+    });
+    quote!(::sessions::__private::Field::new(#name, #type_name) #flash #max_age)
+}
+
+/// `take_<field>()` and `flash_<field>(message)`, with the field's visibility.
+fn flash_accessors(field: &Field<'_>) -> TokenStream {
+    let name = field.ident;
+    let vis = field.vis;
+    let ty = field.ty;
+    let take = format_ident!("take_{}", name);
+    let put = format_ident!("flash_{}", name);
+    let take_doc = format!("Takes the flash `{name}`, leaving it empty: read once, then gone.");
+    let put_doc = format!("Adds a message to the flash `{name}`; it stays until taken.");
+    quote_spanned! {field.ident.span()=>
+        #[doc = #take_doc]
+        #vis fn #take(&mut self) -> #ty {
+            ::core::mem::take(&mut self.#name)
+        }
+
+        #[doc = #put_doc]
+        #vis fn #put(&mut self, message: <#ty as ::sessions::__private::Flash>::Message) {
+            <#ty as ::sessions::__private::Flash>::put(&mut self.#name, message)
+        }
+    }
+}

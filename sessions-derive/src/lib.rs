@@ -1,0 +1,25 @@
+//! `#[derive(Session)]` for the `sessions` crate. Use it through `sessions`, which re-exports it and
+//! documents the options; this crate only reads the input, checks it, and generates code that calls
+//! `::sessions::__private`.
+//!
+//! Reading is `attr.rs` (attributes to values) and `ast.rs` (the struct's model), rules spanning
+//! several attributes are `check.rs`, generation is `expand.rs`, and `fallback.rs` is the impl emitted
+//! beside errors. Every mistake is collected in a `Ctxt` and reported in one build.
+
+mod ast;
+mod attr;
+mod check;
+mod ctxt;
+mod duration;
+mod expand;
+mod fallback;
+
+use proc_macro::TokenStream;
+use syn::{DeriveInput, parse_macro_input};
+
+/// Derives `sessions::Session`; see the `sessions` crate for the attributes.
+#[proc_macro_derive(Session, attributes(session, flash, max_age))]
+pub fn derive_session(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::derive(&input).into()
+}

@@ -1,0 +1,84 @@
+//! Where the time comes from.
+//!
+//! Every expiry decision (session `max_age`, `idle_timeout`, per-field `#[max_age]`) asks a [`Clock`], so
+//! tests move time forward with a [`ManualClock`] instead of sleeping.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A source of the current time, injected into a store with `with_clock`.
+pub trait Clock: fmt::Debug + Send + Sync + 'static {
+    /// The current wall-clock time.
+    fn now(&self) -> SystemTime;
+}
+
+/// The real clock: [`SystemTime::now`]. The default of every store.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// A clock that only moves when told to; clones share the same time.
+///
+/// ```
+/// use sessions::{Clock, ManualClock};
+/// use std::time::{Duration, UNIX_EPOCH};
+///
+/// let clock = ManualClock::at_unix(1_700_000_000);
+/// let store_clock = clock.clone(); // hand this one to the store
+/// clock.advance(Duration::from_secs(90));
+/// assert_eq!(store_clock.now(), UNIX_EPOCH + Duration::from_secs(1_700_000_090));
+/// ```
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    unix_seconds: Arc<AtomicU64>,
+}
+
+impl ManualClock {
+    /// A clock stopped at `unix_seconds` seconds after the Unix epoch.
+    pub fn at_unix(unix_seconds: u64) -> Self {
+        Self {
+            unix_seconds: Arc::new(AtomicU64::new(unix_seconds)),
+        }
+    }
+
+    /// Moves the clock (and every clone of it) forward.
+    pub fn advance(&self, by: Duration) {
+        self.unix_seconds.fetch_add(by.as_secs(), Ordering::SeqCst);
+    }
+
+    /// Moves the clock (and every clone of it) back, to test clock skew.
+    pub fn rewind(&self, by: Duration) {
+        let by = by.as_secs();
+        let _ = self
+            .unix_seconds
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
+                Some(now.saturating_sub(by))
+            });
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.unix_seconds.load(Ordering::SeqCst))
+    }
+}
+
+/// Whole seconds since the Unix epoch, the resolution of every time in the wire format.
+pub(crate) fn unix_seconds(clock: &dyn Clock) -> u64 {
+    clock
+        .now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
+
+/// The inverse of [`unix_seconds`], for the times a loaded session reports.
+pub(crate) fn system_time(unix_seconds: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(unix_seconds)
+}

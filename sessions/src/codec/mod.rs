@@ -1,0 +1,254 @@
+//! The wire format: a session to bytes and back.
+//!
+//! [`seal`] is the envelope (format version, key id, AES-GCM or HMAC), [`payload`] the plaintext
+//! layout (session times, one record per field), [`fields`] the one seam that turns a field's value into
+//! bytes. This module ties them to a [`Loaded`] session: restoring one from a payload, with every
+//! expiry checked against the clock, and encoding one back while noting which fields changed.
+
+pub(crate) mod fields;
+pub(crate) mod payload;
+pub(crate) mod seal;
+
+use std::ops::Range;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::error::{Rejection, SaveError};
+use crate::key::Keys;
+use crate::loaded::{Intent, Loaded, Origin, ResetField, ResetReason, Snapshot, SnapshotField};
+use crate::session::Session;
+use payload::{Meta, Writer};
+
+/// The longest cookie value a browser sends (RFC 6265's minimum every browser keeps). Anything longer
+/// is refused before it is decoded.
+pub(crate) const MAX_COOKIE_LEN: usize = 4096;
+
+/// How far in the future a session's times may lie, for clocks that disagree between servers.
+const CLOCK_SKEW_LEEWAY: u64 = 60;
+
+/// What a cookie of `S` is bound to.
+pub(crate) fn binding<S: Session>() -> seal::Binding<'static> {
+    seal::Binding {
+        cookie_name: S::CONFIG.cookie().name(),
+        type_name: S::CONFIG.type_name(),
+    }
+}
+
+/// Opens a cookie store's cookie value into a session.
+pub(crate) fn open_cookie<S: Session>(value: &str, keys: &Keys, now: u64) -> Result<Loaded<S>, Rejection> {
+    if value.len() > MAX_COOKIE_LEN {
+        return Err(Rejection::Oversized);
+    }
+    let mut buf = URL_SAFE_NO_PAD.decode(value).map_err(|_| Rejection::Malformed)?;
+    let opened = seal::open(&mut buf, keys, binding::<S>())?;
+    let mut loaded = restore::<S>(buf, opened.payload, now)?;
+    loaded.rekey = opened.by_fallback;
+    Ok(loaded)
+}
+
+/// Seals `buf` (a payload written after [`seal::payload_offset`] bytes) with the primary key and
+/// encodes it as a cookie value.
+pub(crate) fn seal_cookie<S: Session>(mut buf: Vec<u8>, keys: &Keys) -> String {
+    seal::seal(&mut buf, S::CONFIG.protection(), keys.primary(), binding::<S>());
+    URL_SAFE_NO_PAD.encode(&buf)
+}
+
+/// Rebuilds a session from the payload at `buf[payload]`, refusing it if the session has expired or
+/// claims to come from the future. A field whose type changed, whose value does not decode, or whose own
+/// `max_age` has passed goes back to its default and is listed in [`Loaded::reset_fields`].
+pub(crate) fn restore<S: Session>(
+    buf: Vec<u8>,
+    payload: Range<usize>,
+    now: u64,
+) -> Result<Loaded<S>, Rejection> {
+    let (meta, records) = payload::read(&buf[payload]).map_err(|_| Rejection::Malformed)?;
+    check_times::<S>(meta, now)?;
+    let records = records.collect_all().map_err(|_| Rejection::Malformed)?;
+
+    let mut loaded = Loaded::<S>::new(Origin::Restored, now);
+    loaded.meta = meta;
+    loaded.persistent = meta.persistent;
+    let within = |part: &[u8]| -> Range<usize> {
+        let start = part.as_ptr() as usize - buf.as_ptr() as usize;
+        start..start + part.len()
+    };
+    let mut fields = vec![None; S::FIELDS.len()];
+    let mut foreign = Vec::new();
+    for (position, record) in records.iter().enumerate() {
+        let Some(index) = field_index::<S>(record.name_tag, position) else {
+            foreign.push(within(record.raw));
+            continue;
+        };
+        let field = &S::FIELDS[index];
+        let outcome = if record.type_tag != field.type_tag() {
+            Err(ResetReason::TypeChanged)
+        } else if let (Some(max_age), Some(set_at)) = (field.lifetime(), record.set_at)
+            && now >= set_at.saturating_add(max_age.as_secs())
+        {
+            Err(ResetReason::Expired)
+        } else {
+            loaded
+                .value
+                .decode_field(index, record.value)
+                .map_err(|_| ResetReason::Undecodable)
+        };
+        match outcome {
+            Ok(()) => {
+                fields[index] = Some(SnapshotField {
+                    value: within(record.value),
+                    set_at: record.set_at,
+                })
+            }
+            Err(reason) => loaded.resets.push(ResetField {
+                field: field.name(),
+                reason,
+            }),
+        }
+    }
+    loaded.snapshot = Snapshot {
+        bytes: buf,
+        fields,
+        foreign,
+    };
+    Ok(loaded)
+}
+
+/// The index of the field tagged `name_tag`; records are usually in field order, so look there first.
+fn field_index<S: Session>(name_tag: u32, position: usize) -> Option<usize> {
+    match S::FIELDS.get(position) {
+        Some(field) if field.name_tag() == name_tag => Some(position),
+        _ => S::FIELDS.iter().position(|field| field.name_tag() == name_tag),
+    }
+}
+
+fn check_times<S: Session>(meta: Meta, now: u64) -> Result<(), Rejection> {
+    let latest = now.saturating_add(CLOCK_SKEW_LEEWAY);
+    if meta.created_at > latest || meta.refreshed_at > latest {
+        return Err(Rejection::IssuedInFuture);
+    }
+    let lifetime = S::CONFIG.lifetime();
+    let past_max_age = now >= meta.created_at.saturating_add(lifetime.max_age().as_secs());
+    let idle = lifetime
+        .idle_timeout()
+        .is_some_and(|idle| now >= meta.refreshed_at.saturating_add(idle.as_secs()));
+    if past_max_age || idle {
+        return Err(Rejection::Expired);
+    }
+    Ok(())
+}
+
+/// Appends the payload of `loaded` as it would be stored at `now` to `out`, calling `changed` with the
+/// index of each field whose value differs from what was loaded (for a new session: from its default).
+/// A field with its own `max_age` gets `now` as its set time when it changed, and keeps the old one
+/// otherwise.
+pub(crate) fn encode<S: Session>(
+    loaded: &Loaded<S>,
+    now: u64,
+    out: &mut Vec<u8>,
+    mut changed: impl FnMut(usize),
+) -> Result<(), SaveError> {
+    let meta = Meta {
+        created_at: loaded.meta.created_at,
+        refreshed_at: now,
+        persistent: loaded.persistent,
+    };
+    let cookie = S::CONFIG.cookie().name();
+    let mut writer = Writer::begin(out, meta);
+    let restored = loaded.origin == Origin::Restored;
+    let defaults = (!restored).then(S::default);
+    let mut default_bytes = Vec::new();
+    for (index, field) in S::FIELDS.iter().enumerate() {
+        let value = writer.record(
+            out,
+            field.name_tag(),
+            field.type_tag(),
+            field.lifetime().map(|_| now),
+            |out| {
+                loaded
+                    .value
+                    .encode_field(index, out)
+                    .map_err(|source| SaveError::Encode {
+                        cookie,
+                        field: field.name(),
+                        source,
+                    })
+            },
+            |size| SaveError::FieldTooLarge {
+                cookie,
+                field: field.name(),
+                size,
+                limit: payload::MAX_VALUE_LEN,
+            },
+        )?;
+        let before = match &defaults {
+            Some(defaults) => {
+                default_bytes.clear();
+                defaults
+                    .encode_field(index, &mut default_bytes)
+                    .map_err(|source| SaveError::Encode {
+                        cookie,
+                        field: field.name(),
+                        source,
+                    })?;
+                Some((&default_bytes[..], None))
+            }
+            None => loaded.snapshot.fields[index]
+                .as_ref()
+                .map(|old| (&loaded.snapshot.bytes[old.value.clone()], old.set_at)),
+        };
+        match before {
+            Some((bytes, set_at)) if *bytes == out[value.clone()] => {
+                if let Some(set_at) = set_at {
+                    Writer::patch_set_at(out, value.start, set_at);
+                }
+            }
+            _ => changed(index),
+        }
+    }
+    for raw in &loaded.snapshot.foreign {
+        let bytes = &loaded.snapshot.bytes[raw.clone()];
+        writer.raw(out, bytes);
+    }
+    writer.finish(out);
+    Ok(())
+}
+
+/// Records that `payload` (written by [`encode`] for `loaded`) is now what is stored, so that a second
+/// save in the same request writes nothing unless something changed again.
+pub(crate) fn commit<S: Session>(loaded: &mut Loaded<S>, bytes: Vec<u8>) {
+    let Ok((meta, records)) = payload::read(&bytes) else {
+        return;
+    };
+    let Ok(records) = records.collect_all() else {
+        return;
+    };
+    // `encode` writes one record per field, in order, then the foreign ones.
+    let Some((own, others)) = records.split_at_checked(S::FIELDS.len()) else {
+        return;
+    };
+    let within = |part: &[u8]| -> Range<usize> {
+        let start = part.as_ptr() as usize - bytes.as_ptr() as usize;
+        start..start + part.len()
+    };
+    let fields = own
+        .iter()
+        .map(|record| {
+            Some(SnapshotField {
+                value: within(record.value),
+                set_at: record.set_at,
+            })
+        })
+        .collect();
+    let foreign = others.iter().map(|record| within(record.raw)).collect();
+    loaded.meta = meta;
+    loaded.origin = Origin::Restored;
+    loaded.resets.clear();
+    loaded.rekey = false;
+    loaded.intent = Intent::Keep;
+    loaded.snapshot = Snapshot {
+        bytes,
+        fields,
+        foreign,
+    };
+}

@@ -1,0 +1,238 @@
+//! The envelope: a public header naming the format and the key, then the payload sealed with
+//! AES-256-GCM or signed with HMAC-SHA256.
+//!
+//! ```text
+//! sealed: version u8 = 1 | kind u8 = 0 | key_id u32 BE | nonce [12] | ciphertext | tag [16]
+//! signed: version u8 = 1 | kind u8 = 1 | key_id u32 BE | payload    | hmac [32]
+//! ```
+//!
+//! The header, the cookie name and the session type's name are authenticated with the payload
+//! (associated data for GCM, a prefix of the MAC input for HMAC), so a cookie opens only under the
+//! name and type it was made for.
+
+use aes_gcm::aead::AeadInPlace;
+use aes_gcm::{Nonce, Tag};
+use hmac::Mac;
+use rand::Rng as _;
+
+use crate::error::Rejection;
+use crate::key::{DerivedKey, Keys};
+use crate::options::Protection;
+
+/// The only format version this build writes and reads.
+pub(crate) const VERSION: u8 = 1;
+const KIND_SEALED: u8 = 0;
+const KIND_SIGNED: u8 = 1;
+const HEADER_LEN: usize = 6;
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+const MAC_LEN: usize = 32;
+
+/// What a cookie is bound to besides its key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Binding<'a> {
+    pub(crate) cookie_name: &'a str,
+    pub(crate) type_name: &'a str,
+}
+
+impl Binding<'_> {
+    /// The associated data: the header, then the cookie and type names, each length-prefixed so no two
+    /// different pairs give the same bytes.
+    pub(crate) fn associated_data(&self, header: &[u8]) -> Vec<u8> {
+        let mut data = Vec::with_capacity(header.len() + 4 + self.cookie_name.len() + self.type_name.len());
+        data.extend_from_slice(header);
+        for part in [self.cookie_name, self.type_name] {
+            data.extend_from_slice(&(part.len() as u16).to_be_bytes());
+            data.extend_from_slice(part.as_bytes());
+        }
+        data
+    }
+}
+
+/// How many bytes to leave before the payload so that [`seal`] works in place.
+pub(crate) const fn payload_offset(protection: Protection) -> usize {
+    match protection {
+        Protection::Sealed => HEADER_LEN + NONCE_LEN,
+        Protection::Signed => HEADER_LEN,
+    }
+}
+
+/// Seals or signs `buf[payload_offset(protection)..]` in place with `key`; fills in the reserved header
+/// and appends the tag or MAC.
+pub(crate) fn seal(buf: &mut Vec<u8>, protection: Protection, key: &DerivedKey, binding: Binding<'_>) {
+    let kind = match protection {
+        Protection::Sealed => KIND_SEALED,
+        Protection::Signed => KIND_SIGNED,
+    };
+    buf[0] = VERSION;
+    buf[1] = kind;
+    buf[2..HEADER_LEN].copy_from_slice(&key.id.to_be_bytes());
+    let aad = binding.associated_data(&buf[..HEADER_LEN]);
+    match protection {
+        Protection::Sealed => {
+            let (head, payload) = buf.split_at_mut(HEADER_LEN + NONCE_LEN);
+            let nonce = &mut head[HEADER_LEN..];
+            rand::rng().fill_bytes(nonce);
+            let tag = key
+                .cipher
+                .encrypt_in_place_detached(Nonce::from_slice(nonce), &aad, payload)
+                .expect("AES-GCM seals any payload under 64 GiB");
+            buf.extend_from_slice(&tag);
+        }
+        Protection::Signed => {
+            let mut mac = key.signer.clone();
+            mac.update(&aad);
+            mac.update(&buf[HEADER_LEN..]);
+            buf.extend_from_slice(&mac.finalize().into_bytes());
+        }
+    }
+}
+
+/// An opened envelope: where the payload is in the buffer, and whether a fallback key opened it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Opened {
+    pub(crate) payload: std::ops::Range<usize>,
+    pub(crate) by_fallback: bool,
+}
+
+/// Verifies (and for sealed envelopes decrypts, in place) the envelope in `buf`.
+pub(crate) fn open(buf: &mut [u8], keys: &Keys, binding: Binding<'_>) -> Result<Opened, Rejection> {
+    if buf.len() < HEADER_LEN {
+        return Err(Rejection::Malformed);
+    }
+    if buf[0] != VERSION {
+        return Err(Rejection::UnsupportedVersion);
+    }
+    let kind = buf[1];
+    let key_id = u32::from_be_bytes([buf[2], buf[3], buf[4], buf[5]]);
+    let trailer = match kind {
+        KIND_SEALED => NONCE_LEN + TAG_LEN,
+        KIND_SIGNED => MAC_LEN,
+        _ => return Err(Rejection::UnsupportedVersion),
+    };
+    if buf.len() < HEADER_LEN + trailer {
+        return Err(Rejection::Malformed);
+    }
+    let mut candidates = keys.with_id(key_id).peekable();
+    if candidates.peek().is_none() {
+        return Err(Rejection::UnknownKey);
+    }
+    let aad = binding.associated_data(&buf[..HEADER_LEN]);
+    for key in candidates {
+        let opened = match kind {
+            KIND_SEALED => open_sealed(buf, key, &aad),
+            _ => verify_signed(buf, key, &aad),
+        };
+        if let Some(payload) = opened {
+            return Ok(Opened {
+                payload,
+                by_fallback: !std::ptr::eq(key, keys.primary()),
+            });
+        }
+    }
+    Err(Rejection::Tampered)
+}
+
+fn open_sealed(buf: &mut [u8], key: &DerivedKey, aad: &[u8]) -> Option<std::ops::Range<usize>> {
+    let end = buf.len() - TAG_LEN;
+    let (head, rest) = buf.split_at_mut(HEADER_LEN + NONCE_LEN);
+    let (ciphertext, tag) = rest.split_at_mut(end - HEADER_LEN - NONCE_LEN);
+    let nonce = Nonce::from_slice(&head[HEADER_LEN..]);
+    key.cipher
+        .decrypt_in_place_detached(nonce, aad, ciphertext, Tag::from_slice(tag))
+        .ok()?;
+    Some(HEADER_LEN + NONCE_LEN..end)
+}
+
+fn verify_signed(buf: &[u8], key: &DerivedKey, aad: &[u8]) -> Option<std::ops::Range<usize>> {
+    let end = buf.len() - MAC_LEN;
+    let mut mac = key.signer.clone();
+    mac.update(aad);
+    mac.update(&buf[HEADER_LEN..end]);
+    mac.verify_slice(&buf[end..]).ok()?;
+    Some(HEADER_LEN..end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::Key;
+
+    const BINDING: Binding<'static> = Binding {
+        cookie_name: "app",
+        type_name: "AppSession",
+    };
+
+    fn sealed(keys: &Keys, protection: Protection, payload: &[u8]) -> Vec<u8> {
+        let mut buf = vec![0; payload_offset(protection)];
+        buf.extend_from_slice(payload);
+        seal(&mut buf, protection, keys.primary(), BINDING);
+        buf
+    }
+
+    #[test]
+    fn both_protections_round_trip_and_only_sealed_hides_the_payload() {
+        let keys = Keys::new(Key::generate());
+        for protection in [Protection::Sealed, Protection::Signed] {
+            let mut buf = sealed(&keys, protection, b"secret payload");
+            let visible = buf.windows(6).any(|w| w == b"secret");
+            assert_eq!(visible, protection == Protection::Signed);
+            let opened = open(&mut buf, &keys, BINDING).unwrap();
+            assert_eq!(&buf[opened.payload], b"secret payload");
+            assert!(!opened.by_fallback);
+        }
+    }
+
+    #[test]
+    fn another_cookie_name_or_type_does_not_open() {
+        let keys = Keys::new(Key::generate());
+        for other in [
+            Binding {
+                cookie_name: "app2",
+                ..BINDING
+            },
+            Binding {
+                type_name: "OtherSession",
+                ..BINDING
+            },
+            // Length prefixes keep a shifted boundary from matching.
+            Binding {
+                cookie_name: "appA",
+                type_name: "ppSession",
+            },
+        ] {
+            for protection in [Protection::Sealed, Protection::Signed] {
+                let mut buf = sealed(&keys, protection, b"x");
+                assert_eq!(open(&mut buf, &keys, other), Err(Rejection::Tampered));
+            }
+        }
+    }
+
+    #[test]
+    fn fallback_keys_open_and_say_so_while_unknown_keys_are_named() {
+        let old = Key::generate();
+        let before = Keys::new(old.clone());
+        let rotated = Keys::new(Key::generate()).with_fallback(old);
+        let mut buf = sealed(&before, Protection::Sealed, b"x");
+        assert!(open(&mut buf.clone(), &rotated, BINDING).unwrap().by_fallback);
+        let stranger = Keys::new(Key::generate());
+        assert_eq!(open(&mut buf, &stranger, BINDING), Err(Rejection::UnknownKey));
+    }
+
+    #[test]
+    fn short_or_unknown_envelopes_are_refused_by_kind() {
+        let keys = Keys::new(Key::generate());
+        assert_eq!(open(&mut [], &keys, BINDING), Err(Rejection::Malformed));
+        assert_eq!(
+            open(&mut [2, 0, 0, 0, 0, 0], &keys, BINDING),
+            Err(Rejection::UnsupportedVersion)
+        );
+        assert_eq!(
+            open(&mut [1, 7, 0, 0, 0, 0], &keys, BINDING),
+            Err(Rejection::UnsupportedVersion)
+        );
+        let mut short = sealed(&keys, Protection::Sealed, b"");
+        short.truncate(HEADER_LEN + NONCE_LEN + TAG_LEN - 1);
+        assert_eq!(open(&mut short, &keys, BINDING), Err(Rejection::Malformed));
+    }
+}

@@ -1,0 +1,150 @@
+//! The errors of each layer.
+//!
+//! Three kinds of failure are kept apart: the client sent a bad cookie (not an error at all: the store
+//! answers with a fresh session and says why through [`Rejection`]), the server is misconfigured
+//! ([`KeyError`]), and saving failed ([`SaveError`]).
+
+use std::fmt;
+
+/// A secret key could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// The secret is shorter than the minimum.
+    #[error(
+        "a session key needs at least {min} bytes of secret, this one has {len} bytes; generate one with `openssl rand -base64 64`"
+    )]
+    TooShort {
+        /// The length given.
+        len: usize,
+        /// The minimum length.
+        min: usize,
+    },
+    /// The text given is not base64.
+    #[error("a session key must be base64 text (standard or URL-safe alphabet)")]
+    NotBase64,
+}
+
+/// Why an incoming session cookie was refused. The request goes on with a fresh session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// Not base64url, or too short to hold an envelope.
+    Malformed,
+    /// Longer than a browser may send (4096 bytes); refused before decoding anything.
+    Oversized,
+    /// Written in a format version this build does not read.
+    UnsupportedVersion,
+    /// Sealed with a key this store does not have (rotated out, or another app's).
+    UnknownKey,
+    /// The seal or signature does not verify: changed, truncated, or meant for another cookie or type.
+    Tampered,
+    /// Past the session's `max_age` or `idle_timeout`, whatever the browser thought.
+    Expired,
+    /// Issued later than now (by more than a minute of clock skew).
+    IssuedInFuture,
+    /// A server-side store has no session under the cookie's id (expired, destroyed, or never there).
+    NotFound,
+}
+
+impl Rejection {
+    /// Every reason, in the order [`crate::RejectionCounts`] reports them.
+    pub const ALL: [Rejection; 8] = [
+        Rejection::Malformed,
+        Rejection::Oversized,
+        Rejection::UnsupportedVersion,
+        Rejection::UnknownKey,
+        Rejection::Tampered,
+        Rejection::Expired,
+        Rejection::IssuedInFuture,
+        Rejection::NotFound,
+    ];
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Rejection::Malformed => "malformed session cookie",
+            Rejection::Oversized => "session cookie longer than 4096 bytes",
+            Rejection::UnsupportedVersion => "session cookie in an unsupported format version",
+            Rejection::UnknownKey => "session cookie sealed with an unknown key",
+            Rejection::Tampered => "session cookie failed verification",
+            Rejection::Expired => "session expired",
+            Rejection::IssuedInFuture => "session cookie issued in the future",
+            Rejection::NotFound => "no stored session for the cookie's id",
+        })
+    }
+}
+
+/// A session could not be saved. The response should not claim success.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SaveError {
+    /// The whole `Set-Cookie` line would pass the 4096 bytes browsers keep.
+    #[error(
+        "the `{cookie}` cookie would be {size} bytes, over the {limit}-byte limit browsers keep; store less in the session or use a server-side store"
+    )]
+    TooLarge {
+        /// The cookie's name.
+        cookie: &'static str,
+        /// The size of the whole `Set-Cookie` line.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// One field's encoded value is longer than a record holds.
+    #[error(
+        "field `{field}` of the `{cookie}` session encodes to {size} bytes, over the {limit}-byte limit of one field"
+    )]
+    FieldTooLarge {
+        /// The cookie's name.
+        cookie: &'static str,
+        /// The field's name.
+        field: &'static str,
+        /// The encoded size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A field's value could not be serialized.
+    #[error("could not serialize field `{field}` of the `{cookie}` session")]
+    Encode {
+        /// The cookie's name.
+        cookie: &'static str,
+        /// The field's name.
+        field: &'static str,
+        /// What the serializer said.
+        #[source]
+        source: FieldError,
+    },
+    /// The server-side store failed.
+    #[error("the session store failed to save the `{cookie}` session")]
+    Store {
+        /// The cookie's name.
+        cookie: &'static str,
+        /// What the store said.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+/// A server-side store could not read a session. The request should fail rather than treat the user as
+/// signed out, which is what answering with a fresh session would do.
+#[derive(Debug, thiserror::Error)]
+#[error("the session store failed to load the `{cookie}` session")]
+pub struct LoadError {
+    /// The cookie's name.
+    pub cookie: &'static str,
+    /// What the store said.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// One field's value could not be encoded or decoded.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct FieldError(#[from] Box<dyn std::error::Error + Send + Sync>);

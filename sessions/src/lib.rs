@@ -1,0 +1,91 @@
+//! Typed sessions for Rust web apps.
+//!
+//! Write a plain struct, derive [`Session`], and every field is a typed session value: no string keys,
+//! no casts. The cookie's options are checked when the code compiles, and the session travels sealed
+//! (AES-256-GCM) in its cookie, or as a signed id when a [`ServerStore`] keeps it.
+//!
+//! ```
+//! use sessions::{CookieStore, Key, Keys, Session, Store};
+//! use http::{HeaderMap, HeaderValue, header};
+//!
+//! #[derive(Session, Default)]
+//! #[session(cookie = "app", max_age = "14d", idle_timeout = "2h")]
+//! struct AppSession {
+//!     user_id: Option<u64>,
+//!     #[flash]
+//!     notice: Option<String>,   // lives until read
+//!     #[max_age("10m")]
+//!     login_code: Option<String>, // gone 10 minutes after it was set
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let store = CookieStore::new(Keys::new(Key::generate()));
+//!
+//! // A request without a cookie: a new session, every field at its default.
+//! let mut session = store.load::<AppSession>(&HeaderMap::new()).await.unwrap();
+//! session.user_id = Some(7);
+//! session.flash_notice("Welcome back".to_string());
+//! let mut response = HeaderMap::new();
+//! store.save(&mut session, &mut response).await.unwrap();
+//!
+//! // The next request carries the cookie back.
+//! let cookie = response[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap();
+//! let mut request = HeaderMap::new();
+//! request.insert(header::COOKIE, HeaderValue::from_str(cookie).unwrap());
+//! let mut session = store.load::<AppSession>(&request).await.unwrap();
+//! assert_eq!(session.user_id, Some(7));
+//! assert_eq!(session.take_notice().as_deref(), Some("Welcome back"));
+//! # });
+//! ```
+//!
+//! # What is checked, and when
+//! - At compile time, by the derive: cookie names, `SameSite=None` without `Secure`, `__Host-` and
+//!   `__Secure-` prefix rules, durations, a field outliving its session, `#[flash]` on a type that
+//!   cannot hold messages, field types that cannot be serialized.
+//! - On every load: the seal, the key, the format version, the session's `max_age` and `idle_timeout`,
+//!   each field's own `max_age`. A cookie that fails any check gives a fresh session and a
+//!   [`Rejection`], never an error page.
+//! - On every save: the size of the whole `Set-Cookie` line (4096 bytes at most).
+//!
+//! # Stores
+//! [`CookieStore`] keeps the whole session in the cookie. [`ServerStore`] keeps it on the server
+//! behind a [`Backend`] and puts only a signed id in the cookie; [`MemoryStore`] is the in-memory one.
+//!
+//! # Keys
+//! A [`Key`] is a secret of at least 32 bytes; [`Keys`] holds the primary key and any fallbacks, so
+//! a key can be rotated without signing anybody out.
+
+mod clock;
+mod codec;
+mod error;
+mod http;
+mod key;
+mod loaded;
+mod options;
+mod session;
+mod stats;
+mod store;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{FieldError, KeyError, LoadError, Rejection, SaveError};
+pub use key::{Key, Keys};
+pub use loaded::{Loaded, Origin, ResetField, ResetReason};
+pub use options::{Config, CookieOptions, Lifetime, Protection, SameSite};
+pub use session::{Field, Session};
+/// Derives [`Session`](trait@Session) for a struct; see the [crate docs](crate).
+pub use sessions_derive::Session;
+pub use stats::RejectionCounts;
+pub use store::Store;
+pub use store::cookie::CookieStore;
+pub use store::id::SessionId;
+pub use store::memory::{MemoryBackend, MemoryStore};
+pub use store::server::{Backend, ServerStore, Write};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,245 @@
+//! [`Loaded`]: a session as a request sees it, with what the store knows about where it came from.
+
+use std::ops::{Deref, DerefMut, Range};
+use std::time::{Duration, SystemTime};
+
+use crate::clock::system_time;
+use crate::codec::payload::Meta;
+use crate::error::Rejection;
+use crate::session::Session;
+use crate::store::id::SessionId;
+
+/// A loaded session: derefs to your struct, and knows whether it is new, why an incoming cookie was
+/// refused, which fields were reset, and what saving it should do.
+///
+/// ```
+/// use sessions::{CookieStore, Key, Keys, Session, Store};
+/// use http::HeaderMap;
+///
+/// #[derive(Session, Default)]
+/// #[session(cookie = "app")]
+/// struct AppSession {
+///     user_id: Option<u64>,
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = CookieStore::new(Keys::new(Key::generate()));
+/// let mut session = store.load::<AppSession>(&HeaderMap::new()).await.unwrap();
+/// assert!(session.is_new());
+/// session.user_id = Some(7); // DerefMut to AppSession
+/// let mut response = HeaderMap::new();
+/// store.save(&mut session, &mut response).await.unwrap();
+/// assert!(response.contains_key("set-cookie"));
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct Loaded<S> {
+    pub(crate) value: S,
+    pub(crate) origin: Origin,
+    pub(crate) meta: Meta,
+    pub(crate) persistent: bool,
+    pub(crate) snapshot: Snapshot,
+    pub(crate) resets: Vec<ResetField>,
+    /// Opened with a fallback key: the cookie is re-issued under the primary key on the next save.
+    pub(crate) rekey: bool,
+    pub(crate) intent: Intent,
+    pub(crate) id: Option<SessionId>,
+}
+
+/// Where a loaded session came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The request carried no cookie for this session type.
+    New,
+    /// A valid cookie (and, for server-side stores, its record).
+    Restored,
+    /// The request carried a cookie that was refused; the session starts fresh.
+    Rejected(Rejection),
+}
+
+/// A field that did not keep its stored value on load and went back to its default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResetField {
+    /// The field's name.
+    pub field: &'static str,
+    /// Why.
+    pub reason: ResetReason,
+}
+
+/// Why a field went back to its default on load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResetReason {
+    /// The stored value was written for another type of this field (a deploy changed it).
+    TypeChanged,
+    /// The stored value did not decode as the field's type.
+    Undecodable,
+    /// The field's own `#[max_age]` had passed.
+    Expired,
+}
+
+/// What saving should do besides writing changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Intent {
+    Keep,
+    CycleId,
+    Destroy,
+}
+
+/// The payload as loaded, so that saving can tell which fields changed.
+#[derive(Debug, Default)]
+pub(crate) struct Snapshot {
+    pub(crate) bytes: Vec<u8>,
+    /// Per field index: where its value was and when it was set; empty for a new session.
+    pub(crate) fields: Vec<Option<SnapshotField>>,
+    /// Whole records of fields this version of the struct does not have, carried along unchanged so
+    /// that two versions of an app serving the same users during a deploy do not erase each other's.
+    pub(crate) foreign: Vec<Range<usize>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct SnapshotField {
+    pub(crate) value: Range<usize>,
+    pub(crate) set_at: Option<u64>,
+}
+
+impl<S: Session> Loaded<S> {
+    /// A session with every field at its default, created at `now`.
+    pub(crate) fn new(origin: Origin, now: u64) -> Self {
+        let persistent = !S::CONFIG.lifetime().session_only();
+        Self {
+            value: S::default(),
+            origin,
+            meta: Meta {
+                created_at: now,
+                refreshed_at: now,
+                persistent,
+            },
+            persistent,
+            snapshot: Snapshot::default(),
+            resets: Vec::new(),
+            rekey: false,
+            intent: Intent::Keep,
+            id: None,
+        }
+    }
+
+    /// Where this session came from.
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    /// True unless the request carried a valid session.
+    pub fn is_new(&self) -> bool {
+        self.origin != Origin::Restored
+    }
+
+    /// Why the incoming cookie was refused, if it was.
+    pub fn rejection(&self) -> Option<Rejection> {
+        match self.origin {
+            Origin::Rejected(rejection) => Some(rejection),
+            Origin::New | Origin::Restored => None,
+        }
+    }
+
+    /// The fields that went back to their defaults on load, and why.
+    pub fn reset_fields(&self) -> &[ResetField] {
+        &self.resets
+    }
+
+    /// When the session began (for a new one: when it was loaded).
+    pub fn created_at(&self) -> SystemTime {
+        system_time(self.meta.created_at)
+    }
+
+    /// When the session ends unless a request comes first: the earlier of its `max_age` after it was
+    /// created and its `idle_timeout` after it was last refreshed.
+    pub fn expires_at(&self) -> SystemTime {
+        system_time(self.expires_at_unix(self.meta.refreshed_at))
+    }
+
+    pub(crate) fn expires_at_unix(&self, refreshed_at: u64) -> u64 {
+        let lifetime = S::CONFIG.lifetime();
+        let absolute = self.meta.created_at.saturating_add(lifetime.max_age().as_secs());
+        match lifetime.idle_timeout() {
+            Some(idle) => absolute.min(refreshed_at.saturating_add(idle.as_secs())),
+            None => absolute,
+        }
+    }
+
+    /// Chooses between a persistent cookie ("remember me": it has a `Max-Age`, up to what the type's
+    /// `max_age` leaves) and a browser-session cookie (gone when the browser closes; the server still
+    /// enforces `max_age`). The choice is stored in the session and sticks across requests.
+    pub fn set_persistent(&mut self, persistent: bool) {
+        self.persistent = persistent;
+    }
+
+    /// Whether the cookie is persistent; see [`Loaded::set_persistent`].
+    pub fn is_persistent(&self) -> bool {
+        self.persistent
+    }
+
+    /// Ends the session: every field goes back to its default, and saving removes the cookie (and a
+    /// server-side store's record). The removal cookie keeps the cookie's `Path`, `Domain`, `Secure`,
+    /// `SameSite` and `Partitioned`, so a browser really drops it.
+    pub fn destroy(&mut self) {
+        self.value = S::default();
+        self.intent = Intent::Destroy;
+    }
+
+    /// Whether [`Loaded::destroy`] was called.
+    pub fn is_destroyed(&self) -> bool {
+        self.intent == Intent::Destroy
+    }
+
+    /// Gives the session a new identity on the next save, keeping its data: a server-side store moves
+    /// the record to a new random id, and the cookie store re-seals the cookie. Call it when privileges
+    /// change (after sign-in) to defend against session fixation.
+    pub fn cycle_id(&mut self) {
+        if self.intent == Intent::Keep {
+            self.intent = Intent::CycleId;
+        }
+    }
+
+    /// Whether the cookie should be written again because time passed: an `idle_timeout` window is a
+    /// tenth used up since the cookie was last issued. So an active visitor is never signed out, and an
+    /// unchanged session is not re-sent on every request.
+    pub(crate) fn refresh_due(&self, now: u64) -> bool {
+        S::CONFIG.lifetime().idle_timeout().is_some_and(|idle| {
+            let window = (idle.as_secs() / 10).max(1);
+            now.saturating_sub(self.meta.refreshed_at) >= window
+        })
+    }
+
+    /// Whether the stored copy must be written even if no field changed: the persistence choice
+    /// changed, fields were reset on load, or an idle refresh is due.
+    pub(crate) fn stale(&self, now: u64) -> bool {
+        self.persistent != self.meta.persistent
+            || !self.resets.is_empty()
+            || (self.origin == Origin::Restored && self.refresh_due(now))
+    }
+
+    /// The `Max-Age` of a cookie issued at `now`, or `None` for a browser-session cookie.
+    pub(crate) fn cookie_max_age(&self, now: u64) -> Option<Duration> {
+        self.persistent
+            .then(|| Duration::from_secs(self.expires_at_unix(now).saturating_sub(now)))
+    }
+
+    /// The session's value, leaving the store's bookkeeping behind.
+    pub fn into_inner(self) -> S {
+        self.value
+    }
+}
+
+impl<S> Deref for Loaded<S> {
+    type Target = S;
+    fn deref(&self) -> &S {
+        &self.value
+    }
+}
+
+impl<S> DerefMut for Loaded<S> {
+    fn deref_mut(&mut self) -> &mut S {
+        &mut self.value
+    }
+}

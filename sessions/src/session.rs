@@ -1,0 +1,136 @@
+//! The [`Session`] trait: what `#[derive(Session)]` generates, and what every store works with.
+
+use std::time::Duration;
+
+use crate::error::FieldError;
+use crate::options::Config;
+
+/// A typed session: a plain struct whose fields travel in one cookie (or one server-side record).
+///
+/// Derive it; the derive checks the `#[session(...)]` options at compile time and generates this impl:
+///
+/// ```
+/// use sessions::Session;
+///
+/// #[derive(Session, Default)]
+/// #[session(cookie = "app", max_age = "14d", idle_timeout = "2h")]
+/// struct AppSession {
+///     user_id: Option<u64>,
+///     #[flash]
+///     notice: Option<String>,
+/// }
+///
+/// assert_eq!(AppSession::CONFIG.cookie().name(), "app");
+/// assert_eq!(AppSession::FIELDS[1].name(), "notice");
+/// assert!(AppSession::FIELDS[1].is_flash());
+/// ```
+///
+/// Implementing it by hand is possible (see [`Config`] and [`Field`]), but then nothing checks the
+/// cookie options.
+pub trait Session: Default + Send + Sync + 'static {
+    /// The cookie, lifetime and protection of this session type.
+    const CONFIG: Config;
+
+    /// One entry per field, in declaration order; `index` below counts in this order.
+    const FIELDS: &'static [Field];
+
+    /// Appends the encoded value of field `index` to `out`.
+    fn encode_field(&self, index: usize, out: &mut Vec<u8>) -> Result<(), FieldError>;
+
+    /// Replaces field `index` with the value decoded from `bytes`.
+    fn decode_field(&mut self, index: usize, bytes: &[u8]) -> Result<(), FieldError>;
+
+    /// Puts field `index` back to its value in `Self::default()`.
+    fn reset_field(&mut self, index: usize);
+}
+
+/// What the runtime knows about one field of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    name: &'static str,
+    name_tag: u32,
+    type_tag: u32,
+    flash: bool,
+    max_age: Option<Duration>,
+}
+
+impl Field {
+    /// A plain field called `name`, of the type spelled `type_name`.
+    ///
+    /// The wire format tags each value with hashes of both: a field renamed or retyped between two
+    /// deploys reads as absent and falls back to its default, and every other field survives.
+    pub const fn new(name: &'static str, type_name: &'static str) -> Self {
+        Self {
+            name,
+            name_tag: fnv1a(name),
+            type_tag: fnv1a(type_name),
+            flash: false,
+            max_age: None,
+        }
+    }
+
+    /// Marks the field as flash: it keeps its value until the app takes it.
+    pub const fn flash(mut self) -> Self {
+        self.flash = true;
+        self
+    }
+
+    /// Gives the field its own lifetime: it resets to its default once `max_age` has passed since its
+    /// value last changed.
+    pub const fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// The field's name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+    /// Whether the field is a flash field.
+    pub const fn is_flash(&self) -> bool {
+        self.flash
+    }
+    /// The field's own lifetime, if it has one.
+    pub const fn lifetime(&self) -> Option<Duration> {
+        self.max_age
+    }
+
+    pub(crate) const fn name_tag(&self) -> u32 {
+        self.name_tag
+    }
+    pub(crate) const fn type_tag(&self) -> u32 {
+        self.type_tag
+    }
+}
+
+/// 32-bit FNV-1a, evaluated at compile time for field tags. Not a security boundary: tags only tell
+/// fields apart inside an authenticated payload.
+const fn fnv1a(text: &str) -> u32 {
+    let bytes = text.as_bytes();
+    let mut hash: u32 = 0x811c_9dc5;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u32;
+        hash = hash.wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_follow_name_and_type_separately() {
+        let a = Field::new("cart", "Vec<u32>");
+        let renamed = Field::new("basket", "Vec<u32>");
+        let retyped = Field::new("cart", "Vec<u64>");
+        assert_eq!(a.type_tag(), renamed.type_tag());
+        assert_ne!(a.name_tag(), renamed.name_tag());
+        assert_eq!(a.name_tag(), retyped.name_tag());
+        assert_ne!(a.type_tag(), retyped.type_tag());
+        // The reference vector of FNV-1a 32.
+        assert_eq!(fnv1a("a"), 0xe40c_292c);
+    }
+}

@@ -1,0 +1,1 @@
+//! Compile-fail and compile-pass cases for `#[derive(Session)]` live in `tests/`.
