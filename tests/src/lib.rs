@@ -1,1 +1,83 @@
-//! Cross-crate tests live in `tests/`; this library is empty.
+//! Support for the cross-crate tests in `tests/`: a [`Browser`] that keeps cookies between requests
+//! the way a browser does, so tests drive stores through real `Cookie` and `Set-Cookie` headers.
+
+use std::collections::BTreeMap;
+
+use cookie::Cookie;
+use http::header::{COOKIE, SET_COOKIE};
+use http::{HeaderMap, HeaderValue};
+use sessions::{Loaded, Session, Store};
+
+/// A cookie jar for one site.
+#[derive(Debug, Default, Clone)]
+pub struct Browser {
+    jar: BTreeMap<String, String>,
+}
+
+impl Browser {
+    /// The headers of a request: one `Cookie` header with every cookie in the jar.
+    pub fn request(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if !self.jar.is_empty() {
+            let line = self
+                .jar
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            headers.insert(
+                COOKIE,
+                HeaderValue::from_str(&line).expect("cookies are header-safe"),
+            );
+        }
+        headers
+    }
+
+    /// Applies a response's `Set-Cookie` lines (a `Max-Age` of zero removes the cookie) and returns them
+    /// parsed, for checks on their attributes.
+    pub fn receive(&mut self, response: &HeaderMap) -> Vec<Cookie<'static>> {
+        let cookies: Vec<Cookie<'static>> = response
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|line| Cookie::parse(line.to_str().expect("ASCII").to_owned()).expect("a valid Set-Cookie"))
+            .collect();
+        for cookie in &cookies {
+            let removal = cookie
+                .max_age()
+                .is_some_and(|age| age.is_zero() || age.is_negative());
+            if removal {
+                self.jar.remove(cookie.name());
+            } else {
+                self.jar
+                    .insert(cookie.name().to_owned(), cookie.value().to_owned());
+            }
+        }
+        cookies
+    }
+
+    /// The value of cookie `name`, if the jar has it.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.jar.get(name).map(String::as_str)
+    }
+
+    /// Puts a cookie in the jar by hand, as an attacker or another site would.
+    pub fn set(&mut self, name: &str, value: &str) {
+        self.jar.insert(name.to_owned(), value.to_owned());
+    }
+
+    /// Loads session `S` as a request from this browser would.
+    pub async fn load<S: Session>(&self, store: &impl Store) -> Loaded<S> {
+        store.load(&self.request()).await.expect("loading does not fail")
+    }
+
+    /// Saves `session` and applies the response to the jar; returns the `Set-Cookie` lines sent.
+    pub async fn save<S: Session>(
+        &mut self,
+        store: &impl Store,
+        session: &mut Loaded<S>,
+    ) -> Vec<Cookie<'static>> {
+        let mut response = HeaderMap::new();
+        store.save(session, &mut response).await.expect("saving succeeds");
+        self.receive(&response)
+    }
+}

@@ -84,10 +84,20 @@ impl Write<'_> {
 /// Sessions are not limited by cookie size, can be revoked on the server, and concurrent requests
 /// changing different fields of one session both keep their change. See
 /// [`MemoryStore`](crate::MemoryStore) for an example.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ServerStore<B> {
     backend: Arc<B>,
     context: Context,
+}
+
+/// Clones share the backend, keys and counts.
+impl<B> Clone for ServerStore<B> {
+    fn clone(&self) -> Self {
+        Self {
+            backend: Arc::clone(&self.backend),
+            context: self.context.clone(),
+        }
+    }
 }
 
 impl<B: Backend> ServerStore<B> {

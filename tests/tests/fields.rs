@@ -1,0 +1,223 @@
+//! Per-field behaviour of derived sessions, through a real store: flash fields, fields with their own
+//! `max_age`, and structs that change between two deploys.
+
+use sessions::{CookieStore, Key, Keys, ManualClock, Origin, ResetField, ResetReason, Session};
+use sessions_tests::Browser;
+use std::time::Duration;
+
+#[derive(Session, Default)]
+#[session(cookie = "app", max_age = "14d")]
+struct AppSession {
+    user_id: Option<u64>,
+    #[flash]
+    notice: Option<String>,
+    #[flash]
+    errors: Vec<String>,
+    #[max_age("10m")]
+    login_code: Option<String>,
+}
+
+fn setup() -> (CookieStore, ManualClock, Browser) {
+    let clock = ManualClock::at_unix(1_700_000_000);
+    let store = CookieStore::new(Keys::new(Key::generate())).with_clock(clock.clone());
+    (store, clock, Browser::default())
+}
+
+#[tokio::test]
+async fn a_flash_is_set_read_once_then_gone() {
+    let (store, _, mut browser) = setup();
+    // Request 1: sign-in handler sets a flash and redirects.
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.user_id = Some(7);
+    session.flash_notice("Signed in".into());
+    browser.save(&store, &mut session).await;
+    // Request 2: the page after the redirect shows it.
+    let mut session = browser.load::<AppSession>(&store).await;
+    assert_eq!(session.take_notice().as_deref(), Some("Signed in"));
+    browser.save(&store, &mut session).await;
+    // Request 3: a reload does not show it again.
+    let mut session = browser.load::<AppSession>(&store).await;
+    assert_eq!(session.take_notice(), None);
+    assert_eq!(session.user_id, Some(7));
+}
+
+#[tokio::test]
+async fn unread_flashes_survive_requests_and_a_vec_keeps_order() {
+    let (store, _, mut browser) = setup();
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.flash_errors("name is required".into());
+    session.flash_errors("email is invalid".into());
+    browser.save(&store, &mut session).await;
+    for _ in 0..3 {
+        // Pages that do not show flashes leave them alone.
+        let mut session = browser.load::<AppSession>(&store).await;
+        session.user_id = Some(1);
+        browser.save(&store, &mut session).await;
+    }
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.flash_errors("password too short".into());
+    browser.save(&store, &mut session).await;
+    let mut session = browser.load::<AppSession>(&store).await;
+    assert_eq!(
+        session.take_errors(),
+        ["name is required", "email is invalid", "password too short"]
+    );
+    browser.save(&store, &mut session).await;
+    assert!(browser.load::<AppSession>(&store).await.errors.is_empty());
+}
+
+#[tokio::test]
+async fn a_field_with_its_own_max_age_resets_alone_and_restarts_when_set_again() {
+    let (store, clock, mut browser) = setup();
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.user_id = Some(7);
+    session.login_code = Some("123456".into());
+    browser.save(&store, &mut session).await;
+
+    clock.advance(Duration::from_secs(9 * 60 + 59));
+    let mut session = browser.load::<AppSession>(&store).await;
+    assert_eq!(
+        session.login_code.as_deref(),
+        Some("123456"),
+        "present before the deadline"
+    );
+    // Another field changes: the code's clock does not restart.
+    session.flash_notice("hello".into());
+    browser.save(&store, &mut session).await;
+
+    clock.advance(Duration::from_secs(1));
+    let mut session = browser.load::<AppSession>(&store).await;
+    assert_eq!(session.login_code, None, "gone 10 minutes after it was set");
+    assert_eq!(session.user_id, Some(7), "the rest of the session is kept");
+    assert_eq!(session.notice.as_deref(), Some("hello"));
+    assert_eq!(
+        session.reset_fields(),
+        [ResetField {
+            field: "login_code",
+            reason: ResetReason::Expired
+        }]
+    );
+    // Setting it again starts a new 10 minutes.
+    session.login_code = Some("654321".into());
+    browser.save(&store, &mut session).await;
+    clock.advance(Duration::from_secs(9 * 60));
+    let mut session = browser.load::<AppSession>(&store).await;
+    assert_eq!(session.login_code.as_deref(), Some("654321"));
+    // Changing its value restarts it too.
+    session.login_code = Some("000000".into());
+    browser.save(&store, &mut session).await;
+    clock.advance(Duration::from_secs(9 * 60));
+    assert_eq!(
+        browser.load::<AppSession>(&store).await.login_code.as_deref(),
+        Some("000000")
+    );
+}
+
+mod deploy_a {
+    use sessions::Session;
+
+    #[derive(Session, Default)]
+    #[session(cookie = "app")]
+    pub struct AppSession {
+        pub user_id: Option<u64>,
+        pub cart: Vec<u32>,
+        pub theme: String,
+        pub legacy: bool,
+    }
+}
+
+mod deploy_b {
+    use sessions::Session;
+
+    /// Deploy B: `legacy` removed, `cart` retyped, `locale` added. The type keeps its name, since the
+    /// type's name is part of what a cookie is bound to.
+    #[derive(Session)]
+    #[session(cookie = "app")]
+    pub struct AppSession {
+        pub user_id: Option<u64>,
+        pub cart: Vec<String>,
+        pub theme: String,
+        pub locale: String,
+    }
+
+    impl Default for AppSession {
+        fn default() -> Self {
+            Self {
+                user_id: None,
+                cart: Vec::new(),
+                theme: String::new(),
+                locale: "en".into(),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_cookie_from_the_previous_deploy_keeps_every_unchanged_field() {
+    let (store, _, mut browser) = setup();
+    let mut a = browser.load::<deploy_a::AppSession>(&store).await;
+    a.user_id = Some(7);
+    a.cart = vec![1, 2];
+    a.theme = "dark".into();
+    a.legacy = true;
+    browser.save(&store, &mut a).await;
+
+    let b = browser.load::<deploy_b::AppSession>(&store).await;
+    assert_eq!(b.origin(), Origin::Restored);
+    assert_eq!(b.user_id, Some(7));
+    assert_eq!(b.theme, "dark");
+    assert!(b.cart.is_empty(), "retyped field falls back to its default");
+    assert_eq!(b.locale, "en", "added field takes the struct's default");
+    assert_eq!(
+        b.reset_fields(),
+        [ResetField {
+            field: "cart",
+            reason: ResetReason::TypeChanged
+        }]
+    );
+}
+
+#[tokio::test]
+async fn two_deploys_serving_one_user_keep_each_others_fields() {
+    let (store, _, mut browser) = setup();
+    let mut b = browser.load::<deploy_b::AppSession>(&store).await;
+    b.locale = "fr".into();
+    b.theme = "dark".into();
+    browser.save(&store, &mut b).await;
+
+    // The next request lands on a server still running deploy A, which changes a field it knows.
+    let mut a = browser.load::<deploy_a::AppSession>(&store).await;
+    assert_eq!(a.theme, "dark");
+    a.user_id = Some(9);
+    browser.save(&store, &mut a).await;
+
+    // Back on deploy B: A's change is there, and so is B's field that A does not know.
+    let b = browser.load::<deploy_b::AppSession>(&store).await;
+    assert_eq!(b.user_id, Some(9));
+    assert_eq!(b.locale, "fr");
+}
+
+#[derive(Session, Default)]
+#[session(cookie = "cart")]
+struct Cart {
+    items: Vec<u32>,
+}
+
+#[tokio::test]
+async fn several_session_types_per_request_each_with_its_own_cookie() {
+    let (store, _, mut browser) = setup();
+    let mut app = browser.load::<AppSession>(&store).await;
+    let mut cart = browser.load::<Cart>(&store).await;
+    app.user_id = Some(7);
+    cart.items.push(42);
+    browser.save(&store, &mut app).await;
+    browser.save(&store, &mut cart).await;
+    assert!(browser.cookie("app").is_some() && browser.cookie("cart").is_some());
+
+    // Saved independently: clearing the cart leaves the sign-in alone.
+    let mut cart = browser.load::<Cart>(&store).await;
+    cart.destroy();
+    browser.save(&store, &mut cart).await;
+    assert_eq!(browser.cookie("cart"), None);
+    assert_eq!(browser.load::<AppSession>(&store).await.user_id, Some(7));
+}

@@ -1,0 +1,276 @@
+//! Server-side sessions through `MemoryStore` and the `Backend` trait: the cookie carries only a signed
+//! id, concurrent requests merge per field, ids rotate, and backend failures are errors, not sign-outs.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use http::HeaderMap;
+use sessions::{
+    Backend, Key, Keys, LoadError, ManualClock, MemoryBackend, MemoryStore, Origin, Rejection, SaveError,
+    ServerStore, Session, SessionId, Store, Write,
+};
+use sessions_tests::Browser;
+
+#[derive(Session, Default, Debug)]
+#[session(cookie = "sid", max_age = "1d", idle_timeout = "1h")]
+struct AppSession {
+    user_id: Option<u64>,
+    cart: Vec<u32>,
+    theme: String,
+}
+
+fn setup() -> (MemoryStore, ManualClock, Browser) {
+    let clock = ManualClock::at_unix(1_700_000_000);
+    let store = MemoryStore::new(Keys::new(Key::generate())).with_clock(clock.clone());
+    (store, clock, Browser::default())
+}
+
+async fn signed_in(store: &MemoryStore, browser: &mut Browser) {
+    let mut session = browser.load::<AppSession>(store).await;
+    session.user_id = Some(7);
+    session.theme = "a long theme name that would make a cookie grow".into();
+    browser.save(store, &mut session).await;
+}
+
+#[tokio::test]
+async fn the_cookie_holds_only_a_signed_id() {
+    let (store, _, mut browser) = setup();
+    signed_in(&store, &mut browser).await;
+    assert_eq!(store.backend().len(), 1);
+    let value = browser.cookie("sid").unwrap();
+    assert_eq!(
+        value.len(),
+        51,
+        "version, key id, 128-bit id and 128-bit tag: {value}"
+    );
+    let session = browser.load::<AppSession>(&store).await;
+    assert_eq!(session.origin(), Origin::Restored);
+    assert_eq!(session.user_id, Some(7));
+    // Unchanged and recently refreshed: nothing is written or sent.
+    let mut session = session;
+    assert!(browser.save(&store, &mut session).await.is_empty());
+}
+
+#[tokio::test]
+async fn concurrent_requests_changing_different_fields_both_keep_their_change() {
+    let (store, _, mut browser) = setup();
+    signed_in(&store, &mut browser).await;
+    let mut first = browser.load::<AppSession>(&store).await;
+    let mut second = browser.load::<AppSession>(&store).await;
+    first.cart.push(1);
+    second.theme = "dark".into();
+    browser.clone().save(&store, &mut first).await;
+    browser.clone().save(&store, &mut second).await;
+    let merged = browser.load::<AppSession>(&store).await;
+    assert_eq!(merged.cart, [1]);
+    assert_eq!(merged.theme, "dark");
+    assert_eq!(merged.user_id, Some(7));
+}
+
+#[tokio::test]
+async fn the_same_field_changed_twice_keeps_the_last_write() {
+    let (store, _, mut browser) = setup();
+    signed_in(&store, &mut browser).await;
+    let mut first = browser.load::<AppSession>(&store).await;
+    let mut second = browser.load::<AppSession>(&store).await;
+    first.theme = "first".into();
+    second.theme = "second".into();
+    browser.clone().save(&store, &mut first).await;
+    browser.clone().save(&store, &mut second).await;
+    assert_eq!(browser.load::<AppSession>(&store).await.theme, "second");
+}
+
+#[tokio::test]
+async fn cycle_id_moves_the_session_to_a_new_id_and_the_old_one_stops_working() {
+    let (store, _, mut browser) = setup();
+    signed_in(&store, &mut browser).await;
+    let old_cookie = browser.cookie("sid").unwrap().to_owned();
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.cycle_id();
+    let sent = browser.save(&store, &mut session).await;
+    assert_eq!(sent.len(), 1);
+    assert_ne!(browser.cookie("sid").unwrap(), old_cookie);
+    assert_eq!(store.backend().len(), 1, "the old record is gone, not copied");
+    assert_eq!(browser.load::<AppSession>(&store).await.user_id, Some(7));
+
+    let mut attacker = Browser::default();
+    attacker.set("sid", &old_cookie);
+    assert_eq!(
+        attacker.load::<AppSession>(&store).await.rejection(),
+        Some(Rejection::NotFound)
+    );
+}
+
+#[tokio::test]
+async fn a_destroyed_session_is_not_brought_back_by_a_slower_request() {
+    let (store, _, mut browser) = setup();
+    signed_in(&store, &mut browser).await;
+    let mut slow = browser.load::<AppSession>(&store).await;
+    let mut sign_out = browser.load::<AppSession>(&store).await;
+    sign_out.destroy();
+    browser.save(&store, &mut sign_out).await;
+    assert!(store.backend().is_empty());
+
+    slow.cart.push(3); // the slow request finishes after the sign-out
+    let sent = browser.save(&store, &mut slow).await;
+    assert!(store.backend().is_empty(), "the session stays destroyed");
+    assert_eq!(
+        sent[0].max_age(),
+        Some(cookie::time::Duration::ZERO),
+        "its cookie is removed"
+    );
+}
+
+#[tokio::test]
+async fn expired_sessions_are_refused_then_swept() {
+    let (store, clock, mut browser) = setup();
+    signed_in(&store, &mut browser).await;
+    let mut other = Browser::default();
+    signed_in(&store, &mut other).await;
+    assert_eq!(store.backend().len(), 2);
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(
+        browser.load::<AppSession>(&store).await.rejection(),
+        Some(Rejection::Expired)
+    );
+    assert_eq!(
+        store.backend().len(),
+        1,
+        "the expired record was removed on sight"
+    );
+    assert_eq!(store.sweep(), 1);
+    assert!(store.backend().is_empty());
+}
+
+#[tokio::test]
+async fn ids_signed_with_a_fallback_key_are_resigned() {
+    let clock = ManualClock::at_unix(1_700_000_000);
+    let old = Key::generate();
+    let backend_store = MemoryStore::new(Keys::new(old.clone())).with_clock(clock.clone());
+    let mut browser = Browser::default();
+    signed_in(&backend_store, &mut browser).await;
+    let cookie_before = browser.cookie("sid").unwrap().to_owned();
+
+    // Same records, new primary key: a store that shares the backend's contents.
+    let rotated = ServerStore::with_backend(
+        Shared(backend_store.clone()),
+        Keys::new(Key::generate()).with_fallback(old),
+    )
+    .with_clock(clock);
+    let mut session = browser.load::<AppSession>(&rotated).await;
+    assert_eq!(session.user_id, Some(7));
+    let sent = browser.save(&rotated, &mut session).await;
+    assert_eq!(sent.len(), 1);
+    assert_ne!(browser.cookie("sid").unwrap(), cookie_before);
+    assert_eq!(browser.load::<AppSession>(&rotated).await.user_id, Some(7));
+}
+
+/// A backend that reads and writes another store's memory backend.
+struct Shared(MemoryStore);
+
+impl Backend for Shared {
+    type Error = std::convert::Infallible;
+    async fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>, Self::Error> {
+        self.0.backend().load(id).await
+    }
+    async fn save(&self, write: &Write<'_>) -> Result<bool, Self::Error> {
+        self.0.backend().save(write).await
+    }
+    async fn delete(&self, id: &SessionId) -> Result<(), Self::Error> {
+        self.0.backend().delete(id).await
+    }
+}
+
+/// A backend that counts loads and can be switched off, like a database that goes down.
+#[derive(Default)]
+struct Flaky {
+    inner: MemoryBackend,
+    loads: AtomicUsize,
+    down: AtomicBool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("connection refused")]
+struct Down;
+
+impl Flaky {
+    fn check(&self) -> Result<(), Down> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(Down)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Backend for Flaky {
+    type Error = Down;
+    async fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>, Down> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
+        Ok(self.inner.load(id).await.unwrap_or_default())
+    }
+    async fn save(&self, write: &Write<'_>) -> Result<bool, Down> {
+        self.check()?;
+        Ok(self.inner.save(write).await.unwrap_or_default())
+    }
+    async fn delete(&self, id: &SessionId) -> Result<(), Down> {
+        self.check()?;
+        let _ = self.inner.delete(id).await;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn forged_ids_are_refused_before_the_backend_is_asked() {
+    let store = ServerStore::with_backend(Flaky::default(), Keys::new(Key::generate()));
+    let mut browser = Browser::default();
+    for forged in [
+        "../../etc/passwd",
+        "..",
+        "/etc/passwd",
+        "AQIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        &"A".repeat(5000),
+    ] {
+        browser.set("sid", forged);
+        let session = browser.load::<AppSession>(&store).await;
+        assert!(session.rejection().is_some(), "{forged}");
+    }
+    assert_eq!(store.backend().loads.load(Ordering::SeqCst), 0);
+    assert_eq!(store.rejections().total(), 5);
+}
+
+#[tokio::test]
+async fn a_backend_failure_is_an_error_not_a_fresh_session() {
+    let store = ServerStore::with_backend(Flaky::default(), Keys::new(Key::generate()));
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.user_id = Some(7);
+    browser.save(&store, &mut session).await;
+
+    store.backend().down.store(true, Ordering::SeqCst);
+    let error: LoadError = store.load::<AppSession>(&browser.request()).await.unwrap_err();
+    assert_eq!(error.cookie, "sid");
+    assert_eq!(
+        error.to_string(),
+        "the session store failed to load the `sid` session"
+    );
+    assert_eq!(
+        std::error::Error::source(&error).unwrap().to_string(),
+        "connection refused"
+    );
+
+    session.cart.push(1);
+    let mut response = HeaderMap::new();
+    let error = store.save(&mut session, &mut response).await.unwrap_err();
+    assert!(
+        matches!(error, SaveError::Store { cookie: "sid", .. }),
+        "{error:?}"
+    );
+    assert!(response.is_empty());
+
+    // Back up: the same store recovers, and the unsaved change can be saved again.
+    store.backend().down.store(false, Ordering::SeqCst);
+    store.save(&mut session, &mut response).await.unwrap();
+    assert_eq!(browser.load::<AppSession>(&store).await.cart, [1]);
+}
