@@ -4,7 +4,7 @@
 use proc_macro2::Span;
 use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned as _;
-use syn::{Attribute, Lit, LitBool, LitStr, Token};
+use syn::{Attribute, Lit, LitBool, LitStr, Meta, Token};
 
 use crate::ctxt::Ctxt;
 use crate::duration;
@@ -40,12 +40,13 @@ pub(crate) struct SessionAttrs {
     pub(crate) signed: Option<Spanned<bool>>,
 }
 
-const SESSION_OPTIONS: &str = "`cookie`, `max_age`, `idle_timeout`, `session_only`, `path`, `domain`, `secure`, `http_only`, `same_site`, `partitioned`, `signed`";
+const SESSION_OPTIONS: &str = "`cookie`, `max_age`, `idle_timeout`, `session_only`, `path`, `domain`, `secure`, \
+                               `http_only`, `same_site`, `partitioned`, `signed`";
 
 /// What a field's attributes said.
 #[derive(Default)]
 pub(crate) struct FieldAttrs {
-    pub(crate) flash: Option<Span>,
+    pub(crate) flash: bool,
     pub(crate) max_age: Option<Spanned<u64>>,
 }
 
@@ -54,23 +55,20 @@ impl SessionAttrs {
     pub(crate) fn read(cx: &mut Ctxt, attrs: &[Attribute]) -> Self {
         let mut read = Self::default();
         for attr in attrs {
-            if attr.path().is_ident("flash") || attr.path().is_ident("max_age") {
-                let name = if attr.path().is_ident("flash") {
-                    "#[flash]"
-                } else {
-                    "#[max_age(...)]"
-                };
-                cx.error(attr.path().span(), format!("`{name}` goes on a field, not on the struct; for the whole session write `#[session(max_age = \"...\")]`"));
-                continue;
-            }
-            if !attr.path().is_ident("session") {
-                continue;
-            }
-            let parsed = attr.parse_nested_meta(|meta| {
-                read.option(cx, &meta)?;
-                Ok(())
-            });
-            if let Err(error) = parsed {
+            let path = attr.path();
+            if path.is_ident("flash") {
+                cx.error(
+                    path.span(),
+                    "`#[flash]` goes on a field of type `Option<T>` or `Vec<T>`, not on the struct",
+                );
+            } else if path.is_ident("max_age") {
+                cx.error(
+                    path.span(),
+                    "`#[max_age(...)]` goes on a field; for the whole session write `#[session(max_age = \"...\")]`",
+                );
+            } else if path.is_ident("session")
+                && let Err(error) = attr.parse_nested_meta(|meta| read.option(cx, &meta))
+            {
                 cx.syn_error(error);
             }
         }
@@ -78,64 +76,39 @@ impl SessionAttrs {
     }
 
     fn option(&mut self, cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
-        let Some(key) = meta.path.get_ident().map(ToString::to_string) else {
-            cx.error(
-                meta.path.span(),
-                format!("unknown session option; expected one of {SESSION_OPTIONS}"),
-            );
-            return skip_value(meta);
-        };
-        let span = meta.path.span();
+        let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
         match key.as_str() {
-            "cookie" => set(cx, &mut self.cookie, &key, string(meta)?),
-            "path" => set(cx, &mut self.path, &key, string(meta)?),
-            "domain" => set(cx, &mut self.domain, &key, string(meta)?),
+            "cookie" => set(cx, &mut self.cookie, meta, Some(string(meta)?)),
+            "path" => set(cx, &mut self.path, meta, Some(string(meta)?)),
+            "domain" => set(cx, &mut self.domain, meta, Some(string(meta)?)),
             "max_age" => {
                 let value = duration_value(cx, meta)?;
-                set_some(cx, &mut self.max_age, &key, value);
+                set(cx, &mut self.max_age, meta, value);
             }
             "idle_timeout" => {
                 let value = duration_value(cx, meta)?;
-                set_some(cx, &mut self.idle_timeout, &key, value);
+                set(cx, &mut self.idle_timeout, meta, value);
             }
-            "session_only" => set(cx, &mut self.session_only, &key, flag(meta)?),
-            "secure" => set(cx, &mut self.secure, &key, flag(meta)?),
-            "http_only" => set(cx, &mut self.http_only, &key, flag(meta)?),
-            "partitioned" => set(cx, &mut self.partitioned, &key, flag(meta)?),
-            "signed" => set(cx, &mut self.signed, &key, flag(meta)?),
+            "session_only" => set(cx, &mut self.session_only, meta, Some(flag(meta)?)),
+            "secure" => set(cx, &mut self.secure, meta, Some(flag(meta)?)),
+            "http_only" => set(cx, &mut self.http_only, meta, Some(flag(meta)?)),
+            "partitioned" => set(cx, &mut self.partitioned, meta, Some(flag(meta)?)),
+            "signed" => set(cx, &mut self.signed, meta, Some(flag(meta)?)),
             "same_site" => {
-                let text = string(meta)?;
-                let value = match text.value.as_str() {
-                    "strict" => Some(SameSite::Strict),
-                    "lax" => Some(SameSite::Lax),
-                    "none" => Some(SameSite::None),
-                    _ => {
-                        cx.error(
-                            text.span,
-                            format!(
-                                "unknown `same_site` value \"{}\"; expected \"strict\", \"lax\" or \"none\"",
-                                text.value
-                            ),
-                        );
-                        None
-                    }
-                };
-                set_some(
-                    cx,
-                    &mut self.same_site,
-                    &key,
-                    value.map(|value| Spanned {
-                        value,
-                        span: text.span,
-                    }),
-                );
+                let value = same_site(cx, meta)?;
+                set(cx, &mut self.same_site, meta, value);
             }
             _ => {
+                let shown = if key.is_empty() {
+                    String::new()
+                } else {
+                    format!(" `{key}`")
+                };
                 cx.error(
-                    span,
-                    format!("unknown session option `{key}`; expected one of {SESSION_OPTIONS}"),
+                    meta.path.span(),
+                    format!("unknown session option{shown}; expected one of {SESSION_OPTIONS}"),
                 );
-                return skip_value(meta);
+                skip_value(meta)?;
             }
         }
         Ok(())
@@ -149,60 +122,78 @@ impl FieldAttrs {
         for attr in attrs {
             let path = attr.path();
             if path.is_ident("flash") {
-                if let Err(error) = attr.meta.require_path_only() {
-                    cx.error(error.span(), "`#[flash]` takes no arguments");
+                match &attr.meta {
+                    Meta::List(list) => cx.error(
+                        list.delimiter.span().join(),
+                        "`#[flash]` takes no arguments; write `#[flash]`",
+                    ),
+                    Meta::NameValue(name_value) => cx.error(
+                        name_value.value.span(),
+                        "`#[flash]` takes no value; write `#[flash]`",
+                    ),
+                    Meta::Path(_) => {}
                 }
-                if read.flash.is_some() {
+                if read.flash {
                     cx.error(path.span(), "duplicate `#[flash]` on this field");
                 }
-                read.flash = Some(path.span());
+                read.flash = true;
             } else if path.is_ident("max_age") {
-                let lit = match &attr.meta {
-                    syn::Meta::List(_) => attr.parse_args::<Lit>(),
-                    syn::Meta::NameValue(name_value) => match &name_value.value {
-                        syn::Expr::Lit(expr) => Ok(expr.lit.clone()),
-                        other => Err(syn::Error::new_spanned(
-                            other,
-                            "expected a duration literal like \"10m\"",
-                        )),
-                    },
-                    syn::Meta::Path(path) => Err(syn::Error::new_spanned(
-                        path,
-                        "`#[max_age]` needs a duration: `#[max_age(\"10m\")]`",
-                    )),
-                };
-                let value = lit.and_then(|lit| {
-                    duration::parse(&lit).map(|value| Spanned {
-                        value,
-                        span: lit.span(),
-                    })
-                });
-                match value {
-                    Ok(value) => {
-                        if read.max_age.is_some() {
-                            cx.error(path.span(), "duplicate `#[max_age]` on this field");
-                        }
-                        read.max_age = Some(value);
+                match field_max_age(attr) {
+                    Ok(_) if read.max_age.is_some() => {
+                        cx.error(path.span(), "duplicate `#[max_age]` on this field")
                     }
+                    Ok(value) => read.max_age = Some(value),
                     Err(error) => cx.syn_error(error),
                 }
             } else if path.is_ident("session") {
-                cx.error(path.span(), "`#[session(...)]` goes on the struct; on a field write `#[flash]` or `#[max_age(\"...\")]`");
+                cx.error(
+                    path.span(),
+                    "`#[session(...)]` goes on the struct; on a field write `#[flash]` or `#[max_age(\"...\")]`",
+                );
             }
         }
         read
     }
 }
 
-fn set<T>(cx: &mut Ctxt, slot: &mut Option<Spanned<T>>, key: &str, value: Spanned<T>) {
-    set_some(cx, slot, key, Some(value));
+/// `#[max_age("10m")]`, or `#[max_age = "10m"]`.
+fn field_max_age(attr: &Attribute) -> syn::Result<Spanned<u64>> {
+    let lit = match &attr.meta {
+        Meta::List(_) => attr.parse_args::<Lit>()?,
+        Meta::NameValue(name_value) => match &name_value.value {
+            syn::Expr::Lit(expr) => expr.lit.clone(),
+            other => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    "expected a duration literal like \"10m\"",
+                ));
+            }
+        },
+        Meta::Path(path) => {
+            return Err(syn::Error::new_spanned(
+                path,
+                "`#[max_age]` needs a duration: `#[max_age(\"10m\")]`",
+            ));
+        }
+    };
+    Ok(Spanned {
+        value: duration::parse(&lit)?,
+        span: lit.span(),
+    })
 }
 
-/// Stores `value`, or reports a duplicate at the second occurrence.
-fn set_some<T>(cx: &mut Ctxt, slot: &mut Option<Spanned<T>>, key: &str, value: Option<Spanned<T>>) {
+/// Stores `value` (`None`: it was invalid and already reported), or reports a duplicate at the second
+/// occurrence of the option's name.
+fn set<T>(
+    cx: &mut Ctxt,
+    slot: &mut Option<Spanned<T>>,
+    meta: &ParseNestedMeta<'_>,
+    value: Option<Spanned<T>>,
+) {
     let Some(value) = value else { return };
     if slot.is_some() {
-        cx.error(value.span, format!("duplicate session option `{key}`"));
+        let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
+        cx.error(meta.path.span(), format!("duplicate session option `{key}`"));
     } else {
         *slot = Some(value);
     }
@@ -218,18 +209,45 @@ fn string(meta: &ParseNestedMeta<'_>) -> syn::Result<Spanned<String>> {
 
 /// `name` alone means true; `name = true` or `name = false` says it outright.
 fn flag(meta: &ParseNestedMeta<'_>) -> syn::Result<Spanned<bool>> {
-    if meta.input.peek(Token![=]) {
-        let lit: LitBool = meta.value()?.parse()?;
-        Ok(Spanned {
-            value: lit.value,
-            span: lit.span,
-        })
-    } else {
-        Ok(Spanned {
+    if !meta.input.peek(Token![=]) {
+        return Ok(Spanned {
             value: true,
             span: meta.path.span(),
-        })
+        });
     }
+    let value = meta.value()?;
+    let lit: LitBool = value.parse().map_err(|error| {
+        let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
+        syn::Error::new(
+            error.span(),
+            format!("`{key}` takes `true` or `false`, or nothing: `{key}` alone means true"),
+        )
+    })?;
+    Ok(Spanned {
+        value: lit.value,
+        span: lit.span,
+    })
+}
+
+/// `"strict"`, `"lax"` or `"none"`; anything else is recorded and yields `None`.
+fn same_site(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Spanned<SameSite>>> {
+    let text = string(meta)?;
+    let value = match text.value.as_str() {
+        "strict" => SameSite::Strict,
+        "lax" => SameSite::Lax,
+        "none" => SameSite::None,
+        other => {
+            cx.error(
+                text.span,
+                format!("unknown `same_site` value \"{other}\"; expected \"strict\", \"lax\" or \"none\""),
+            );
+            return Ok(None);
+        }
+    };
+    Ok(Some(Spanned {
+        value,
+        span: text.span,
+    }))
 }
 
 /// A duration; a bad one is recorded and yields `None` so that parsing goes on.

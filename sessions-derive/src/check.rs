@@ -1,6 +1,7 @@
 //! The rules that involve more than one attribute, or an attribute and a type. Each mistake is
 //! reported at the token to change, with what to write instead.
 
+use syn::spanned::Spanned as _;
 use syn::{GenericArgument, PathArguments, Type};
 
 use crate::ast::{Field, Input};
@@ -173,10 +174,9 @@ fn check_lifetimes(cx: &mut Ctxt, input: &Input<'_>) {
 }
 
 fn check_flash_type(cx: &mut Ctxt, field: &Field<'_>) {
-    let Some(flash) = field.attrs.flash else { return };
-    if !holds_messages(field.ty) {
+    if field.attrs.flash && !holds_messages(field.ty) {
         cx.error(
-            flash,
+            field.ty.span(),
             format!("a `#[flash]` field holds messages until they are read, so its type must be `Option<T>` (one message) or `Vec<T>` (a list); change the type of `{}`", field.ident),
         );
     }

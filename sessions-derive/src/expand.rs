@@ -52,11 +52,7 @@ fn generate(input: &Input<'_>) -> TokenStream {
         let name = field.ident;
         quote!(#index => self.#name = __sessions_default.#name,)
     });
-    let accessors = input
-        .fields
-        .iter()
-        .filter(|f| f.attrs.flash.is_some())
-        .map(flash_accessors);
+    let accessors = input.fields.iter().filter(|f| f.attrs.flash).map(flash_accessors);
     quote! {
         #[doc(hidden)]
         const _: () = {
@@ -158,7 +154,7 @@ fn field_meta(field: &Field<'_>) -> TokenStream {
     let name = field.ident.to_string();
     let ty = field.ty;
     let type_name: String = quote!(#ty).to_string().split_whitespace().collect();
-    let flash = field.attrs.flash.map(|_| quote!(.flash()));
+    let flash = field.attrs.flash.then(|| quote!(.flash()));
     let max_age = field.attrs.max_age.as_ref().map(|max_age| {
         let seconds = max_age.value;
         quote!(.max_age(::sessions::__private::Duration::from_secs(#seconds)))

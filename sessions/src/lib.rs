@@ -47,6 +47,44 @@
 //!   [`Rejection`], never an error page.
 //! - On every save: the size of the whole `Set-Cookie` line (4096 bytes at most).
 //!
+//! Browsers drop a `SameSite=None` cookie that is not `Secure`, so this does not compile:
+//! ```compile_fail
+//! #[derive(sessions::Session, Default)]
+//! #[session(same_site = "none", secure = false)]
+//! struct Embedded {
+//!     user_id: Option<u64>,
+//! }
+//! ```
+//! Nor does a field that would outlive its session:
+//! ```compile_fail
+//! #[derive(sessions::Session, Default)]
+//! #[session(max_age = "1h")]
+//! struct AppSession {
+//!     #[max_age("2h")]
+//!     login_code: Option<String>,
+//! }
+//! ```
+//! Nor a flash field that cannot hold messages (it must be `Option<T>` or `Vec<T>`):
+//! ```compile_fail
+//! #[derive(sessions::Session, Default)]
+//! struct AppSession {
+//!     #[flash]
+//!     notice: String,
+//! }
+//! ```
+//!
+//! # Options
+//! `#[session(...)]` on the struct: `cookie = "name"` (default: the struct's name in snake_case),
+//! `max_age = "14d"` (default 14 days), `idle_timeout = "2h"`, `session_only`, `path = "/"`,
+//! `domain = "example.com"`, `secure` (default on; `secure = false` for plain-HTTP development),
+//! `http_only` (default on), `same_site = "lax" | "strict" | "none"` (default `"lax"`), `partitioned`,
+//! `signed` (HMAC-signed instead of sealed: readable, still tamper-proof). Durations are `"90s"`,
+//! `"10m"`, `"2h"`, `"14d"` or an integer of seconds.
+//!
+//! On fields: `#[flash]` (an `Option<T>` or `Vec<T>` that keeps its messages until read; generates
+//! `take_<field>()` and `flash_<field>(message)`) and `#[max_age("10m")]` (the field resets to its
+//! default once that long has passed since its value last changed). They combine.
+//!
 //! # Stores
 //! [`CookieStore`] keeps the whole session in the cookie. [`ServerStore`] keeps it on the server
 //! behind a [`Backend`] and puts only a signed id in the cookie; [`MemoryStore`] is the in-memory one.

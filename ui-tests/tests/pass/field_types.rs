@@ -1,0 +1,31 @@
+//! Any serde type can be a field: std types, nested structs, enums, maps.
+use serde::{Deserialize, Serialize};
+use sessions::Session;
+use std::collections::BTreeMap;
+
+#[derive(Serialize, Deserialize, Default, Clone, PartialEq, Debug)]
+enum Theme {
+    #[default]
+    Light,
+    Dark,
+}
+
+#[derive(Serialize, Deserialize, Default, Clone, PartialEq, Debug)]
+struct Line {
+    sku: u32,
+    quantity: u16,
+}
+
+#[derive(Session, Default)]
+struct Shop {
+    theme: Theme,
+    lines: Vec<Line>,
+    seen: BTreeMap<String, u64>,
+    pair: (u8, bool),
+    ratio: f64,
+}
+
+fn main() {
+    assert_eq!(Shop::FIELDS.len(), 5);
+    let _ = Shop { theme: Theme::Dark, lines: vec![Line::default()], ..Shop::default() };
+}

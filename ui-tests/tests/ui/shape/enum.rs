@@ -1,0 +1,9 @@
+use sessions::Session;
+
+#[derive(Session)]
+enum AppSession {
+    Anonymous,
+    SignedIn(u64),
+}
+
+fn main() {}

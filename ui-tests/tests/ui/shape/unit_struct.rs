@@ -1,0 +1,6 @@
+use sessions::Session;
+
+#[derive(Session, Default)]
+struct AppSession;
+
+fn main() {}
