@@ -90,6 +90,12 @@ fn generate(input: &Input<'_>) -> TokenStream {
                         _ => {}
                     }
                 }
+
+                fn prepared() -> &'static ::sessions::__private::Prepared {
+                    static __SESSIONS_PREPARED: ::sessions::__private::OnceLock<::sessions::__private::Prepared> =
+                        ::sessions::__private::OnceLock::new();
+                    ::sessions::__private::Prepared::get_or_init::<Self>(&__SESSIONS_PREPARED)
+                }
             }
 
             #[automatically_derived]

@@ -34,6 +34,12 @@ pub(crate) fn stub(input: &Input<'_>) -> TokenStream {
                 fn reset_field(&mut self, _: usize) {
                     ::core::unimplemented!()
                 }
+
+                fn prepared() -> &'static ::sessions::__private::Prepared {
+                    static __SESSIONS_PREPARED: ::sessions::__private::OnceLock<::sessions::__private::Prepared> =
+                        ::sessions::__private::OnceLock::new();
+                    ::sessions::__private::Prepared::get_or_init::<Self>(&__SESSIONS_PREPARED)
+                }
             }
             #[automatically_derived]
             impl #ident {

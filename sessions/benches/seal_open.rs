@@ -1,1 +1,142 @@
-fn main() {}
+//! Seal and open of a typical session, side by side with the `cookie` crate's `PrivateJar` holding the
+//! same data as JSON, and with the floor: bincode + AES-256-GCM with a prebuilt cipher + base64 alone.
+//!
+//! - `sessions CookieStore::open + seal`: cookie value in, cookie value out, as `PrivateJar::get` and
+//!   `add` do. Opens, changes a field, seals.
+//! - `sessions Store::load + save`: the same through HTTP headers: parse `Cookie`, format `Set-Cookie`.
+//! - the floor: the least a sealed cookie needs. Its nonce travels with the ciphertext, as in any
+//!   format a server can open again.
+//!
+//! Run: `cargo bench -p sessions --bench seal_open`
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::header::{COOKIE, SET_COOKIE};
+use http::{HeaderMap, HeaderValue};
+use rand::Rng as _;
+use serde::{Deserialize, Serialize};
+use sessions::{CookieStore, Key, Keys, Session, Store};
+
+/// A `u64` id, a 20-character name, three 30-character flash messages, a bool.
+#[derive(Session, Default, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[session(cookie = "app")]
+struct Typical {
+    user_id: u64,
+    name: String,
+    #[flash]
+    messages: Vec<String>,
+    admin: bool,
+}
+
+fn typical() -> Typical {
+    Typical {
+        user_id: 1_234_567,
+        name: "Ada Lovelace Byron 1".into(),
+        messages: vec![
+            "Your profile has been updated.".into(),
+            "Two new messages in your inbox".into(),
+            "Your order #4411 has shipped!!".into(),
+        ],
+        admin: false,
+    }
+}
+
+/// Polls a future that never waits (the cookie store does no I/O) to completion.
+fn ready<F: Future>(future: F) -> F::Output {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => unreachable!("the cookie store does not wait"),
+    }
+}
+
+fn ours(c: &mut Criterion) {
+    let store = CookieStore::new(Keys::new(Key::generate()));
+    let mut session = ready(store.load::<Typical>(&HeaderMap::new())).unwrap();
+    *session = typical();
+    let mut response = HeaderMap::new();
+    ready(store.save(&mut session, &mut response)).unwrap();
+    let pair = response[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut request = HeaderMap::new();
+    request.insert(COOKIE, HeaderValue::from_str(&pair).unwrap());
+
+    let value = pair.split_once('=').unwrap().1.to_owned();
+    c.bench_function("seal+open/sessions CookieStore::open + seal", |b| {
+        b.iter(|| {
+            let mut session = store.open::<Typical>([black_box(value.as_str())]);
+            session.admin = !session.admin;
+            black_box(store.seal(&mut session).unwrap())
+        })
+    });
+    c.bench_function(
+        "seal+open/sessions Store::load + save (headers in, headers out)",
+        |b| {
+            b.iter(|| {
+                let mut session = ready(store.load::<Typical>(black_box(&request))).unwrap();
+                session.admin = !session.admin;
+                let mut response = HeaderMap::new();
+                ready(store.save(&mut session, &mut response)).unwrap();
+                black_box(response)
+            })
+        },
+    );
+}
+
+fn private_jar(c: &mut Criterion) {
+    let key = cookie::Key::generate();
+    let data = typical();
+    c.bench_function("seal+open/cookie PrivateJar + serde_json", |b| {
+        b.iter(|| {
+            let mut jar = cookie::CookieJar::new();
+            let json = serde_json::to_string(black_box(&data)).unwrap();
+            jar.private_mut(&key).add(cookie::Cookie::new("app", json));
+            let opened = jar.private(&key).get("app").unwrap();
+            let back: Typical = serde_json::from_str(opened.value()).unwrap();
+            black_box(back)
+        })
+    });
+}
+
+fn floor(c: &mut Criterion) {
+    let cipher = Aes256Gcm::new_from_slice(&[7; 32]).unwrap();
+    let config = bincode::config::standard();
+    let data = typical();
+    c.bench_function("seal+open/floor bincode + AES-256-GCM + base64", |b| {
+        b.iter(|| {
+            let mut sealed = vec![0u8; 12];
+            rand::rng().fill_bytes(&mut sealed);
+            bincode::serde::encode_into_std_write(black_box(&data), &mut sealed, config).unwrap();
+            let (nonce, payload) = sealed.split_at_mut(12);
+            let tag = cipher
+                .encrypt_in_place_detached(Nonce::from_slice(nonce), b"", payload)
+                .unwrap();
+            sealed.extend_from_slice(&tag);
+            let value = URL_SAFE_NO_PAD.encode(&sealed);
+
+            let mut opened = URL_SAFE_NO_PAD.decode(black_box(&value)).unwrap();
+            let (nonce, rest) = opened.split_at_mut(12);
+            let (payload, tag) = rest.split_at_mut(rest.len() - 16);
+            cipher
+                .decrypt_in_place_detached(Nonce::from_slice(nonce), b"", payload, Tag::from_slice(tag))
+                .unwrap();
+            let (back, _): (Typical, usize) = bincode::serde::decode_from_slice(payload, config).unwrap();
+            black_box(back)
+        })
+    });
+}
+
+criterion_group!(benches, ours, private_jar, floor);
+criterion_main!(benches);

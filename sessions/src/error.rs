@@ -96,6 +96,15 @@ pub enum SaveError {
         /// The limit.
         limit: usize,
     },
+    /// The cookie's name or attributes hold characters a header cannot carry. `#[derive(Session)]` refuses
+    /// such options at compile time; a hand-written `Config` can still have them.
+    #[error(
+        "the `{cookie}` cookie's name or attributes hold characters an HTTP header cannot carry; check its `Config`"
+    )]
+    InvalidCookieOptions {
+        /// The cookie's name.
+        cookie: &'static str,
+    },
     /// One field's encoded value is longer than a record holds.
     #[error(
         "field `{field}` of the `{cookie}` session encodes to {size} bytes, over the {limit}-byte limit of one field"

@@ -1,6 +1,7 @@
 //! Where sessions meet HTTP headers: reading the session cookie from `Cookie`, and writing `Set-Cookie`
 //! lines, each checked against the size browsers keep.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use cookie::{Cookie, SameSite as CookieSameSite};
@@ -24,29 +25,56 @@ pub(crate) fn cookie_values<'h>(headers: &'h HeaderMap, name: &'h str) -> impl I
         .filter_map(|cookie| cookie.value_raw())
 }
 
-/// The `Set-Cookie` line that stores `value`: persistent with `max_age`, a browser-session cookie
-/// without. Refused when the whole line passes 4096 bytes, since browsers drop such cookies silently.
-pub(crate) fn set_cookie(
-    options: &CookieOptions,
+/// The attributes of the cookie described by `options` (`; HttpOnly; SameSite=Lax; Secure; Path=/`
+/// and so on), as the `cookie` crate formats them, without `Max-Age`.
+pub(crate) fn attributes(options: &CookieOptions) -> String {
+    let line = with_attributes(options, Cookie::new("", "")).to_string();
+    line.strip_prefix('=').unwrap_or(&line).to_owned()
+}
+
+/// Refuses a cookie whose whole `Set-Cookie` line (from [`set_cookie`]) would pass 4096 bytes, since
+/// browsers drop such cookies silently.
+pub(crate) fn check_size(
+    name: &'static str,
     value: &str,
+    attributes: &str,
     max_age: Option<Duration>,
-) -> Result<HeaderValue, SaveError> {
-    let mut cookie = with_attributes(options, Cookie::new(options.name(), value));
-    if let Some(max_age) = max_age {
-        cookie.set_max_age(cookie::time::Duration::seconds(
-            i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
-        ));
-    }
-    let line = cookie.to_string();
-    if line.len() > MAX_COOKIE_LEN {
+) -> Result<(), SaveError> {
+    let max_age_len = max_age.map_or(0, |age| "; Max-Age=".len() + decimal_digits(age.as_secs()));
+    let size = name.len() + 1 + value.len() + attributes.len() + max_age_len;
+    if size > MAX_COOKIE_LEN {
         return Err(SaveError::TooLarge {
-            cookie: options.name(),
-            size: line.len(),
+            cookie: name,
+            size,
             limit: MAX_COOKIE_LEN,
         });
     }
-    Ok(HeaderValue::try_from(line)
-        .expect("a cookie built from a token name and base64url value is a valid header"))
+    Ok(())
+}
+
+fn decimal_digits(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
+/// The `Set-Cookie` line `name=value`, then `attributes` (from [`attributes`]), then `Max-Age` when
+/// persistent (a browser-session cookie has none). Checked with [`check_size`].
+pub(crate) fn set_cookie(
+    name: &'static str,
+    attributes: &str,
+    max_age: Option<Duration>,
+    value: &str,
+) -> Result<HeaderValue, SaveError> {
+    check_size(name, value, attributes, max_age)?;
+    let mut line = String::with_capacity(name.len() + value.len() + attributes.len() + 32);
+    line.push_str(name);
+    line.push('=');
+    line.push_str(value);
+    line.push_str(attributes);
+    if let Some(max_age) = max_age {
+        // Writing to a String cannot fail.
+        let _ = write!(line, "; Max-Age={}", max_age.as_secs());
+    }
+    HeaderValue::try_from(line).map_err(|_| SaveError::InvalidCookieOptions { cookie: name })
 }
 
 /// The `Set-Cookie` line that removes the cookie: empty, expired, and with the same `Path`, `Domain`,
@@ -100,7 +128,8 @@ mod tests {
 
     #[test]
     fn set_cookie_carries_every_attribute_and_removal_keeps_them() {
-        let line = set_cookie(OPTIONS.cookie(), "v", Some(Duration::from_secs(60))).unwrap();
+        let attributes = attributes(OPTIONS.cookie());
+        let line = set_cookie("__Host-s", &attributes, Some(Duration::from_secs(60)), "v").unwrap();
         let line = line.to_str().unwrap();
         for part in [
             "__Host-s=v",
@@ -113,7 +142,7 @@ mod tests {
         ] {
             assert!(line.contains(part), "{part} missing from {line}");
         }
-        let session_only = set_cookie(OPTIONS.cookie(), "v", None).unwrap();
+        let session_only = set_cookie("__Host-s", &attributes, None, "v").unwrap();
         assert!(!session_only.to_str().unwrap().contains("Max-Age"));
         let removal = removal(OPTIONS.cookie());
         let removal = removal.to_str().unwrap();
@@ -130,9 +159,33 @@ mod tests {
     }
 
     #[test]
+    fn the_size_check_counts_exactly_what_the_line_holds() {
+        let attributes = attributes(OPTIONS.cookie());
+        for max_age in [
+            None,
+            Some(Duration::ZERO),
+            Some(Duration::from_secs(9)),
+            Some(Duration::from_secs(1_209_600)),
+        ] {
+            let line = set_cookie("__Host-s", &attributes, max_age, "value").unwrap();
+            let room = MAX_COOKIE_LEN - line.len();
+            let value = "v".repeat(5 + room);
+            assert!(
+                set_cookie("__Host-s", &attributes, max_age, &value).is_ok(),
+                "{max_age:?}"
+            );
+            let value = "v".repeat(6 + room);
+            assert!(
+                set_cookie("__Host-s", &attributes, max_age, &value).is_err(),
+                "{max_age:?}"
+            );
+        }
+    }
+
+    #[test]
     fn a_line_over_4096_bytes_is_an_error_naming_its_size() {
         let value = "x".repeat(4096);
-        match set_cookie(OPTIONS.cookie(), &value, None) {
+        match set_cookie("__Host-s", &attributes(OPTIONS.cookie()), None, &value) {
             Err(SaveError::TooLarge { cookie, size, limit }) => {
                 assert_eq!((cookie, limit), ("__Host-s", 4096));
                 assert!(size > 4096);

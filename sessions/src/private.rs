@@ -3,10 +3,12 @@
 //! crate's exact version.
 
 pub use core;
+pub use std::sync::OnceLock;
 pub use std::time::Duration;
 
 pub use crate::error::FieldError;
 pub use crate::options::{Config, SameSite};
+pub use crate::prepared::Prepared;
 pub use crate::session::{Field, Session};
 
 use serde::Serialize;

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::error::FieldError;
 use crate::options::Config;
+use crate::prepared::Prepared;
 
 /// A typed session: a plain struct whose fields travel in one cookie (or one server-side record).
 ///
@@ -42,6 +43,9 @@ pub trait Session: Default + Send + Sync + 'static {
 
     /// Puts field `index` back to its value in `Self::default()`.
     fn reset_field(&mut self, index: usize);
+
+    /// What the runtime computes once for this type; see [`Prepared`] for the impl to write.
+    fn prepared() -> &'static Prepared;
 }
 
 /// What the runtime knows about one field of a session.
@@ -49,7 +53,7 @@ pub trait Session: Default + Send + Sync + 'static {
 pub struct Field {
     name: &'static str,
     name_tag: u32,
-    type_tag: u32,
+    type_tag: u16,
     flash: bool,
     max_age: Option<Duration>,
 }
@@ -63,7 +67,9 @@ impl Field {
         Self {
             name,
             name_tag: fnv1a(name),
-            type_tag: fnv1a(type_name),
+            // Folded to 16 bits: a type tag only notices a respelled type (a changed enum keeps its
+            // name), and decoding checks the value whatever the tag says.
+            type_tag: fold(fnv1a(type_name)),
             flash: false,
             max_age: None,
         }
@@ -98,7 +104,7 @@ impl Field {
     pub(crate) const fn name_tag(&self) -> u32 {
         self.name_tag
     }
-    pub(crate) const fn type_tag(&self) -> u32 {
+    pub(crate) const fn type_tag(&self) -> u16 {
         self.type_tag
     }
 }
@@ -115,6 +121,11 @@ const fn fnv1a(text: &str) -> u32 {
         i += 1;
     }
     hash
+}
+
+/// XOR-folds a 32-bit hash to 16 bits, keeping the influence of every bit.
+const fn fold(hash: u32) -> u16 {
+    (hash >> 16) as u16 ^ hash as u16
 }
 
 #[cfg(test)]

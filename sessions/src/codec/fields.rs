@@ -8,24 +8,30 @@ use serde::de::DeserializeOwned;
 
 use crate::error::FieldError;
 
-/// The largest encoded value accepted, a little over what a browser stores in a whole cookie.
-const VALUE_LIMIT: usize = 8 * 1024;
+/// The most a decoded value may allocate: what a record can hold.
+const DECODE_LIMIT: usize = crate::codec::payload::MAX_VALUE_LEN;
 
-fn config() -> impl bincode::config::Config {
-    bincode::config::standard().with_limit::<VALUE_LIMIT>()
+/// Appends to a `Vec` through bincode's own writer trait (its `std::io::Write` adapter costs more).
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl bincode::enc::write::Writer for Append<'_> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), bincode::error::EncodeError> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
 }
 
 /// Appends `value`'s encoding to `out`.
 pub(crate) fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), FieldError> {
-    bincode::serde::encode_into_std_write(value, out, config())
-        .map(drop)
+    bincode::serde::encode_into_writer(value, Append(out), bincode::config::standard())
         .map_err(|err| FieldError::from(Box::new(err) as Box<_>))
 }
 
 /// Decodes a whole value from `bytes`; trailing bytes are an error, since they mean a different type
 /// wrote them.
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, FieldError> {
-    let (value, read) = bincode::serde::decode_from_slice(bytes, config())
+    let config = bincode::config::standard().with_limit::<DECODE_LIMIT>();
+    let (value, read) = bincode::serde::decode_from_slice(bytes, config)
         .map_err(|err| FieldError::from(Box::new(err) as Box<_>))?;
     if read != bytes.len() {
         return Err(FieldError::from(

@@ -17,7 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::error::{Rejection, SaveError};
 use crate::key::Keys;
 use crate::loaded::{Intent, Loaded, Origin, ResetField, ResetReason, Snapshot, SnapshotField};
-use crate::session::Session;
+use crate::session::{Field, Session};
 use payload::{Meta, Writer};
 
 /// The longest cookie value a browser sends (RFC 6265's minimum every browser keeps). Anything longer
@@ -27,31 +27,28 @@ pub(crate) const MAX_COOKIE_LEN: usize = 4096;
 /// How far in the future a session's times may lie, for clocks that disagree between servers.
 const CLOCK_SKEW_LEEWAY: u64 = 60;
 
-/// What a cookie of `S` is bound to.
-pub(crate) fn binding<S: Session>() -> seal::Binding<'static> {
-    seal::Binding {
-        cookie_name: S::CONFIG.cookie().name(),
-        type_name: S::CONFIG.type_name(),
-    }
-}
-
 /// Opens a cookie store's cookie value into a session.
 pub(crate) fn open_cookie<S: Session>(value: &str, keys: &Keys, now: u64) -> Result<Loaded<S>, Rejection> {
     if value.len() > MAX_COOKIE_LEN {
         return Err(Rejection::Oversized);
     }
     let mut buf = URL_SAFE_NO_PAD.decode(value).map_err(|_| Rejection::Malformed)?;
-    let opened = seal::open(&mut buf, keys, binding::<S>())?;
+    let opened = seal::open(&mut buf, keys, &S::prepared().binding)?;
     let mut loaded = restore::<S>(buf, opened.payload, now)?;
     loaded.rekey = opened.by_fallback;
     Ok(loaded)
 }
 
-/// Seals `buf` (a payload written after [`seal::payload_offset`] bytes) with the primary key and
-/// encodes it as a cookie value.
-pub(crate) fn seal_cookie<S: Session>(mut buf: Vec<u8>, keys: &Keys) -> String {
-    seal::seal(&mut buf, S::CONFIG.protection(), keys.primary(), binding::<S>());
-    URL_SAFE_NO_PAD.encode(&buf)
+/// Seals `buf` (a payload written after [`seal::payload_offset`] bytes) with the primary key, and
+/// appends it as a cookie value to `out`.
+pub(crate) fn seal_cookie<S: Session>(mut buf: Vec<u8>, keys: &Keys, out: &mut String) {
+    seal::seal(
+        &mut buf,
+        S::CONFIG.protection(),
+        keys.primary(),
+        &S::prepared().binding,
+    );
+    URL_SAFE_NO_PAD.encode_string(&buf, out);
 }
 
 /// Rebuilds a session from the payload at `buf[payload]`, refusing it if the session has expired or
@@ -62,9 +59,8 @@ pub(crate) fn restore<S: Session>(
     payload: Range<usize>,
     now: u64,
 ) -> Result<Loaded<S>, Rejection> {
-    let (meta, records) = payload::read(&buf[payload]).map_err(|_| Rejection::Malformed)?;
+    let (meta, mut records) = payload::read(&buf[payload]).map_err(|_| Rejection::Malformed)?;
     check_times::<S>(meta, now)?;
-    let records = records.collect_all().map_err(|_| Rejection::Malformed)?;
 
     let mut loaded = Loaded::<S>::new(Origin::Restored, now);
     loaded.meta = meta;
@@ -75,7 +71,8 @@ pub(crate) fn restore<S: Session>(
     };
     let mut fields = vec![None; S::FIELDS.len()];
     let mut foreign = Vec::new();
-    for (position, record) in records.iter().enumerate() {
+    for (position, record) in records.by_ref().enumerate() {
+        let record = record.map_err(|_| Rejection::Malformed)?;
         let Some(index) = field_index::<S>(record.name_tag, position) else {
             foreign.push(within(record.raw));
             continue;
@@ -106,6 +103,7 @@ pub(crate) fn restore<S: Session>(
             }),
         }
     }
+    records.finish().map_err(|_| Rejection::Malformed)?;
     loaded.snapshot = Snapshot {
         bytes: buf,
         fields,
@@ -138,6 +136,14 @@ fn check_times<S: Session>(meta: Meta, now: u64) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// Where each record of a payload written by [`encode`] is, relative to the payload's start.
+#[derive(Debug)]
+pub(crate) struct Layout {
+    meta: Meta,
+    fields: Vec<Option<SnapshotField>>,
+    foreign: Vec<Range<usize>>,
+}
+
 /// Appends the payload of `loaded` as it would be stored at `now` to `out`, calling `changed` with the
 /// index of each field whose value differs from what was loaded (for a new session: from its default).
 /// A field with its own `max_age` gets `now` as its set time when it changed, and keeps the old one
@@ -147,33 +153,59 @@ pub(crate) fn encode<S: Session>(
     now: u64,
     out: &mut Vec<u8>,
     mut changed: impl FnMut(usize),
-) -> Result<(), SaveError> {
+) -> Result<Layout, SaveError> {
+    let cookie = S::CONFIG.cookie().name();
+    let encode_error = |field: &Field| {
+        let field = field.name();
+        move |source| SaveError::Encode {
+            cookie,
+            field,
+            source,
+        }
+    };
     let meta = Meta {
         created_at: loaded.meta.created_at,
         refreshed_at: now,
         persistent: loaded.persistent,
     };
-    let cookie = S::CONFIG.cookie().name();
-    let mut writer = Writer::begin(out, meta);
-    let restored = loaded.origin == Origin::Restored;
-    let defaults = (!restored).then(S::default);
-    let mut default_bytes = Vec::new();
+    let start = out.len();
+    let foreign = &loaded.snapshot.foreign;
+    let mut writer = Writer::begin(out, meta, S::FIELDS.len() + foreign.len());
+    let defaults = (loaded.origin != Origin::Restored).then(S::default);
+    let mut value = Vec::with_capacity(256);
+    let mut default = Vec::new();
+    let mut fields = Vec::with_capacity(S::FIELDS.len());
     for (index, field) in S::FIELDS.iter().enumerate() {
-        let value = writer.record(
+        value.clear();
+        loaded
+            .value
+            .encode_field(index, &mut value)
+            .map_err(encode_error(field))?;
+        let before = match &defaults {
+            Some(defaults) => {
+                default.clear();
+                defaults
+                    .encode_field(index, &mut default)
+                    .map_err(encode_error(field))?;
+                Some((&default[..], None))
+            }
+            None => loaded.snapshot.fields[index]
+                .as_ref()
+                .map(|old| (&loaded.snapshot.bytes[old.value.clone()], old.set_at)),
+        };
+        let set_at = match before {
+            Some((bytes, set_at)) if bytes == value => set_at,
+            _ => {
+                changed(index);
+                None
+            }
+        };
+        let set_at = field.lifetime().map(|_| set_at.unwrap_or(now));
+        let range = writer.record(
             out,
-            field.name_tag(),
-            field.type_tag(),
-            field.lifetime().map(|_| now),
-            |out| {
-                loaded
-                    .value
-                    .encode_field(index, out)
-                    .map_err(|source| SaveError::Encode {
-                        cookie,
-                        field: field.name(),
-                        source,
-                    })
-            },
+            (field.name_tag(), field.type_tag()),
+            set_at,
+            &value,
             |size| SaveError::FieldTooLarge {
                 cookie,
                 field: field.name(),
@@ -181,74 +213,38 @@ pub(crate) fn encode<S: Session>(
                 limit: payload::MAX_VALUE_LEN,
             },
         )?;
-        let before = match &defaults {
-            Some(defaults) => {
-                default_bytes.clear();
-                defaults
-                    .encode_field(index, &mut default_bytes)
-                    .map_err(|source| SaveError::Encode {
-                        cookie,
-                        field: field.name(),
-                        source,
-                    })?;
-                Some((&default_bytes[..], None))
-            }
-            None => loaded.snapshot.fields[index]
-                .as_ref()
-                .map(|old| (&loaded.snapshot.bytes[old.value.clone()], old.set_at)),
-        };
-        match before {
-            Some((bytes, set_at)) if *bytes == out[value.clone()] => {
-                if let Some(set_at) = set_at {
-                    Writer::patch_set_at(out, value.start, set_at);
-                }
-            }
-            _ => changed(index),
-        }
+        fields.push(Some(SnapshotField {
+            value: range.start - start..range.end - start,
+            set_at,
+        }));
     }
-    for raw in &loaded.snapshot.foreign {
-        let bytes = &loaded.snapshot.bytes[raw.clone()];
-        writer.raw(out, bytes);
-    }
-    writer.finish(out);
-    Ok(())
-}
-
-/// Records that `payload` (written by [`encode`] for `loaded`) is now what is stored, so that a second
-/// save in the same request writes nothing unless something changed again.
-pub(crate) fn commit<S: Session>(loaded: &mut Loaded<S>, bytes: Vec<u8>) {
-    let Ok((meta, records)) = payload::read(&bytes) else {
-        return;
-    };
-    let Ok(records) = records.collect_all() else {
-        return;
-    };
-    // `encode` writes one record per field, in order, then the foreign ones.
-    let Some((own, others)) = records.split_at_checked(S::FIELDS.len()) else {
-        return;
-    };
-    let within = |part: &[u8]| -> Range<usize> {
-        let start = part.as_ptr() as usize - bytes.as_ptr() as usize;
-        start..start + part.len()
-    };
-    let fields = own
+    let foreign = foreign
         .iter()
-        .map(|record| {
-            Some(SnapshotField {
-                value: within(record.value),
-                set_at: record.set_at,
-            })
+        .map(|raw| {
+            let at = out.len() - start;
+            writer.raw(out, &loaded.snapshot.bytes[raw.clone()]);
+            at..out.len() - start
         })
         .collect();
-    let foreign = others.iter().map(|record| within(record.raw)).collect();
-    loaded.meta = meta;
+    writer.finish();
+    Ok(Layout {
+        meta,
+        fields,
+        foreign,
+    })
+}
+
+/// Records that `payload` (written by [`encode`] for `loaded`, laid out as `layout`) is now what is
+/// stored, so that a second save in the same request writes nothing unless something changed again.
+pub(crate) fn commit<S: Session>(loaded: &mut Loaded<S>, payload: Vec<u8>, layout: Layout) {
+    loaded.meta = layout.meta;
     loaded.origin = Origin::Restored;
     loaded.resets.clear();
     loaded.rekey = false;
     loaded.intent = Intent::Keep;
     loaded.snapshot = Snapshot {
-        bytes,
-        fields,
-        foreign,
+        bytes: payload,
+        fields: layout.fields,
+        foreign: layout.foreign,
     };
 }

@@ -1,13 +1,15 @@
 //! The plaintext inside a sealed or signed envelope: session times, then one record per field.
 //!
 //! ```text
-//! created_at   u64 LE   unix seconds, when the session began (absolute max_age counts from here)
-//! refreshed_at u64 LE   unix seconds, when the cookie was last issued (idle_timeout counts from here)
-//! flags        u8       bit 0: persistent ("remember me")
-//! count        u16 LE   number of records
-//! record*      name_tag u32 LE, type_tag u32 LE, len u16 LE (bit 15: set_at follows),
-//!              [set_at u64 LE], value[len & 0x7fff]
+//! created_at     varint   unix seconds, when the session began (absolute max_age counts from here)
+//! refreshed_in   varint   seconds from created_at to when the cookie was last issued (idle timeout)
+//! flags          u8       bit 0: persistent ("remember me")
+//! count          varint   number of records
+//! record*        name_tag u32 LE, type_tag u16 LE,
+//!                varint (value length << 1 | set_at follows),
+//!                [varint seconds from created_at to when the value was set], value
 //! ```
+//! Varints are unsigned LEB128: seven bits a byte, low bits first, high bit set on all but the last.
 
 /// Session-wide times and flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,158 +23,174 @@ pub(crate) struct Meta {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Record<'a> {
     pub(crate) name_tag: u32,
-    pub(crate) type_tag: u32,
+    pub(crate) type_tag: u16,
     pub(crate) set_at: Option<u64>,
     pub(crate) value: &'a [u8],
     /// The whole record, header included, as it stands in the payload.
     pub(crate) raw: &'a [u8],
 }
 
-const META_LEN: usize = 8 + 8 + 1 + 2;
-const HAS_SET_AT: u16 = 0x8000;
-/// The longest value a record holds.
-pub(crate) const MAX_VALUE_LEN: usize = 0x7fff;
-
 /// The payload does not follow the layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Malformed;
 
-/// Writes the session header. `count` is patched later by [`Writer::finish`].
+/// The longest value a record holds.
+pub(crate) const MAX_VALUE_LEN: usize = 64 * 1024;
+
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn take_varint(bytes: &mut &[u8]) -> Result<u64, Malformed> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&byte, rest) = bytes.split_first().ok_or(Malformed)?;
+        *bytes = rest;
+        let bits = u64::from(byte & 0x7f);
+        if shift == 63 && bits > 1 {
+            return Err(Malformed); // past 64 bits
+        }
+        value |= bits << shift;
+        if byte & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    Err(Malformed)
+}
+
+fn take<const N: usize>(bytes: &mut &[u8]) -> Result<[u8; N], Malformed> {
+    let (head, rest) = bytes.split_first_chunk::<N>().ok_or(Malformed)?;
+    *bytes = rest;
+    Ok(*head)
+}
+
+/// Writes a payload: the header, then records, then [`Writer::finish`].
 pub(crate) struct Writer {
-    start: usize,
-    count: u16,
+    created_at: u64,
+    count: usize,
 }
 
 impl Writer {
-    pub(crate) fn begin(out: &mut Vec<u8>, meta: Meta) -> Self {
-        let start = out.len();
-        out.extend_from_slice(&meta.created_at.to_le_bytes());
-        out.extend_from_slice(&meta.refreshed_at.to_le_bytes());
+    /// Writes the header for `count` records.
+    pub(crate) fn begin(out: &mut Vec<u8>, meta: Meta, count: usize) -> Self {
+        put_varint(out, meta.created_at);
+        put_varint(out, meta.refreshed_at.saturating_sub(meta.created_at));
         out.push(u8::from(meta.persistent));
-        out.extend_from_slice(&0u16.to_le_bytes());
-        Self { start, count: 0 }
+        put_varint(out, count as u64);
+        Self {
+            created_at: meta.created_at,
+            count,
+        }
     }
 
-    /// Appends a record whose value `write_value` appends; returns the range of the value in `out`.
+    /// Appends a record holding `value`; returns the range of the value in `out`.
     pub(crate) fn record<E>(
         &mut self,
         out: &mut Vec<u8>,
-        name_tag: u32,
-        type_tag: u32,
+        (name_tag, type_tag): (u32, u16),
         set_at: Option<u64>,
-        write_value: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+        value: &[u8],
         too_long: impl FnOnce(usize) -> E,
     ) -> Result<std::ops::Range<usize>, E> {
+        if value.len() > MAX_VALUE_LEN {
+            return Err(too_long(value.len()));
+        }
         out.extend_from_slice(&name_tag.to_le_bytes());
         out.extend_from_slice(&type_tag.to_le_bytes());
-        let len_at = out.len();
-        out.extend_from_slice(&[0, 0]);
+        put_varint(out, (value.len() as u64) << 1 | u64::from(set_at.is_some()));
         if let Some(set_at) = set_at {
-            out.extend_from_slice(&set_at.to_le_bytes());
+            put_varint(out, set_at.saturating_sub(self.created_at));
         }
-        let value_start = out.len();
-        write_value(out)?;
-        let len = out.len() - value_start;
-        if len > MAX_VALUE_LEN {
-            return Err(too_long(len));
-        }
-        let flag = if set_at.is_some() { HAS_SET_AT } else { 0 };
-        out[len_at..len_at + 2].copy_from_slice(&(len as u16 | flag).to_le_bytes());
-        self.count += 1;
-        Ok(value_start..out.len())
+        out.extend_from_slice(value);
+        self.count -= 1;
+        Ok(out.len() - value.len()..out.len())
     }
 
-    /// Appends a record holding `value` as given, for tests that build payloads by hand.
-    #[cfg(test)]
-    pub(crate) fn record_of(&mut self, out: &mut Vec<u8>, name_tag: u32, set_at: Option<u64>, value: &[u8]) {
-        let written: Result<_, usize> = self.record(
-            out,
-            name_tag,
-            0,
-            set_at,
-            |out| {
-                out.extend_from_slice(value);
-                Ok(())
-            },
-            |len| len,
-        );
-        written.expect("test values fit a record");
-    }
-
-    /// Sets the `set_at` of the record whose value starts at `value_start` (written with a placeholder).
-    pub(crate) fn patch_set_at(out: &mut [u8], value_start: usize, set_at: u64) {
-        out[value_start - 8..value_start].copy_from_slice(&set_at.to_le_bytes());
-    }
-
-    /// Appends a whole record exactly as it was read.
+    /// Appends a whole record exactly as it was read from a payload with the same `created_at`.
     pub(crate) fn raw(&mut self, out: &mut Vec<u8>, record: &[u8]) {
         out.extend_from_slice(record);
-        self.count += 1;
+        self.count -= 1;
     }
 
-    pub(crate) fn finish(self, out: &mut [u8]) {
-        out[self.start + 17..self.start + 19].copy_from_slice(&self.count.to_le_bytes());
+    /// Checks that as many records were written as announced.
+    pub(crate) fn finish(self) {
+        debug_assert_eq!(self.count, 0, "a payload announced more records than it holds");
     }
 }
 
 /// Splits a payload into its header and its records.
 pub(crate) fn read(payload: &[u8]) -> Result<(Meta, Records<'_>), Malformed> {
-    let header = payload.get(..META_LEN).ok_or(Malformed)?;
-    let meta = Meta {
-        created_at: u64::from_le_bytes(header[0..8].try_into().map_err(|_| Malformed)?),
-        refreshed_at: u64::from_le_bytes(header[8..16].try_into().map_err(|_| Malformed)?),
-        persistent: match header[16] {
-            0 => false,
-            1 => true,
-            _ => return Err(Malformed),
-        },
+    let mut bytes = payload;
+    let created_at = take_varint(&mut bytes)?;
+    let refreshed_in = take_varint(&mut bytes)?;
+    let persistent = match take::<1>(&mut bytes)? {
+        [0] => false,
+        [1] => true,
+        _ => return Err(Malformed),
     };
-    let count = u16::from_le_bytes([header[17], header[18]]);
+    let count = take_varint(&mut bytes)?;
+    let meta = Meta {
+        created_at,
+        refreshed_at: created_at.checked_add(refreshed_in).ok_or(Malformed)?,
+        persistent,
+    };
     Ok((
         meta,
         Records {
-            rest: &payload[META_LEN..],
+            rest: bytes,
             left: count,
+            created_at,
         },
     ))
 }
 
-/// The records of a payload, in order; an error ends the iteration.
+/// The records of a payload, in order. After the last one, [`Records::finish`] checks that nothing
+/// follows.
 #[derive(Debug, Clone)]
 pub(crate) struct Records<'a> {
     rest: &'a [u8],
-    left: u16,
+    left: u64,
+    created_at: u64,
 }
 
 impl<'a> Records<'a> {
+    /// Fails if bytes follow the last record.
+    pub(crate) fn finish(&self) -> Result<(), Malformed> {
+        if self.left == 0 && self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(Malformed)
+        }
+    }
+
     /// Reads every record, or fails if any is cut short or bytes are left over.
-    pub(crate) fn collect_all(self) -> Result<Vec<Record<'a>>, Malformed> {
-        let mut all = Vec::with_capacity(usize::from(self.left));
-        let mut records = self;
-        while records.left > 0 {
-            all.push(records.next_record()?);
-        }
-        if !records.rest.is_empty() {
-            return Err(Malformed);
-        }
+    pub(crate) fn collect_all(mut self) -> Result<Vec<Record<'a>>, Malformed> {
+        let all = self.by_ref().collect::<Result<Vec<_>, _>>()?;
+        self.finish()?;
         Ok(all)
     }
 
     fn next_record(&mut self) -> Result<Record<'a>, Malformed> {
-        let bytes = self.rest;
-        let take = |at: usize, len: usize| bytes.get(at..at + len).ok_or(Malformed);
-        let name_tag = u32::from_le_bytes(take(0, 4)?.try_into().map_err(|_| Malformed)?);
-        let type_tag = u32::from_le_bytes(take(4, 4)?.try_into().map_err(|_| Malformed)?);
-        let len_and_flag = u16::from_le_bytes(take(8, 2)?.try_into().map_err(|_| Malformed)?);
-        let (set_at, value_at) = if len_and_flag & HAS_SET_AT != 0 {
-            let set_at = u64::from_le_bytes(take(10, 8)?.try_into().map_err(|_| Malformed)?);
-            (Some(set_at), 18)
+        let start = self.rest;
+        let mut bytes = self.rest;
+        let name_tag = u32::from_le_bytes(take(&mut bytes)?);
+        let type_tag = u16::from_le_bytes(take(&mut bytes)?);
+        let len_and_flag = take_varint(&mut bytes)?;
+        let set_at = if len_and_flag & 1 == 1 {
+            Some(
+                self.created_at
+                    .checked_add(take_varint(&mut bytes)?)
+                    .ok_or(Malformed)?,
+            )
         } else {
-            (None, 10)
+            None
         };
-        let len = usize::from(len_and_flag & !HAS_SET_AT);
-        let value = take(value_at, len)?;
-        let (raw, rest) = bytes.split_at(value_at + len);
+        let len = usize::try_from(len_and_flag >> 1).map_err(|_| Malformed)?;
+        let (value, rest) = bytes.split_at_checked(len).ok_or(Malformed)?;
         self.rest = rest;
         self.left -= 1;
         Ok(Record {
@@ -180,8 +198,23 @@ impl<'a> Records<'a> {
             type_tag,
             set_at,
             value,
-            raw,
+            raw: &start[..start.len() - rest.len()],
         })
+    }
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<Record<'a>, Malformed>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        let record = self.next_record();
+        if record.is_err() {
+            self.left = 0;
+        }
+        Some(record)
     }
 }
 
@@ -191,26 +224,17 @@ mod tests {
 
     fn sample() -> (Vec<u8>, Meta) {
         let meta = Meta {
-            created_at: 10,
-            refreshed_at: 20,
+            created_at: 1_700_000_000,
+            refreshed_at: 1_700_000_500,
             persistent: true,
         };
         let mut out = vec![0xAA]; // a prefix the writer must leave alone
-        let mut writer = Writer::begin(&mut out, meta);
-        writer.record_of(&mut out, 1, None, b"abc");
-        let value = writer.record(
-            &mut out,
-            3,
-            4,
-            Some(0),
-            |out| {
-                out.push(9);
-                Ok::<_, ()>(())
-            },
-            |_| (),
-        );
-        Writer::patch_set_at(&mut out, value.unwrap().start, 99);
-        writer.finish(&mut out);
+        let mut writer = Writer::begin(&mut out, meta, 2);
+        writer.record(&mut out, (1, 2), None, b"abc", |_| ()).unwrap();
+        writer
+            .record(&mut out, (3, 4), Some(1_700_000_099), &[9; 200], |_| ())
+            .unwrap();
+        writer.finish();
         (out, meta)
     }
 
@@ -228,7 +252,19 @@ mod tests {
         );
         assert_eq!(
             (records[1].type_tag, records[1].set_at, records[1].value),
-            (4, Some(99), &[9][..])
+            (4, Some(1_700_000_099), &[9; 200][..])
+        );
+        // A raw record copies verbatim into another payload of the same session.
+        let mut copy = Vec::new();
+        let mut writer = Writer::begin(&mut copy, meta, 1);
+        writer.raw(&mut copy, records[1].raw);
+        writer.finish();
+        assert_eq!(
+            read(&copy).unwrap().1.collect_all().unwrap()[0],
+            Record {
+                raw: records[1].raw,
+                ..records[1]
+            }
         );
     }
 
@@ -246,27 +282,30 @@ mod tests {
     }
 
     #[test]
-    fn values_longer_than_the_length_field_are_refused() {
+    fn varints_round_trip_at_every_width_and_overlong_ones_are_malformed() {
+        for value in [0, 1, 127, 128, 300, 16_383, 16_384, u64::from(u32::MAX), u64::MAX] {
+            let mut out = Vec::new();
+            put_varint(&mut out, value);
+            let mut bytes = &out[..];
+            assert_eq!(take_varint(&mut bytes), Ok(value));
+            assert!(bytes.is_empty());
+        }
+        let mut eleven_bytes = &[0xff; 11][..];
+        assert_eq!(take_varint(&mut eleven_bytes), Err(Malformed));
+        let mut past_64_bits = &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02][..];
+        assert_eq!(take_varint(&mut past_64_bits), Err(Malformed));
+    }
+
+    #[test]
+    fn values_longer_than_a_record_holds_are_refused() {
         let mut out = Vec::new();
-        let mut writer = Writer::begin(
-            &mut out,
-            Meta {
-                created_at: 0,
-                refreshed_at: 0,
-                persistent: false,
-            },
-        );
-        let result = writer.record(
-            &mut out,
-            1,
-            1,
-            None,
-            |out| {
-                out.resize(out.len() + MAX_VALUE_LEN + 1, 0);
-                Ok(())
-            },
-            |len| len,
-        );
+        let meta = Meta {
+            created_at: 0,
+            refreshed_at: 0,
+            persistent: false,
+        };
+        let mut writer = Writer::begin(&mut out, meta, 1);
+        let result = writer.record(&mut out, (1, 1), None, &vec![0; MAX_VALUE_LEN + 1], |len| len);
         assert_eq!(result, Err(MAX_VALUE_LEN + 1));
     }
 }

@@ -14,6 +14,7 @@ use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Nonce, Tag};
 use hmac::Mac;
 use rand::Rng as _;
+use sha2::{Digest, Sha256};
 
 use crate::error::Rejection;
 use crate::key::{DerivedKey, Keys};
@@ -23,28 +24,39 @@ use crate::options::Protection;
 pub(crate) const VERSION: u8 = 1;
 const KIND_SEALED: u8 = 0;
 const KIND_SIGNED: u8 = 1;
-const HEADER_LEN: usize = 6;
+pub(crate) const HEADER_LEN: usize = 6;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 const MAC_LEN: usize = 32;
 
-/// What a cookie is bound to besides its key.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Binding<'a> {
-    pub(crate) cookie_name: &'a str,
-    pub(crate) type_name: &'a str,
-}
+/// What a cookie is bound to besides its key: a digest of the cookie's name and the session type's
+/// name, computed once per type. Two of an app's session types would need names whose 80-bit
+/// digests collide for one's cookie to open as the other's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Binding([u8; BINDING_LEN]);
 
-impl Binding<'_> {
-    /// The associated data: the header, then the cookie and type names, each length-prefixed so no two
-    /// different pairs give the same bytes.
-    pub(crate) fn associated_data(&self, header: &[u8]) -> Vec<u8> {
-        let mut data = Vec::with_capacity(header.len() + 4 + self.cookie_name.len() + self.type_name.len());
-        data.extend_from_slice(header);
-        for part in [self.cookie_name, self.type_name] {
-            data.extend_from_slice(&(part.len() as u16).to_be_bytes());
-            data.extend_from_slice(part.as_bytes());
+/// A binding's length: with the header it fills exactly one 16-byte block of associated data.
+const BINDING_LEN: usize = 16 - HEADER_LEN;
+
+impl Binding {
+    pub(crate) fn new(cookie_name: &str, type_name: &str) -> Self {
+        let mut digest = Sha256::new();
+        digest.update(b"sessions binding v1");
+        for part in [cookie_name, type_name] {
+            digest.update((part.len() as u64).to_be_bytes());
+            digest.update(part.as_bytes());
         }
+        let digest = digest.finalize();
+        let mut binding = [0; BINDING_LEN];
+        binding.copy_from_slice(&digest[..BINDING_LEN]);
+        Self(binding)
+    }
+
+    /// The associated data of an envelope: its header, then the binding.
+    pub(crate) fn associated_data(&self, header: &[u8; HEADER_LEN]) -> [u8; 16] {
+        let mut data = [0; 16];
+        data[..HEADER_LEN].copy_from_slice(header);
+        data[HEADER_LEN..].copy_from_slice(&self.0);
         data
     }
 }
@@ -59,15 +71,15 @@ pub(crate) const fn payload_offset(protection: Protection) -> usize {
 
 /// Seals or signs `buf[payload_offset(protection)..]` in place with `key`; fills in the reserved header
 /// and appends the tag or MAC.
-pub(crate) fn seal(buf: &mut Vec<u8>, protection: Protection, key: &DerivedKey, binding: Binding<'_>) {
+pub(crate) fn seal(buf: &mut Vec<u8>, protection: Protection, key: &DerivedKey, binding: &Binding) {
     let kind = match protection {
         Protection::Sealed => KIND_SEALED,
         Protection::Signed => KIND_SIGNED,
     };
-    buf[0] = VERSION;
-    buf[1] = kind;
-    buf[2..HEADER_LEN].copy_from_slice(&key.id.to_be_bytes());
-    let aad = binding.associated_data(&buf[..HEADER_LEN]);
+    let mut header = [VERSION, kind, 0, 0, 0, 0];
+    header[2..].copy_from_slice(&key.id.to_be_bytes());
+    buf[..HEADER_LEN].copy_from_slice(&header);
+    let aad = &binding.associated_data(&header);
     match protection {
         Protection::Sealed => {
             let (head, payload) = buf.split_at_mut(HEADER_LEN + NONCE_LEN);
@@ -75,13 +87,13 @@ pub(crate) fn seal(buf: &mut Vec<u8>, protection: Protection, key: &DerivedKey, 
             rand::rng().fill_bytes(nonce);
             let tag = key
                 .cipher
-                .encrypt_in_place_detached(Nonce::from_slice(nonce), &aad, payload)
+                .encrypt_in_place_detached(Nonce::from_slice(nonce), aad, payload)
                 .expect("AES-GCM seals any payload under 64 GiB");
             buf.extend_from_slice(&tag);
         }
         Protection::Signed => {
             let mut mac = key.signer.clone();
-            mac.update(&aad);
+            mac.update(aad);
             mac.update(&buf[HEADER_LEN..]);
             buf.extend_from_slice(&mac.finalize().into_bytes());
         }
@@ -96,7 +108,7 @@ pub(crate) struct Opened {
 }
 
 /// Verifies (and for sealed envelopes decrypts, in place) the envelope in `buf`.
-pub(crate) fn open(buf: &mut [u8], keys: &Keys, binding: Binding<'_>) -> Result<Opened, Rejection> {
+pub(crate) fn open(buf: &mut [u8], keys: &Keys, binding: &Binding) -> Result<Opened, Rejection> {
     if buf.len() < HEADER_LEN {
         return Err(Rejection::Malformed);
     }
@@ -117,11 +129,11 @@ pub(crate) fn open(buf: &mut [u8], keys: &Keys, binding: Binding<'_>) -> Result<
     if candidates.peek().is_none() {
         return Err(Rejection::UnknownKey);
     }
-    let aad = binding.associated_data(&buf[..HEADER_LEN]);
+    let aad = &binding.associated_data(&[buf[0], buf[1], buf[2], buf[3], buf[4], buf[5]]);
     for key in candidates {
         let opened = match kind {
-            KIND_SEALED => open_sealed(buf, key, &aad),
-            _ => verify_signed(buf, key, &aad),
+            KIND_SEALED => open_sealed(buf, key, aad),
+            _ => verify_signed(buf, key, aad),
         };
         if let Some(payload) = opened {
             return Ok(Opened {
@@ -158,15 +170,14 @@ mod tests {
     use super::*;
     use crate::key::Key;
 
-    const BINDING: Binding<'static> = Binding {
-        cookie_name: "app",
-        type_name: "AppSession",
-    };
+    fn binding() -> Binding {
+        Binding::new("app", "AppSession")
+    }
 
     fn sealed(keys: &Keys, protection: Protection, payload: &[u8]) -> Vec<u8> {
         let mut buf = vec![0; payload_offset(protection)];
         buf.extend_from_slice(payload);
-        seal(&mut buf, protection, keys.primary(), BINDING);
+        seal(&mut buf, protection, keys.primary(), &binding());
         buf
     }
 
@@ -177,7 +188,7 @@ mod tests {
             let mut buf = sealed(&keys, protection, b"secret payload");
             let visible = buf.windows(6).any(|w| w == b"secret");
             assert_eq!(visible, protection == Protection::Signed);
-            let opened = open(&mut buf, &keys, BINDING).unwrap();
+            let opened = open(&mut buf, &keys, &binding()).unwrap();
             assert_eq!(&buf[opened.payload], b"secret payload");
             assert!(!opened.by_fallback);
         }
@@ -187,23 +198,14 @@ mod tests {
     fn another_cookie_name_or_type_does_not_open() {
         let keys = Keys::new(Key::generate());
         for other in [
-            Binding {
-                cookie_name: "app2",
-                ..BINDING
-            },
-            Binding {
-                type_name: "OtherSession",
-                ..BINDING
-            },
+            Binding::new("app2", "AppSession"),
+            Binding::new("app", "OtherSession"),
             // Length prefixes keep a shifted boundary from matching.
-            Binding {
-                cookie_name: "appA",
-                type_name: "ppSession",
-            },
+            Binding::new("appA", "ppSession"),
         ] {
             for protection in [Protection::Sealed, Protection::Signed] {
                 let mut buf = sealed(&keys, protection, b"x");
-                assert_eq!(open(&mut buf, &keys, other), Err(Rejection::Tampered));
+                assert_eq!(open(&mut buf, &keys, &other), Err(Rejection::Tampered));
             }
         }
     }
@@ -214,25 +216,25 @@ mod tests {
         let before = Keys::new(old.clone());
         let rotated = Keys::new(Key::generate()).with_fallback(old);
         let mut buf = sealed(&before, Protection::Sealed, b"x");
-        assert!(open(&mut buf.clone(), &rotated, BINDING).unwrap().by_fallback);
+        assert!(open(&mut buf.clone(), &rotated, &binding()).unwrap().by_fallback);
         let stranger = Keys::new(Key::generate());
-        assert_eq!(open(&mut buf, &stranger, BINDING), Err(Rejection::UnknownKey));
+        assert_eq!(open(&mut buf, &stranger, &binding()), Err(Rejection::UnknownKey));
     }
 
     #[test]
     fn short_or_unknown_envelopes_are_refused_by_kind() {
         let keys = Keys::new(Key::generate());
-        assert_eq!(open(&mut [], &keys, BINDING), Err(Rejection::Malformed));
+        assert_eq!(open(&mut [], &keys, &binding()), Err(Rejection::Malformed));
         assert_eq!(
-            open(&mut [2, 0, 0, 0, 0, 0], &keys, BINDING),
+            open(&mut [2, 0, 0, 0, 0, 0], &keys, &binding()),
             Err(Rejection::UnsupportedVersion)
         );
         assert_eq!(
-            open(&mut [1, 7, 0, 0, 0, 0], &keys, BINDING),
+            open(&mut [1, 7, 0, 0, 0, 0], &keys, &binding()),
             Err(Rejection::UnsupportedVersion)
         );
         let mut short = sealed(&keys, Protection::Sealed, b"");
         short.truncate(HEADER_LEN + NONCE_LEN + TAG_LEN - 1);
-        assert_eq!(open(&mut short, &keys, BINDING), Err(Rejection::Malformed));
+        assert_eq!(open(&mut short, &keys, &binding()), Err(Rejection::Malformed));
     }
 }

@@ -1,5 +1,7 @@
 //! The cookie store: the whole session sealed inside the cookie.
 
+use std::time::Duration;
+
 use ::http::HeaderMap;
 
 use crate::clock::Clock;
@@ -64,10 +66,14 @@ impl CookieStore {
         self
     }
 
-    fn open<S: Session>(&self, request: &HeaderMap) -> Loaded<S> {
+    /// Opens session `S` from the values of its cookie, as a framework's own cookie jar hands them
+    /// over: the first value that opens wins; none gives a fresh session, with the first refusal's reason.
+    ///
+    /// [`Store::load`] is this, fed from the request's `Cookie` headers.
+    pub fn open<'v, S: Session>(&self, values: impl IntoIterator<Item = &'v str>) -> Loaded<S> {
         let now = self.context.now();
         let mut refused = None;
-        for value in http::cookie_values(request, S::CONFIG.cookie().name()) {
+        for value in values {
             match codec::open_cookie::<S>(value, &self.context.keys, now) {
                 Ok(session) => return session,
                 Err(reason) => {
@@ -78,40 +84,68 @@ impl CookieStore {
         self.context.fresh(refused, now)
     }
 
-    fn write<S: Session>(&self, session: &mut Loaded<S>, response: &mut HeaderMap) -> Result<(), SaveError> {
-        let options = S::CONFIG.cookie();
+    /// Seals `session` and says what the client's cookie should become, for a framework that sets
+    /// cookies through its own jar (with the attributes of `S::CONFIG.cookie()`).
+    ///
+    /// [`Store::save`] is this, written as a `Set-Cookie` header.
+    pub fn seal<S: Session>(&self, session: &mut Loaded<S>) -> Result<CookieUpdate, SaveError> {
         let now = self.context.now();
         if session.is_destroyed() {
-            if session.origin != Origin::New {
-                http::append(response, http::removal(options));
-            }
+            let had_cookie = session.origin != Origin::New;
             *session = Loaded::new(Origin::New, now);
-            return Ok(());
+            return Ok(if had_cookie {
+                CookieUpdate::Remove
+            } else {
+                CookieUpdate::Unchanged
+            });
         }
         let offset = seal::payload_offset(S::CONFIG.protection());
         let mut buf = Vec::with_capacity(offset + session.snapshot.bytes.len() + 64);
         buf.resize(offset, 0);
         let mut changed = false;
-        codec::encode(session, now, &mut buf, |_| changed = true)?;
+        let layout = codec::encode(session, now, &mut buf, |_| changed = true)?;
         if !changed && !session.stale(now) && !session.rekey && session.intent != Intent::CycleId {
             if session.rejection().is_some() {
-                http::append(response, http::removal(options));
                 session.origin = Origin::New;
+                return Ok(CookieUpdate::Remove);
             }
-            return Ok(());
+            return Ok(CookieUpdate::Unchanged);
         }
         let plaintext = buf[offset..].to_vec();
-        let value = codec::seal_cookie::<S>(buf, &self.context.keys);
-        let line = http::set_cookie(options, &value, session.cookie_max_age(now))?;
-        codec::commit(session, plaintext);
-        http::append(response, line);
-        Ok(())
+        let mut value = String::with_capacity(buf.len() * 4 / 3 + 48);
+        codec::seal_cookie::<S>(buf, &self.context.keys, &mut value);
+        let max_age = session.cookie_max_age(now);
+        http::check_size(
+            S::CONFIG.cookie().name(),
+            &value,
+            &S::prepared().attributes,
+            max_age,
+        )?;
+        codec::commit(session, plaintext, layout);
+        Ok(CookieUpdate::Set { value, max_age })
     }
+}
+
+/// What a save asks of the client's cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CookieUpdate {
+    /// Nothing to send: the cookie the client has is current.
+    Unchanged,
+    /// Set the cookie to `value`: persistent for `max_age`, or a browser-session cookie when `None`.
+    Set {
+        /// The sealed cookie value.
+        value: String,
+        /// The cookie's `Max-Age`.
+        max_age: Option<Duration>,
+    },
+    /// Remove the cookie (destroyed, or a refused cookie to clear).
+    Remove,
 }
 
 impl Store for CookieStore {
     async fn load<S: Session>(&self, request: &HeaderMap) -> Result<Loaded<S>, LoadError> {
-        Ok(self.open(request))
+        Ok(self.open(http::cookie_values(request, S::CONFIG.cookie().name())))
     }
 
     async fn save<S: Session>(
@@ -119,7 +153,16 @@ impl Store for CookieStore {
         session: &mut Loaded<S>,
         response: &mut HeaderMap,
     ) -> Result<(), SaveError> {
-        self.write(session, response)
+        let options = S::CONFIG.cookie();
+        match self.seal(session)? {
+            CookieUpdate::Unchanged => {}
+            CookieUpdate::Set { value, max_age } => {
+                let line = http::set_cookie(options.name(), &S::prepared().attributes, max_age, &value)?;
+                http::append(response, line);
+            }
+            CookieUpdate::Remove => http::append(response, http::removal(options)),
+        }
+        Ok(())
     }
 
     fn rejections(&self) -> &RejectionCounts {

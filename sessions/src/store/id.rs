@@ -13,8 +13,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::Mac;
 
-use crate::codec::seal::{Binding, VERSION};
-use crate::codec::{MAX_COOKIE_LEN, binding};
+use crate::codec::MAX_COOKIE_LEN;
+use crate::codec::seal::{Binding, HEADER_LEN, VERSION};
 use crate::error::Rejection;
 use crate::key::{DerivedKey, Keys};
 use crate::session::Session;
@@ -22,7 +22,6 @@ use crate::session::Session;
 const KIND_ID: u8 = 2;
 const ID_LEN: usize = 16;
 const TAG_LEN: usize = 16;
-const HEADER_LEN: usize = 6;
 const SIGNED_LEN: usize = HEADER_LEN + ID_LEN + TAG_LEN;
 
 /// A server-side session's id: 128 bits from a CSPRNG.
@@ -65,25 +64,31 @@ impl fmt::Debug for SessionId {
     }
 }
 
-fn tag(key: &DerivedKey, binding: Binding<'_>, header: &[u8], id: &[u8]) -> hmac::Hmac<sha2::Sha256> {
+fn tag(
+    key: &DerivedKey,
+    binding: &Binding,
+    header: &[u8; HEADER_LEN],
+    id: &[u8],
+) -> hmac::Hmac<sha2::Sha256> {
     let mut mac = key.id_signer.clone();
     mac.update(&binding.associated_data(header));
     mac.update(id);
     mac
 }
 
-/// The cookie value carrying `id`, signed with the primary key.
-pub(crate) fn sign<S: Session>(id: &SessionId, keys: &Keys) -> String {
+/// Appends the cookie value carrying `id`, signed with the primary key, to `out`.
+pub(crate) fn sign<S: Session>(id: &SessionId, keys: &Keys, out: &mut String) {
     let key = keys.primary();
+    let [a, b, c, d] = key.id.to_be_bytes();
+    let header = [VERSION, KIND_ID, a, b, c, d];
     let mut buf = Vec::with_capacity(SIGNED_LEN);
-    buf.extend_from_slice(&[VERSION, KIND_ID]);
-    buf.extend_from_slice(&key.id.to_be_bytes());
+    buf.extend_from_slice(&header);
     buf.extend_from_slice(&id.0);
-    let mac = tag(key, binding::<S>(), &buf[..HEADER_LEN], &id.0)
+    let mac = tag(key, &S::prepared().binding, &header, &id.0)
         .finalize()
         .into_bytes();
     buf.extend_from_slice(&mac[..TAG_LEN]);
-    URL_SAFE_NO_PAD.encode(&buf)
+    URL_SAFE_NO_PAD.encode_string(&buf, out);
 }
 
 /// A verified id, and whether a fallback key signed it.
@@ -108,7 +113,9 @@ pub(crate) fn verify<S: Session>(value: &str, keys: &Keys) -> Result<Verified, R
     if buf[1] != KIND_ID || buf.len() != SIGNED_LEN {
         return Err(Rejection::Malformed);
     }
-    let (header, rest) = buf.split_at(HEADER_LEN);
+    let (header, rest) = buf
+        .split_first_chunk::<HEADER_LEN>()
+        .ok_or(Rejection::Malformed)?;
     let (id, mac) = rest.split_at(ID_LEN);
     let key_id = u32::from_be_bytes([header[2], header[3], header[4], header[5]]);
     let mut candidates = keys.with_id(key_id).peekable();
@@ -116,7 +123,7 @@ pub(crate) fn verify<S: Session>(value: &str, keys: &Keys) -> Result<Verified, R
         return Err(Rejection::UnknownKey);
     }
     for key in candidates {
-        if tag(key, binding::<S>(), header, id)
+        if tag(key, &S::prepared().binding, header, id)
             .verify_truncated_left(mac)
             .is_ok()
         {

@@ -19,22 +19,32 @@ pub(crate) fn merge(current: &[u8], update: &[u8], changed: &[u32]) -> Vec<u8> {
         refreshed_at: old_meta.refreshed_at.max(new_meta.refreshed_at),
         persistent: new_meta.persistent,
     };
+    let kept_from_old = old
+        .iter()
+        .filter(|old| !new.iter().any(|new| new.name_tag == old.name_tag));
     let mut out = Vec::with_capacity(current.len().max(update.len()) + 32);
-    let mut writer = Writer::begin(&mut out, meta);
-    for record in &new {
-        let stored = old.iter().find(|old| old.name_tag == record.name_tag);
-        match stored {
-            Some(stored) if !changed.contains(&record.name_tag) => writer.raw(&mut out, stored.raw),
-            _ => writer.raw(&mut out, record.raw),
+    let mut writer = Writer::begin(&mut out, meta, new.len() + kept_from_old.clone().count());
+    let chosen = new.iter().map(
+        |record| match old.iter().find(|old| old.name_tag == record.name_tag) {
+            Some(stored) if !changed.contains(&record.name_tag) => stored,
+            _ => record,
+        },
+    );
+    // Records are written afresh, not copied: their set times are stored relative to the payload's
+    // creation time, which may differ between the two.
+    for record in chosen.chain(kept_from_old) {
+        let written = writer.record(
+            &mut out,
+            (record.name_tag, record.type_tag),
+            record.set_at,
+            record.value,
+            drop,
+        );
+        if written.is_err() {
+            return update.to_vec(); // a value that was read from a record always fits in one
         }
     }
-    for stored in old
-        .iter()
-        .filter(|old| !new.iter().any(|new| new.name_tag == old.name_tag))
-    {
-        writer.raw(&mut out, stored.raw);
-    }
-    writer.finish(&mut out);
+    writer.finish();
     out
 }
 
@@ -44,18 +54,16 @@ mod tests {
 
     fn payload(created: u64, records: &[(u32, &[u8])]) -> Vec<u8> {
         let mut out = Vec::new();
-        let mut writer = Writer::begin(
-            &mut out,
-            Meta {
-                created_at: created,
-                refreshed_at: created,
-                persistent: false,
-            },
-        );
+        let meta = Meta {
+            created_at: created,
+            refreshed_at: created,
+            persistent: false,
+        };
+        let mut writer = Writer::begin(&mut out, meta, records.len());
         for (tag, value) in records {
-            writer.record_of(&mut out, *tag, None, value);
+            writer.record(&mut out, (*tag, 0), None, value, |_| ()).unwrap();
         }
-        writer.finish(&mut out);
+        writer.finish();
         out
     }
 
@@ -84,6 +92,33 @@ mod tests {
                 (9, b"newer app".to_vec())
             ]
         );
+    }
+
+    #[test]
+    fn set_times_survive_a_merge_of_payloads_created_at_different_times() {
+        let record = |out: &mut Vec<u8>, created: u64, tag: u32, set_at: u64| {
+            let meta = Meta {
+                created_at: created,
+                refreshed_at: created,
+                persistent: false,
+            };
+            let mut writer = Writer::begin(out, meta, 1);
+            writer.record(out, (tag, 0), Some(set_at), b"v", |_| ()).unwrap();
+            writer.finish();
+        };
+        let (mut stored, mut update) = (Vec::new(), Vec::new());
+        record(&mut stored, 100, 1, 150);
+        record(&mut update, 120, 2, 130);
+        let merged = merge(&stored, &update, &[2]);
+        let (meta, records) = payload::read(&merged).unwrap();
+        let set_times: Vec<_> = records
+            .collect_all()
+            .unwrap()
+            .iter()
+            .map(|r| (r.name_tag, r.set_at))
+            .collect();
+        assert_eq!(meta.created_at, 100);
+        assert_eq!(set_times, [(2, Some(130)), (1, Some(150))]);
     }
 
     #[test]

@@ -4,10 +4,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use ::http::HeaderMap;
+use ::http::{HeaderMap, HeaderValue};
 
 use crate::clock::{Clock, system_time};
-use crate::codec;
+use crate::codec::{self, Layout};
 use crate::error::{LoadError, Rejection, SaveError};
 use crate::http;
 use crate::key::Keys;
@@ -195,7 +195,7 @@ impl<B: Backend> Store for ServerStore<B> {
 
         let mut payload = Vec::with_capacity(session.snapshot.bytes.len() + 64);
         let mut changed = Vec::new();
-        codec::encode(session, now, &mut payload, |index| {
+        let layout = codec::encode(session, now, &mut payload, |index| {
             changed.push(S::FIELDS[index].name_tag())
         })?;
         let stale = session.stale(now);
@@ -209,22 +209,18 @@ impl<B: Backend> Store for ServerStore<B> {
                 return Ok(());
             }
             return self
-                .write_record(session, response, payload, &changed, None, now)
+                .write_record(session, response, (payload, layout), &changed, None, now)
                 .await;
         };
         if changed.is_empty() && !stale && !cycle {
             if session.rekey {
-                let line = http::set_cookie(
-                    options,
-                    &id::sign::<S>(&old_id, &self.context.keys),
-                    session.cookie_max_age(now),
-                )?;
+                let line = self.id_cookie(&old_id, session, now)?;
                 http::append(response, line);
                 session.rekey = false;
             }
             return Ok(());
         }
-        self.write_record(session, response, payload, &changed, Some(old_id), now)
+        self.write_record(session, response, (payload, layout), &changed, Some(old_id), now)
             .await
     }
 
@@ -234,13 +230,30 @@ impl<B: Backend> Store for ServerStore<B> {
 }
 
 impl<B: Backend> ServerStore<B> {
+    /// The `Set-Cookie` line carrying `id`, signed with the primary key.
+    fn id_cookie<S: Session>(
+        &self,
+        id: &SessionId,
+        session: &Loaded<S>,
+        now: u64,
+    ) -> Result<HeaderValue, SaveError> {
+        let mut value = String::with_capacity(64);
+        id::sign::<S>(id, &self.context.keys, &mut value);
+        http::set_cookie(
+            S::CONFIG.cookie().name(),
+            &S::prepared().attributes,
+            session.cookie_max_age(now),
+            &value,
+        )
+    }
+
     /// Stores `payload` and sends the id cookie when it changed or must be refreshed. `old_id` is the id
     /// the session was loaded under, `None` for a session stored for the first time.
     async fn write_record<S: Session>(
         &self,
         session: &mut Loaded<S>,
         response: &mut HeaderMap,
-        payload: Vec<u8>,
+        (payload, layout): (Vec<u8>, Layout),
         changed: &[u32],
         old_id: Option<SessionId>,
         now: u64,
@@ -256,13 +269,7 @@ impl<B: Backend> ServerStore<B> {
             || session.persistent != session.meta.persistent
             || (session.persistent && session.refresh_due(now));
         let line = send_cookie
-            .then(|| {
-                http::set_cookie(
-                    options,
-                    &id::sign::<S>(&id, &self.context.keys),
-                    session.cookie_max_age(now),
-                )
-            })
+            .then(|| self.id_cookie(&id, session, now))
             .transpose()?;
         let write = Write {
             id: &id,
@@ -282,7 +289,7 @@ impl<B: Backend> ServerStore<B> {
             *session = Loaded::new(Origin::New, now);
             return Ok(());
         }
-        codec::commit(session, payload);
+        codec::commit(session, payload, layout);
         session.id = Some(id);
         if let Some(line) = line {
             http::append(response, line);

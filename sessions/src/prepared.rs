@@ -1,0 +1,46 @@
+//! What the runtime derives once per session type from its [`Config`](crate::Config), so requests do
+//! not redo it.
+
+use std::sync::OnceLock;
+
+use crate::codec::seal::Binding;
+use crate::http;
+use crate::session::Session;
+
+/// A session type's cookie attributes, formatted once by the `cookie` crate, and the bytes its cookies
+/// are bound to.
+///
+/// `#[derive(Session)]` keeps one in a `static` per type. A hand-written [`Session`] impl does the same:
+///
+/// ```
+/// # use sessions::{Config, Field, FieldError, Prepared, Session};
+/// # #[derive(Default)] struct Visits { count: u32 }
+/// # impl Session for Visits {
+/// #     const CONFIG: Config = Config::new("Visits", "visits");
+/// #     const FIELDS: &'static [Field] = &[];
+/// #     fn encode_field(&self, _: usize, _: &mut Vec<u8>) -> Result<(), FieldError> { Ok(()) }
+/// #     fn decode_field(&mut self, _: usize, _: &[u8]) -> Result<(), FieldError> { Ok(()) }
+/// #     fn reset_field(&mut self, _: usize) {}
+/// fn prepared() -> &'static Prepared {
+///     static PREPARED: std::sync::OnceLock<Prepared> = std::sync::OnceLock::new();
+///     Prepared::get_or_init::<Self>(&PREPARED)
+/// }
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Prepared {
+    pub(crate) binding: Binding,
+    /// `; HttpOnly; SameSite=Lax; Secure; Path=/` and so on: everything after `name=value` but
+    /// `Max-Age`.
+    pub(crate) attributes: String,
+}
+
+impl Prepared {
+    /// The prepared data of `S`, computed on first use and kept in `cell`.
+    pub fn get_or_init<S: Session>(cell: &'static OnceLock<Prepared>) -> &'static Prepared {
+        cell.get_or_init(|| Prepared {
+            binding: Binding::new(S::CONFIG.cookie().name(), S::CONFIG.type_name()),
+            attributes: http::attributes(S::CONFIG.cookie()),
+        })
+    }
+}
