@@ -98,7 +98,9 @@ fn generate(input: &Input<'_>) -> TokenStream {
                 }
             }
 
+            // Accessors the app does not call are not its dead code: it did not write them.
             #[automatically_derived]
+            #[allow(dead_code)]
             impl #ident {
                 #(#accessors)*
             }
