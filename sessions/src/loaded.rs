@@ -142,6 +142,20 @@ impl<S: Session> Loaded<S> {
         }
     }
 
+    /// Whether saving would store something new: a field's value differs from what was loaded (for a
+    /// new session: from its default), or "remember me" was switched. Encodes the fields to compare
+    /// them, so it costs about what a save does.
+    pub fn is_changed(&self) -> bool {
+        if self.persistent != self.meta.persistent || self.is_destroyed() {
+            return true;
+        }
+        let mut changed = false;
+        let mut scratch = Vec::with_capacity(self.snapshot.bytes.len() + 64);
+        // A field that cannot be encoded will fail the save: that is a change not yet stored.
+        let encoded = crate::codec::encode(self, self.meta.refreshed_at, &mut scratch, |_| changed = true);
+        changed || encoded.is_err()
+    }
+
     /// The fields that went back to their defaults on load, and why.
     pub fn reset_fields(&self) -> &[ResetField] {
         &self.resets

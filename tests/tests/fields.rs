@@ -24,6 +24,28 @@ fn setup() -> (CookieStore, ManualClock, Browser) {
 }
 
 #[tokio::test]
+async fn a_session_knows_whether_it_changed() {
+    let (store, _, mut browser) = setup();
+    let mut session = browser.load::<AppSession>(&store).await;
+    assert!(!session.is_changed(), "a new session at its defaults");
+    session.user_id = Some(7);
+    assert!(session.is_changed());
+    browser.save(&store, &mut session).await;
+    assert!(!session.is_changed(), "saved");
+
+    let mut session = browser.load::<AppSession>(&store).await;
+    assert!(!session.is_changed(), "loaded as stored");
+    session.user_id = Some(7); // the same value again
+    assert!(!session.is_changed());
+    session.flash_notice("hello".into());
+    assert!(session.is_changed());
+    session.take_notice();
+    assert!(!session.is_changed(), "back to what was loaded");
+    session.set_persistent(false);
+    assert!(session.is_changed(), "remember me switched");
+}
+
+#[tokio::test]
 async fn a_flash_is_set_read_once_then_gone() {
     let (store, _, mut browser) = setup();
     // Request 1: sign-in handler sets a flash and redirects.
