@@ -45,11 +45,14 @@ pub enum Rejection {
     IssuedInFuture,
     /// A server-side store has no session under the cookie's id (expired, destroyed, or never there).
     NotFound,
+    /// A server-side store's record for the cookie's id does not open: corrupt, or sealed with a key the
+    /// store no longer has. The record is removed.
+    Unreadable,
 }
 
 impl Rejection {
     /// Every reason, in the order [`crate::RejectionCounts`] reports them.
-    pub const ALL: [Rejection; 8] = [
+    pub const ALL: [Rejection; 9] = [
         Rejection::Malformed,
         Rejection::Oversized,
         Rejection::UnsupportedVersion,
@@ -58,6 +61,7 @@ impl Rejection {
         Rejection::Expired,
         Rejection::IssuedInFuture,
         Rejection::NotFound,
+        Rejection::Unreadable,
     ];
 
     pub(crate) fn index(self) -> usize {
@@ -76,6 +80,7 @@ impl fmt::Display for Rejection {
             Rejection::Expired => "session expired",
             Rejection::IssuedInFuture => "session cookie issued in the future",
             Rejection::NotFound => "no stored session for the cookie's id",
+            Rejection::Unreadable => "the stored session does not open (corrupt, or its key is gone)",
         })
     }
 }

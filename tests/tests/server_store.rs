@@ -165,6 +165,116 @@ async fn ids_signed_with_a_fallback_key_are_resigned() {
     assert_eq!(browser.load::<AppSession>(&rotated).await.user_id, Some(7));
 }
 
+#[tokio::test]
+async fn records_are_sealed_at_rest_and_bound_to_their_id() {
+    let store = ServerStore::with_backend(Peek::default(), Keys::new(Key::generate()));
+    let (mut alice, mut mallory) = (Browser::default(), Browser::default());
+    for (browser, user) in [(&mut alice, 1), (&mut mallory, 2)] {
+        let mut session = browser.load::<AppSession>(&store).await;
+        session.user_id = Some(user);
+        session.theme = "plain text that must not be on disk".into();
+        browser.save(&store, &mut session).await;
+    }
+    let records = store.backend().records();
+    assert_eq!(records.len(), 2);
+    for record in records.values() {
+        assert!(
+            !record.windows(10).any(|w| w == b"plain text"),
+            "a field value is readable at rest"
+        );
+    }
+    // Someone with write access to the storage copies Alice's record over Mallory's.
+    let (alice_id, mallory_id) = (store.backend().id_of(1), store.backend().id_of(2));
+    let alice_record = records[&alice_id].clone();
+    store
+        .backend()
+        .records
+        .lock()
+        .unwrap()
+        .insert(mallory_id.clone(), alice_record);
+    let session = mallory.load::<AppSession>(&store).await;
+    assert_eq!(session.rejection(), Some(Rejection::Unreadable));
+    assert_eq!(session.user_id, None, "Mallory did not become Alice");
+    assert!(
+        !store.backend().records().contains_key(&mallory_id),
+        "the unreadable record is removed"
+    );
+    assert_eq!(alice.load::<AppSession>(&store).await.user_id, Some(1));
+}
+
+/// A memory backend whose records a test can look at and change; it remembers the order in which
+/// sessions were created, so a test can tell whose record is whose.
+#[derive(Default)]
+struct Peek {
+    records: std::sync::Mutex<std::collections::HashMap<SessionId, Vec<u8>>>,
+    order: std::sync::Mutex<Vec<SessionId>>,
+}
+
+impl Peek {
+    fn records(&self) -> std::collections::HashMap<SessionId, Vec<u8>> {
+        self.records.lock().unwrap().clone()
+    }
+    /// The id of the `n`-th session created (users are numbered from 1 in creation order).
+    fn id_of(&self, n: usize) -> SessionId {
+        self.order.lock().unwrap()[n - 1].clone()
+    }
+}
+
+impl Backend for Peek {
+    type Error = std::convert::Infallible;
+    async fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>, Self::Error> {
+        Ok(self.records.lock().unwrap().get(id).cloned())
+    }
+    async fn save(&self, write: Write) -> Result<bool, Self::Error> {
+        let mut records = self.records.lock().unwrap();
+        let Some(record) = write.merge(records.get(write.source_id()).map(Vec::as_slice)) else {
+            return Ok(false);
+        };
+        if !records.contains_key(write.source_id()) {
+            self.order.lock().unwrap().push(write.id().clone());
+        }
+        records.remove(write.source_id());
+        records.insert(write.id().clone(), record);
+        Ok(true)
+    }
+    async fn delete(&self, id: &SessionId) -> Result<(), Self::Error> {
+        self.records.lock().unwrap().remove(id);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_record_sealed_with_a_fallback_key_is_resealed_so_the_old_key_can_go() {
+    let clock = ManualClock::at_unix(1_700_000_000);
+    let old = Key::generate();
+    let first = ServerStore::with_backend(
+        Shared(MemoryStore::new(Keys::new(old.clone()))),
+        Keys::new(old.clone()),
+    )
+    .with_clock(clock.clone());
+    let mut browser = Browser::default();
+    signed_in_on(&first, &mut browser).await;
+
+    let new = Key::generate();
+    let rotated = ServerStore::with_backend(
+        Shared(first.backend().0.clone()),
+        Keys::new(new.clone()).with_fallback(old),
+    )
+    .with_clock(clock.clone());
+    let mut session = browser.load::<AppSession>(&rotated).await;
+    browser.save(&rotated, &mut session).await; // nothing changed, yet cookie and record are re-sealed
+
+    let after =
+        ServerStore::with_backend(Shared(first.backend().0.clone()), Keys::new(new)).with_clock(clock);
+    assert_eq!(browser.load::<AppSession>(&after).await.user_id, Some(7));
+}
+
+async fn signed_in_on<B: Backend>(store: &ServerStore<B>, browser: &mut Browser) {
+    let mut session = browser.load::<AppSession>(store).await;
+    session.user_id = Some(7);
+    browser.save(store, &mut session).await;
+}
+
 /// A backend that reads and writes another store's memory backend.
 struct Shared(MemoryStore);
 
@@ -173,7 +283,7 @@ impl Backend for Shared {
     async fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>, Self::Error> {
         self.0.backend().load(id).await
     }
-    async fn save(&self, write: &Write<'_>) -> Result<bool, Self::Error> {
+    async fn save(&self, write: Write) -> Result<bool, Self::Error> {
         self.0.backend().save(write).await
     }
     async fn delete(&self, id: &SessionId) -> Result<(), Self::Error> {
@@ -210,7 +320,7 @@ impl Backend for Flaky {
         self.check()?;
         Ok(self.inner.load(id).await.unwrap_or_default())
     }
-    async fn save(&self, write: &Write<'_>) -> Result<bool, Down> {
+    async fn save(&self, write: Write) -> Result<bool, Down> {
         self.check()?;
         Ok(self.inner.save(write).await.unwrap_or_default())
     }

@@ -52,12 +52,38 @@ impl Binding {
         Self(binding)
     }
 
-    /// The associated data of an envelope: its header, then the binding.
-    pub(crate) fn associated_data(&self, header: &[u8; HEADER_LEN]) -> [u8; 16] {
-        let mut data = [0; 16];
-        data[..HEADER_LEN].copy_from_slice(header);
-        data[HEADER_LEN..].copy_from_slice(&self.0);
-        data
+    /// The associated data of an envelope: its header, the binding, and the subject (a server-side
+    /// record's session id, so a record copied under another id does not open). One block of GHASH
+    /// for a cookie, two for a record.
+    pub(crate) fn associated_data(
+        &self,
+        header: &[u8; HEADER_LEN],
+        subject: Option<&[u8; 16]>,
+    ) -> AssociatedData {
+        let mut bytes = [0; 32];
+        bytes[..HEADER_LEN].copy_from_slice(header);
+        bytes[HEADER_LEN..16].copy_from_slice(&self.0);
+        let len = match subject {
+            Some(subject) => {
+                bytes[16..].copy_from_slice(subject);
+                32
+            }
+            None => 16,
+        };
+        AssociatedData { bytes, len }
+    }
+}
+
+/// Associated data, built on the stack.
+pub(crate) struct AssociatedData {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl std::ops::Deref for AssociatedData {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
@@ -71,7 +97,13 @@ pub(crate) const fn payload_offset(protection: Protection) -> usize {
 
 /// Seals or signs `buf[payload_offset(protection)..]` in place with `key`; fills in the reserved header
 /// and appends the tag or MAC.
-pub(crate) fn seal(buf: &mut Vec<u8>, protection: Protection, key: &DerivedKey, binding: &Binding) {
+pub(crate) fn seal(
+    buf: &mut Vec<u8>,
+    protection: Protection,
+    key: &DerivedKey,
+    binding: &Binding,
+    subject: Option<&[u8; 16]>,
+) {
     let kind = match protection {
         Protection::Sealed => KIND_SEALED,
         Protection::Signed => KIND_SIGNED,
@@ -79,7 +111,7 @@ pub(crate) fn seal(buf: &mut Vec<u8>, protection: Protection, key: &DerivedKey, 
     let mut header = [VERSION, kind, 0, 0, 0, 0];
     header[2..].copy_from_slice(&key.id.to_be_bytes());
     buf[..HEADER_LEN].copy_from_slice(&header);
-    let aad = &binding.associated_data(&header);
+    let aad = &binding.associated_data(&header, subject);
     match protection {
         Protection::Sealed => {
             let (head, payload) = buf.split_at_mut(HEADER_LEN + NONCE_LEN);
@@ -108,7 +140,12 @@ pub(crate) struct Opened {
 }
 
 /// Verifies (and for sealed envelopes decrypts, in place) the envelope in `buf`.
-pub(crate) fn open(buf: &mut [u8], keys: &Keys, binding: &Binding) -> Result<Opened, Rejection> {
+pub(crate) fn open(
+    buf: &mut [u8],
+    keys: &Keys,
+    binding: &Binding,
+    subject: Option<&[u8; 16]>,
+) -> Result<Opened, Rejection> {
     if buf.len() < HEADER_LEN {
         return Err(Rejection::Malformed);
     }
@@ -129,7 +166,7 @@ pub(crate) fn open(buf: &mut [u8], keys: &Keys, binding: &Binding) -> Result<Ope
     if candidates.peek().is_none() {
         return Err(Rejection::UnknownKey);
     }
-    let aad = &binding.associated_data(&[buf[0], buf[1], buf[2], buf[3], buf[4], buf[5]]);
+    let aad = &binding.associated_data(&[buf[0], buf[1], buf[2], buf[3], buf[4], buf[5]], subject);
     for key in candidates {
         let opened = match kind {
             KIND_SEALED => open_sealed(buf, key, aad),
@@ -177,7 +214,7 @@ mod tests {
     fn sealed(keys: &Keys, protection: Protection, payload: &[u8]) -> Vec<u8> {
         let mut buf = vec![0; payload_offset(protection)];
         buf.extend_from_slice(payload);
-        seal(&mut buf, protection, keys.primary(), &binding());
+        seal(&mut buf, protection, keys.primary(), &binding(), None);
         buf
     }
 
@@ -188,7 +225,7 @@ mod tests {
             let mut buf = sealed(&keys, protection, b"secret payload");
             let visible = buf.windows(6).any(|w| w == b"secret");
             assert_eq!(visible, protection == Protection::Signed);
-            let opened = open(&mut buf, &keys, &binding()).unwrap();
+            let opened = open(&mut buf, &keys, &binding(), None).unwrap();
             assert_eq!(&buf[opened.payload], b"secret payload");
             assert!(!opened.by_fallback);
         }
@@ -205,7 +242,7 @@ mod tests {
         ] {
             for protection in [Protection::Sealed, Protection::Signed] {
                 let mut buf = sealed(&keys, protection, b"x");
-                assert_eq!(open(&mut buf, &keys, &other), Err(Rejection::Tampered));
+                assert_eq!(open(&mut buf, &keys, &other, None), Err(Rejection::Tampered));
             }
         }
     }
@@ -216,25 +253,35 @@ mod tests {
         let before = Keys::new(old.clone());
         let rotated = Keys::new(Key::generate()).with_fallback(old);
         let mut buf = sealed(&before, Protection::Sealed, b"x");
-        assert!(open(&mut buf.clone(), &rotated, &binding()).unwrap().by_fallback);
+        assert!(
+            open(&mut buf.clone(), &rotated, &binding(), None)
+                .unwrap()
+                .by_fallback
+        );
         let stranger = Keys::new(Key::generate());
-        assert_eq!(open(&mut buf, &stranger, &binding()), Err(Rejection::UnknownKey));
+        assert_eq!(
+            open(&mut buf, &stranger, &binding(), None),
+            Err(Rejection::UnknownKey)
+        );
     }
 
     #[test]
     fn short_or_unknown_envelopes_are_refused_by_kind() {
         let keys = Keys::new(Key::generate());
-        assert_eq!(open(&mut [], &keys, &binding()), Err(Rejection::Malformed));
+        assert_eq!(open(&mut [], &keys, &binding(), None), Err(Rejection::Malformed));
         assert_eq!(
-            open(&mut [2, 0, 0, 0, 0, 0], &keys, &binding()),
+            open(&mut [2, 0, 0, 0, 0, 0], &keys, &binding(), None),
             Err(Rejection::UnsupportedVersion)
         );
         assert_eq!(
-            open(&mut [1, 7, 0, 0, 0, 0], &keys, &binding()),
+            open(&mut [1, 7, 0, 0, 0, 0], &keys, &binding(), None),
             Err(Rejection::UnsupportedVersion)
         );
         let mut short = sealed(&keys, Protection::Sealed, b"");
         short.truncate(HEADER_LEN + NONCE_LEN + TAG_LEN - 1);
-        assert_eq!(open(&mut short, &keys, &binding()), Err(Rejection::Malformed));
+        assert_eq!(
+            open(&mut short, &keys, &binding(), None),
+            Err(Rejection::Malformed)
+        );
     }
 }

@@ -42,6 +42,10 @@ impl SessionId {
         Self(bytes)
     }
 
+    pub(crate) fn as_bytes(&self) -> &[u8; ID_LEN] {
+        &self.0
+    }
+
     /// The id as 22 characters of `A-Z a-z 0-9 - _`.
     pub fn to_text(&self) -> String {
         URL_SAFE_NO_PAD.encode(self.0)
@@ -71,7 +75,7 @@ fn tag(
     id: &[u8],
 ) -> hmac::Hmac<sha2::Sha256> {
     let mut mac = key.id_signer.clone();
-    mac.update(&binding.associated_data(header));
+    mac.update(&binding.associated_data(header, None));
     mac.update(id);
     mac
 }

@@ -88,7 +88,7 @@ impl Backend for MemoryBackend {
         Ok(self.records().get(id).map(|stored| stored.payload.clone()))
     }
 
-    async fn save(&self, write: &Write<'_>) -> Result<bool, Infallible> {
+    async fn save(&self, write: Write) -> Result<bool, Infallible> {
         let mut records = self.records();
         let current = records.get(write.source_id()).map(|stored| &stored.payload[..]);
         let Some(payload) = write.merge(current) else {

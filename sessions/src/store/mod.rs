@@ -11,6 +11,7 @@ pub(crate) mod cookie;
 pub(crate) mod id;
 pub(crate) mod memory;
 pub(crate) mod merge;
+pub(crate) mod record;
 pub(crate) mod server;
 
 use std::future::Future;
