@@ -87,7 +87,8 @@
 //!
 //! # Stores
 //! [`CookieStore`] keeps the whole session in the cookie. [`ServerStore`] keeps it on the server
-//! behind a [`Backend`] and puts only a signed id in the cookie; [`MemoryStore`] is the in-memory one.
+//! behind a [`Backend`], sealed at rest, and puts only a signed id in the cookie; [`MemoryStore`] is
+//! the in-memory one, and `FileStore` (feature `fs`) keeps sessions in files.
 //!
 //! # Keys
 //! A [`Key`] is a secret of at least 32 bytes; [`Keys`] holds the primary key and any fallbacks, so
@@ -121,6 +122,8 @@ pub use sessions_derive::Session;
 pub use stats::RejectionCounts;
 pub use store::Store;
 pub use store::cookie::{CookieStore, CookieUpdate};
+#[cfg(feature = "fs")]
+pub use store::fs::{FileBackend, FileStore, FileStoreError, Sweeper, Swept};
 pub use store::id::SessionId;
 pub use store::memory::{MemoryBackend, MemoryStore};
 pub use store::server::{Backend, ServerStore, Write};

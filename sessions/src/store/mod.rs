@@ -8,6 +8,8 @@
 //!   session both keep their change: backends merge per field.
 
 pub(crate) mod cookie;
+#[cfg(feature = "fs")]
+pub(crate) mod fs;
 pub(crate) mod id;
 pub(crate) mod memory;
 pub(crate) mod merge;

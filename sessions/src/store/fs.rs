@@ -1,0 +1,487 @@
+//! Sessions in files: one sealed record per session, written atomically, merged under a lock that
+//! also holds across processes.
+//!
+//! ```text
+//! root/                 0700; refused if world-writable
+//!   locks/00 .. 63      lock stripes: a session's id picks one (flock, so other processes wait too)
+//!   Ab/                 shard: the first two characters of the id
+//!     AbCd...(22)       0600: "SSN1", expires_at (u64 BE, unix seconds), the sealed record
+//!     .AbCd....<n>.tmp  a write in progress; renamed over the record when complete
+//! ```
+//!
+//! A save writes a temporary file in the record's directory, syncs it, renames it over the record and
+//! syncs the directory: a crash at any point leaves the old record or the new one, never a torn one.
+//! Loads take no lock (a rename is atomic); saves of one session take its stripe's lock, read the
+//! record, merge per field, and write.
+
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Read, Write as _};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::clock::system_time;
+use crate::key::Keys;
+use crate::store::id::SessionId;
+use crate::store::server::{Backend, ServerStore, Write};
+
+const MAGIC: &[u8; 4] = b"SSN1";
+const HEADER_LEN: usize = MAGIC.len() + 8;
+const LOCK_STRIPES: u8 = 64;
+const LOCKS_DIR: &str = "locks";
+/// A temporary file older than this belongs to a writer that died; [`FileBackend::sweep`] removes it.
+const STALE_TEMP_AGE: Duration = Duration::from_secs(60 * 60);
+
+/// A [`ServerStore`] keeping each session in a file under one directory.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use sessions::{FileStore, Key, Keys, Session, Store};
+/// use http::HeaderMap;
+///
+/// #[derive(Session, Default)]
+/// struct Visits {
+///     count: u32,
+/// }
+///
+/// # let dir = std::env::temp_dir().join(format!("sessions-doc-{}", std::process::id()));
+/// let store = FileStore::open(&dir, Keys::new(Key::generate()))?;
+/// let mut visits = store.load::<Visits>(&HeaderMap::new()).await?;
+/// visits.count += 1;
+/// store.save(&mut visits, &mut HeaderMap::new()).await?;
+///
+/// // A background thread removes expired sessions every ten minutes, until it is dropped.
+/// let _sweeper = store.spawn_sweeper(std::time::Duration::from_secs(600));
+/// # drop(_sweeper); std::fs::remove_dir_all(&dir)?;
+/// # Ok(()) }
+/// ```
+pub type FileStore = ServerStore<FileBackend>;
+
+impl FileStore {
+    /// A store in `dir`, created (mode 0700) if missing; refused if `dir` is world-writable. Every
+    /// write is synced to disk; see [`FileBackend::durable`] to trade that for speed.
+    pub fn open(dir: impl AsRef<Path>, keys: Keys) -> Result<Self, FileStoreError> {
+        Ok(Self::with_backend(FileBackend::open(dir)?, keys))
+    }
+
+    /// Removes expired sessions and abandoned temporary files, by the store's clock.
+    pub fn sweep(&self) -> Result<Swept, FileStoreError> {
+        self.backend().sweep(system_time(self.context().now()))
+    }
+
+    /// Sweeps every `interval` on a background thread until the returned handle is dropped. A sweep
+    /// takes no lock but each expired session's own, so loads and saves go on meanwhile.
+    pub fn spawn_sweeper(&self, interval: Duration) -> Sweeper {
+        let store = self.clone();
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("sessions-sweeper".into())
+            .spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
+                    match store.sweep() {
+                        Ok(swept) => tracing::debug!(?swept, "swept the session directory"),
+                        Err(error) => tracing::warn!(%error, "sweeping the session directory failed"),
+                    }
+                }
+            })
+            .expect("the OS can start a thread");
+        Sweeper {
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+/// The background sweeper of [`FileStore::spawn_sweeper`]; dropping it stops the thread.
+#[derive(Debug)]
+pub struct Sweeper {
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Sweeper {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// What a sweep removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Expired sessions.
+    pub expired: usize,
+    /// Files that were not records (corrupt, or cut short by something other than this store).
+    pub corrupt: usize,
+    /// Temporary files left by writers that died.
+    pub temp_files: usize,
+}
+
+/// A filesystem operation failed; says which, on which path.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FileStoreError {
+    /// The session directory can be written by anyone, so anyone could plant or swap sessions.
+    #[error("the session directory `{}` is world-writable; use a directory only the app's user can write (mode 0700)", path.display())]
+    WorldWritable {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// An operation on a file or directory failed.
+    #[error("could not {action} `{}`", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// On what.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn io_error<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(io::Error) -> FileStoreError + 'p {
+    move |source| FileStoreError::Io {
+        action,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The backend of [`FileStore`].
+#[derive(Debug, Clone)]
+pub struct FileBackend {
+    files: Arc<Files>,
+}
+
+#[derive(Debug)]
+struct Files {
+    root: PathBuf,
+    durable: bool,
+}
+
+impl FileBackend {
+    /// The backend for `dir`, created (mode 0700) if missing; refused if `dir` is world-writable.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, FileStoreError> {
+        let root = dir.as_ref().to_owned();
+        create_private_dir(&root)?;
+        let mode = fs::metadata(&root)
+            .map_err(io_error("read the metadata of", &root))?
+            .permissions()
+            .mode();
+        if mode & 0o002 != 0 {
+            return Err(FileStoreError::WorldWritable { path: root });
+        }
+        let locks = root.join(LOCKS_DIR);
+        create_private_dir(&locks)?;
+        for stripe in 0..LOCK_STRIPES {
+            let path = locks.join(format!("{stripe:02}"));
+            OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(&path)
+                .map_err(io_error("create the lock file", &path))?;
+        }
+        Ok(Self {
+            files: Arc::new(Files { root, durable: true }),
+        })
+    }
+
+    /// Whether each write is synced to disk before a save returns (the default). Without it, a crash
+    /// of the process still leaves whole records (the rename is atomic), but a power loss may lose the
+    /// last writes.
+    #[must_use]
+    pub fn durable(self, durable: bool) -> Self {
+        Self {
+            files: Arc::new(Files {
+                root: self.files.root.clone(),
+                durable,
+            }),
+        }
+    }
+
+    /// The session directory.
+    pub fn root(&self) -> &Path {
+        &self.files.root
+    }
+
+    /// Removes sessions that expired by `now`, files that are not records, and temporary files older
+    /// than an hour. Linear in the number of files; holds no lock but each removed session's own.
+    pub fn sweep(&self, now: SystemTime) -> Result<Swept, FileStoreError> {
+        self.files.sweep(now)
+    }
+
+    /// Runs `job` on a blocking thread when inside a tokio runtime, or right here otherwise.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&Files) -> Result<T, FileStoreError> + Send + 'static,
+    ) -> Result<T, FileStoreError> {
+        let files = Arc::clone(&self.files);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => match runtime.spawn_blocking(move || job(&files)).await {
+                Ok(result) => result,
+                Err(join) => std::panic::resume_unwind(join.into_panic()),
+            },
+            Err(_) => job(&files),
+        }
+    }
+}
+
+impl Backend for FileBackend {
+    type Error = FileStoreError;
+
+    async fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>, FileStoreError> {
+        let id = id.clone();
+        self.blocking(move |files| files.load(&id)).await
+    }
+
+    async fn save(&self, write: Write) -> Result<bool, FileStoreError> {
+        self.blocking(move |files| files.save(&write)).await
+    }
+
+    async fn delete(&self, id: &SessionId) -> Result<(), FileStoreError> {
+        let id = id.clone();
+        self.blocking(move |files| files.delete(&id)).await
+    }
+}
+
+impl Files {
+    fn path(&self, id: &SessionId) -> PathBuf {
+        let name = id.to_text();
+        self.root.join(&name[..2]).join(name)
+    }
+
+    fn lock_path(&self, id: &SessionId) -> PathBuf {
+        let stripe = id.as_bytes()[0] % LOCK_STRIPES;
+        self.root.join(LOCKS_DIR).join(format!("{stripe:02}"))
+    }
+
+    /// Holds the stripe locks of `ids` (each once, in order, so two savers never wait on each other).
+    fn lock(&self, ids: &[&SessionId]) -> Result<Vec<File>, FileStoreError> {
+        let mut paths: Vec<PathBuf> = ids.iter().map(|id| self.lock_path(id)).collect();
+        paths.sort();
+        paths.dedup();
+        paths
+            .iter()
+            .map(|path| {
+                let file = File::open(path).map_err(io_error("open the lock file", path))?;
+                file.lock().map_err(io_error("lock", path))?;
+                Ok(file)
+            })
+            .collect()
+    }
+
+    fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>, FileStoreError> {
+        let path = self.path(id);
+        match fs::read(&path) {
+            // A file that is not a record is handed over as an empty one: it does not open, so the
+            // store refuses it as unreadable and deletes it.
+            Ok(bytes) => Ok(Some(
+                parse(&bytes)
+                    .map(|(_, record)| record.to_vec())
+                    .unwrap_or_default(),
+            )),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                // No record, unless the whole directory is gone: that is a broken deployment, and
+                // answering "no session" would sign everyone out.
+                fs::metadata(&self.root).map_err(io_error("open the session directory", &self.root))?;
+                Ok(None)
+            }
+            Err(error) => Err(io_error("read the session file", &path)(error)),
+        }
+    }
+
+    fn save(&self, write: &Write) -> Result<bool, FileStoreError> {
+        let _locks = self.lock(&[write.source_id(), write.id()])?;
+        let source = self.path(write.source_id());
+        let current = match fs::read(&source) {
+            Ok(bytes) => Some(
+                parse(&bytes)
+                    .map(|(_, record)| record.to_vec())
+                    .unwrap_or_default(),
+            ),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => None,
+            Err(error) => return Err(io_error("read the session file", &source)(error)),
+        };
+        let Some(record) = write.merge(current.as_deref()) else {
+            return Ok(false);
+        };
+        let target = self.path(write.id());
+        self.write_atomically(&target, write.expires_at(), &record)?;
+        if source != target {
+            self.remove(&source)?;
+        }
+        Ok(true)
+    }
+
+    fn delete(&self, id: &SessionId) -> Result<(), FileStoreError> {
+        let _lock = self.lock(&[id])?;
+        self.remove(&self.path(id))
+    }
+
+    /// Writes a temporary file next to `path`, syncs it, renames it over `path` and syncs the
+    /// directory. On failure the temporary file is removed and `path` is as it was.
+    fn write_atomically(
+        &self,
+        path: &Path,
+        expires_at: SystemTime,
+        record: &[u8],
+    ) -> Result<(), FileStoreError> {
+        let dir = path.parent().unwrap_or(&self.root);
+        create_private_dir(dir)?;
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or_default();
+        let temp = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
+        let result = self.write_temp(&temp, expires_at, record).and_then(|()| {
+            fs::rename(&temp, path).map_err(io_error("rename the new session file over", path))
+        });
+        if result.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        result?;
+        self.sync_dir(dir)
+    }
+
+    fn write_temp(&self, temp: &Path, expires_at: SystemTime, record: &[u8]) -> Result<(), FileStoreError> {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(temp)
+            .map_err(io_error("create the temporary session file", temp))?;
+        let expires = expires_at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let mut bytes = Vec::with_capacity(HEADER_LEN + record.len());
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&expires.to_be_bytes());
+        bytes.extend_from_slice(record);
+        file.write_all(&bytes)
+            .map_err(io_error("write the temporary session file", temp))?;
+        if self.durable {
+            file.sync_all()
+                .map_err(io_error("sync the temporary session file", temp))?;
+        }
+        Ok(())
+    }
+
+    fn sync_dir(&self, dir: &Path) -> Result<(), FileStoreError> {
+        if self.durable {
+            File::open(dir)
+                .and_then(|dir| dir.sync_all())
+                .map_err(io_error("sync the session directory", dir))?;
+        }
+        Ok(())
+    }
+
+    fn remove(&self, path: &Path) -> Result<(), FileStoreError> {
+        match fs::remove_file(path) {
+            Ok(()) => self.sync_dir(path.parent().unwrap_or(&self.root)),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(io_error("remove the session file", path)(error)),
+        }
+    }
+
+    fn sweep(&self, now: SystemTime) -> Result<Swept, FileStoreError> {
+        let mut swept = Swept::default();
+        let shards = fs::read_dir(&self.root).map_err(io_error("list the session directory", &self.root))?;
+        for shard in shards {
+            let shard = shard.map_err(io_error("list the session directory", &self.root))?;
+            if shard.file_name() == LOCKS_DIR || !shard.file_type().is_ok_and(|kind| kind.is_dir()) {
+                continue;
+            }
+            let dir = shard.path();
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(io_error("list the session directory", &dir)(error)),
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with('.') && name.ends_with(".tmp") {
+                    if is_abandoned(&entry.path()) && fs::remove_file(entry.path()).is_ok() {
+                        swept.temp_files += 1;
+                    }
+                } else if let Some(id) = SessionId::from_text(&name) {
+                    self.sweep_session(&id, now, &mut swept)?;
+                }
+            }
+        }
+        Ok(swept)
+    }
+
+    /// Removes the session if it expired by `now` or is not a record, checking again under its lock
+    /// (a save may have just renewed it).
+    fn sweep_session(
+        &self,
+        id: &SessionId,
+        now: SystemTime,
+        swept: &mut Swept,
+    ) -> Result<(), FileStoreError> {
+        let path = self.path(id);
+        if matches!(FileState::of(&path, now), FileState::Live | FileState::Gone) {
+            return Ok(());
+        }
+        let _lock = self.lock(&[id])?;
+        match FileState::of(&path, now) {
+            FileState::Expired => swept.expired += 1,
+            FileState::Corrupt => swept.corrupt += 1,
+            FileState::Live | FileState::Gone => return Ok(()),
+        }
+        self.remove(&path)
+    }
+}
+
+/// What a sweep finds in a session file.
+enum FileState {
+    Live,
+    Expired,
+    Corrupt,
+    Gone,
+}
+
+impl FileState {
+    fn of(path: &Path, now: SystemTime) -> Self {
+        let mut header = [0u8; HEADER_LEN];
+        match File::open(path).and_then(|mut file| file.read_exact(&mut header)) {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Self::Gone,
+            Err(_) => Self::Corrupt,
+            Ok(()) => match parse(&header) {
+                None => Self::Corrupt,
+                Some((expires_at, _)) if expires_at <= now => Self::Expired,
+                Some(_) => Self::Live,
+            },
+        }
+    }
+}
+
+/// The expiry time and the record of a session file, or `None` if it is not one.
+fn parse(bytes: &[u8]) -> Option<(SystemTime, &[u8])> {
+    let rest = bytes.strip_prefix(MAGIC)?;
+    let (expires, record) = rest.split_first_chunk::<8>()?;
+    Some((system_time(u64::from_be_bytes(*expires)), record))
+}
+
+fn is_abandoned(temp: &Path) -> bool {
+    fs::metadata(temp)
+        .and_then(|meta| meta.modified())
+        .is_ok_and(|modified| modified.elapsed().is_ok_and(|age| age > STALE_TEMP_AGE))
+}
+
+fn create_private_dir(path: &Path) -> Result<(), FileStoreError> {
+    match DirBuilder::new().mode(0o700).create(path) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
+        Err(error) => Err(io_error("create the session directory", path)(error)),
+    }
+}

@@ -1,0 +1,610 @@
+//! The filesystem store: records on disk that survive crashes, concurrent writers (threads and
+//! processes), hostile ids, and failing disks.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::HeaderMap;
+use sessions::{
+    FileBackend, FileStore, FileStoreError, Key, Keys, ManualClock, Origin, Rejection, SaveError,
+    ServerStore, Session, Store, Swept,
+};
+use sessions_tests::Browser;
+
+#[derive(Session, Default, Debug, PartialEq)]
+#[session(cookie = "sid", max_age = "1d")]
+struct Counters {
+    a: u64,
+    b: u64,
+    c: Vec<u64>,
+    note: String,
+}
+
+const START: u64 = 1_700_000_000;
+
+/// A fresh directory under the target directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("sessions-fs-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The test key, as base64 text a child process can be handed.
+fn secret() -> String {
+    STANDARD.encode([7u8; 32])
+}
+
+fn store_in(dir: &Path, secret: &str, clock: &ManualClock) -> FileStore {
+    FileStore::open(dir, Keys::new(Key::from_base64(secret).unwrap()))
+        .unwrap()
+        .with_clock(clock.clone())
+}
+
+fn session_files(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for shard in std::fs::read_dir(root).unwrap().flatten() {
+        if shard.file_name() == "locks" || !shard.path().is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(shard.path()).unwrap().flatten() {
+            files.push(entry.path());
+        }
+    }
+    files
+}
+
+async fn new_session(store: &FileStore, note: &str) -> Browser {
+    let mut browser = Browser::default();
+    let mut session = browser.load::<Counters>(store).await;
+    session.note = note.into();
+    browser.save(store, &mut session).await;
+    browser
+}
+
+#[tokio::test]
+async fn sessions_live_in_private_files_sealed_at_rest() {
+    let dir = TempDir::new("private");
+    let clock = ManualClock::at_unix(START);
+    let store = store_in(&dir.0, &secret(), &clock);
+    let browser = new_session(&store, "visible only to the app").await;
+
+    assert_eq!(
+        std::fs::metadata(&dir.0).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let files = session_files(&dir.0);
+    assert_eq!(files.len(), 1);
+    let file = &files[0];
+    assert_eq!(
+        std::fs::metadata(file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(file.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700
+    );
+    let bytes = std::fs::read(file).unwrap();
+    assert!(
+        !bytes.windows(7).any(|w| w == b"visible"),
+        "a field value is readable on disk"
+    );
+
+    let session = browser.load::<Counters>(&store).await;
+    assert_eq!(session.origin(), Origin::Restored);
+    assert_eq!(session.note, "visible only to the app");
+}
+
+#[test]
+fn a_world_writable_directory_is_refused() {
+    let dir = TempDir::new("world");
+    std::fs::create_dir_all(&dir.0).unwrap();
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o777)).unwrap();
+    match FileStore::open(&dir.0, Keys::new(Key::generate())) {
+        Err(FileStoreError::WorldWritable { path }) => assert_eq!(path, dir.0),
+        other => panic!("expected WorldWritable, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn cycle_id_moves_the_file_and_destroy_removes_it() {
+    let dir = TempDir::new("cycle");
+    let clock = ManualClock::at_unix(START);
+    let store = store_in(&dir.0, &secret(), &clock);
+    let mut browser = new_session(&store, "kept").await;
+    let before = session_files(&dir.0);
+
+    let mut session = browser.load::<Counters>(&store).await;
+    session.cycle_id(); // after sign-in
+    browser.save(&store, &mut session).await;
+    let after = session_files(&dir.0);
+    assert_eq!(after.len(), 1, "the old file is removed");
+    assert_ne!(before, after);
+    assert_eq!(browser.load::<Counters>(&store).await.note, "kept");
+
+    let mut session = browser.load::<Counters>(&store).await;
+    session.destroy();
+    let sent = browser.save(&store, &mut session).await;
+    assert_eq!(sent[0].max_age(), Some(cookie::time::Duration::ZERO));
+    assert!(session_files(&dir.0).is_empty());
+}
+
+#[tokio::test]
+async fn expired_sessions_are_never_returned_and_sweep_cleans_up() {
+    let dir = TempDir::new("sweep");
+    let clock = ManualClock::at_unix(START);
+    let store = store_in(&dir.0, &secret(), &clock);
+    let old = new_session(&store, "old").await;
+    clock.advance(Duration::from_secs(12 * 3600));
+    let young = new_session(&store, "young").await;
+
+    // Debris: a corrupt file under a valid name, a temp file from a writer that died an hour ago, and
+    // one from a writer still at work.
+    let shard = session_files(&dir.0)[0].parent().unwrap().to_owned();
+    let corrupt_name = "AAAAAAAAAAAAAAAAAAAAAA";
+    std::fs::create_dir_all(dir.0.join("AA")).unwrap();
+    std::fs::write(dir.0.join("AA").join(corrupt_name), b"garbage").unwrap();
+    let abandoned = shard.join(".AbandonedAbandonedAb.00.tmp");
+    std::fs::write(&abandoned, b"half a record").unwrap();
+    let two_hours_ago = SystemTime::now() - Duration::from_secs(2 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&abandoned)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    let in_progress = shard.join(".InProgressInProgress.01.tmp");
+    std::fs::write(&in_progress, b"being written").unwrap();
+
+    // Temp files never confuse a load.
+    assert_eq!(young.load::<Counters>(&store).await.note, "young");
+
+    clock.advance(Duration::from_secs(12 * 3600)); // "old" is now a day old
+    assert_eq!(
+        store.sweep().unwrap(),
+        Swept {
+            expired: 1,
+            corrupt: 1,
+            temp_files: 1
+        }
+    );
+    assert!(in_progress.exists(), "a writer's fresh temp file is left alone");
+    assert_eq!(
+        old.load::<Counters>(&store).await.rejection(),
+        Some(Rejection::NotFound)
+    );
+    assert_eq!(young.load::<Counters>(&store).await.note, "young");
+
+    // Expired but not yet swept: refused on load, and removed then.
+    clock.advance(Duration::from_secs(12 * 3600));
+    assert_eq!(
+        young.load::<Counters>(&store).await.rejection(),
+        Some(Rejection::Expired)
+    );
+    assert!(
+        session_files(&dir.0)
+            .iter()
+            .all(|f| f.to_string_lossy().ends_with(".tmp"))
+    );
+}
+
+#[tokio::test]
+async fn a_corrupt_file_gives_a_fresh_session_and_is_not_read_again() {
+    let dir = TempDir::new("corrupt");
+    let clock = ManualClock::at_unix(START);
+    let store = store_in(&dir.0, &secret(), &clock);
+    let browser = new_session(&store, "x").await;
+    let file = session_files(&dir.0).remove(0);
+    std::fs::write(&file, b"SSN1\0\0\0\0\xff\xff\xff\xffgarbage garbage garbage").unwrap();
+    let session = browser.load::<Counters>(&store).await;
+    assert_eq!(session.rejection(), Some(Rejection::Unreadable));
+    assert!(!file.exists(), "the corrupt file is removed");
+}
+
+#[tokio::test]
+async fn path_traversal_through_the_cookie_never_reaches_the_disk() {
+    let dir = TempDir::new("traversal");
+    let clock = ManualClock::at_unix(START);
+    let store = store_in(&dir.0, &secret(), &clock);
+    let outside = dir.0.with_extension("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("victim"), b"do not touch").unwrap();
+    let hostile = [
+        "../../etc/passwd".to_string(),
+        "..".into(),
+        "/etc/passwd".into(),
+        format!("../{}/victim", outside.file_name().unwrap().to_string_lossy()),
+        "AAAAAAAAAAAAAAAAAAAAAA\0".into(),
+        "A".repeat(5000),
+    ];
+    for value in &hostile {
+        let mut request = HeaderMap::new();
+        let Ok(header) = format!("sid={value}").parse() else {
+            continue;
+        };
+        request.insert(http::header::COOKIE, header);
+        let mut session = store.load::<Counters>(&request).await.unwrap();
+        assert!(session.rejection().is_some(), "{value:?}");
+        session.note = "new".into();
+        store.save(&mut session, &mut HeaderMap::new()).await.unwrap();
+    }
+    assert_eq!(std::fs::read(outside.join("victim")).unwrap(), b"do not touch");
+    for file in session_files(&dir.0) {
+        assert!(file.starts_with(&dir.0));
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(sessions::SessionId::from_text(&name).is_some(), "{name}");
+    }
+    std::fs::remove_dir_all(outside).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_saves_from_threads_each_keep_their_field() {
+    let dir = TempDir::new("threads");
+    let clock = ManualClock::at_unix(START);
+    let store = store_in(&dir.0, &secret(), &clock);
+    let browser = new_session(&store, "shared").await;
+    const ROUNDS: u64 = 40;
+    let tasks: Vec<_> = (0..2)
+        .map(|which| {
+            let (store, mut browser) = (store.clone(), browser.clone());
+            tokio::spawn(async move {
+                for _ in 0..ROUNDS {
+                    let mut session = browser.load::<Counters>(&store).await;
+                    if which == 0 {
+                        session.a += 1
+                    } else {
+                        session.b += 1
+                    }
+                    browser.save(&store, &mut session).await;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let session = browser.load::<Counters>(&store).await;
+    assert_eq!((session.a, session.b), (ROUNDS, ROUNDS), "an increment was lost");
+}
+
+/// Runs this test binary's `child` test in another process, with `role` and the store's setup.
+fn spawn_child(dir: &Path, secret: &str, role: &str, cookies: &[&str]) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "child", "--nocapture", "--test-threads=1"])
+        .env("SESSIONS_CHILD_DIR", dir)
+        .env("SESSIONS_CHILD_KEY", secret)
+        .env("SESSIONS_CHILD_ROLE", role)
+        .env("SESSIONS_CHILD_COOKIES", cookies.join(" "))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The other process of the cross-process tests; does nothing unless started by one.
+#[test]
+#[ignore = "started by the cross-process tests"]
+fn child() {
+    let Ok(dir) = std::env::var("SESSIONS_CHILD_DIR") else {
+        return;
+    };
+    let secret = std::env::var("SESSIONS_CHILD_KEY").unwrap();
+    let role = std::env::var("SESSIONS_CHILD_ROLE").unwrap();
+    let cookies = std::env::var("SESSIONS_CHILD_COOKIES").unwrap();
+    let store = FileStore::open(&dir, Keys::new(Key::from_base64(&secret).unwrap())).unwrap();
+    let browsers: Vec<Browser> = cookies
+        .split(' ')
+        .map(|value| {
+            let mut browser = Browser::default();
+            browser.set("sid", value);
+            browser
+        })
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    runtime.block_on(async {
+        match role.as_str() {
+            // Increments one field, many times.
+            "a" | "b" => {
+                for _ in 0..40 {
+                    let mut session = browsers[0].load::<Counters>(&store).await;
+                    assert_eq!(session.origin(), Origin::Restored);
+                    if role == "a" {
+                        session.a += 1
+                    } else {
+                        session.b += 1
+                    }
+                    store.save(&mut session, &mut HeaderMap::new()).await.unwrap();
+                }
+            }
+            // Rewrites every session, all fields to the same round number, until killed.
+            "crash" => {
+                for round in 1.. {
+                    for browser in &browsers {
+                        let mut session = browser.load::<Counters>(&store).await;
+                        session.a = round;
+                        session.b = round;
+                        session.c = vec![round; 50];
+                        session.note = format!("round {round}");
+                        store.save(&mut session, &mut HeaderMap::new()).await.unwrap();
+                    }
+                }
+            }
+            other => panic!("unknown role {other}"),
+        }
+    });
+}
+
+#[tokio::test]
+async fn concurrent_saves_from_two_processes_each_keep_their_field() {
+    let dir = TempDir::new("processes");
+    let key = secret();
+    let store = FileStore::open(&dir.0, Keys::new(Key::from_base64(&key).unwrap())).unwrap();
+    let browser = new_session(&store, "shared").await;
+    let cookie = browser.cookie("sid").unwrap().to_owned();
+    let children = [
+        spawn_child(&dir.0, &key, "a", &[&cookie]),
+        spawn_child(&dir.0, &key, "b", &[&cookie]),
+    ];
+    for mut child in children {
+        assert!(child.wait().unwrap().success(), "a child failed");
+    }
+    let session = browser.load::<Counters>(&store).await;
+    assert_eq!(
+        (session.a, session.b),
+        (40, 40),
+        "an increment was lost between processes"
+    );
+}
+
+#[tokio::test]
+async fn a_writer_killed_at_any_moment_leaves_every_session_whole() {
+    let dir = TempDir::new("crash");
+    let key = secret();
+    let store = FileStore::open(&dir.0, Keys::new(Key::from_base64(&key).unwrap())).unwrap();
+    let mut browsers = Vec::new();
+    for n in 0..8 {
+        browsers.push(new_session(&store, &format!("session {n}")).await);
+    }
+    let cookies: Vec<String> = browsers
+        .iter()
+        .map(|b| b.cookie("sid").unwrap().to_owned())
+        .collect();
+    let cookies: Vec<&str> = cookies.iter().map(String::as_str).collect();
+    let mut highest = 0;
+    for kill in 0..25u64 {
+        let mut writer = spawn_child(&dir.0, &key, "crash", &cookies);
+        // Kill at a moment that varies from round to round: early, mid-write, mid-rename.
+        std::thread::sleep(Duration::from_millis(20 + kill * 7 % 60));
+        writer.kill().unwrap();
+        writer.wait().unwrap();
+        for (n, browser) in browsers.iter().enumerate() {
+            let session = browser.load::<Counters>(&store).await;
+            assert_eq!(
+                session.origin(),
+                Origin::Restored,
+                "session {n} after kill {kill}"
+            );
+            let round = session.a;
+            assert!(
+                session.b == round && session.c.iter().all(|&c| c == round),
+                "session {n} is torn after kill {kill}: {session:?}"
+            );
+            assert!(session.note.is_empty() || session.note == format!("round {round}") || round == 0);
+            highest = highest.max(round);
+        }
+    }
+    assert!(
+        highest > 0,
+        "the writer never got to write; the test proved nothing"
+    );
+    // Whatever temp files the kills left are ignored by loads and go with a sweep once abandoned.
+    let temps: Vec<PathBuf> = session_files(&dir.0)
+        .into_iter()
+        .filter(|f| f.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    let two_hours_ago = SystemTime::now() - Duration::from_secs(2 * 3600);
+    for temp in &temps {
+        std::fs::File::options()
+            .write(true)
+            .open(temp)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+    }
+    assert_eq!(store.sweep().unwrap().temp_files, temps.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_thousand_sessions_are_sharded_and_swept() {
+    let dir = TempDir::new("scale");
+    let clock = ManualClock::at_unix(START);
+    // Durability off for speed: sharding and sweeping do not depend on it.
+    let backend = FileBackend::open(&dir.0).unwrap().durable(false);
+    let store = ServerStore::with_backend(backend, Keys::new(Key::generate())).with_clock(clock.clone());
+    const SESSIONS: usize = 100_000;
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for n in 0..SESSIONS / 4 {
+                    let mut session = store.load::<Counters>(&HeaderMap::new()).await.unwrap();
+                    session.a = n as u64 + 1; // not the default, so there is something to store
+                    store.save(&mut session, &mut HeaderMap::new()).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.unwrap();
+    }
+    let mut largest_shard = 0;
+    let mut total = 0;
+    for shard in std::fs::read_dir(&dir.0).unwrap().flatten() {
+        if shard.file_name() != "locks" {
+            let entries = std::fs::read_dir(shard.path()).unwrap().count();
+            largest_shard = largest_shard.max(entries);
+            total += entries;
+        }
+    }
+    assert_eq!(total, SESSIONS);
+    assert!(largest_shard < 100, "a shard holds {largest_shard} files");
+    clock.advance(Duration::from_secs(24 * 3600));
+    assert_eq!(
+        store.sweep().unwrap(),
+        Swept {
+            expired: SESSIONS,
+            corrupt: 0,
+            temp_files: 0
+        }
+    );
+    assert!(session_files(&dir.0).is_empty());
+}
+
+#[tokio::test]
+async fn a_missing_directory_is_an_error_with_its_path_not_a_sign_out() {
+    let dir = TempDir::new("missing");
+    let clock = ManualClock::at_unix(START);
+    let store = store_in(&dir.0, &secret(), &clock);
+    let browser = new_session(&store, "x").await;
+    std::fs::remove_dir_all(&dir.0).unwrap(); // someone cleaned up the wrong directory
+    let error = store.load::<Counters>(&browser.request()).await.unwrap_err();
+    let cause = std::error::Error::source(&error).unwrap().to_string();
+    assert!(cause.contains(&dir.0.display().to_string()), "{cause}");
+
+    let mut fresh = store.load::<Counters>(&HeaderMap::new()).await.unwrap();
+    fresh.note = "y".into();
+    match store.save(&mut fresh, &mut HeaderMap::new()).await {
+        Err(SaveError::Store { source, .. }) => {
+            assert!(
+                source.to_string().contains(&dir.0.display().to_string()),
+                "{source}"
+            )
+        }
+        other => panic!("expected a store error, got {other:?}"),
+    }
+}
+
+/// A directory on a 64 KiB tmpfs, unmounted when dropped; `None` (with a message) where this process
+/// may not mount.
+struct TinyDisk(PathBuf);
+
+impl TinyDisk {
+    fn mount(name: &str) -> Option<Self> {
+        let path = std::env::temp_dir().join(format!("sessions-fs-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs"])
+            .arg(&path)
+            .status()
+            .is_ok_and(|status| status.success());
+        if !mounted {
+            eprintln!("SKIPPED: cannot mount a tmpfs here (needs root); the disk-full test did not run");
+            let _ = std::fs::remove_dir(&path);
+            return None;
+        }
+        Some(Self(path))
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_is_an_error_and_leaves_the_stored_session_as_it_was() {
+    let Some(disk) = TinyDisk::mount("full") else {
+        return;
+    };
+    let clock = ManualClock::at_unix(START);
+    let store = store_in(&disk.0, &secret(), &clock);
+    let mut browser = new_session(&store, "before").await;
+    let mut session = browser.load::<Counters>(&store).await;
+    // Each field under the 64 KiB a field may hold, together more than the disk has left.
+    session.note = "x".repeat(60_000);
+    session.c = vec![1; 30_000];
+    let error = store.save(&mut session, &mut HeaderMap::new()).await.unwrap_err();
+    let SaveError::Store { source, .. } = &error else {
+        panic!("expected a store error, got {error:?}")
+    };
+    let io = source.downcast_ref::<FileStoreError>().unwrap();
+    assert!(
+        matches!(io, FileStoreError::Io { path, .. } if path.starts_with(&disk.0)),
+        "{io:?}"
+    );
+    assert_eq!(
+        std::error::Error::source(io)
+            .and_then(|e| e.downcast_ref::<std::io::Error>())
+            .map(|e| e.kind()),
+        Some(std::io::ErrorKind::StorageFull)
+    );
+    // No partial state: the old record is intact and no temp file is left behind.
+    assert_eq!(browser.load::<Counters>(&store).await.note, "before");
+    assert!(
+        session_files(&disk.0)
+            .iter()
+            .all(|f| !f.to_string_lossy().ends_with(".tmp"))
+    );
+    // The change is still in the handle; once it fits, it saves.
+    session.note = "after".into();
+    session.c.clear();
+    browser.save(&store, &mut session).await;
+    assert_eq!(browser.load::<Counters>(&store).await.note, "after");
+}
+
+#[tokio::test]
+async fn permission_denied_is_an_error_with_the_path() {
+    let dir = TempDir::new("denied");
+    let clock = ManualClock::at_unix(START);
+    let store = store_in(&dir.0, &secret(), &clock);
+    let browser = new_session(&store, "before").await;
+    let shard = session_files(&dir.0)[0].parent().unwrap().to_owned();
+    // Root ignores permission bits, so make the shard immutable instead: even root is refused.
+    let immutable = Command::new("chattr")
+        .arg("+i")
+        .arg(&shard)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !immutable {
+        eprintln!("SKIPPED: chattr +i is not available here; the permission test did not run");
+        return;
+    }
+    let mut session = browser.load::<Counters>(&store).await;
+    session.note = "after".into();
+    let result = store.save(&mut session, &mut HeaderMap::new()).await;
+    let _ = Command::new("chattr").arg("-i").arg(&shard).status();
+    let error = result.unwrap_err();
+    let SaveError::Store { source, .. } = &error else {
+        panic!("expected a store error, got {error:?}")
+    };
+    let io = source.downcast_ref::<FileStoreError>().unwrap();
+    assert!(
+        matches!(io, FileStoreError::Io { path, .. } if path.starts_with(&shard)),
+        "{io:?}"
+    );
+    assert_eq!(
+        std::error::Error::source(io)
+            .and_then(|e| e.downcast_ref::<std::io::Error>())
+            .map(|e| e.kind()),
+        Some(std::io::ErrorKind::PermissionDenied)
+    );
+    assert_eq!(browser.load::<Counters>(&store).await.note, "before");
+}
