@@ -1,13 +1,14 @@
 //! A walk through typed sessions, one simulated request at a time: sign in with a flash message, a cart,
 //! a tampered cookie, and a key rotation that signs nobody out.
 //!
-//! Run: `cargo run -p sessions-examples`. Set `SESSION_KEY` (base64, 32 bytes or more) to use your own
-//! key; without it, a key is generated for this run. The axum demo app replaces this walk-through when
-//! the axum integration lands.
+//! Run: `cargo run -p sessions-examples`, or `cargo run -p sessions-examples -- --files DIR` to keep
+//! the sessions in files under `DIR` instead of in the cookie. Set `SESSION_KEY` (base64, 32 bytes or
+//! more) to use your own key; without it, a key is generated for this run. The axum demo app replaces
+//! this walk-through when the axum integration lands.
 
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
-use sessions::{CookieStore, Key, Keys, Session, Store};
+use sessions::{CookieStore, FileStore, Key, Keys, Session, Store};
 
 #[derive(Session, Default, Debug)]
 #[session(cookie = "app", max_age = "14d", idle_timeout = "2h")]
@@ -49,7 +50,7 @@ impl Browser {
                 .map(|_| pair.to_owned());
         }
         if response.is_empty() {
-            println!("    <- (no Set-Cookie: nothing changed)");
+            println!("    <- (no Set-Cookie: the cookie the browser has is current)");
         }
     }
 }
@@ -82,7 +83,33 @@ fn key_from_env() -> Key {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let old_key = key_from_env();
-    let store = CookieStore::new(Keys::new(old_key.clone()));
+    let new_key = Key::generate();
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        None => {
+            let store = CookieStore::new(Keys::new(old_key.clone()));
+            let rotated = CookieStore::new(Keys::new(new_key).with_fallback(old_key));
+            walk(store, rotated).await
+        }
+        Some("--files") if args.len() == 3 => {
+            println!(
+                "Sessions live in files under {}; the cookie carries a signed id.\n",
+                args[2]
+            );
+            let store = FileStore::open(&args[2], Keys::new(old_key.clone()))?;
+            let rotated = FileStore::open(&args[2], Keys::new(new_key).with_fallback(old_key))?;
+            walk(store, rotated).await
+        }
+        Some(_) => {
+            eprintln!("usage: sessions-examples [--files DIR]");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The requests of one visit, against `store`; then the same visitor after a deploy that made
+/// `rotated` (a new primary key, the old one as fallback).
+async fn walk<St: Store>(store: St, rotated: St) -> Result<(), Box<dyn std::error::Error>> {
     let mut browser = Browser::default();
 
     println!("1. POST /sign-in");
@@ -126,7 +153,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("    refused so far: {:?}", store.rejections());
 
     println!("\n5. Deploy with a new key, the old one kept as a fallback");
-    let rotated = CookieStore::new(Keys::new(Key::generate()).with_fallback(old_key));
     let mut session = rotated.load::<AppSession>(&browser.request()).await?;
     println!("    still signed in: user {:?}", session.user_id);
     let mut response = HeaderMap::new();
