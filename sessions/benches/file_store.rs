@@ -7,34 +7,13 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 
+mod support;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderMap;
 use http::header::{COOKIE, SET_COOKIE};
-use sessions::{CookieStore, FileBackend, Key, Keys, ServerStore, Session, Store};
-
-/// The typical session of the seal/open benchmark.
-#[derive(Session, Default)]
-#[session(cookie = "app")]
-struct Typical {
-    user_id: u64,
-    name: String,
-    #[flash]
-    messages: Vec<String>,
-    admin: bool,
-}
-
-fn typical() -> Typical {
-    Typical {
-        user_id: 1_234_567,
-        name: "Ada Lovelace Byron 1".into(),
-        messages: vec![
-            "Your profile has been updated.".into(),
-            "Two new messages in your inbox".into(),
-            "Your order #4411 has shipped!!".into(),
-        ],
-        admin: false,
-    }
-}
+use sessions::{CookieStore, FileBackend, Key, Keys, ServerStore, Store};
+use support::{Typical, typical};
 
 /// A request carrying the cookie a first save of the typical session sets.
 async fn signed_in<St: Store>(store: &St) -> HeaderMap {

@@ -18,36 +18,14 @@ use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+mod support;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
 use rand::Rng as _;
-use serde::{Deserialize, Serialize};
-use sessions::{CookieStore, Key, Keys, Session, Store};
-
-/// A `u64` id, a 20-character name, three 30-character flash messages, a bool.
-#[derive(Session, Default, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[session(cookie = "app")]
-struct Typical {
-    user_id: u64,
-    name: String,
-    #[flash]
-    messages: Vec<String>,
-    admin: bool,
-}
-
-fn typical() -> Typical {
-    Typical {
-        user_id: 1_234_567,
-        name: "Ada Lovelace Byron 1".into(),
-        messages: vec![
-            "Your profile has been updated.".into(),
-            "Two new messages in your inbox".into(),
-            "Your order #4411 has shipped!!".into(),
-        ],
-        admin: false,
-    }
-}
+use sessions::{CookieStore, Key, Keys, Store};
+use support::{Typical, typical};
 
 /// Polls a future that never waits (the cookie store does no I/O) to completion.
 fn ready<F: Future>(future: F) -> F::Output {

@@ -500,6 +500,20 @@ async fn a_missing_directory_is_an_error_with_its_path_not_a_sign_out() {
     }
 }
 
+/// Asserts that `error` is the file store's I/O error of `kind`, naming a path under `under`.
+fn assert_io_error(error: &SaveError, under: &Path, kind: std::io::ErrorKind) {
+    let SaveError::Store { source, .. } = error else {
+        panic!("expected a store error, got {error:?}")
+    };
+    let io = source.downcast_ref::<FileStoreError>().unwrap();
+    assert!(
+        matches!(io, FileStoreError::Io { path, .. } if path.starts_with(under)),
+        "{io:?}"
+    );
+    let cause = std::error::Error::source(io).and_then(|e| e.downcast_ref::<std::io::Error>());
+    assert_eq!(cause.map(std::io::Error::kind), Some(kind));
+}
+
 /// A directory on a 64 KiB tmpfs, unmounted when dropped; `None` (with a message) where this process
 /// may not mount.
 struct TinyDisk(PathBuf);
@@ -542,20 +556,7 @@ async fn a_full_disk_is_an_error_and_leaves_the_stored_session_as_it_was() {
     session.note = "x".repeat(60_000);
     session.c = vec![1; 30_000];
     let error = store.save(&mut session, &mut HeaderMap::new()).await.unwrap_err();
-    let SaveError::Store { source, .. } = &error else {
-        panic!("expected a store error, got {error:?}")
-    };
-    let io = source.downcast_ref::<FileStoreError>().unwrap();
-    assert!(
-        matches!(io, FileStoreError::Io { path, .. } if path.starts_with(&disk.0)),
-        "{io:?}"
-    );
-    assert_eq!(
-        std::error::Error::source(io)
-            .and_then(|e| e.downcast_ref::<std::io::Error>())
-            .map(|e| e.kind()),
-        Some(std::io::ErrorKind::StorageFull)
-    );
+    assert_io_error(&error, &disk.0, std::io::ErrorKind::StorageFull);
     // No partial state: the old record is intact and no temp file is left behind.
     assert_eq!(browser.load::<Counters>(&store).await.note, "before");
     assert!(
@@ -592,19 +593,6 @@ async fn permission_denied_is_an_error_with_the_path() {
     let result = store.save(&mut session, &mut HeaderMap::new()).await;
     let _ = Command::new("chattr").arg("-i").arg(&shard).status();
     let error = result.unwrap_err();
-    let SaveError::Store { source, .. } = &error else {
-        panic!("expected a store error, got {error:?}")
-    };
-    let io = source.downcast_ref::<FileStoreError>().unwrap();
-    assert!(
-        matches!(io, FileStoreError::Io { path, .. } if path.starts_with(&shard)),
-        "{io:?}"
-    );
-    assert_eq!(
-        std::error::Error::source(io)
-            .and_then(|e| e.downcast_ref::<std::io::Error>())
-            .map(|e| e.kind()),
-        Some(std::io::ErrorKind::PermissionDenied)
-    );
+    assert_io_error(&error, &shard, std::io::ErrorKind::PermissionDenied);
     assert_eq!(browser.load::<Counters>(&store).await.note, "before");
 }
