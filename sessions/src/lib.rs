@@ -106,6 +106,11 @@ mod session;
 mod stats;
 mod store;
 
+#[cfg(feature = "axum")]
+pub mod axum;
+#[cfg(feature = "tower")]
+pub mod layer;
+
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;

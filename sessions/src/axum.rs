@@ -1,0 +1,62 @@
+//! The axum extractor: `Session<AppSession>` in any handler behind a [`SessionLayer`].
+//!
+//! ```
+//! use axum::{Router, routing::post};
+//! use sessions::axum::{Session, SessionLayer};
+//! use sessions::{CookieStore, Key, Keys};
+//!
+//! #[derive(sessions::Session, Default)]
+//! struct Cart {
+//!     items: Vec<u32>,
+//! }
+//!
+//! async fn add(mut cart: Session<Cart>) -> String {
+//!     cart.items.push(42); // saved after the handler, because it changed
+//!     format!("{} items", cart.items.len())
+//! }
+//!
+//! let store = CookieStore::new(Keys::new(Key::generate()));
+//! let app: Router = Router::new()
+//!     .route("/cart", post(add))
+//!     .layer(SessionLayer::new().with::<Cart>(store));
+//! ```
+//!
+//! Several session types in one handler are several extractors; `Session<S>` derefs to
+//! [`Loaded<S>`](crate::Loaded), so `destroy()`, `cycle_id()`, `set_persistent()` and the flash
+//! accessors work on it directly.
+
+use axum_core::extract::FromRequestParts;
+use axum_core::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::request::Parts;
+
+use crate::layer::{RequestSessions, SessionGuard};
+pub use crate::layer::{SessionError, SessionLayer};
+
+/// A typed session, extracted in a handler; saved after it when it changed.
+pub type Session<S> = SessionGuard<S>;
+
+impl<S: crate::Session, State: Sync> FromRequestParts<State> for SessionGuard<S> {
+    type Rejection = SessionError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &State) -> Result<Self, SessionError> {
+        let sessions = parts
+            .extensions
+            .get::<RequestSessions>()
+            .cloned()
+            .ok_or(SessionError::NoLayer(S::CONFIG.type_name()))?;
+        sessions.load::<S>().await
+    }
+}
+
+/// A handler could not get its session: a 500, with the cause logged (it is a server fault: a missing
+/// layer or an unreachable store, never the client's cookie).
+impl IntoResponse for SessionError {
+    fn into_response(self) -> Response {
+        tracing::error!(
+            error = &self as &dyn std::error::Error,
+            "could not load a session"
+        );
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    }
+}

@@ -1,0 +1,391 @@
+//! A tower layer that loads sessions lazily during a request and saves them into its response, for any
+//! framework built on `http` and tower (axum, hyper with `tower`, ...).
+//!
+//! ```
+//! use http::{Request, Response, StatusCode};
+//! use sessions::layer::{RequestSessions, SessionLayer};
+//! use sessions::{CookieStore, Key, Keys, Session};
+//! use tower::{Layer, Service, ServiceExt, service_fn};
+//!
+//! #[derive(Session, Default)]
+//! struct Visits {
+//!     count: u32,
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let layer = SessionLayer::new().with::<Visits>(CookieStore::new(Keys::new(Key::generate())));
+//! let service = layer.layer(service_fn(|request: Request<String>| async move {
+//!     let sessions = request.extensions().get::<RequestSessions>().unwrap().clone();
+//!     let mut visits = sessions.load::<Visits>().await?; // loaded on first use
+//!     visits.count += 1;
+//!     Ok::<_, sessions::layer::SessionError>(Response::new(format!("visit {}", visits.count)))
+//!     // `visits` goes back to the layer when dropped, and is saved into the response.
+//! }));
+//! let response = service.oneshot(Request::new(String::new())).await.unwrap();
+//! assert_eq!(response.status(), StatusCode::OK);
+//! assert!(response.headers().contains_key("set-cookie"));
+//! # });
+//! ```
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use ::http::header::COOKIE;
+use ::http::{HeaderMap, Request, Response, StatusCode};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::error::{LoadError, SaveError};
+use crate::loaded::Loaded;
+use crate::session::Session;
+use crate::store::Store;
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Loads and saves one session type through one store, with the type erased so that a layer can
+/// hold many.
+trait TypedStore: Send + Sync {
+    fn load<'a>(&'a self, request: &'a HeaderMap) -> BoxFuture<'a, Result<Box<dyn Any + Send>, LoadError>>;
+    fn save<'a>(
+        &'a self,
+        session: Box<dyn Any + Send>,
+        response: &'a mut HeaderMap,
+    ) -> BoxFuture<'a, Result<(), SaveError>>;
+    fn type_name(&self) -> &'static str;
+}
+
+struct Typed<S, St> {
+    store: St,
+    session: PhantomData<fn() -> S>,
+}
+
+impl<S: Session, St: Store> TypedStore for Typed<S, St> {
+    fn load<'a>(&'a self, request: &'a HeaderMap) -> BoxFuture<'a, Result<Box<dyn Any + Send>, LoadError>> {
+        Box::pin(async move {
+            let session = self.store.load::<S>(request).await?;
+            Ok(Box::new(session) as Box<dyn Any + Send>)
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        session: Box<dyn Any + Send>,
+        response: &'a mut HeaderMap,
+    ) -> BoxFuture<'a, Result<(), SaveError>> {
+        Box::pin(async move {
+            match session.downcast::<Loaded<S>>() {
+                Ok(mut session) => self.store.save(&mut session, response).await,
+                Err(_) => Ok(()), // a slot only ever holds its own type
+            }
+        })
+    }
+
+    fn type_name(&self) -> &'static str {
+        S::CONFIG.type_name()
+    }
+}
+
+/// Adds [`RequestSessions`] to each request and saves the sessions the request used into its response.
+///
+/// Each session type is registered with the store that keeps it, so one request can use several
+/// session types, each in its own cookie, from different stores. Sessions load lazily, when a
+/// handler asks; they are saved after the handler, only when they changed or their cookie must be
+/// re-issued. By default nothing is saved into a 5xx response (a failed request should not half-apply);
+/// [`SessionLayer::save_on_server_error`] changes that. A failed save turns the response into a 500 and
+/// logs the cause: a write is never lost silently.
+#[derive(Clone, Default)]
+pub struct SessionLayer {
+    registry: Arc<Registry>,
+}
+
+#[derive(Default)]
+struct Registry {
+    stores: HashMap<TypeId, Arc<dyn TypedStore>>,
+    save_on_server_error: bool,
+}
+
+impl fmt::Debug for SessionLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut types: Vec<_> = self
+            .registry
+            .stores
+            .values()
+            .map(|store| store.type_name())
+            .collect();
+        types.sort_unstable();
+        f.debug_struct("SessionLayer")
+            .field("sessions", &types)
+            .field("save_on_server_error", &self.registry.save_on_server_error)
+            .finish()
+    }
+}
+
+impl SessionLayer {
+    /// A layer with no session types yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps sessions of type `S` in `store`.
+    #[must_use]
+    pub fn with<S: Session>(mut self, store: impl Store) -> Self {
+        let typed: Arc<dyn TypedStore> = Arc::new(Typed {
+            store,
+            session: PhantomData::<fn() -> S>,
+        });
+        self.registry_mut().stores.insert(TypeId::of::<S>(), typed);
+        self
+    }
+
+    /// Saves sessions into 5xx responses too.
+    #[must_use]
+    pub fn save_on_server_error(mut self, save: bool) -> Self {
+        self.registry_mut().save_on_server_error = save;
+        self
+    }
+
+    fn registry_mut(&mut self) -> &mut Registry {
+        if Arc::get_mut(&mut self.registry).is_none() {
+            let copy = Registry {
+                stores: self.registry.stores.clone(),
+                save_on_server_error: self.registry.save_on_server_error,
+            };
+            self.registry = Arc::new(copy);
+        }
+        Arc::get_mut(&mut self.registry).expect("the registry was just made unique")
+    }
+}
+
+impl<Inner> Layer<Inner> for SessionLayer {
+    type Service = SessionService<Inner>;
+
+    fn layer(&self, inner: Inner) -> SessionService<Inner> {
+        SessionService {
+            inner,
+            registry: Arc::clone(&self.registry),
+        }
+    }
+}
+
+/// The service [`SessionLayer`] wraps around yours.
+#[derive(Clone)]
+pub struct SessionService<Inner> {
+    inner: Inner,
+    registry: Arc<Registry>,
+}
+
+impl<Inner: fmt::Debug> fmt::Debug for SessionService<Inner> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<Inner, RequestBody, ResponseBody> Service<Request<RequestBody>> for SessionService<Inner>
+where
+    Inner: Service<Request<RequestBody>, Response = Response<ResponseBody>> + Clone + Send + 'static,
+    Inner::Future: Send + 'static,
+    RequestBody: Send + 'static,
+    ResponseBody: Default + Send + 'static,
+{
+    type Response = Response<ResponseBody>;
+    type Error = Inner::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(context)
+    }
+
+    fn call(&mut self, mut request: Request<RequestBody>) -> Self::Future {
+        let mut cookies = HeaderMap::new();
+        for value in request.headers().get_all(COOKIE) {
+            cookies.append(COOKIE, value.clone());
+        }
+        let sessions = RequestSessions {
+            inner: Arc::new(Shared {
+                registry: Arc::clone(&self.registry),
+                cookies,
+                slots: Mutex::new(Vec::new()),
+            }),
+        };
+        request.extensions_mut().insert(sessions.clone());
+        // The clone that was made ready serves this call; a fresh clone waits for the next one.
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        Box::pin(async move {
+            let mut response = inner.call(request).await?;
+            sessions.save_into(&mut response).await;
+            Ok(response)
+        })
+    }
+}
+
+/// The sessions of one request: put into its extensions by [`SessionLayer`].
+#[derive(Clone)]
+pub struct RequestSessions {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    registry: Arc<Registry>,
+    cookies: HeaderMap,
+    /// Every session type loaded during the request.
+    slots: Mutex<Vec<Slot>>,
+}
+
+/// One session type's place in a request.
+struct Slot {
+    type_id: TypeId,
+    /// `None` while a [`SessionGuard`] has the session; then the session it handed back, to be saved.
+    session: Option<Box<dyn Any + Send>>,
+}
+
+impl fmt::Debug for RequestSessions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestSessions").finish_non_exhaustive()
+    }
+}
+
+/// A session could not be loaded for a handler.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The request did not pass through a [`SessionLayer`].
+    #[error("no SessionLayer in front of this handler; add `.layer(SessionLayer::new().with::<{0}>(store))`")]
+    NoLayer(&'static str),
+    /// A handler asked for the same session type twice while the first was still in use.
+    #[error("the session `{0}` is already in use in this request; use the one loaded first")]
+    AlreadyLoaded(&'static str),
+    /// The session type was not registered with the layer.
+    #[error("the session type `{0}` is not registered; add `.with::<{0}>(store)` to the SessionLayer")]
+    NotRegistered(&'static str),
+    /// The store failed (a server-side store could not be reached).
+    #[error(transparent)]
+    Load(#[from] LoadError),
+}
+
+impl RequestSessions {
+    /// Loads session `S` for this request; a second load after the first guard was dropped sees its
+    /// changes. When the returned guard is dropped, the session goes back to the layer, which saves it
+    /// into the response.
+    pub async fn load<S: Session>(&self) -> Result<SessionGuard<S>, SessionError> {
+        let name = S::CONFIG.type_name();
+        let store = self
+            .inner
+            .registry
+            .stores
+            .get(&TypeId::of::<S>())
+            .ok_or(SessionError::NotRegistered(name))?;
+        let session = match self.lend::<S>()? {
+            Some(session) => session,
+            None => match store.load(&self.inner.cookies).await {
+                Ok(loaded) => *loaded
+                    .downcast::<Loaded<S>>()
+                    .expect("a registered store loads its own type"),
+                Err(error) => {
+                    self.slots().retain(|slot| slot.type_id != TypeId::of::<S>());
+                    return Err(error.into());
+                }
+            },
+        };
+        Ok(SessionGuard {
+            session: Some(session),
+            sessions: self.clone(),
+        })
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, Vec<Slot>> {
+        self.inner.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Marks `S` as lent out; returns the session a guard already handed back, if any.
+    fn lend<S: Session>(&self) -> Result<Option<Loaded<S>>, SessionError> {
+        let mut slots = self.slots();
+        match slots.iter_mut().find(|slot| slot.type_id == TypeId::of::<S>()) {
+            None => {
+                slots.push(Slot {
+                    type_id: TypeId::of::<S>(),
+                    session: None,
+                });
+                Ok(None)
+            }
+            Some(slot) => match slot.session.take() {
+                None => Err(SessionError::AlreadyLoaded(S::CONFIG.type_name())),
+                Some(session) => Ok(session.downcast::<Loaded<S>>().ok().map(|session| *session)),
+            },
+        }
+    }
+
+    /// Saves every returned session into `response`, unless it is a 5xx and the layer was not asked
+    /// to. A failed save makes the response a 500.
+    async fn save_into<B: Default>(&self, response: &mut Response<B>) {
+        let returned = std::mem::take(&mut *self.slots());
+        if response.status().is_server_error() && !self.inner.registry.save_on_server_error {
+            return;
+        }
+        for Slot { type_id, session } in returned {
+            // A guard still held past the handler (moved into a spawned task) is not saved.
+            let Some(session) = session else {
+                tracing::warn!("a session was still in use when the response was sent; it is not saved");
+                continue;
+            };
+            let Some(store) = self.inner.registry.stores.get(&type_id) else {
+                continue;
+            };
+            if let Err(error) = store.save(session, response.headers_mut()).await {
+                tracing::error!(
+                    error = &error as &dyn std::error::Error,
+                    "saving a session failed; answering 500"
+                );
+                *response = Response::default();
+                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                return;
+            }
+        }
+    }
+}
+
+/// A loaded session lent to a handler: derefs to [`Loaded<S>`] (and so to `S`), and goes back to the
+/// layer for saving when dropped.
+pub struct SessionGuard<S: Session> {
+    session: Option<Loaded<S>>,
+    sessions: RequestSessions,
+}
+
+impl<S: Session + fmt::Debug> fmt::Debug for SessionGuard<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SessionGuard").field(&self.session).finish()
+    }
+}
+
+impl<S: Session> Deref for SessionGuard<S> {
+    type Target = Loaded<S>;
+    fn deref(&self) -> &Loaded<S> {
+        self.session.as_ref().expect("present until dropped")
+    }
+}
+
+impl<S: Session> DerefMut for SessionGuard<S> {
+    fn deref_mut(&mut self) -> &mut Loaded<S> {
+        self.session.as_mut().expect("present until dropped")
+    }
+}
+
+impl<S: Session> Drop for SessionGuard<S> {
+    fn drop(&mut self) {
+        if let Some(session) = self.session.take() {
+            let mut slots = self.sessions.slots();
+            if let Some(slot) = slots.iter_mut().find(|slot| slot.type_id == TypeId::of::<S>()) {
+                slot.session = Some(Box::new(session));
+            }
+        }
+    }
+}
