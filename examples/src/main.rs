@@ -1,163 +1,131 @@
-//! A walk through typed sessions, one simulated request at a time: sign in with a flash message, a cart,
-//! a tampered cookie, and a key rotation that signs nobody out.
+//! Serves the demo app on 127.0.0.1.
 //!
-//! Run: `cargo run -p sessions-examples`, or `cargo run -p sessions-examples -- --files DIR` to keep
-//! the sessions in files under `DIR` instead of in the cookie. Set `SESSION_KEY` (base64, 32 bytes or
-//! more) to use your own key; without it, a key is generated for this run. The axum demo app replaces
-//! this walk-through when the axum integration lands.
+//! ```text
+//! cargo run -p sessions-examples -- [--port N] [--store cookie | --store files:DIR] [--production]
+//! ```
+//! `SESSION_KEY` is the key (base64 of 32 or more random bytes, e.g. `openssl rand -base64 64`).
+//! Without it the demo generates a key for the run and says so; with `--production` it refuses to
+//! start instead, since a generated key signs every user out at each restart.
 
-use http::header::{COOKIE, SET_COOKIE};
-use http::{HeaderMap, HeaderValue};
-use sessions::{CookieStore, FileStore, Key, Keys, Session, Store};
+use std::process::ExitCode;
 
-#[derive(Session, Default, Debug)]
-#[session(cookie = "app", max_age = "14d", idle_timeout = "2h")]
-struct AppSession {
-    user_id: Option<u64>,
-    cart: Vec<u32>,
-    #[flash]
-    notice: Option<String>,
-    #[max_age("10m")]
-    login_code: Option<String>,
+use sessions::{CookieStore, FileStore, Key, Keys};
+
+const USAGE: &str = "usage: sessions-examples [--port N] [--store cookie | --store files:DIR] [--production]";
+
+struct Options {
+    port: u16,
+    store: StoreChoice,
+    production: bool,
 }
 
-/// The cookies a browser keeps for the site.
-#[derive(Default)]
-struct Browser {
-    cookie: Option<String>,
+enum StoreChoice {
+    Cookie,
+    Files(String),
 }
 
-impl Browser {
-    fn request(&self) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        if let Some(cookie) = &self.cookie {
-            headers.insert(
-                COOKIE,
-                HeaderValue::from_str(cookie).expect("a cookie is a valid header"),
-            );
+fn options() -> Result<Options, String> {
+    let mut options = Options {
+        port: 3000,
+        store: StoreChoice::Cookie,
+        production: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--port" => {
+                let port = args.next().ok_or("--port needs a number")?;
+                options.port = port
+                    .parse()
+                    .map_err(|_| format!("--port {port}: not a port number"))?;
+            }
+            "--store" => {
+                options.store = match args.next().as_deref() {
+                    Some("cookie") => StoreChoice::Cookie,
+                    Some(files) if files.starts_with("files:") && files.len() > "files:".len() => {
+                        StoreChoice::Files(files["files:".len()..].to_owned())
+                    }
+                    other => {
+                        return Err(format!(
+                            "--store {}: expected `cookie` or `files:DIR`",
+                            other.unwrap_or("")
+                        ));
+                    }
+                }
+            }
+            "--production" => options.production = true,
+            "--help" | "-h" => return Err(String::new()),
+            other => return Err(format!("unknown argument `{other}`")),
         }
-        headers
     }
-
-    fn receive(&mut self, response: &HeaderMap) {
-        for line in response.get_all(SET_COOKIE) {
-            let line = line.to_str().expect("Set-Cookie is ASCII");
-            println!("    <- Set-Cookie: {}", shorten(line));
-            let pair = line.split(';').next().unwrap_or_default();
-            self.cookie = pair
-                .split_once('=')
-                .filter(|(_, value)| !value.is_empty())
-                .map(|_| pair.to_owned());
-        }
-        if response.is_empty() {
-            println!("    <- (no Set-Cookie: the cookie the browser has is current)");
-        }
-    }
+    Ok(options)
 }
 
-fn shorten(line: &str) -> String {
-    let (pair, attributes) = line.split_once(';').unwrap_or((line, ""));
-    if pair.len() > 40 {
-        format!("{}...({} bytes);{attributes}", &pair[..36], pair.len())
-    } else {
-        line.to_owned()
-    }
-}
-
-fn key_from_env() -> Key {
+fn key(production: bool) -> Result<Key, String> {
     match std::env::var("SESSION_KEY") {
-        Ok(text) => match Key::from_base64(&text) {
-            Ok(key) => key,
+        Ok(text) => Key::from_base64(&text).map_err(|error| format!("SESSION_KEY: {error}")),
+        Err(_) if production => Err(
+            "SESSION_KEY is not set. In production the key must be stable, or every \
+                                     restart signs everyone out: set SESSION_KEY to the output of \
+                                     `openssl rand -base64 64`."
+                .to_owned(),
+        ),
+        Err(_) => {
+            println!(
+                "SESSION_KEY is not set: using a key generated for this run (sessions end when it stops)."
+            );
+            Ok(Key::generate())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let options = match options() {
+        Ok(options) => options,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("{message}");
+            }
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let keys = match key(options.production) {
+        Ok(key) => Keys::new(key),
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let app = match &options.store {
+        StoreChoice::Cookie => {
+            let store = CookieStore::new(keys);
+            sessions_examples::app(store.clone(), store)
+        }
+        StoreChoice::Files(dir) => match FileStore::open(dir, keys) {
+            Ok(store) => {
+                println!("Sessions are kept in files under {dir}.");
+                sessions_examples::app(store.clone(), store)
+            }
             Err(error) => {
-                eprintln!("SESSION_KEY is not usable: {error}");
-                std::process::exit(2);
+                eprintln!("{error}");
+                return ExitCode::FAILURE;
             }
         },
-        Err(_) => {
-            println!("SESSION_KEY is not set: using a key generated for this run.\n");
-            Key::generate()
+    };
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("cannot listen on 127.0.0.1:{}: {error}", options.port);
+            return ExitCode::FAILURE;
         }
+    };
+    let address = listener.local_addr().expect("a bound listener has an address");
+    println!("The sessions demo is on http://{address}/ (Ctrl-C stops it)");
+    if let Err(error) = axum::serve(listener, app).await {
+        eprintln!("the server stopped: {error}");
+        return ExitCode::FAILURE;
     }
-}
-
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let old_key = key_from_env();
-    let new_key = Key::generate();
-    let args: Vec<String> = std::env::args().collect();
-    match args.get(1).map(String::as_str) {
-        None => {
-            let store = CookieStore::new(Keys::new(old_key.clone()));
-            let rotated = CookieStore::new(Keys::new(new_key).with_fallback(old_key));
-            walk(store, rotated).await
-        }
-        Some("--files") if args.len() == 3 => {
-            println!(
-                "Sessions live in files under {}; the cookie carries a signed id.\n",
-                args[2]
-            );
-            let store = FileStore::open(&args[2], Keys::new(old_key.clone()))?;
-            let rotated = FileStore::open(&args[2], Keys::new(new_key).with_fallback(old_key))?;
-            walk(store, rotated).await
-        }
-        Some(_) => {
-            eprintln!("usage: sessions-examples [--files DIR]");
-            std::process::exit(2);
-        }
-    }
-}
-
-/// The requests of one visit, against `store`; then the same visitor after a deploy that made
-/// `rotated` (a new primary key, the old one as fallback).
-async fn walk<St: Store>(store: St, rotated: St) -> Result<(), Box<dyn std::error::Error>> {
-    let mut browser = Browser::default();
-
-    println!("1. POST /sign-in");
-    let mut session = store.load::<AppSession>(&browser.request()).await?;
-    println!("    new session: {}", session.is_new());
-    session.user_id = Some(7);
-    session.flash_notice("Welcome back!".into());
-    session.cart.extend([101, 202]);
-    let mut response = HeaderMap::new();
-    store.save(&mut session, &mut response).await?;
-    browser.receive(&response);
-
-    println!("\n2. GET / (after the redirect)");
-    let mut session = store.load::<AppSession>(&browser.request()).await?;
-    println!("    user {:?}, cart {:?}", session.user_id, session.cart);
-    println!("    flash: {:?}", session.take_notice());
-    let mut response = HeaderMap::new();
-    store.save(&mut session, &mut response).await?;
-    browser.receive(&response);
-
-    println!("\n3. GET / (reload)");
-    let mut session = store.load::<AppSession>(&browser.request()).await?;
-    println!("    flash: {:?} (read once, then gone)", session.take_notice());
-    let mut response = HeaderMap::new();
-    store.save(&mut session, &mut response).await?;
-    browser.receive(&response);
-
-    println!("\n4. GET / with a tampered cookie");
-    let mut tampered = Browser::default();
-    let mut value = browser.cookie.clone().unwrap_or_default();
-    let at = value.len() / 2; // inside the ciphertext
-    let flipped = if &value[at..=at] == "A" { "B" } else { "A" };
-    value.replace_range(at..=at, flipped);
-    tampered.cookie = Some(value);
-    let session = store.load::<AppSession>(&tampered.request()).await?;
-    println!(
-        "    refused: {:?}; the request goes on with a fresh session: user {:?}",
-        session.rejection(),
-        session.user_id
-    );
-    println!("    refused so far: {:?}", store.rejections());
-
-    println!("\n5. Deploy with a new key, the old one kept as a fallback");
-    let mut session = rotated.load::<AppSession>(&browser.request()).await?;
-    println!("    still signed in: user {:?}", session.user_id);
-    let mut response = HeaderMap::new();
-    rotated.save(&mut session, &mut response).await?;
-    browser.receive(&response);
-    println!("    (re-sealed with the new key although nothing changed)");
-    Ok(())
+    ExitCode::SUCCESS
 }

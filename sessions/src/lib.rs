@@ -133,7 +133,7 @@ pub use store::id::SessionId;
 pub use store::memory::{MemoryBackend, MemoryStore};
 pub use store::server::{Backend, ServerStore, Write};
 
-/// The README's example, compiled and run as a doctest.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doctests (one of them uses axum).
+#[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
