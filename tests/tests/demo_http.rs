@@ -1,0 +1,302 @@
+//! The demo app end to end: served on a loopback port, driven by an HTTP client that keeps cookies as
+//! a browser does, with time moved by an injected clock.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cookie::Cookie;
+use http::HeaderValue;
+use sessions::{CookieStore, FileStore, Key, Keys, ManualClock, Store};
+
+/// A browser's cookie jar for one site. Like browsers, it sends `Secure` cookies to a loopback
+/// address; it records every `Set-Cookie` it receives, for checks on their attributes.
+#[derive(Default)]
+struct Jar {
+    cookies: Mutex<BTreeMap<String, String>>,
+    received: Mutex<Vec<Cookie<'static>>>,
+}
+
+impl reqwest::cookie::CookieStore for Jar {
+    fn set_cookies(&self, headers: &mut dyn Iterator<Item = &HeaderValue>, _: &reqwest::Url) {
+        for header in headers {
+            let cookie = Cookie::parse(header.to_str().unwrap().to_owned()).unwrap();
+            let removal = cookie.max_age().is_some_and(|age| age.is_zero());
+            let mut cookies = self.cookies.lock().unwrap();
+            if removal {
+                cookies.remove(cookie.name());
+            } else {
+                cookies.insert(cookie.name().to_owned(), cookie.value().to_owned());
+            }
+            self.received.lock().unwrap().push(cookie);
+        }
+    }
+
+    fn cookies(&self, _: &reqwest::Url) -> Option<HeaderValue> {
+        let cookies = self.cookies.lock().unwrap();
+        let line: Vec<String> = cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        (!line.is_empty()).then(|| HeaderValue::from_str(&line.join("; ")).unwrap())
+    }
+}
+
+impl Jar {
+    fn get(&self, name: &str) -> Option<String> {
+        self.cookies.lock().unwrap().get(name).cloned()
+    }
+    fn set(&self, name: &str, value: &str) {
+        self.cookies
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), value.to_owned());
+    }
+    /// The last `Set-Cookie` received for `name`.
+    fn last(&self, name: &str) -> Cookie<'static> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|c| c.name() == name)
+            .cloned()
+            .unwrap()
+    }
+}
+
+/// A visitor: an HTTP client with its jar, and the address of the app it visits.
+struct Visitor {
+    client: reqwest::Client,
+    jar: Arc<Jar>,
+    base: String,
+}
+
+impl Visitor {
+    fn new(base: &str) -> Self {
+        let jar = Arc::new(Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(Arc::clone(&jar))
+            .build()
+            .unwrap();
+        Self {
+            client,
+            jar,
+            base: base.to_owned(),
+        }
+    }
+
+    /// GETs `path` (after redirects) and returns the status and page.
+    async fn get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// POSTs a form to `path`, follows the redirect, and returns the page it lands on.
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let body: Vec<String> = form.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.join("&"))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// Signs in as `user` through the one-time code; returns the page after the last redirect.
+    async fn sign_in(&self, user: &str, remember: bool) -> String {
+        let form: &[(&str, &str)] = if remember {
+            &[("user", user), ("remember", "yes")]
+        } else {
+            &[("user", user)]
+        };
+        let (status, code_page) = self.post("/sign-in", form).await;
+        assert_eq!(status, 200);
+        let code = code_of(&code_page);
+        let (status, home) = self.post("/code", &[("code", &code)]).await;
+        assert_eq!(status, 200);
+        home
+    }
+}
+
+fn code_of(page: &str) -> String {
+    let start = page
+        .find(r#"<code id="code">"#)
+        .expect("the code page shows the code")
+        + 16;
+    page[start..start + 6].to_owned()
+}
+
+/// Serves the demo on a free loopback port with the given stores; returns its base URL.
+async fn serve(accounts: impl Store, carts: impl Store) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, sessions_examples::app(accounts, carts))
+            .await
+            .unwrap()
+    });
+    format!("http://{address}")
+}
+
+fn clock() -> ManualClock {
+    ManualClock::at_unix(1_700_000_000)
+}
+
+async fn cookie_app(keys: Keys, clock: &ManualClock) -> String {
+    let store = CookieStore::new(keys).with_clock(clock.clone());
+    serve(store.clone(), store).await
+}
+
+#[tokio::test]
+async fn sign_in_shows_the_flash_once_and_sets_a_secure_cookie() {
+    let clock = clock();
+    let visitor = Visitor::new(&cookie_app(Keys::new(Key::generate()), &clock).await);
+    let home = visitor.sign_in("Ada", false).await;
+    assert!(home.contains("Welcome, Ada!"), "{home}");
+    assert!(home.contains("Signed in as <b>Ada</b>"));
+
+    let cookie = visitor.jar.last("demo");
+    assert_eq!(cookie.http_only(), Some(true));
+    assert_eq!(cookie.secure(), Some(true));
+    assert_eq!(cookie.same_site(), Some(cookie::SameSite::Lax));
+    assert_eq!(cookie.path(), Some("/"));
+    assert_eq!(
+        cookie.max_age(),
+        None,
+        "without remember me, a browser-session cookie"
+    );
+
+    let (status, again) = visitor.get("/").await;
+    assert_eq!(status, 200);
+    assert!(!again.contains("Welcome"), "the flash is shown once");
+    assert!(again.contains("Signed in as <b>Ada</b>"));
+}
+
+#[tokio::test]
+async fn remember_me_makes_the_cookie_persistent() {
+    let clock = clock();
+    let visitor = Visitor::new(&cookie_app(Keys::new(Key::generate()), &clock).await);
+    visitor.sign_in("Ada", true).await;
+    let cookie = visitor.jar.last("demo");
+    assert_eq!(
+        cookie.max_age(),
+        Some(cookie::time::Duration::days(7)),
+        "the idle window"
+    );
+}
+
+#[tokio::test]
+async fn the_cart_lives_in_its_own_cookie_across_requests_and_sign_out() {
+    let clock = clock();
+    let visitor = Visitor::new(&cookie_app(Keys::new(Key::generate()), &clock).await);
+    for item in ["tea", "cake", "tea"] {
+        visitor.post("/cart", &[("item", item)]).await;
+    }
+    visitor.sign_in("Ada", false).await;
+    let (_, home) = visitor.get("/").await;
+    assert!(
+        home.contains("Cart (3)") && home.contains("<li>cake</li>"),
+        "{home}"
+    );
+    assert!(
+        visitor.jar.get("demo").is_some() && visitor.jar.get("cart").is_some(),
+        "two session types"
+    );
+
+    let (status, home) = visitor.post("/sign-out", &[]).await;
+    assert_eq!(status, 200);
+    let removal = visitor.jar.last("demo");
+    assert_eq!(removal.max_age(), Some(cookie::time::Duration::ZERO));
+    assert_eq!(removal.path(), Some("/"));
+    assert_eq!(removal.secure(), Some(true));
+    assert_eq!(visitor.jar.get("demo"), None, "signing out removes the cookie");
+    assert!(home.contains("Send me a code"));
+    assert!(home.contains("Cart (3)"), "the cart outlives the sign-out");
+}
+
+#[tokio::test]
+async fn the_code_expires_on_its_own() {
+    let clock = clock();
+    let visitor = Visitor::new(&cookie_app(Keys::new(Key::generate()), &clock).await);
+    let (_, code_page) = visitor.post("/sign-in", &[("user", "Ada")]).await;
+    let code = code_of(&code_page);
+    clock.advance(Duration::from_secs(10 * 60));
+    let (status, home) = visitor.post("/code", &[("code", &code)]).await;
+    assert_eq!(status, 200);
+    assert!(home.contains("That code expired"), "{home}");
+    assert!(!home.contains("Signed in"));
+}
+
+#[tokio::test]
+async fn a_tampered_cookie_gives_a_fresh_session_not_an_error() {
+    let clock = clock();
+    let visitor = Visitor::new(&cookie_app(Keys::new(Key::generate()), &clock).await);
+    visitor.sign_in("Ada", false).await;
+    let mut value = visitor.jar.get("demo").unwrap();
+    let at = value.len() / 2;
+    let flipped = if &value[at..=at] == "A" { "B" } else { "A" };
+    value.replace_range(at..=at, flipped);
+    visitor.jar.set("demo", &value);
+    let (status, home) = visitor.get("/").await;
+    assert_eq!(status, 200);
+    assert!(home.contains("Send me a code"), "signed out, not an error page");
+    // The refused cookie was cleared, so it is not sent again.
+    assert_eq!(visitor.jar.get("demo"), None);
+}
+
+#[tokio::test]
+async fn rotating_the_key_mid_visit_signs_nobody_out() {
+    let clock = clock();
+    let old = Key::generate();
+    let visitor = Visitor::new(&cookie_app(Keys::new(old.clone()), &clock).await);
+    visitor.sign_in("Ada", false).await;
+    let before = visitor.jar.get("demo").unwrap();
+
+    // A deploy: a new server with a new primary key, the old one kept as a fallback.
+    let rotated = cookie_app(Keys::new(Key::generate()).with_fallback(old), &clock).await;
+    let visitor = Visitor {
+        base: rotated,
+        ..visitor
+    };
+    let (_, home) = visitor.get("/").await;
+    assert!(home.contains("Signed in as <b>Ada</b>"), "{home}");
+    assert_ne!(
+        visitor.jar.get("demo").unwrap(),
+        before,
+        "re-sealed with the new key"
+    );
+}
+
+#[tokio::test]
+async fn on_the_file_store_sign_in_moves_the_session_to_a_new_id() {
+    let dir = std::env::temp_dir().join(format!("sessions-demo-e2e-{}", std::process::id()));
+    let clock = clock();
+    let store = FileStore::open(&dir, Keys::new(Key::generate()))
+        .unwrap()
+        .with_clock(clock.clone());
+    let visitor = Visitor::new(&serve(store.clone(), store).await);
+    visitor.post("/sign-in", &[("user", "Ada")]).await;
+    let before_sign_in = visitor.jar.get("demo").unwrap();
+    visitor.sign_in("Ada", false).await;
+    let after_sign_in = visitor.jar.get("demo").unwrap();
+    assert_ne!(before_sign_in, after_sign_in, "a new id after sign-in");
+    let (_, home) = visitor.get("/").await;
+    assert!(home.contains("Signed in as <b>Ada</b>"));
+
+    // The id from before sign-in (which an attacker may have planted) no longer works.
+    let attacker = Visitor::new(&visitor.base);
+    attacker.jar.set("demo", &before_sign_in);
+    let (status, page) = attacker.get("/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Send me a code"));
+    std::fs::remove_dir_all(dir).unwrap();
+}

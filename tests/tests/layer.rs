@@ -1,0 +1,223 @@
+//! The session layer and the axum extractor: lazy loading, what is saved into which responses, and
+//! what happens when a store fails.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
+use http::header::{COOKIE, SET_COOKIE};
+use sessions::axum::{Session, SessionLayer};
+use sessions::{Backend, CookieStore, Key, Keys, MemoryBackend, ServerStore, SessionId, Write};
+use tower::ServiceExt;
+
+#[derive(sessions::Session, Default)]
+#[session(cookie = "account")]
+struct Account {
+    user: Option<u64>,
+}
+
+#[derive(sessions::Session, Default)]
+#[session(cookie = "cart")]
+struct Cart {
+    items: Vec<u32>,
+}
+
+/// A memory backend that counts loads and can go down.
+#[derive(Default)]
+struct Watched {
+    inner: MemoryBackend,
+    loads: AtomicUsize,
+    down: AtomicBool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the session database is down")]
+struct Down;
+
+impl Backend for Watched {
+    type Error = Down;
+    async fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>, Down> {
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        if self.down.load(Ordering::SeqCst) {
+            return Err(Down);
+        }
+        Ok(self.inner.load(id).await.unwrap_or_default())
+    }
+    async fn save(&self, write: Write) -> Result<bool, Down> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(Down);
+        }
+        Ok(self.inner.save(write).await.unwrap_or_default())
+    }
+    async fn delete(&self, id: &SessionId) -> Result<(), Down> {
+        let _ = self.inner.delete(id).await;
+        Ok(())
+    }
+}
+
+async fn sign_in(mut account: Session<Account>, mut cart: Session<Cart>) -> &'static str {
+    account.user = Some(7);
+    cart.items.push(1);
+    "ok"
+}
+
+async fn fail_after_change(mut account: Session<Account>) -> StatusCode {
+    account.user = Some(7);
+    StatusCode::INTERNAL_SERVER_ERROR
+}
+
+async fn no_session() -> &'static str {
+    "no session here"
+}
+
+async fn twice(_first: Session<Account>, _second: Session<Account>) -> &'static str {
+    "unreachable"
+}
+
+async fn whoami(account: Session<Account>) -> String {
+    format!("{:?}", account.user)
+}
+
+fn app(layer: SessionLayer) -> Router {
+    Router::new()
+        .route("/sign-in", get(sign_in))
+        .route("/fail", get(fail_after_change))
+        .route("/plain", get(no_session))
+        .route("/twice", get(twice))
+        .route("/whoami", get(whoami))
+        .layer(layer)
+}
+
+async fn call(app: &Router, path: &str, cookies: &[String]) -> axum::response::Response {
+    let mut request = Request::builder().uri(path);
+    if !cookies.is_empty() {
+        request = request.header(COOKIE, cookies.join("; "));
+    }
+    app.clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
+fn set_cookies(response: &axum::response::Response) -> Vec<String> {
+    let lines = response.headers().get_all(SET_COOKIE).iter();
+    lines
+        .map(|line| line.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect()
+}
+
+fn stores() -> (ServerStore<Watched>, CookieStore) {
+    let keys = Keys::new(Key::generate());
+    (
+        ServerStore::with_backend(Watched::default(), keys.clone()),
+        CookieStore::new(keys),
+    )
+}
+
+#[tokio::test]
+async fn two_session_types_from_two_stores_in_one_handler() {
+    let (server, cookies) = stores();
+    let app = app(SessionLayer::new()
+        .with::<Account>(server.clone())
+        .with::<Cart>(cookies));
+    let response = call(&app, "/sign-in", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let sent = set_cookies(&response);
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().any(|c| c.starts_with("account=")) && sent.iter().any(|c| c.starts_with("cart=")));
+    assert_eq!(
+        server.backend().inner.len(),
+        1,
+        "the account is on the server, the cart in its cookie"
+    );
+    let response = call(&app, "/whoami", &sent).await;
+    let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+    assert_eq!(&body[..], b"Some(7)");
+}
+
+#[tokio::test]
+async fn sessions_load_lazily() {
+    let (server, cookies) = stores();
+    let app = app(SessionLayer::new()
+        .with::<Account>(server.clone())
+        .with::<Cart>(cookies));
+    let signed_in = set_cookies(&call(&app, "/sign-in", &[]).await);
+    let before = server.backend().loads.load(Ordering::SeqCst);
+    let response = call(&app, "/plain", &signed_in).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        server.backend().loads.load(Ordering::SeqCst),
+        before,
+        "no store access"
+    );
+    assert!(set_cookies(&response).is_empty());
+}
+
+#[tokio::test]
+async fn nothing_is_saved_into_a_server_error_unless_asked() {
+    let (server, _) = stores();
+    let app = self::app(SessionLayer::new().with::<Account>(server.clone()));
+    let response = call(&app, "/fail", &[]).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(set_cookies(&response).is_empty());
+    assert!(server.backend().inner.is_empty());
+
+    let asked = self::app(
+        SessionLayer::new()
+            .with::<Account>(server.clone())
+            .save_on_server_error(true),
+    );
+    let response = call(&asked, "/fail", &[]).await;
+    assert_eq!(set_cookies(&response).len(), 1);
+    assert_eq!(server.backend().inner.len(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_save_is_a_500_not_a_lost_write() {
+    let (server, _) = stores();
+    let app = app(SessionLayer::new()
+        .with::<Account>(server.clone())
+        .with::<Cart>(CookieStore::new(Keys::new(Key::generate()))));
+    server.backend().down.store(true, Ordering::SeqCst);
+    let response = call(&app, "/sign-in", &[]).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[tokio::test]
+async fn an_unreachable_store_is_a_500_not_a_sign_out() {
+    let (server, cookies) = stores();
+    let app = app(SessionLayer::new()
+        .with::<Account>(server.clone())
+        .with::<Cart>(cookies));
+    let signed_in = set_cookies(&call(&app, "/sign-in", &[]).await);
+    server.backend().down.store(true, Ordering::SeqCst);
+    let response = call(&app, "/whoami", &signed_in).await;
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        set_cookies(&response).is_empty(),
+        "the client's cookie is left alone"
+    );
+}
+
+#[tokio::test]
+async fn misuse_is_a_500() {
+    let (server, _) = stores();
+    // Cart is not registered; Account is extracted twice.
+    let app = app(SessionLayer::new().with::<Account>(server));
+    assert_eq!(
+        call(&app, "/sign-in", &[]).await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    assert_eq!(
+        call(&app, "/twice", &[]).await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+    // No layer at all.
+    let bare = Router::new().route("/whoami", get(whoami));
+    assert_eq!(
+        call(&bare, "/whoami", &[]).await.status(),
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+}
