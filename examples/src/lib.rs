@@ -37,7 +37,7 @@ pub struct PendingSignIn {
     wrong_tries: u8,
 }
 
-/// The cart.
+/// The cart: the [`CART_SIZE`] most recently added items.
 #[derive(sessions::Session, Default, Debug)]
 #[session(cookie = "cart", max_age = "30d")]
 pub struct Cart {
@@ -47,6 +47,9 @@ pub struct Cart {
 
 /// What the shop sells.
 pub const CATALOG: [&str; 3] = ["tea", "coffee", "cake"];
+
+/// A cart keeps this many of the most recently added items.
+pub const CART_SIZE: usize = 10;
 
 /// Wrong codes allowed before a sign-in must start over.
 const MAX_WRONG_CODES: u8 = 3;
@@ -175,6 +178,9 @@ struct ItemForm {
 async fn add_to_cart(mut cart: Session<Cart>, Form(form): Form<ItemForm>) -> Redirect {
     if CATALOG.contains(&form.item.as_str()) {
         cart.items.push(form.item);
+        if cart.items.len() > CART_SIZE {
+            cart.items.remove(0);
+        }
     }
     Redirect::to("/")
 }
