@@ -206,6 +206,34 @@ async fn expired_sessions_are_never_returned_and_sweep_cleans_up() {
 }
 
 #[tokio::test]
+async fn the_background_sweeper_removes_expired_sessions_until_dropped() {
+    let dir = TempDir::new("sweeper");
+    let clock = ManualClock::at_unix(START);
+    let store = store_in(&dir.0, &secret(), &clock);
+    new_session(&store, "a").await;
+    new_session(&store, "b").await;
+    let sweeper = store.spawn_sweeper(Duration::from_millis(10));
+    clock.advance(Duration::from_secs(24 * 3600)); // both expire now, by the store's clock
+    // The sweeper runs on its own thread: wait for its effect, a bounded number of times.
+    let mut left = session_files(&dir.0).len();
+    for _ in 0..500 {
+        if left == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        left = session_files(&dir.0).len();
+    }
+    assert_eq!(left, 0, "the sweeper did not remove the expired sessions");
+    drop(sweeper); // joins the thread
+    clock.rewind(Duration::from_secs(24 * 3600));
+    new_session(&store, "c").await;
+    clock.advance(Duration::from_secs(24 * 3600));
+    // Ten of its intervals: a sweeper still running would have removed "c" by now.
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(session_files(&dir.0).len(), 1, "a dropped sweeper sweeps no more");
+}
+
+#[tokio::test]
 async fn a_corrupt_file_gives_a_fresh_session_and_is_not_read_again() {
     let dir = TempDir::new("corrupt");
     let clock = ManualClock::at_unix(START);
