@@ -90,6 +90,15 @@
 //! behind a [`Backend`], sealed at rest, and puts only a signed id in the cookie; [`MemoryStore`] is
 //! the in-memory one, and `FileStore` (feature `fs`) keeps sessions in files.
 //!
+//! # Features
+//! - `fs`: `FileStore`, sessions in files, crash-safe and merged across
+//!   processes.
+//! - `tower`: `layer::SessionLayer`, loading sessions per request and saving them into the response,
+//!   for any tower-based framework.
+//! - `axum` (implies `tower`): the extractor `axum::Session<S>`.
+//!
+//! None is on by default: the cookie store needs none of them.
+//!
 //! # Keys
 //! A [`Key`] is a secret of at least 32 bytes; [`Keys`] holds the primary key and any fallbacks, so
 //! a key can be rotated without signing anybody out.
