@@ -103,6 +103,10 @@
 //! A [`Key`] is a secret of at least 32 bytes; [`Keys`] holds the primary key and any fallbacks, so
 //! a key can be rotated without signing anybody out.
 
+// Lets the crate's own unit tests use `#[derive(Session)]`, whose output names `::sessions`.
+#[cfg(test)]
+extern crate self as sessions;
+
 mod clock;
 mod codec;
 mod error;
