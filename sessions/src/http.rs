@@ -80,10 +80,12 @@ pub(crate) fn set_cookie(
 /// The `Set-Cookie` line that removes the cookie: empty, expired, and with the same `Path`, `Domain`,
 /// `Secure`, `SameSite` and `Partitioned`, since a browser only replaces a cookie whose attributes
 /// match (and refuses a `__Host-` cookie without them).
-pub(crate) fn removal(options: &CookieOptions) -> HeaderValue {
+pub(crate) fn removal(options: &CookieOptions) -> Result<HeaderValue, SaveError> {
     let mut cookie = with_attributes(options, Cookie::new(options.name(), ""));
     cookie.make_removal();
-    HeaderValue::try_from(cookie.to_string()).expect("a removal cookie is a valid header")
+    HeaderValue::try_from(cookie.to_string()).map_err(|_| SaveError::InvalidCookieOptions {
+        cookie: options.name(),
+    })
 }
 
 /// Appends a `Set-Cookie` line to the response headers.
@@ -144,7 +146,7 @@ mod tests {
         }
         let session_only = set_cookie("__Host-s", &attributes, None, "v").unwrap();
         assert!(!session_only.to_str().unwrap().contains("Max-Age"));
-        let removal = removal(OPTIONS.cookie());
+        let removal = removal(OPTIONS.cookie()).unwrap();
         let removal = removal.to_str().unwrap();
         for part in [
             "__Host-s=;",

@@ -212,7 +212,7 @@ async fn the_background_sweeper_removes_expired_sessions_until_dropped() {
     let store = store_in(&dir.0, &secret(), &clock);
     new_session(&store, "a").await;
     new_session(&store, "b").await;
-    let sweeper = store.spawn_sweeper(Duration::from_millis(10));
+    let sweeper = store.spawn_sweeper(Duration::from_millis(10)).unwrap();
     clock.advance(Duration::from_secs(24 * 3600)); // both expire now, by the store's clock
     // The sweeper runs on its own thread: wait for its effect, a bounded number of times.
     let mut left = session_files(&dir.0).len();

@@ -160,7 +160,7 @@ impl Store for CookieStore {
                 let line = http::set_cookie(options.name(), &S::prepared().attributes, max_age, &value)?;
                 http::append(response, line);
             }
-            CookieUpdate::Remove => http::append(response, http::removal(options)),
+            CookieUpdate::Remove => http::append(response, http::removal(options)?),
         }
         Ok(())
     }

@@ -54,7 +54,7 @@ const STALE_TEMP_AGE: Duration = Duration::from_secs(60 * 60);
 /// store.save(&mut visits, &mut HeaderMap::new()).await?;
 ///
 /// // A background thread removes expired sessions every ten minutes, until it is dropped.
-/// let _sweeper = store.spawn_sweeper(std::time::Duration::from_secs(600));
+/// let _sweeper = store.spawn_sweeper(std::time::Duration::from_secs(600))?;
 /// # drop(_sweeper); std::fs::remove_dir_all(&dir)?;
 /// # Ok(()) }
 /// ```
@@ -74,7 +74,7 @@ impl FileStore {
 
     /// Sweeps every `interval` on a background thread until the returned handle is dropped. A sweep
     /// takes no lock but each expired session's own, so loads and saves go on meanwhile.
-    pub fn spawn_sweeper(&self, interval: Duration) -> Sweeper {
+    pub fn spawn_sweeper(&self, interval: Duration) -> Result<Sweeper, FileStoreError> {
         let store = self.clone();
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -87,11 +87,11 @@ impl FileStore {
                     }
                 }
             })
-            .expect("the OS can start a thread");
-        Sweeper {
+            .map_err(io_error("start a sweeper thread for", self.backend().root()))?;
+        Ok(Sweeper {
             stop: Some(stop),
             thread: Some(thread),
-        }
+        })
     }
 }
 

@@ -228,7 +228,7 @@ impl<B: Backend> ServerStore<B> {
                 cookie = options.name(),
                 "session was removed while this request ran; not restoring it"
             );
-            http::append(response, http::removal(options));
+            http::append(response, http::removal(options)?);
             *session = Loaded::new(Origin::New, now);
             return Ok(());
         }
@@ -279,7 +279,7 @@ impl<B: Backend> Store for ServerStore<B> {
                 self.backend.delete(&id).await.map_err(Self::store_error::<S>)?;
             }
             if session.origin != Origin::New {
-                http::append(response, http::removal(options));
+                http::append(response, http::removal(options)?);
             }
             *session = Loaded::new(Origin::New, now);
             return Ok(());
@@ -296,7 +296,7 @@ impl<B: Backend> Store for ServerStore<B> {
         if old_id.is_none() && changed.is_empty() && !session.stale(now) {
             // A new session nobody wrote to: nothing to store, but a refused cookie is cleared.
             if session.rejection().is_some() {
-                http::append(response, http::removal(options));
+                http::append(response, http::removal(options)?);
                 session.origin = Origin::New;
             }
             return Ok(());
