@@ -11,27 +11,8 @@ mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderMap;
-use http::header::{COOKIE, SET_COOKIE};
 use sessions::{CookieStore, FileBackend, Key, Keys, ServerStore, Store};
-use support::{Typical, typical};
-
-/// A request carrying the cookie a first save of the typical session sets.
-async fn signed_in<St: Store>(store: &St) -> HeaderMap {
-    let mut session = store.load::<Typical>(&HeaderMap::new()).await.unwrap();
-    *session = typical();
-    let mut response = HeaderMap::new();
-    store.save(&mut session, &mut response).await.unwrap();
-    let pair = response[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let mut request = HeaderMap::new();
-    request.insert(COOKIE, pair.parse().unwrap());
-    request
-}
+use support::{Typical, signed_in};
 
 fn bench_store<St: Store>(c: &mut Criterion, name: &str, runtime: &tokio::runtime::Runtime, store: &St) {
     let request = runtime.block_on(signed_in(store));

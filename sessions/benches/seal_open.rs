@@ -21,8 +21,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use http::header::{COOKIE, SET_COOKIE};
-use http::{HeaderMap, HeaderValue};
+use http::HeaderMap;
+use http::header::COOKIE;
 use rand::Rng as _;
 use sessions::{CookieStore, Key, Keys, Store};
 use support::{Typical, typical};
@@ -37,20 +37,8 @@ fn ready<F: Future>(future: F) -> F::Output {
 
 fn ours(c: &mut Criterion) {
     let store = CookieStore::new(Keys::new(Key::generate()));
-    let mut session = ready(store.load::<Typical>(&HeaderMap::new())).unwrap();
-    *session = typical();
-    let mut response = HeaderMap::new();
-    ready(store.save(&mut session, &mut response)).unwrap();
-    let pair = response[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let mut request = HeaderMap::new();
-    request.insert(COOKIE, HeaderValue::from_str(&pair).unwrap());
-
+    let request = ready(support::signed_in(&store));
+    let pair = request[COOKIE].to_str().unwrap().to_owned();
     let value = pair.split_once('=').unwrap().1.to_owned();
     c.bench_function("seal+open/sessions CookieStore::open + seal", |b| {
         b.iter(|| {
