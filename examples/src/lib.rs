@@ -195,10 +195,21 @@ fn page(title: &str, notice: Option<&str>, body: &str) -> String {
         format!(r#"<p class="notice">{}</p>"#, escape(notice))
     });
     format!(
-        r#"<!doctype html><html><head><meta charset="utf-8"><title>{title} · sessions demo</title></head>
-<body><h1>{title}</h1>{notice}{body}</body></html>"#
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>{title} · sessions demo</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>
+<body><main><p class="brand">sessions demo</p><h1>{title}</h1>{notice}{body}</main></body></html>"#
     )
 }
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;background:#f4f4f6;color:#222;margin:0}\
+main{max-width:34rem;margin:3rem auto;background:#fff;padding:2rem 2.5rem;border-radius:12px;\
+box-shadow:0 2px 12px #0001}.brand{color:#888;font-size:.85rem;margin:0;text-transform:uppercase;\
+letter-spacing:.08em}h1{margin:.2rem 0 1rem}h2{font-size:1.1rem;margin-top:2rem}\
+.notice{background:#e8f4ea;border-left:4px solid #3a8f4a;padding:.6rem .9rem;border-radius:4px}\
+form{margin:.6rem 0}label{display:block;margin:.4rem 0}input[name]{padding:.35rem .5rem;\
+border:1px solid #bbb;border-radius:6px}button{padding:.4rem .9rem;border:0;border-radius:6px;\
+background:#2f5bd3;color:#fff;cursor:pointer;margin:.2rem .3rem .2rem 0}code{font-size:1.2rem;\
+background:#f0f0f4;padding:.1rem .4rem;border-radius:4px}ul{padding-left:1.2rem}";
 
 fn escape(text: &str) -> std::borrow::Cow<'_, str> {
     html_escape::encode_text(text)
