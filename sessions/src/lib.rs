@@ -144,7 +144,7 @@ pub use store::cookie::{CookieStore, CookieUpdate};
 pub use store::fs::{FileBackend, FileStore, FileStoreError, Sweeper, Swept};
 pub use store::id::SessionId;
 pub use store::memory::{MemoryBackend, MemoryStore};
-pub use store::server::{Backend, ServerStore, Write};
+pub use store::server::{Backend, Entries, ServerStore, Stored, Write};
 
 /// The README's examples, compiled and run as doctests (one of them uses axum).
 #[cfg(all(doctest, feature = "axum"))]

@@ -9,7 +9,7 @@ use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use http::header::{COOKIE, SET_COOKIE};
 use sessions::axum::{Session, SessionLayer};
-use sessions::{Backend, CookieStore, Key, Keys, MemoryBackend, ServerStore, SessionId, Write};
+use sessions::{Backend, CookieStore, Key, Keys, MemoryBackend, ServerStore, SessionId, Stored, Write};
 use tower::ServiceExt;
 
 #[derive(sessions::Session, Default)]
@@ -38,7 +38,7 @@ struct Down;
 
 impl Backend for Watched {
     type Error = Down;
-    async fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>, Down> {
+    async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Down> {
         self.loads.fetch_add(1, Ordering::SeqCst);
         if self.down.load(Ordering::SeqCst) {
             return Err(Down);

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use http::HeaderMap;
 use sessions::{
-    Backend, Key, Keys, LoadError, ManualClock, MemoryBackend, MemoryStore, Origin, Rejection, SaveError,
-    ServerStore, Session, SessionId, Store, Write,
+    Backend, Entries, Key, Keys, LoadError, ManualClock, MemoryBackend, MemoryStore, Origin, Rejection,
+    SaveError, ServerStore, Session, SessionId, Store, Stored, Write,
 };
 use sessions_tests::Browser;
 
@@ -222,8 +222,8 @@ impl Peek {
 
 impl Backend for Peek {
     type Error = std::convert::Infallible;
-    async fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>, Self::Error> {
-        Ok(self.records.lock().unwrap().get(id).cloned())
+    async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Self::Error> {
+        Ok(self.records.lock().unwrap().get(id).cloned().map(Stored::Record))
     }
     async fn save(&self, write: Write) -> Result<bool, Self::Error> {
         let mut records = self.records.lock().unwrap();
@@ -280,7 +280,7 @@ struct Shared(MemoryStore);
 
 impl Backend for Shared {
     type Error = std::convert::Infallible;
-    async fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>, Self::Error> {
+    async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Self::Error> {
         self.0.backend().load(id).await
     }
     async fn save(&self, write: Write) -> Result<bool, Self::Error> {
@@ -315,7 +315,7 @@ impl Flaky {
 
 impl Backend for Flaky {
     type Error = Down;
-    async fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>, Down> {
+    async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Down> {
         self.loads.fetch_add(1, Ordering::SeqCst);
         self.check()?;
         Ok(self.inner.load(id).await.unwrap_or_default())
@@ -383,4 +383,127 @@ async fn a_backend_failure_is_an_error_not_a_fresh_session() {
     store.backend().down.store(false, Ordering::SeqCst);
     store.save(&mut session, &mut response).await.unwrap();
     assert_eq!(browser.load::<AppSession>(&store).await.cart, [1]);
+}
+
+/// A backend that stores entries and merges them as the Redis store's script does: each save writes
+/// the entries it carries over the stored ones, a cycled id renames, and a removed session is not
+/// brought back.
+/// One stored session: the times entry, and the field entries by tag.
+type StoredEntries = (Vec<u8>, std::collections::BTreeMap<u32, Vec<u8>>);
+
+#[derive(Default)]
+struct EntryMap {
+    sessions: std::sync::Mutex<std::collections::HashMap<SessionId, StoredEntries>>,
+}
+
+impl Backend for EntryMap {
+    type Error = std::convert::Infallible;
+    async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Self::Error> {
+        Ok(self.sessions.lock().unwrap().get(id).map(|(meta, fields)| {
+            Stored::Entries(Entries {
+                meta: meta.clone(),
+                fields: fields.clone().into_iter().collect(),
+            })
+        }))
+    }
+    async fn save(&self, write: Write) -> Result<bool, Self::Error> {
+        let mut sessions = self.sessions.lock().unwrap();
+        let current = sessions.remove(write.source_id());
+        if current.is_none() && !write.creates() {
+            return Ok(false);
+        }
+        let (_, mut fields) = current.unwrap_or_default();
+        let entries = write.entries();
+        fields.extend(entries.fields);
+        sessions.insert(write.id().clone(), (entries.meta, fields));
+        Ok(true)
+    }
+    async fn delete(&self, id: &SessionId) -> Result<(), Self::Error> {
+        self.sessions.lock().unwrap().remove(id);
+        Ok(())
+    }
+}
+
+fn entry_store() -> ServerStore<EntryMap> {
+    ServerStore::with_backend(EntryMap::default(), Keys::new(Key::generate()))
+        .with_clock(ManualClock::at_unix(1_700_000_000))
+}
+
+#[tokio::test]
+async fn entry_backends_merge_field_by_field() {
+    let store = entry_store();
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.user_id = Some(7);
+    session.theme = "light".into();
+    browser.save(&store, &mut session).await;
+    let (_, fields) = store
+        .backend()
+        .sessions
+        .lock()
+        .unwrap()
+        .values()
+        .next()
+        .cloned()
+        .unwrap();
+    assert_eq!(fields.len(), 3, "a new session writes every field");
+
+    let mut first = browser.load::<AppSession>(&store).await;
+    let mut second = browser.load::<AppSession>(&store).await;
+    first.cart.push(1);
+    second.theme = "dark".into();
+    browser.clone().save(&store, &mut first).await;
+    browser.clone().save(&store, &mut second).await;
+    let merged = browser.load::<AppSession>(&store).await;
+    assert_eq!(
+        (merged.user_id, merged.cart.clone(), merged.theme.as_str()),
+        (Some(7), vec![1], "dark")
+    );
+
+    // cycle_id moves the entries; destroy removes them, and a slower save does not bring them back.
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.cycle_id();
+    browser.save(&store, &mut session).await;
+    assert_eq!(browser.load::<AppSession>(&store).await.theme, "dark");
+    let mut slow = browser.load::<AppSession>(&store).await;
+    let mut sign_out = browser.load::<AppSession>(&store).await;
+    sign_out.destroy();
+    browser.save(&store, &mut sign_out).await;
+    slow.cart.push(2);
+    browser.save(&store, &mut slow).await;
+    assert!(store.backend().sessions.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_bad_field_entry_loses_only_that_field_and_a_bad_meta_entry_the_session() {
+    let store = entry_store();
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.user_id = Some(7);
+    session.theme = "dark".into();
+    browser.save(&store, &mut session).await;
+
+    // Swap the cart's entry for the theme's: it is bound to its own field, so it does not open there.
+    {
+        let mut sessions = store.backend().sessions.lock().unwrap();
+        let (_, fields) = sessions.values_mut().next().unwrap();
+        let tags: Vec<u32> = fields.keys().copied().collect();
+        let (a, b) = (fields[&tags[0]].clone(), fields[&tags[1]].clone());
+        fields.insert(tags[0], b);
+        fields.insert(tags[1], a);
+    }
+    let session = browser.load::<AppSession>(&store).await;
+    assert_eq!(session.origin(), Origin::Restored);
+    assert_eq!(session.theme, "dark", "the untouched field is kept");
+
+    {
+        let mut sessions = store.backend().sessions.lock().unwrap();
+        let (meta, _) = sessions.values_mut().next().unwrap();
+        let last = meta.len() - 1;
+        meta[last] ^= 1;
+    }
+    assert_eq!(
+        browser.load::<AppSession>(&store).await.rejection(),
+        Some(Rejection::Unreadable)
+    );
 }

@@ -33,7 +33,7 @@ pub(crate) fn open_cookie<S: Session>(value: &str, keys: &Keys, now: u64) -> Res
         return Err(Rejection::Oversized);
     }
     let mut buf = URL_SAFE_NO_PAD.decode(value).map_err(|_| Rejection::Malformed)?;
-    let opened = seal::open(&mut buf, keys, &S::prepared().binding, None)?;
+    let opened = seal::open(&mut buf, keys, &S::prepared().binding, &[])?;
     let mut loaded = restore::<S>(buf, opened.payload, now)?;
     loaded.rekey = opened.by_fallback;
     Ok(loaded)
@@ -47,7 +47,7 @@ pub(crate) fn seal_cookie<S: Session>(mut buf: Vec<u8>, keys: &Keys, out: &mut S
         S::CONFIG.protection(),
         keys.primary(),
         &S::prepared().binding,
-        None,
+        &[],
     );
     URL_SAFE_NO_PAD.encode_string(&buf, out);
 }

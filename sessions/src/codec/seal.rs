@@ -52,31 +52,28 @@ impl Binding {
         Self(binding)
     }
 
-    /// The associated data of an envelope: its header, the binding, and the subject (a server-side
-    /// record's session id, so a record copied under another id does not open). One block of GHASH
-    /// for a cookie, two for a record.
-    pub(crate) fn associated_data(
-        &self,
-        header: &[u8; HEADER_LEN],
-        subject: Option<&[u8; 16]>,
-    ) -> AssociatedData {
-        let mut bytes = [0; 32];
+    /// The associated data of an envelope: its header, the binding, and the subject (what a
+    /// server-side record or entry belongs to: the session's id, for an entry also which entry), so a
+    /// record copied under another id does not open. One block of GHASH for a cookie.
+    pub(crate) fn associated_data(&self, header: &[u8; HEADER_LEN], subject: &[u8]) -> AssociatedData {
+        let mut bytes = [0; 16 + MAX_SUBJECT_LEN];
         bytes[..HEADER_LEN].copy_from_slice(header);
         bytes[HEADER_LEN..16].copy_from_slice(&self.0);
-        let len = match subject {
-            Some(subject) => {
-                bytes[16..].copy_from_slice(subject);
-                32
-            }
-            None => 16,
-        };
-        AssociatedData { bytes, len }
+        let subject = &subject[..subject.len().min(MAX_SUBJECT_LEN)];
+        bytes[16..16 + subject.len()].copy_from_slice(subject);
+        AssociatedData {
+            bytes,
+            len: 16 + subject.len(),
+        }
     }
 }
 
+/// The longest subject: a session id, an entry kind and a field tag.
+pub(crate) const MAX_SUBJECT_LEN: usize = 32;
+
 /// Associated data, built on the stack.
 pub(crate) struct AssociatedData {
-    bytes: [u8; 32],
+    bytes: [u8; 16 + MAX_SUBJECT_LEN],
     len: usize,
 }
 
@@ -102,7 +99,7 @@ pub(crate) fn seal(
     protection: Protection,
     key: &DerivedKey,
     binding: &Binding,
-    subject: Option<&[u8; 16]>,
+    subject: &[u8],
 ) {
     let kind = match protection {
         Protection::Sealed => KIND_SEALED,
@@ -144,7 +141,7 @@ pub(crate) fn open(
     buf: &mut [u8],
     keys: &Keys,
     binding: &Binding,
-    subject: Option<&[u8; 16]>,
+    subject: &[u8],
 ) -> Result<Opened, Rejection> {
     if buf.len() < HEADER_LEN {
         return Err(Rejection::Malformed);
@@ -214,7 +211,7 @@ mod tests {
     fn sealed(keys: &Keys, protection: Protection, payload: &[u8]) -> Vec<u8> {
         let mut buf = vec![0; payload_offset(protection)];
         buf.extend_from_slice(payload);
-        seal(&mut buf, protection, keys.primary(), &binding(), None);
+        seal(&mut buf, protection, keys.primary(), &binding(), &[]);
         buf
     }
 
@@ -225,7 +222,7 @@ mod tests {
             let mut buf = sealed(&keys, protection, b"secret payload");
             let visible = buf.windows(6).any(|w| w == b"secret");
             assert_eq!(visible, protection == Protection::Signed);
-            let opened = open(&mut buf, &keys, &binding(), None).unwrap();
+            let opened = open(&mut buf, &keys, &binding(), &[]).unwrap();
             assert_eq!(&buf[opened.payload], b"secret payload");
             assert!(!opened.by_fallback);
         }
@@ -242,7 +239,7 @@ mod tests {
         ] {
             for protection in [Protection::Sealed, Protection::Signed] {
                 let mut buf = sealed(&keys, protection, b"x");
-                assert_eq!(open(&mut buf, &keys, &other, None), Err(Rejection::Tampered));
+                assert_eq!(open(&mut buf, &keys, &other, &[]), Err(Rejection::Tampered));
             }
         }
     }
@@ -254,13 +251,13 @@ mod tests {
         let rotated = Keys::new(Key::generate()).with_fallback(old);
         let mut buf = sealed(&before, Protection::Sealed, b"x");
         assert!(
-            open(&mut buf.clone(), &rotated, &binding(), None)
+            open(&mut buf.clone(), &rotated, &binding(), &[])
                 .unwrap()
                 .by_fallback
         );
         let stranger = Keys::new(Key::generate());
         assert_eq!(
-            open(&mut buf, &stranger, &binding(), None),
+            open(&mut buf, &stranger, &binding(), &[]),
             Err(Rejection::UnknownKey)
         );
     }
@@ -268,19 +265,19 @@ mod tests {
     #[test]
     fn short_or_unknown_envelopes_are_refused_by_kind() {
         let keys = Keys::new(Key::generate());
-        assert_eq!(open(&mut [], &keys, &binding(), None), Err(Rejection::Malformed));
+        assert_eq!(open(&mut [], &keys, &binding(), &[]), Err(Rejection::Malformed));
         assert_eq!(
-            open(&mut [2, 0, 0, 0, 0, 0], &keys, &binding(), None),
+            open(&mut [2, 0, 0, 0, 0, 0], &keys, &binding(), &[]),
             Err(Rejection::UnsupportedVersion)
         );
         assert_eq!(
-            open(&mut [1, 7, 0, 0, 0, 0], &keys, &binding(), None),
+            open(&mut [1, 7, 0, 0, 0, 0], &keys, &binding(), &[]),
             Err(Rejection::UnsupportedVersion)
         );
         let mut short = sealed(&keys, Protection::Sealed, b"");
         short.truncate(HEADER_LEN + NONCE_LEN + TAG_LEN - 1);
         assert_eq!(
-            open(&mut short, &keys, &binding(), None),
+            open(&mut short, &keys, &binding(), &[]),
             Err(Rejection::Malformed)
         );
     }

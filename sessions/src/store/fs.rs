@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::clock::system_time;
 use crate::key::Keys;
 use crate::store::id::SessionId;
-use crate::store::server::{Backend, ServerStore, Write};
+use crate::store::server::{Backend, ServerStore, Stored, Write};
 
 const MAGIC: &[u8; 4] = b"SSN1";
 const HEADER_LEN: usize = MAGIC.len() + 8;
@@ -237,9 +237,11 @@ impl FileBackend {
 impl Backend for FileBackend {
     type Error = FileStoreError;
 
-    async fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>, FileStoreError> {
+    async fn load(&self, id: &SessionId) -> Result<Option<Stored>, FileStoreError> {
         let id = id.clone();
-        self.blocking(move |files| files.load(&id)).await
+        self.blocking(move |files| files.load(&id))
+            .await
+            .map(|record| record.map(Stored::Record))
     }
 
     async fn save(&self, write: Write) -> Result<bool, FileStoreError> {

@@ -75,7 +75,7 @@ fn tag(
     id: &[u8],
 ) -> hmac::Hmac<sha2::Sha256> {
     let mut mac = key.id_signer.clone();
-    mac.update(&binding.associated_data(header, None));
+    mac.update(&binding.associated_data(header, &[]));
     mac.update(id);
     mac
 }

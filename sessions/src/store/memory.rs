@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use crate::clock::system_time;
 use crate::key::Keys;
 use crate::store::id::SessionId;
-use crate::store::server::{Backend, ServerStore, Write};
+use crate::store::server::{Backend, ServerStore, Stored, Write};
 
 /// A [`ServerStore`] keeping sessions in this process's memory. Sessions are lost on restart and not
 /// shared between processes: use it for tests and development.
@@ -47,11 +47,11 @@ impl MemoryStore {
 /// The backend of [`MemoryStore`].
 #[derive(Debug, Default)]
 pub struct MemoryBackend {
-    records: Mutex<HashMap<SessionId, Stored>>,
+    records: Mutex<HashMap<SessionId, Kept>>,
 }
 
 #[derive(Debug)]
-struct Stored {
+struct Kept {
     payload: Vec<u8>,
     expires_at: SystemTime,
 }
@@ -76,7 +76,7 @@ impl MemoryBackend {
 
     /// The map; a panic elsewhere while it was locked leaves it consistent (every change is one
     /// insert or remove), so a poisoned lock is used as it is.
-    fn records(&self) -> MutexGuard<'_, HashMap<SessionId, Stored>> {
+    fn records(&self) -> MutexGuard<'_, HashMap<SessionId, Kept>> {
         self.records.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -84,13 +84,16 @@ impl MemoryBackend {
 impl Backend for MemoryBackend {
     type Error = Infallible;
 
-    async fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>, Infallible> {
-        Ok(self.records().get(id).map(|stored| stored.payload.clone()))
+    async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Infallible> {
+        Ok(self
+            .records()
+            .get(id)
+            .map(|kept| Stored::Record(kept.payload.clone())))
     }
 
     async fn save(&self, write: Write) -> Result<bool, Infallible> {
         let mut records = self.records();
-        let current = records.get(write.source_id()).map(|stored| &stored.payload[..]);
+        let current = records.get(write.source_id()).map(|kept| &kept.payload[..]);
         let Some(payload) = write.merge(current) else {
             return Ok(false);
         };
@@ -99,7 +102,7 @@ impl Backend for MemoryBackend {
         }
         records.insert(
             write.id().clone(),
-            Stored {
+            Kept {
                 payload,
                 expires_at: write.expires_at(),
             },

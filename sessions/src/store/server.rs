@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use ::http::{HeaderMap, HeaderValue};
 
 use crate::clock::{Clock, system_time};
+use crate::codec::payload;
 use crate::codec::seal::Binding;
 use crate::codec::{self, Layout};
 use crate::error::{LoadError, Rejection, SaveError};
@@ -17,7 +18,7 @@ use crate::session::Session;
 use crate::stats::RejectionCounts;
 use crate::store::id::{self, SessionId};
 use crate::store::merge::merge;
-use crate::store::record;
+use crate::store::record::{self, Entry};
 use crate::store::{Context, Store};
 
 /// Storage for server-side sessions: sealed records under session ids.
@@ -29,8 +30,8 @@ pub trait Backend: Send + Sync + 'static {
     /// What goes wrong in this backend (I/O, connection).
     type Error: std::error::Error + Send + Sync + 'static;
 
-    /// The stored record of `id`, or `None` when there is none.
-    fn load(&self, id: &SessionId) -> impl Future<Output = Result<Option<Vec<u8>>, Self::Error>> + Send;
+    /// What is stored for `id`, or `None` when there is nothing.
+    fn load(&self, id: &SessionId) -> impl Future<Output = Result<Option<Stored>, Self::Error>> + Send;
 
     /// Applies `write`: merge it into the record of [`Write::source_id`] and store the result under
     /// [`Write::id`] (removing the source record when the two differ). Returns `false`, storing
@@ -41,6 +42,25 @@ pub trait Backend: Send + Sync + 'static {
     fn delete(&self, id: &SessionId) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
+/// A session as a backend stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// One sealed record, from [`Write::merge`].
+    Record(Vec<u8>),
+    /// Sealed entries, from [`Write::entries`]: for backends that merge on the server, field by field.
+    Entries(Entries),
+}
+
+/// A session as sealed entries: its times, and one entry per field, keyed by the field's tag. A
+/// backend that stores them keeps the last entry written under each tag; that is the per-field merge.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Entries {
+    /// The session's times, sealed.
+    pub meta: Vec<u8>,
+    /// Each field's record, sealed, by the field's tag.
+    pub fields: Vec<(u32, Vec<u8>)>,
+}
+
 /// One save of a server-side session, handed to [`Backend::save`]. It owns its data, so a backend
 /// can move it to a blocking thread.
 #[derive(Debug)]
@@ -48,6 +68,9 @@ pub struct Write {
     id: SessionId,
     source_id: SessionId,
     creates: bool,
+    /// Every entry must be sealed again: a new session, a new id (entries are bound to the id), or a
+    /// session sealed with a fallback key.
+    rewrites_all: bool,
     payload: Vec<u8>,
     changed: Vec<u32>,
     expires_at: SystemTime,
@@ -70,6 +93,37 @@ impl Write {
     /// When the stored session expires; a backend may drop it after that (a TTL, a sweep).
     pub fn expires_at(&self) -> SystemTime {
         self.expires_at
+    }
+
+    /// Whether this write may create the session: `false` means it must already be stored (under
+    /// [`Write::source_id`]); if it is not, a concurrent request removed it, and it must stay removed.
+    pub fn creates(&self) -> bool {
+        self.creates
+    }
+
+    /// For a backend that merges on the server: the session's times and the records of the fields
+    /// this save changed, each sealed for [`Write::id`]; every record when the session is new, moves to
+    /// a new id, or was sealed with a fallback key. Storing them over what is stored, entry by entry,
+    /// is the per-field merge.
+    pub fn entries(&self) -> Entries {
+        let seal = |plaintext: &[u8], entry| {
+            record::seal_entry(plaintext, entry, &self.id, &self.keys, &self.binding)
+        };
+        let mut entries = Entries::default();
+        let Ok((meta, records)) = payload::read(&self.payload) else {
+            return entries; // a payload this crate just wrote always reads
+        };
+        let mut times = Vec::with_capacity(24);
+        payload::Writer::begin(&mut times, meta, 0).finish();
+        entries.meta = seal(&times, Entry::Meta);
+        for record in records.flatten() {
+            if self.rewrites_all || self.changed.contains(&record.name_tag) {
+                entries
+                    .fields
+                    .push((record.name_tag, seal(record.raw, Entry::Field(record.name_tag))));
+            }
+        }
+        entries
     }
 
     /// The sealed record to store, given the sealed record stored under [`Write::source_id`] now.
@@ -154,21 +208,56 @@ impl<B: Backend> ServerStore<B> {
             cookie: S::CONFIG.cookie().name(),
             source: Box::new(error),
         })?;
-        let Some(sealed) = stored else {
-            return Ok(Err(Rejection::NotFound));
+        let restored = match stored {
+            None => return Ok(Err(Rejection::NotFound)),
+            Some(Stored::Record(sealed)) => {
+                record::open(sealed, id, &self.context.keys, &S::prepared().binding).and_then(|opened| {
+                    let mut session = codec::restore::<S>(opened.buf, opened.payload, now)?;
+                    session.rekey = opened.by_fallback;
+                    Ok(session)
+                })
+            }
+            Some(Stored::Entries(entries)) => self.assemble::<S>(entries, id, now),
         };
-        let restored =
-            record::open(sealed, id, &self.context.keys, &S::prepared().binding).and_then(|opened| {
-                let mut session = codec::restore::<S>(opened.buf, opened.payload, now)?;
-                session.rekey = opened.by_fallback;
-                Ok(session)
-            });
         if restored.is_err()
             && let Err(error) = self.backend.delete(id).await
         {
             tracing::warn!(%error, "could not delete an expired or unreadable session");
         }
         Ok(restored)
+    }
+
+    /// A session from its entries: the times must open; a field entry that does not open (corrupt, or
+    /// its key gone) only loses that field.
+    fn assemble<S: Session>(
+        &self,
+        entries: Entries,
+        id: &SessionId,
+        now: u64,
+    ) -> Result<Loaded<S>, Rejection> {
+        let (keys, binding) = (&self.context.keys, &S::prepared().binding);
+        let (times, mut rekey) =
+            record::open_entry(entries.meta, Entry::Meta, id, keys, binding).ok_or(Rejection::Unreadable)?;
+        let (meta, _) = payload::read(&times).map_err(|_| Rejection::Unreadable)?;
+        let fields: Vec<Vec<u8>> = entries
+            .fields
+            .into_iter()
+            .filter_map(|(tag, sealed)| record::open_entry(sealed, Entry::Field(tag), id, keys, binding))
+            .map(|(record, by_fallback)| {
+                rekey |= by_fallback;
+                record
+            })
+            .collect();
+        let mut buf = Vec::with_capacity(32 + fields.iter().map(Vec::len).sum::<usize>());
+        let mut writer = payload::Writer::begin(&mut buf, meta, fields.len());
+        for record in &fields {
+            writer.raw(&mut buf, record);
+        }
+        writer.finish();
+        let len = buf.len();
+        let mut session = codec::restore::<S>(buf, 0..len, now)?;
+        session.rekey = rekey;
+        Ok(session)
     }
 
     /// The `Set-Cookie` line carrying `id`, signed with the primary key.
@@ -216,6 +305,7 @@ impl<B: Backend> ServerStore<B> {
             id: id.clone(),
             source_id: old_id.clone().unwrap_or_else(|| id.clone()),
             creates: old_id.is_none(),
+            rewrites_all: new_id || session.rekey,
             payload: payload.clone(),
             changed,
             expires_at: system_time(session.expires_at_unix(now)),
