@@ -96,6 +96,8 @@
 //! - `tower`: `layer::SessionLayer`, loading sessions per request and saving them into the response,
 //!   for any tower-based framework.
 //! - `axum` (implies `tower`): the extractor `axum::Session<S>`.
+//! - `redis`: `RedisStore`, sessions in Redis shared by every instance of an app, merged per field on
+//!   the server.
 //!
 //! None is on by default: the cookie store needs none of them.
 //!
@@ -144,6 +146,8 @@ pub use store::cookie::{CookieStore, CookieUpdate};
 pub use store::fs::{FileBackend, FileStore, FileStoreError, Sweeper, Swept};
 pub use store::id::SessionId;
 pub use store::memory::{MemoryBackend, MemoryStore};
+#[cfg(feature = "redis")]
+pub use store::redis::{RedisBackend, RedisOptions, RedisStore, RedisStoreError};
 pub use store::server::{Backend, Entries, ServerStore, Stored, Write};
 
 /// The README's examples, compiled and run as doctests (one of them uses axum).

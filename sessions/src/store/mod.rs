@@ -14,6 +14,8 @@ pub(crate) mod id;
 pub(crate) mod memory;
 pub(crate) mod merge;
 pub(crate) mod record;
+#[cfg(feature = "redis")]
+pub(crate) mod redis;
 pub(crate) mod server;
 
 use std::future::Future;

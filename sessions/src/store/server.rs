@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use ::http::{HeaderMap, HeaderValue};
 
@@ -74,6 +74,7 @@ pub struct Write {
     payload: Vec<u8>,
     changed: Vec<u32>,
     expires_at: SystemTime,
+    time_to_live: Duration,
     keys: Arc<Keys>,
     binding: Binding,
 }
@@ -90,9 +91,15 @@ impl Write {
         &self.source_id
     }
 
-    /// When the stored session expires; a backend may drop it after that (a TTL, a sweep).
+    /// When the stored session expires; a backend may drop it after that (a sweep).
     pub fn expires_at(&self) -> SystemTime {
         self.expires_at
+    }
+
+    /// How long from now the stored session lives, by the store's clock: for a backend's TTL, which
+    /// then does not depend on the backend's own clock agreeing with the app's.
+    pub fn time_to_live(&self) -> Duration {
+        self.time_to_live
     }
 
     /// Whether this write may create the session: `false` means it must already be stored (under
@@ -309,6 +316,7 @@ impl<B: Backend> ServerStore<B> {
             payload: payload.clone(),
             changed,
             expires_at: system_time(session.expires_at_unix(now)),
+            time_to_live: Duration::from_secs(session.expires_at_unix(now).saturating_sub(now)),
             keys: Arc::clone(&self.context.keys),
             binding: S::prepared().binding,
         };

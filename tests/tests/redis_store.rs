@@ -1,0 +1,348 @@
+//! The Redis store against a real `redis-server` started on a free loopback port: two app instances
+//! sharing sessions, the per-field merge on the server, TTLs, `cycle_id`, Redis going away and coming
+//! back, and corrupt values.
+//!
+//! Without `redis-server` on the PATH these tests say so and pass, unless `SESSIONS_REQUIRE_REDIS=1`
+//! (set by `.ci/run`), which makes them fail instead.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use http::HeaderMap;
+use sessions::{Key, Keys, ManualClock, Origin, RedisOptions, RedisStore, Rejection, Session, Store};
+use sessions_tests::Browser;
+
+#[derive(Session, Default, Debug)]
+#[session(cookie = "sid", max_age = "1d", idle_timeout = "1h")]
+struct AppSession {
+    user_id: Option<u64>,
+    cart: Vec<u32>,
+    theme: String,
+}
+
+/// A `redis-server` of this test's own, with an append-only file so a restart keeps the data.
+struct RedisServer {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl RedisServer {
+    fn start(name: &str) -> Option<Self> {
+        if Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_err()
+        {
+            assert!(
+                std::env::var("SESSIONS_REQUIRE_REDIS").as_deref() != Ok("1"),
+                "redis-server is not on the PATH, and SESSIONS_REQUIRE_REDIS=1 requires it"
+            );
+            eprintln!("SKIPPED: redis-server is not on the PATH; the Redis store was not tested");
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = std::env::temp_dir().join(format!("sessions-redis-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut server = Self {
+            child: None,
+            port,
+            dir,
+        };
+        server.run();
+        Some(server)
+    }
+
+    fn run(&mut self) {
+        let child = Command::new("redis-server")
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &self.port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    async fn raw(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+const START: u64 = 1_700_000_000;
+
+async fn instance(server: &RedisServer, keys: &Keys, clock: &ManualClock) -> RedisStore {
+    RedisStore::connect(&server.url(), RedisOptions::default(), keys.clone())
+        .await
+        .unwrap()
+        .with_clock(clock.clone())
+}
+
+/// Two app instances on one Redis, with one key and one clock.
+async fn two_instances(name: &str) -> Option<(RedisServer, RedisStore, RedisStore, ManualClock)> {
+    let server = RedisServer::start(name)?;
+    let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
+    let a = instance(&server, &keys, &clock).await;
+    let b = instance(&server, &keys, &clock).await;
+    Some((server, a, b, clock))
+}
+
+async fn session_keys(server: &RedisServer) -> Vec<String> {
+    redis::cmd("KEYS")
+        .arg("session:*")
+        .query_async(&mut server.raw().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_session_made_on_one_instance_is_read_and_changed_on_the_other() {
+    let Some((_server, a, b, _)) = two_instances("share").await else {
+        return;
+    };
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&a).await;
+    session.user_id = Some(7);
+    browser.save(&a, &mut session).await;
+
+    let mut on_b = browser.load::<AppSession>(&b).await;
+    assert_eq!(on_b.origin(), Origin::Restored);
+    assert_eq!(on_b.user_id, Some(7));
+    on_b.cart.push(3);
+    browser.save(&b, &mut on_b).await;
+    assert_eq!(browser.load::<AppSession>(&a).await.cart, [3]);
+}
+
+#[tokio::test]
+async fn concurrent_changes_on_two_instances_merge_per_field() {
+    let Some((_server, a, b, _)) = two_instances("merge").await else {
+        return;
+    };
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&a).await;
+    session.user_id = Some(7);
+    browser.save(&a, &mut session).await;
+
+    let mut on_a = browser.load::<AppSession>(&a).await;
+    let mut on_b = browser.load::<AppSession>(&b).await;
+    on_a.cart.push(1);
+    on_b.theme = "dark".into();
+    browser.clone().save(&a, &mut on_a).await;
+    browser.clone().save(&b, &mut on_b).await;
+    let merged = browser.load::<AppSession>(&a).await;
+    assert_eq!(
+        (merged.user_id, merged.cart.clone(), merged.theme.as_str()),
+        (Some(7), vec![1], "dark")
+    );
+
+    // The same field from both: the last write wins.
+    let mut on_a = browser.load::<AppSession>(&a).await;
+    let mut on_b = browser.load::<AppSession>(&b).await;
+    on_a.theme = "first".into();
+    on_b.theme = "second".into();
+    browser.clone().save(&a, &mut on_a).await;
+    browser.clone().save(&b, &mut on_b).await;
+    assert_eq!(browser.load::<AppSession>(&b).await.theme, "second");
+}
+
+#[tokio::test]
+async fn the_ttl_is_the_remaining_lifetime_and_a_refresh_rewrites_only_the_times() {
+    let Some((server, a, _, clock)) = two_instances("ttl").await else {
+        return;
+    };
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&a).await;
+    session.user_id = Some(7);
+    browser.save(&a, &mut session).await;
+    let key = session_keys(&server).await.remove(0);
+    let mut raw = server.raw().await;
+    let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut raw).await.unwrap();
+    assert!(
+        (3_590_000..=3_600_000).contains(&ttl),
+        "the idle window, 1h: {ttl} ms"
+    );
+    let before: Vec<(String, Vec<u8>)> = redis::cmd("HGETALL")
+        .arg(&key)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+
+    // Active after half the idle window: the session is refreshed, its data is not rewritten.
+    clock.advance(Duration::from_secs(30 * 60));
+    let mut session = browser.load::<AppSession>(&a).await;
+    browser.save(&a, &mut session).await;
+    let after: Vec<(String, Vec<u8>)> = redis::cmd("HGETALL")
+        .arg(&key)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let entry =
+        |all: &[(String, Vec<u8>)], name: &str| all.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    assert_ne!(
+        entry(&before, "m"),
+        entry(&after, "m"),
+        "the times were rewritten"
+    );
+    for (name, value) in before.iter().filter(|(name, _)| name != "m") {
+        assert_eq!(
+            entry(&after, name).as_ref(),
+            Some(value),
+            "field entry {name} was rewritten"
+        );
+    }
+    let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut raw).await.unwrap();
+    assert!(ttl > 3_590_000, "the TTL was renewed: {ttl} ms");
+
+    // Past the idle timeout, by the app's clock: refused, whatever Redis still holds.
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(
+        browser.load::<AppSession>(&a).await.rejection(),
+        Some(Rejection::Expired)
+    );
+}
+
+#[tokio::test]
+async fn cycle_id_renames_the_session_and_destroy_deletes_it() {
+    let Some((server, a, _, _)) = two_instances("cycle").await else {
+        return;
+    };
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&a).await;
+    session.theme = "dark".into();
+    browser.save(&a, &mut session).await;
+    let before = session_keys(&server).await;
+
+    let mut session = browser.load::<AppSession>(&a).await;
+    session.cycle_id();
+    browser.save(&a, &mut session).await;
+    let after = session_keys(&server).await;
+    assert_eq!(after.len(), 1);
+    assert_ne!(before, after, "a new key");
+    assert_eq!(
+        browser.load::<AppSession>(&a).await.theme,
+        "dark",
+        "with the same data"
+    );
+
+    let mut session = browser.load::<AppSession>(&a).await;
+    session.destroy();
+    browser.save(&a, &mut session).await;
+    assert!(session_keys(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn redis_going_away_is_an_error_and_coming_back_needs_no_restart() {
+    let Some((mut server, a, _, _)) = two_instances("outage").await else {
+        return;
+    };
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&a).await;
+    session.user_id = Some(7);
+    browser.save(&a, &mut session).await;
+
+    server.stop();
+    let request = browser.request();
+    assert!(
+        a.load::<AppSession>(&request).await.is_err(),
+        "an error, not a signed-out fresh session"
+    );
+    let mut fresh = a.load::<AppSession>(&HeaderMap::new()).await.unwrap();
+    fresh.user_id = Some(8);
+    assert!(a.save(&mut fresh, &mut HeaderMap::new()).await.is_err());
+
+    server.run();
+    // The connection comes back by itself; allow it a few attempts.
+    let mut recovered = None;
+    for _ in 0..100 {
+        if let Ok(session) = a.load::<AppSession>(&request).await {
+            recovered = Some(session);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let session = recovered.expect("the store did not recover");
+    assert_eq!(session.user_id, Some(7), "still signed in after the outage");
+}
+
+#[tokio::test]
+async fn a_corrupt_value_gives_a_fresh_session_and_is_removed() {
+    let Some((server, a, _, _)) = two_instances("corrupt").await else {
+        return;
+    };
+    let mut raw = server.raw().await;
+    for corrupt in ["a string", "a hash with garbage"] {
+        let mut browser = Browser::default();
+        let mut session = browser.load::<AppSession>(&a).await;
+        session.user_id = Some(7);
+        browser.save(&a, &mut session).await;
+        let key = session_keys(&server).await.remove(0);
+        if corrupt == "a string" {
+            let _: () = redis::cmd("SET")
+                .arg(&key)
+                .arg("garbage")
+                .query_async(&mut raw)
+                .await
+                .unwrap();
+        } else {
+            let _: () = redis::cmd("HSET")
+                .arg(&key)
+                .arg("m")
+                .arg("garbage")
+                .query_async(&mut raw)
+                .await
+                .unwrap();
+        }
+        let session = browser.load::<AppSession>(&a).await;
+        assert_eq!(session.rejection(), Some(Rejection::Unreadable), "{corrupt}");
+        assert!(
+            session_keys(&server).await.is_empty(),
+            "{corrupt} was not removed"
+        );
+    }
+}
