@@ -1,7 +1,7 @@
 //! Serves the demo app on 127.0.0.1.
 //!
 //! ```text
-//! cargo run -p sessions-examples -- [--port N] [--store cookie | --store files:DIR] [--production]
+//! cargo run -p sessions-examples -- [--port N] [--store cookie | files:DIR | redis://HOST:PORT] [--production]
 //! ```
 //! `SESSION_KEY` is the key (base64 of 32 or more random bytes, e.g. `openssl rand -base64 64`).
 //! Without it the demo generates a key for the run and says so; with `--production` it refuses to
@@ -9,9 +9,10 @@
 
 use std::process::ExitCode;
 
-use sessions::{CookieStore, FileStore, Key, Keys};
+use sessions::{CookieStore, FileStore, Key, Keys, RedisOptions, RedisStore};
 
-const USAGE: &str = "usage: sessions-examples [--port N] [--store cookie | --store files:DIR] [--production]";
+const USAGE: &str =
+    "usage: sessions-examples [--port N] [--store cookie | files:DIR | redis://HOST:PORT] [--production]";
 
 struct Options {
     port: u16,
@@ -22,6 +23,7 @@ struct Options {
 enum StoreChoice {
     Cookie,
     Files(String),
+    Redis(String),
 }
 
 fn options() -> Result<Options, String> {
@@ -45,10 +47,11 @@ fn options() -> Result<Options, String> {
                     Some(files) if files.starts_with("files:") && files.len() > "files:".len() => {
                         StoreChoice::Files(files["files:".len()..].to_owned())
                     }
+                    Some(url) if url.starts_with("redis://") => StoreChoice::Redis(url.to_owned()),
                     other => {
+                        let given = other.unwrap_or("");
                         return Err(format!(
-                            "--store {}: expected `cookie` or `files:DIR`",
-                            other.unwrap_or("")
+                            "--store {given}: expected `cookie`, `files:DIR` or `redis://HOST:PORT`"
                         ));
                     }
                 }
@@ -77,6 +80,18 @@ fn key(production: bool) -> Result<Key, String> {
             Ok(Key::generate())
         }
     }
+}
+
+/// An error and its causes, as one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        line.push_str(": ");
+        line.push_str(&error.to_string());
+        cause = error.source();
+    }
+    line
 }
 
 #[tokio::main]
@@ -109,7 +124,17 @@ async fn main() -> ExitCode {
                 sessions_examples::app(store.clone(), store)
             }
             Err(error) => {
-                eprintln!("{error}");
+                eprintln!("{}", chain(&error));
+                return ExitCode::FAILURE;
+            }
+        },
+        StoreChoice::Redis(url) => match RedisStore::connect(url, RedisOptions::default(), keys).await {
+            Ok(store) => {
+                println!("Sessions are kept in Redis at {url}.");
+                sessions_examples::app(store.clone(), store)
+            }
+            Err(error) => {
+                eprintln!("cannot use Redis at {url}: {}", chain(&error));
                 return ExitCode::FAILURE;
             }
         },

@@ -150,7 +150,7 @@ pub use store::memory::{MemoryBackend, MemoryStore};
 pub use store::redis::{RedisBackend, RedisOptions, RedisStore, RedisStoreError};
 pub use store::server::{Backend, Entries, ServerStore, Stored, Write};
 
-/// The README's examples, compiled and run as doctests (one of them uses axum).
-#[cfg(all(doctest, feature = "axum"))]
+/// The README's examples, compiled and run as doctests (they use axum and Redis).
+#[cfg(all(doctest, feature = "axum", feature = "redis"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
