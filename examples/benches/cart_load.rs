@@ -7,24 +7,15 @@
 //!
 //! Run: `cargo bench -p sessions-examples --bench cart_load`
 
-use std::net::SocketAddr;
-use std::process::Command;
-use std::time::Duration;
+mod support;
 
 use axum::Form;
 use axum::Router;
 use axum::response::Redirect;
 use axum::routing::post;
-use serde::Deserialize;
 use sessions::{CookieStore, Key, Keys};
-use sessions_examples::{CART_SIZE, CATALOG};
-
-const SECONDS: u32 = 10;
-
-#[derive(Deserialize)]
-struct ItemForm {
-    item: String,
-}
+use sessions_examples::CATALOG;
+use support::{ItemForm, SECONDS, filled_cart, have_wrk, serve, tower_sessions_cart, wrk};
 
 /// The cart route with no session: the same form handling, nothing kept.
 async fn no_session(Form(form): Form<ItemForm>) -> Redirect {
@@ -32,80 +23,8 @@ async fn no_session(Form(form): Form<ItemForm>) -> Redirect {
     Redirect::to("/")
 }
 
-/// The cart route on tower-sessions: the same rule, through string keys.
-async fn tower_sessions_cart(session: tower_sessions::Session, Form(form): Form<ItemForm>) -> Redirect {
-    let mut items: Vec<String> = session.get("items").await.unwrap().unwrap_or_default();
-    if CATALOG.contains(&form.item.as_str()) {
-        items.push(form.item);
-        if items.len() > CART_SIZE {
-            items.remove(0);
-        }
-    }
-    session.insert("items", items).await.unwrap();
-    Redirect::to("/")
-}
-
-async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    address
-}
-
-/// Fills the cart with `CART_SIZE` items as a browser would; returns the `Cookie` header to replay.
-async fn filled_cart(address: SocketAddr) -> String {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let mut cookie = String::new();
-    for _ in 0..CART_SIZE {
-        let response = client
-            .post(format!("http://{address}/cart"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("cookie", &cookie)
-            .body("item=tea")
-            .send()
-            .await
-            .unwrap();
-        if let Some(set) = response.headers().get("set-cookie") {
-            cookie = set.to_str().unwrap().split(';').next().unwrap().to_owned();
-        }
-    }
-    cookie
-}
-
-/// Requests per second that wrk measured against `address`.
-fn wrk(address: SocketAddr, cookie: &str) -> f64 {
-    let script = std::env::temp_dir().join(format!("cart-load-{}.lua", address.port()));
-    std::fs::write(
-        &script,
-        format!(
-            "wrk.method = \"POST\"\nwrk.body = \"item=cake\"\n\
-             wrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\n\
-             wrk.headers[\"Cookie\"] = \"{cookie}\"\n"
-        ),
-    )
-    .unwrap();
-    let output = Command::new("wrk")
-        .args(["-t1", "-c32", &format!("-d{SECONDS}s"), "-s"])
-        .arg(&script)
-        .arg(format!("http://{address}/cart"))
-        .output()
-        .expect("wrk runs");
-    let _ = std::fs::remove_file(script);
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(!report.contains("Non-2xx or 3xx"), "errors under load:\n{report}");
-    report
-        .lines()
-        .find_map(|line| line.strip_prefix("Requests/sec:"))
-        .and_then(|value| value.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no rate in wrk's report:\n{report}"))
-}
-
 fn main() {
-    if Command::new("wrk").arg("--version").output().is_err() {
-        eprintln!("wrk is not installed (apt-get install wrk); the cart load benchmark did not run");
+    if !have_wrk() {
         return;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -128,7 +47,6 @@ fn main() {
     });
     let our_cookie = runtime.block_on(filled_cart(ours));
     let their_cookie = runtime.block_on(filled_cart(theirs));
-    std::thread::sleep(Duration::from_millis(100));
 
     let none = wrk(plain, "");
     let sessions = wrk(ours, &our_cookie);

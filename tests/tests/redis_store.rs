@@ -72,6 +72,8 @@ impl RedisServer {
                 "",
                 "--appendonly",
                 "yes",
+                "--enable-debug-command",
+                "local",
             ])
             .arg("--dir")
             .arg(&self.dir)
@@ -308,6 +310,59 @@ async fn redis_going_away_is_an_error_and_coming_back_needs_no_restart() {
     }
     let session = recovered.expect("the store did not recover");
     assert_eq!(session.user_id, Some(7), "still signed in after the outage");
+}
+
+#[tokio::test]
+async fn a_slow_redis_is_a_timeout_error_after_the_configured_time() {
+    let Some(server) = RedisServer::start("slow") else {
+        return;
+    };
+    let options = RedisOptions {
+        timeout: Duration::from_millis(200),
+        ..RedisOptions::default()
+    };
+    let store = RedisStore::connect(&server.url(), options, Keys::new(Key::generate()))
+        .await
+        .unwrap();
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.user_id = Some(7);
+    browser.save(&store, &mut session).await;
+
+    // Redis stalls for a second, from another process.
+    let stall = Command::new("redis-cli")
+        .args(["-p", &server.port.to_string(), "debug", "sleep", "1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("redis-cli runs");
+    tokio::time::sleep(Duration::from_millis(100)).await; // let the stall reach Redis first
+    let started = std::time::Instant::now();
+    let error = store.load::<AppSession>(&browser.request()).await.unwrap_err();
+    let waited = started.elapsed();
+    let cause = std::error::Error::source(&error).unwrap();
+    assert!(
+        cause.to_string().contains("did not answer within 200ms"),
+        "{cause}"
+    );
+    assert!(
+        waited < Duration::from_millis(900),
+        "the call waited {waited:?}, not the 200 ms configured"
+    );
+    let answer = stall.wait_with_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&answer.stdout).trim(),
+        "OK",
+        "Redis did not stall"
+    );
+    // Once Redis answers again, so does the store.
+    assert_eq!(
+        store
+            .load::<AppSession>(&browser.request())
+            .await
+            .unwrap()
+            .user_id,
+        Some(7)
+    );
 }
 
 #[tokio::test]

@@ -7,8 +7,8 @@
 //!   f<tag>       one field's record, sealed (tag: the field's name hash, 8 hex digits)
 //! ```
 //!
-//! A load is one round trip (a script: `HGETALL`, or an unreadable marker when the key holds something
-//! else). A save is one round trip (a script, sent by hash after the first call): refuse if the session
+//! A load is one round trip (`HGETALL`; a key holding something else than a hash reads as an
+//! unreadable session). A save is one round trip (a script, sent by hash after the first call): refuse if the session
 //! was removed meanwhile (unless it is new), rename it when its id is cycled, `HSET` the entries the
 //! save carries (only the changed fields), and set the TTL. Two instances changing different fields
 //! of one session both keep their change, without a read before the write.
@@ -22,13 +22,6 @@ use redis::{Client, Script};
 use crate::key::Keys;
 use crate::store::id::SessionId;
 use crate::store::server::{Backend, Entries, ServerStore, Stored, Write};
-
-const LOAD: &str = r"
-local kind = redis.call('TYPE', KEYS[1]).ok
-if kind == 'hash' then return redis.call('HGETALL', KEYS[1]) end
-if kind == 'none' then return {} end
-return {'m', ''}
-";
 
 const SAVE: &str = r"
 local source, target = KEYS[1], KEYS[2]
@@ -107,7 +100,6 @@ pub struct RedisBackend {
     connection: ConnectionManager,
     prefix: Arc<str>,
     timeout: Duration,
-    load: Arc<Script>,
     save: Arc<Script>,
 }
 
@@ -136,7 +128,6 @@ impl RedisBackend {
             connection,
             prefix: options.prefix.into(),
             timeout: options.timeout,
-            load: Arc::new(Script::new(LOAD)),
             save: Arc::new(Script::new(SAVE)),
         })
     }
@@ -146,11 +137,14 @@ impl RedisBackend {
         format!("{}{}", self.prefix, id.to_text())
     }
 
+    /// Runs `call` for at most the configured timeout. The connection's own response timeout may fire
+    /// first: either way the error is [`RedisStoreError::Timeout`].
     async fn bounded<T>(
         &self,
         call: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, RedisStoreError> {
         match tokio::time::timeout(self.timeout, call).await {
+            Ok(Err(error)) if error.is_timeout() => Err(RedisStoreError::Timeout(self.timeout)),
             Ok(result) => Ok(result?),
             Err(_) => Err(RedisStoreError::Timeout(self.timeout)),
         }
@@ -167,14 +161,22 @@ impl Backend for RedisBackend {
 
     async fn load(&self, id: &SessionId) -> Result<Option<Stored>, RedisStoreError> {
         let mut connection = self.connection.clone();
-        let invocation = self.load.key(self.key(id));
-        let flat: Vec<Vec<u8>> = self.bounded(invocation.invoke_async(&mut connection)).await?;
-        if flat.is_empty() {
+        let mut command = redis::cmd("HGETALL");
+        command.arg(self.key(id));
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> = match self.bounded(command.query_async(&mut connection)).await {
+            Ok(pairs) => pairs,
+            // Something else than a session under the key: an unreadable session, which the store
+            // refuses and deletes.
+            Err(RedisStoreError::Redis(error)) if error.code() == Some("WRONGTYPE") => {
+                return Ok(Some(Stored::Entries(Entries::default())));
+            }
+            Err(error) => return Err(error),
+        };
+        if pairs.is_empty() {
             return Ok(None);
         }
         let mut entries = Entries::default();
-        for pair in flat.chunks_exact(2) {
-            let (name, value) = (&pair[0], pair[1].clone());
+        for (name, value) in pairs {
             if name == b"m" {
                 entries.meta = value;
             } else if let Some(tag) = name

@@ -1,0 +1,143 @@
+//! The demo's cart route (`POST /cart`: load a 10-item cart, add one, drop the oldest, save) with the
+//! session in Redis on loopback, two ways in one run: our Redis store, and `tower-sessions` with its
+//! Redis store. For each, the Redis round trips one request costs (read from `redis-cli monitor`,
+//! leaving out the calls a script makes inside Redis), then requests per second under wrk.
+//!
+//! Needs `redis-server`, `redis-cli` and `wrk` (Debian packages). Run:
+//! `cargo bench -p sessions-examples --bench redis_load`
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::post;
+use sessions::{Key, Keys, RedisOptions, RedisStore};
+use support::{SECONDS, add_to_cart, filled_cart, have_wrk, serve, tower_sessions_cart, wrk};
+use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
+
+/// A redis-server on a free port, stopped when dropped.
+struct Server(Child, u16);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_redis() -> Option<Server> {
+    let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+    let child = Command::new("redis-server")
+        .args([
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .ok()?;
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(Server(child, port));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+/// The commands one `POST /cart` sends to Redis, as `redis-cli monitor` sees them; calls a script
+/// makes inside Redis are left out, so each one counted is a round trip.
+fn round_trips(
+    runtime: &tokio::runtime::Runtime,
+    redis_port: u16,
+    app: SocketAddr,
+    cookie: &str,
+) -> Vec<String> {
+    let mut monitor = Command::new("redis-cli")
+        .args(["-p", &redis_port.to_string(), "monitor"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("redis-cli runs");
+    let mut lines = BufReader::new(monitor.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("OK"));
+    // "cake" onto a cart of ten "tea": a change, as each request under wrk makes.
+    runtime.block_on(add_to_cart(app, cookie, "cake"));
+    // A marker after the request: everything before it belongs to the request.
+    let _ = Command::new("redis-cli")
+        .args(["-p", &redis_port.to_string(), "echo", "end-of-request"])
+        .output();
+    let mut commands = Vec::new();
+    for line in lines.map_while(Result::ok) {
+        if line.contains("end-of-request") {
+            break;
+        }
+        if !line.contains("[0 lua]") {
+            let command = line.split('"').nth(1).unwrap_or_default().to_uppercase();
+            commands.push(command);
+        }
+    }
+    let _ = monitor.kill();
+    let _ = monitor.wait();
+    commands
+}
+
+fn main() {
+    if !have_wrk() {
+        return;
+    }
+    let Some(redis) = start_redis() else {
+        eprintln!("redis-server is not installed (apt-get install redis-server); this benchmark did not run");
+        return;
+    };
+    let url = format!("redis://127.0.0.1:{}/", redis.1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (ours, theirs) = runtime.block_on(async {
+        let store = RedisStore::connect(&url, RedisOptions::default(), Keys::new(Key::generate()))
+            .await
+            .unwrap();
+        let ours = serve(sessions_examples::app(store.clone(), store)).await;
+        let pool = Pool::new(Config::from_url(&url).unwrap(), None, None, None, 4).unwrap();
+        pool.init().await.unwrap();
+        let layer =
+            tower_sessions::SessionManagerLayer::new(tower_sessions_redis_store::RedisStore::new(pool));
+        let theirs = serve(
+            Router::new()
+                .route("/cart", post(tower_sessions_cart))
+                .layer(layer),
+        )
+        .await;
+        (ours, theirs)
+    });
+    let our_cookie = runtime.block_on(filled_cart(ours));
+    let their_cookie = runtime.block_on(filled_cart(theirs));
+
+    let our_trips = round_trips(&runtime, redis.1, ours, &our_cookie);
+    let their_trips = round_trips(&runtime, redis.1, theirs, &their_cookie);
+    let sessions = wrk(ours, &our_cookie);
+    let tower = wrk(theirs, &their_cookie);
+    println!(
+        "POST /cart with the session in Redis, keep-alive, wrk -t1 -c32 -d{SECONDS}s, one tokio worker:"
+    );
+    println!(
+        "  sessions, Redis store        {sessions:>9.0} req/s   round trips per request: {} {our_trips:?}",
+        our_trips.len()
+    );
+    println!(
+        "  tower-sessions, Redis store  {tower:>9.0} req/s   round trips per request: {} {their_trips:?}",
+        their_trips.len()
+    );
+    println!("  sessions is {:.2}x tower-sessions", sessions / tower);
+}

@@ -1,0 +1,105 @@
+//! What the load benchmarks share: the cart route on tower-sessions, serving an app on a free port,
+//! filling a cart, and running wrk.
+
+use std::net::SocketAddr;
+use std::process::Command;
+
+use axum::Form;
+use axum::Router;
+use axum::response::Redirect;
+use serde::Deserialize;
+use sessions_examples::{CART_SIZE, CATALOG};
+
+/// How long wrk loads each server.
+pub const SECONDS: u32 = 10;
+
+#[derive(Deserialize)]
+pub struct ItemForm {
+    pub item: String,
+}
+
+/// The demo's cart route on tower-sessions: the same rule, through string keys.
+pub async fn tower_sessions_cart(session: tower_sessions::Session, Form(form): Form<ItemForm>) -> Redirect {
+    let mut items: Vec<String> = session.get("items").await.unwrap().unwrap_or_default();
+    if CATALOG.contains(&form.item.as_str()) {
+        items.push(form.item);
+        if items.len() > CART_SIZE {
+            items.remove(0);
+        }
+    }
+    session.insert("items", items).await.unwrap();
+    Redirect::to("/")
+}
+
+pub async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    address
+}
+
+/// Sends one `POST /cart` adding `item` with `cookie`; returns the cookie the response sets, if any.
+pub async fn add_to_cart(address: SocketAddr, cookie: &str, item: &str) -> Option<String> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client
+        .post(format!("http://{address}/cart"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookie)
+        .body(format!("item={item}"))
+        .send()
+        .await
+        .unwrap();
+    let set = response.headers().get("set-cookie")?;
+    Some(set.to_str().unwrap().split(';').next().unwrap().to_owned())
+}
+
+/// Fills the cart with `CART_SIZE` items as a browser would; returns the `Cookie` header to replay.
+pub async fn filled_cart(address: SocketAddr) -> String {
+    let mut cookie = String::new();
+    for _ in 0..CART_SIZE {
+        if let Some(set) = add_to_cart(address, &cookie, "tea").await {
+            cookie = set;
+        }
+    }
+    cookie
+}
+
+/// Whether wrk is installed; says what to do when it is not.
+pub fn have_wrk() -> bool {
+    let found = Command::new("wrk").arg("--version").output().is_ok();
+    if !found {
+        eprintln!("wrk is not installed (apt-get install wrk); this load benchmark did not run");
+    }
+    found
+}
+
+/// Requests per second that wrk measured against `POST /cart` on `address`, replaying `cookie`.
+pub fn wrk(address: SocketAddr, cookie: &str) -> f64 {
+    let script = std::env::temp_dir().join(format!("cart-load-{}.lua", address.port()));
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = \"item=cake\"\n\
+             wrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\n\
+             wrk.headers[\"Cookie\"] = \"{cookie}\"\n"
+        ),
+    )
+    .unwrap();
+    let output = Command::new("wrk")
+        .args(["-t1", "-c32", &format!("-d{SECONDS}s"), "-s"])
+        .arg(&script)
+        .arg(format!("http://{address}/cart"))
+        .output()
+        .expect("wrk runs");
+    let _ = std::fs::remove_file(script);
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(!report.contains("Non-2xx or 3xx"), "errors under load:\n{report}");
+    report
+        .lines()
+        .find_map(|line| line.strip_prefix("Requests/sec:"))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no rate in wrk's report:\n{report}"))
+}
