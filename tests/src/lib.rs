@@ -1,5 +1,6 @@
 //! Support for the cross-crate tests in `tests/`: a [`Browser`] that keeps cookies between requests
-//! the way a browser does, so tests drive stores through real `Cookie` and `Set-Cookie` headers.
+//! the way a browser does, so tests drive stores through real `Cookie` and `Set-Cookie` headers, and
+//! [`merges_per_field`], the contract every server-side store keeps.
 
 use std::collections::BTreeMap;
 
@@ -80,4 +81,51 @@ impl Browser {
         store.save(session, &mut response).await.expect("saving succeeds");
         self.receive(&response)
     }
+}
+
+/// The session [`merges_per_field`] works on.
+#[derive(sessions::Session, Default, Debug)]
+#[session(cookie = "merge_probe")]
+pub struct MergeProbe {
+    /// Set once, before the concurrent requests.
+    pub user_id: Option<u64>,
+    /// Changed by one request.
+    pub cart: Vec<u32>,
+    /// Changed by the other, then by both.
+    pub theme: String,
+}
+
+/// The contract of a server-side store: two requests that load one session and change different fields
+/// both keep their change; when both change the same field, the last save wins. `a` and `b` may be
+/// one store, or two app instances sharing a backend.
+pub async fn merges_per_field(a: &impl Store, b: &impl Store) {
+    let mut browser = Browser::default();
+    let mut session = browser.load::<MergeProbe>(a).await;
+    session.user_id = Some(7);
+    browser.save(a, &mut session).await;
+
+    let mut first = browser.load::<MergeProbe>(a).await;
+    let mut second = browser.load::<MergeProbe>(b).await;
+    first.cart.push(1);
+    second.theme = "dark".into();
+    browser.clone().save(a, &mut first).await;
+    browser.clone().save(b, &mut second).await;
+    let merged = browser.load::<MergeProbe>(a).await;
+    assert_eq!(
+        (merged.user_id, merged.cart.clone(), merged.theme.as_str()),
+        (Some(7), vec![1], "dark"),
+        "a change was lost"
+    );
+
+    let mut first = browser.load::<MergeProbe>(a).await;
+    let mut second = browser.load::<MergeProbe>(b).await;
+    first.theme = "first".into();
+    second.theme = "second".into();
+    browser.clone().save(a, &mut first).await;
+    browser.clone().save(b, &mut second).await;
+    assert_eq!(
+        browser.load::<MergeProbe>(b).await.theme,
+        "second",
+        "the last save did not win"
+    );
 }

@@ -282,6 +282,13 @@ async fn path_traversal_through_the_cookie_never_reaches_the_disk() {
     std::fs::remove_dir_all(outside).unwrap();
 }
 
+#[tokio::test]
+async fn concurrent_saves_merge_per_field() {
+    let dir = TempDir::new("contract");
+    let store = store_in(&dir.0, &secret(), &ManualClock::at_unix(START));
+    sessions_tests::merges_per_field(&store, &store).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_saves_from_threads_each_keep_their_field() {
     let dir = TempDir::new("threads");

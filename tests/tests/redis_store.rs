@@ -166,31 +166,7 @@ async fn concurrent_changes_on_two_instances_merge_per_field() {
     let Some((_server, a, b, _)) = two_instances("merge").await else {
         return;
     };
-    let mut browser = Browser::default();
-    let mut session = browser.load::<AppSession>(&a).await;
-    session.user_id = Some(7);
-    browser.save(&a, &mut session).await;
-
-    let mut on_a = browser.load::<AppSession>(&a).await;
-    let mut on_b = browser.load::<AppSession>(&b).await;
-    on_a.cart.push(1);
-    on_b.theme = "dark".into();
-    browser.clone().save(&a, &mut on_a).await;
-    browser.clone().save(&b, &mut on_b).await;
-    let merged = browser.load::<AppSession>(&a).await;
-    assert_eq!(
-        (merged.user_id, merged.cart.clone(), merged.theme.as_str()),
-        (Some(7), vec![1], "dark")
-    );
-
-    // The same field from both: the last write wins.
-    let mut on_a = browser.load::<AppSession>(&a).await;
-    let mut on_b = browser.load::<AppSession>(&b).await;
-    on_a.theme = "first".into();
-    on_b.theme = "second".into();
-    browser.clone().save(&a, &mut on_a).await;
-    browser.clone().save(&b, &mut on_b).await;
-    assert_eq!(browser.load::<AppSession>(&b).await.theme, "second");
+    sessions_tests::merges_per_field(&a, &b).await;
 }
 
 #[tokio::test]

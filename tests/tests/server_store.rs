@@ -52,32 +52,9 @@ async fn the_cookie_holds_only_a_signed_id() {
 }
 
 #[tokio::test]
-async fn concurrent_requests_changing_different_fields_both_keep_their_change() {
-    let (store, _, mut browser) = setup();
-    signed_in(&store, &mut browser).await;
-    let mut first = browser.load::<AppSession>(&store).await;
-    let mut second = browser.load::<AppSession>(&store).await;
-    first.cart.push(1);
-    second.theme = "dark".into();
-    browser.clone().save(&store, &mut first).await;
-    browser.clone().save(&store, &mut second).await;
-    let merged = browser.load::<AppSession>(&store).await;
-    assert_eq!(merged.cart, [1]);
-    assert_eq!(merged.theme, "dark");
-    assert_eq!(merged.user_id, Some(7));
-}
-
-#[tokio::test]
-async fn the_same_field_changed_twice_keeps_the_last_write() {
-    let (store, _, mut browser) = setup();
-    signed_in(&store, &mut browser).await;
-    let mut first = browser.load::<AppSession>(&store).await;
-    let mut second = browser.load::<AppSession>(&store).await;
-    first.theme = "first".into();
-    second.theme = "second".into();
-    browser.clone().save(&store, &mut first).await;
-    browser.clone().save(&store, &mut second).await;
-    assert_eq!(browser.load::<AppSession>(&store).await.theme, "second");
+async fn concurrent_saves_merge_per_field() {
+    let (store, _, _) = setup();
+    sessions_tests::merges_per_field(&store, &store).await;
 }
 
 #[tokio::test]
@@ -448,23 +425,18 @@ async fn entry_backends_merge_field_by_field() {
         .unwrap();
     assert_eq!(fields.len(), 3, "a new session writes every field");
 
-    let mut first = browser.load::<AppSession>(&store).await;
-    let mut second = browser.load::<AppSession>(&store).await;
-    first.cart.push(1);
-    second.theme = "dark".into();
-    browser.clone().save(&store, &mut first).await;
-    browser.clone().save(&store, &mut second).await;
-    let merged = browser.load::<AppSession>(&store).await;
-    assert_eq!(
-        (merged.user_id, merged.cart.clone(), merged.theme.as_str()),
-        (Some(7), vec![1], "dark")
-    );
+    let contract = entry_store();
+    sessions_tests::merges_per_field(&contract, &contract).await;
 
     // cycle_id moves the entries; destroy removes them, and a slower save does not bring them back.
     let mut session = browser.load::<AppSession>(&store).await;
     session.cycle_id();
     browser.save(&store, &mut session).await;
-    assert_eq!(browser.load::<AppSession>(&store).await.theme, "dark");
+    assert_eq!(
+        browser.load::<AppSession>(&store).await.theme,
+        "light",
+        "moved with its data"
+    );
     let mut slow = browser.load::<AppSession>(&store).await;
     let mut sign_out = browser.load::<AppSession>(&store).await;
     sign_out.destroy();
