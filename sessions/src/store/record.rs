@@ -12,99 +12,77 @@ use crate::key::Keys;
 use crate::options::Protection;
 use crate::store::id::SessionId;
 
-/// `payload` sealed with the primary key for the session `id`.
-pub(crate) fn seal(payload: &[u8], id: &SessionId, keys: &Keys, binding: &Binding) -> Vec<u8> {
-    let offset = seal::payload_offset(Protection::Sealed);
-    let mut buf = Vec::with_capacity(offset + payload.len() + 16);
-    buf.resize(offset, 0);
-    buf.extend_from_slice(payload);
-    seal::seal(
-        &mut buf,
-        Protection::Sealed,
-        keys.primary(),
-        binding,
-        id.as_bytes(),
-    );
-    buf
-}
-
-/// An opened record: the buffer, where the payload is in it, and whether a fallback key sealed it.
-#[derive(Debug)]
-pub(crate) struct Opened {
-    pub(crate) buf: Vec<u8>,
-    pub(crate) payload: Range<usize>,
-    pub(crate) by_fallback: bool,
-}
-
-/// Opens a record stored for session `id`; anything that does not open is [`Rejection::Unreadable`].
-pub(crate) fn open(
-    mut buf: Vec<u8>,
-    id: &SessionId,
-    keys: &Keys,
-    binding: &Binding,
-) -> Result<Opened, Rejection> {
-    let opened = seal::open(&mut buf, keys, binding, id.as_bytes()).map_err(|_| Rejection::Unreadable)?;
-    Ok(Opened {
-        buf,
-        payload: opened.payload,
-        by_fallback: opened.by_fallback,
-    })
-}
-
-/// Which entry of a session: its times, or one field's record.
+/// Which part of a session a sealed value is: a whole record, or one of its entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Entry {
+pub(crate) enum Part {
+    /// The whole payload.
+    Whole,
+    /// The session's times.
     Meta,
+    /// One field's record, by the field's tag.
     Field(u32),
 }
 
-impl Entry {
-    /// The session id, then the entry's kind and tag: what the entry is bound to.
-    fn subject(self, id: &SessionId) -> [u8; 21] {
+impl Part {
+    /// What the sealed value is bound to: the session id, and for an entry which entry it is.
+    fn subject(self, id: &SessionId) -> ([u8; 21], usize) {
         let mut subject = [0; 21];
         subject[..16].copy_from_slice(id.as_bytes());
         let (kind, tag) = match self {
-            Entry::Meta => (0, 0),
-            Entry::Field(tag) => (1, tag),
+            Part::Whole => return (subject, 16),
+            Part::Meta => (0, 0),
+            Part::Field(tag) => (1, tag),
         };
         subject[16] = kind;
         subject[17..].copy_from_slice(&tag.to_le_bytes());
-        subject
+        (subject, 21)
     }
 }
 
-/// `plaintext` sealed as `entry` of session `id`.
-pub(crate) fn seal_entry(
-    plaintext: &[u8],
-    entry: Entry,
-    id: &SessionId,
-    keys: &Keys,
-    binding: &Binding,
-) -> Vec<u8> {
+/// `plaintext` sealed with the primary key as `part` of session `id`.
+pub(crate) fn seal(plaintext: &[u8], part: Part, id: &SessionId, keys: &Keys, binding: &Binding) -> Vec<u8> {
     let offset = seal::payload_offset(Protection::Sealed);
     let mut buf = Vec::with_capacity(offset + plaintext.len() + 16);
     buf.resize(offset, 0);
     buf.extend_from_slice(plaintext);
+    let (subject, len) = part.subject(id);
     seal::seal(
         &mut buf,
         Protection::Sealed,
         keys.primary(),
         binding,
-        &entry.subject(id),
+        &subject[..len],
     );
     buf
 }
 
-/// Opens `entry` of session `id`: its plaintext, and whether a fallback key sealed it.
-pub(crate) fn open_entry(
+/// An opened value: the buffer, where the plaintext is in it, and whether a fallback key sealed it.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    pub(crate) buf: Vec<u8>,
+    pub(crate) plaintext: Range<usize>,
+    pub(crate) by_fallback: bool,
+}
+
+impl Opened {
+    pub(crate) fn plaintext(&self) -> &[u8] {
+        &self.buf[self.plaintext.clone()]
+    }
+}
+
+/// Opens `part` of session `id`; anything that does not open is [`Rejection::Unreadable`].
+pub(crate) fn open(
     mut buf: Vec<u8>,
-    entry: Entry,
+    part: Part,
     id: &SessionId,
     keys: &Keys,
     binding: &Binding,
-) -> Option<(Vec<u8>, bool)> {
-    let opened = seal::open(&mut buf, keys, binding, &entry.subject(id)).ok()?;
-    buf.truncate(opened.payload.end);
-    buf.drain(..opened.payload.start);
-    Some((buf, opened.by_fallback))
+) -> Result<Opened, Rejection> {
+    let (subject, len) = part.subject(id);
+    let opened = seal::open(&mut buf, keys, binding, &subject[..len]).map_err(|_| Rejection::Unreadable)?;
+    Ok(Opened {
+        buf,
+        plaintext: opened.payload,
+        by_fallback: opened.by_fallback,
+    })
 }

@@ -18,7 +18,7 @@ use crate::session::Session;
 use crate::stats::RejectionCounts;
 use crate::store::id::{self, SessionId};
 use crate::store::merge::merge;
-use crate::store::record::{self, Entry};
+use crate::store::record::{self, Part};
 use crate::store::{Context, Store};
 
 /// Storage for server-side sessions: sealed records under session ids.
@@ -113,21 +113,20 @@ impl Write {
     /// a new id, or was sealed with a fallback key. Storing them over what is stored, entry by entry,
     /// is the per-field merge.
     pub fn entries(&self) -> Entries {
-        let seal = |plaintext: &[u8], entry| {
-            record::seal_entry(plaintext, entry, &self.id, &self.keys, &self.binding)
-        };
+        let seal =
+            |plaintext: &[u8], entry| record::seal(plaintext, entry, &self.id, &self.keys, &self.binding);
         let mut entries = Entries::default();
         let Ok((meta, records)) = payload::read(&self.payload) else {
             return entries; // a payload this crate just wrote always reads
         };
         let mut times = Vec::with_capacity(24);
         payload::Writer::begin(&mut times, meta, 0).finish();
-        entries.meta = seal(&times, Entry::Meta);
+        entries.meta = seal(&times, Part::Meta);
         for record in records.flatten() {
             if self.rewrites_all || self.changed.contains(&record.name_tag) {
                 entries
                     .fields
-                    .push((record.name_tag, seal(record.raw, Entry::Field(record.name_tag))));
+                    .push((record.name_tag, seal(record.raw, Part::Field(record.name_tag))));
             }
         }
         entries
@@ -140,15 +139,28 @@ impl Write {
     /// it was loaded (destroyed by a concurrent request, or expired): it must not come back, so store
     /// nothing. A stored record that does not open is replaced.
     pub fn merge(&self, current: Option<&[u8]>) -> Option<Vec<u8>> {
-        let opened =
-            current.map(|sealed| record::open(sealed.to_vec(), &self.source_id, &self.keys, &self.binding));
+        let opened = current.map(|sealed| {
+            record::open(
+                sealed.to_vec(),
+                Part::Whole,
+                &self.source_id,
+                &self.keys,
+                &self.binding,
+            )
+        });
         let payload = match opened {
-            Some(Ok(current)) => merge(&current.buf[current.payload], &self.payload, &self.changed),
+            Some(Ok(current)) => merge(current.plaintext(), &self.payload, &self.changed),
             Some(Err(_)) => self.payload.clone(),
             None if self.creates => self.payload.clone(),
             None => return None,
         };
-        Some(record::seal(&payload, &self.id, &self.keys, &self.binding))
+        Some(record::seal(
+            &payload,
+            Part::Whole,
+            &self.id,
+            &self.keys,
+            &self.binding,
+        ))
     }
 }
 
@@ -217,13 +229,18 @@ impl<B: Backend> ServerStore<B> {
         })?;
         let restored = match stored {
             None => return Ok(Err(Rejection::NotFound)),
-            Some(Stored::Record(sealed)) => {
-                record::open(sealed, id, &self.context.keys, &S::prepared().binding).and_then(|opened| {
-                    let mut session = codec::restore::<S>(opened.buf, opened.payload, now)?;
-                    session.rekey = opened.by_fallback;
-                    Ok(session)
-                })
-            }
+            Some(Stored::Record(sealed)) => record::open(
+                sealed,
+                Part::Whole,
+                id,
+                &self.context.keys,
+                &S::prepared().binding,
+            )
+            .and_then(|opened| {
+                let mut session = codec::restore::<S>(opened.buf, opened.plaintext, now)?;
+                session.rekey = opened.by_fallback;
+                Ok(session)
+            }),
             Some(Stored::Entries(entries)) => self.assemble::<S>(entries, id, now),
         };
         if restored.is_err()
@@ -243,24 +260,21 @@ impl<B: Backend> ServerStore<B> {
         now: u64,
     ) -> Result<Loaded<S>, Rejection> {
         let (keys, binding) = (&self.context.keys, &S::prepared().binding);
-        let (times, mut rekey) =
-            record::open_entry(entries.meta, Entry::Meta, id, keys, binding).ok_or(Rejection::Unreadable)?;
-        let (meta, _) = payload::read(&times).map_err(|_| Rejection::Unreadable)?;
-        let fields: Vec<Vec<u8>> = entries
+        let times = record::open(entries.meta, Part::Meta, id, keys, binding)?;
+        let (meta, _) = payload::read(times.plaintext()).map_err(|_| Rejection::Unreadable)?;
+        let fields: Vec<record::Opened> = entries
             .fields
             .into_iter()
-            .filter_map(|(tag, sealed)| record::open_entry(sealed, Entry::Field(tag), id, keys, binding))
-            .map(|(record, by_fallback)| {
-                rekey |= by_fallback;
-                record
-            })
+            .filter_map(|(tag, sealed)| record::open(sealed, Part::Field(tag), id, keys, binding).ok())
             .collect();
-        let mut buf = Vec::with_capacity(32 + fields.iter().map(Vec::len).sum::<usize>());
+        let mut buf =
+            Vec::with_capacity(32 + fields.iter().map(|field| field.plaintext.len()).sum::<usize>());
         let mut writer = payload::Writer::begin(&mut buf, meta, fields.len());
-        for record in &fields {
-            writer.raw(&mut buf, record);
+        for field in &fields {
+            writer.raw(&mut buf, field.plaintext());
         }
         writer.finish();
+        let rekey = times.by_fallback || fields.iter().any(|field| field.by_fallback);
         let len = buf.len();
         let mut session = codec::restore::<S>(buf, 0..len, now)?;
         session.rekey = rekey;
