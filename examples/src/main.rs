@@ -82,6 +82,28 @@ fn key(production: bool) -> Result<Key, String> {
     }
 }
 
+/// The demo on the chosen store, or why that store cannot be used.
+async fn app(choice: &StoreChoice, keys: Keys) -> Result<axum::Router, String> {
+    Ok(match choice {
+        StoreChoice::Cookie => {
+            let store = CookieStore::new(keys);
+            sessions_examples::app(store.clone(), store)
+        }
+        StoreChoice::Files(dir) => {
+            let store = FileStore::open(dir, keys).map_err(|error| chain(&error))?;
+            println!("Sessions are kept in files under {dir}.");
+            sessions_examples::app(store.clone(), store)
+        }
+        StoreChoice::Redis(url) => {
+            let store = RedisStore::connect(url, RedisOptions::default(), keys)
+                .await
+                .map_err(|error| format!("cannot use Redis at {url}: {}", chain(&error)))?;
+            println!("Sessions are kept in Redis at {url}.");
+            sessions_examples::app(store.clone(), store)
+        }
+    })
+}
+
 /// An error and its causes, as one line.
 fn chain(error: &dyn std::error::Error) -> String {
     let mut line = error.to_string();
@@ -113,31 +135,12 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let app = match &options.store {
-        StoreChoice::Cookie => {
-            let store = CookieStore::new(keys);
-            sessions_examples::app(store.clone(), store)
+    let app = match app(&options.store, keys).await {
+        Ok(app) => app,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::FAILURE;
         }
-        StoreChoice::Files(dir) => match FileStore::open(dir, keys) {
-            Ok(store) => {
-                println!("Sessions are kept in files under {dir}.");
-                sessions_examples::app(store.clone(), store)
-            }
-            Err(error) => {
-                eprintln!("{}", chain(&error));
-                return ExitCode::FAILURE;
-            }
-        },
-        StoreChoice::Redis(url) => match RedisStore::connect(url, RedisOptions::default(), keys).await {
-            Ok(store) => {
-                println!("Sessions are kept in Redis at {url}.");
-                sessions_examples::app(store.clone(), store)
-            }
-            Err(error) => {
-                eprintln!("cannot use Redis at {url}: {}", chain(&error));
-                return ExitCode::FAILURE;
-            }
-        },
     };
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await {
         Ok(listener) => listener,
