@@ -266,6 +266,10 @@ impl Files {
     }
 
     /// Holds the stripe locks of `ids` (each once, in order, so two savers never wait on each other).
+    ///
+    /// Each call opens the lock file afresh, on purpose: an flock belongs to an open file description,
+    /// so threads sharing one open `File` would all "hold" the lock at once. A file opened per save
+    /// makes the lock exclude other threads of this process as well as other processes.
     fn lock(&self, ids: &[&SessionId]) -> Result<Vec<File>, FileStoreError> {
         let mut paths: Vec<PathBuf> = ids.iter().map(|id| self.lock_path(id)).collect();
         paths.sort();
