@@ -305,16 +305,22 @@ async fn a_slow_redis_is_a_timeout_error_after_the_configured_time() {
     session.user_id = Some(7);
     browser.save(&store, &mut session).await;
 
-    // Redis stalls for a second, from another process.
+    // Redis stalls for two seconds, from another process. When the stall takes effect is up to the
+    // OS: loads before it succeed; the first that fails must be a timeout, back by the 200 ms.
     let stall = Command::new("redis-cli")
-        .args(["-p", &server.port.to_string(), "debug", "sleep", "1"])
+        .args(["-p", &server.port.to_string(), "debug", "sleep", "2"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("redis-cli runs");
-    tokio::time::sleep(Duration::from_millis(100)).await; // let the stall reach Redis first
-    let started = std::time::Instant::now();
-    let error = store.load::<AppSession>(&browser.request()).await.unwrap_err();
-    let waited = started.elapsed();
+    let request = browser.request();
+    let deadline = std::time::Instant::now() + Duration::from_millis(1500);
+    let (error, waited) = loop {
+        let started = std::time::Instant::now();
+        match store.load::<AppSession>(&request).await {
+            Err(error) => break (error, started.elapsed()),
+            Ok(_) => assert!(std::time::Instant::now() < deadline, "Redis never stalled"),
+        }
+    };
     let cause = std::error::Error::source(&error).unwrap();
     assert!(
         cause.to_string().contains("did not answer within 200ms"),
