@@ -233,6 +233,12 @@ impl<S: Session> Loaded<S> {
             || (self.origin == Origin::Restored && self.refresh_due(now))
     }
 
+    /// Whether a save must store the session: a field changed (`changed`), it is [`stale`](Self::stale),
+    /// it was sealed with a fallback key, or its id is being cycled.
+    pub(crate) fn must_store(&self, changed: bool, now: u64) -> bool {
+        changed || self.stale(now) || self.rekey || self.intent == Intent::CycleId
+    }
+
     /// The `Max-Age` of a cookie issued at `now`, or `None` for a browser-session cookie.
     pub(crate) fn cookie_max_age(&self, now: u64) -> Option<Duration> {
         self.persistent

@@ -9,7 +9,7 @@ use crate::codec::{self, seal};
 use crate::error::{LoadError, SaveError};
 use crate::http;
 use crate::key::Keys;
-use crate::loaded::{Intent, Loaded, Origin};
+use crate::loaded::{Loaded, Origin};
 use crate::session::Session;
 use crate::stats::RejectionCounts;
 use crate::store::{Context, Store};
@@ -104,7 +104,7 @@ impl CookieStore {
         buf.resize(offset, 0);
         let mut changed = false;
         let layout = codec::encode(session, now, &mut buf, |_| changed = true)?;
-        if !changed && !session.stale(now) && !session.rekey && session.intent != Intent::CycleId {
+        if !session.must_store(changed, now) {
             if session.rejection().is_some() {
                 session.origin = Origin::New;
                 return Ok(CookieUpdate::Remove);

@@ -402,8 +402,7 @@ impl<B: Backend> Store for ServerStore<B> {
         let layout = codec::encode(session, now, &mut payload, |index| {
             changed.push(S::FIELDS[index].name_tag())
         })?;
-        let must_write =
-            !changed.is_empty() || session.stale(now) || session.rekey || session.intent == Intent::CycleId;
+        let must_store = session.must_store(!changed.is_empty(), now);
         let old_id = session.id.clone();
         if old_id.is_none() && changed.is_empty() && !session.stale(now) {
             // A new session nobody wrote to: nothing to store, but a refused cookie is cleared.
@@ -413,7 +412,7 @@ impl<B: Backend> Store for ServerStore<B> {
             }
             return Ok(());
         }
-        if !must_write {
+        if !must_store {
             return Ok(());
         }
         self.write_record(session, response, (payload, layout), changed, old_id, now)
