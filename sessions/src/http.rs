@@ -36,12 +36,12 @@ pub(crate) fn attributes(options: &CookieOptions) -> String {
 /// browsers drop such cookies silently.
 pub(crate) fn check_size(
     name: &'static str,
-    value: &str,
+    value_len: usize,
     attributes: &str,
     max_age: Option<Duration>,
 ) -> Result<(), SaveError> {
     let max_age_len = max_age.map_or(0, |age| "; Max-Age=".len() + decimal_digits(age.as_secs()));
-    let size = name.len() + 1 + value.len() + attributes.len() + max_age_len;
+    let size = name.len() + 1 + value_len + attributes.len() + max_age_len;
     if size > MAX_COOKIE_LEN {
         return Err(SaveError::TooLarge {
             cookie: name,
@@ -64,7 +64,7 @@ pub(crate) fn set_cookie(
     max_age: Option<Duration>,
     value: &str,
 ) -> Result<HeaderValue, SaveError> {
-    check_size(name, value, attributes, max_age)?;
+    check_size(name, value.len(), attributes, max_age)?;
     let mut line = String::with_capacity(name.len() + value.len() + attributes.len() + 32);
     line.push_str(name);
     line.push('=');

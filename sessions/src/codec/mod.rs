@@ -52,6 +52,12 @@ pub(crate) fn seal_cookie<S: Session>(mut buf: Vec<u8>, keys: &Keys, out: &mut S
     URL_SAFE_NO_PAD.encode_string(&buf, out);
 }
 
+/// The length of the cookie value [`seal_cookie`] makes of a `buf_len`-byte buffer.
+pub(crate) fn sealed_cookie_len<S: Session>(buf_len: usize) -> usize {
+    let sealed = buf_len + seal::trailer_len(S::CONFIG.protection());
+    base64::encoded_len(sealed, false).unwrap_or(usize::MAX)
+}
+
 /// Rebuilds a session from the payload at `buf[payload]`, refusing it if the session has expired or
 /// claims to come from the future. A field whose type changed, whose value does not decode, or whose own
 /// `max_age` has passed goes back to its default and is listed in [`Loaded::reset_fields`].
@@ -173,14 +179,14 @@ pub(crate) fn encode<S: Session>(
     let foreign = &loaded.snapshot.foreign;
     let mut writer = Writer::begin(out, meta, S::FIELDS.len() + foreign.len());
     let defaults = (loaded.origin != Origin::Restored).then(S::default);
-    let mut value = Vec::with_capacity(256);
     let mut default = Vec::new();
     let mut fields = Vec::with_capacity(S::FIELDS.len());
     for (index, field) in S::FIELDS.iter().enumerate() {
-        value.clear();
+        let record = Writer::start_record(out);
+        let value_start = record.value_start();
         loaded
             .value
-            .encode_field(index, &mut value)
+            .encode_field(index, out)
             .map_err(encode_error(field))?;
         let before = match &defaults {
             Some(defaults) => {
@@ -195,18 +201,18 @@ pub(crate) fn encode<S: Session>(
                 .map(|old| (&loaded.snapshot.bytes[old.value.clone()], old.set_at)),
         };
         let set_at = match before {
-            Some((bytes, set_at)) if bytes == value => set_at,
+            Some((bytes, set_at)) if *bytes == out[value_start..] => set_at,
             _ => {
                 changed(index);
                 None
             }
         };
         let set_at = field.lifetime().map(|_| set_at.unwrap_or(now));
-        let range = writer.record(
+        let range = writer.finish_record(
             out,
+            record,
             (field.name_tag(), field.type_tag()),
             set_at,
-            &value,
             |size| SaveError::FieldTooLarge {
                 cookie,
                 field: field.name(),

@@ -34,15 +34,44 @@ pub(crate) struct Record<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Malformed;
 
+/// The shortest record header, for a value under 64 bytes with no set time: tags, then a one-byte
+/// length.
+const USUAL_HEADER_LEN: usize = 4 + 2 + 1;
+
+/// Where a record being written starts; see [`Writer::start_record`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecordStart(usize);
+
+impl RecordStart {
+    /// Where the record's value goes, until [`Writer::finish_record`] moves it.
+    pub(crate) fn value_start(self) -> usize {
+        self.0 + USUAL_HEADER_LEN
+    }
+}
+
 /// The longest value a record holds.
 pub(crate) const MAX_VALUE_LEN: usize = 64 * 1024;
 
-fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+/// The most bytes a `u64` takes as a varint.
+const MAX_VARINT_LEN: usize = 10;
+
+fn put_varint(out: &mut Vec<u8>, value: u64) {
+    let mut bytes = [0; MAX_VARINT_LEN];
+    let len = varint_into(&mut bytes, value);
+    out.extend_from_slice(&bytes[..len]);
+}
+
+/// Writes `value` as a varint at the start of `out` (which has room for [`MAX_VARINT_LEN`] bytes);
+/// returns how many bytes it took.
+fn varint_into(out: &mut [u8], mut value: u64) -> usize {
+    let mut len = 0;
     while value >= 0x80 {
-        out.push(value as u8 | 0x80);
+        out[len] = value as u8 | 0x80;
         value >>= 7;
+        len += 1;
     }
-    out.push(value as u8);
+    out[len] = value as u8;
+    len + 1
 }
 
 fn take_varint(bytes: &mut &[u8]) -> Result<u64, Malformed> {
@@ -91,23 +120,60 @@ impl Writer {
     pub(crate) fn record<E>(
         &mut self,
         out: &mut Vec<u8>,
-        (name_tag, type_tag): (u32, u16),
+        tags: (u32, u16),
         set_at: Option<u64>,
         value: &[u8],
         too_long: impl FnOnce(usize) -> E,
     ) -> Result<std::ops::Range<usize>, E> {
-        if value.len() > MAX_VALUE_LEN {
-            return Err(too_long(value.len()));
-        }
-        out.extend_from_slice(&name_tag.to_le_bytes());
-        out.extend_from_slice(&type_tag.to_le_bytes());
-        put_varint(out, (value.len() as u64) << 1 | u64::from(set_at.is_some()));
-        if let Some(set_at) = set_at {
-            put_varint(out, set_at.saturating_sub(self.created_at));
-        }
+        let record = Self::start_record(out);
         out.extend_from_slice(value);
+        self.finish_record(out, record, tags, set_at, too_long)
+    }
+
+    /// Starts a record whose value the caller then appends to `out`, so that a value is encoded
+    /// straight into the payload, never copied out of a scratch buffer. Room is left for the usual
+    /// header; [`Writer::finish_record`] fills it in.
+    pub(crate) fn start_record(out: &mut Vec<u8>) -> RecordStart {
+        out.extend_from_slice(&[0; USUAL_HEADER_LEN]);
+        RecordStart(out.len() - USUAL_HEADER_LEN)
+    }
+
+    /// Writes the header of the record started at `record`, whose value is everything after
+    /// [`RecordStart::value_start`]; returns the range of the value in `out`. A value that is too long
+    /// is an error, after which `out` holds no valid payload.
+    pub(crate) fn finish_record<E>(
+        &mut self,
+        out: &mut Vec<u8>,
+        record: RecordStart,
+        (name_tag, type_tag): (u32, u16),
+        set_at: Option<u64>,
+        too_long: impl FnOnce(usize) -> E,
+    ) -> Result<std::ops::Range<usize>, E> {
+        let value_start = record.value_start();
+        let len = out.len() - value_start;
+        if len > MAX_VALUE_LEN {
+            return Err(too_long(len));
+        }
+        let mut header = [0u8; 4 + 2 + 2 * MAX_VARINT_LEN];
+        header[..4].copy_from_slice(&name_tag.to_le_bytes());
+        header[4..6].copy_from_slice(&type_tag.to_le_bytes());
+        let mut header_len = 6;
+        header_len += varint_into(
+            &mut header[header_len..],
+            (len as u64) << 1 | u64::from(set_at.is_some()),
+        );
+        if let Some(set_at) = set_at {
+            header_len += varint_into(&mut header[header_len..], set_at.saturating_sub(self.created_at));
+        }
+        if header_len > USUAL_HEADER_LEN {
+            // A long value or a set time: move the value up to make room for the header.
+            let shift = header_len - USUAL_HEADER_LEN;
+            out.resize(out.len() + shift, 0);
+            out.copy_within(value_start..value_start + len, value_start + shift);
+        }
+        out[record.0..record.0 + header_len].copy_from_slice(&header[..header_len]);
         self.count -= 1;
-        Ok(out.len() - value.len()..out.len())
+        Ok(out.len() - len..out.len())
     }
 
     /// Appends a whole record exactly as it was read from a payload with the same `created_at`.

@@ -92,6 +92,14 @@ pub(crate) const fn payload_offset(protection: Protection) -> usize {
     }
 }
 
+/// How many bytes [`seal`] appends: the GCM tag or the MAC.
+pub(crate) const fn trailer_len(protection: Protection) -> usize {
+    match protection {
+        Protection::Sealed => TAG_LEN,
+        Protection::Signed => MAC_LEN,
+    }
+}
+
 /// Seals or signs `buf[payload_offset(protection)..]` in place with `key`; fills in the reserved header
 /// and appends the tag or MAC.
 pub(crate) fn seal(

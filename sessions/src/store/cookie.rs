@@ -111,16 +111,21 @@ impl CookieStore {
             }
             return Ok(CookieUpdate::Unchanged);
         }
-        let plaintext = buf[offset..].to_vec();
-        let mut value = String::with_capacity(buf.len() * 4 / 3 + 48);
-        codec::seal_cookie::<S>(buf, &self.context.keys, &mut value);
         let max_age = session.cookie_max_age(now);
+        let value_len = codec::sealed_cookie_len::<S>(buf.len());
         http::check_size(
             S::CONFIG.cookie().name(),
-            &value,
+            value_len,
             &S::prepared().attributes,
             max_age,
         )?;
+        // Nothing can fail from here on: the old snapshot's buffer becomes the new one.
+        let mut plaintext = std::mem::take(&mut session.snapshot.bytes);
+        plaintext.clear();
+        plaintext.extend_from_slice(&buf[offset..]);
+        let mut value = String::with_capacity(value_len);
+        codec::seal_cookie::<S>(buf, &self.context.keys, &mut value);
+        debug_assert_eq!(value.len(), value_len);
         codec::commit(session, plaintext, layout);
         Ok(CookieUpdate::Set { value, max_age })
     }
