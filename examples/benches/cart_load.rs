@@ -11,16 +11,32 @@ mod support;
 
 use axum::Form;
 use axum::Router;
-use axum::response::Redirect;
+use axum::extract::State;
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::post;
 use sessions::{CookieStore, Key, Keys};
 use sessions_examples::CATALOG;
-use support::{ItemForm, SECONDS, filled_cart, have_wrk, serve, tower_sessions_cart, wrk};
+use support::{ItemForm, SECONDS, filled_cart, have_wrk, serve, set_cookie_line, tower_sessions_cart, wrk};
 
 /// The cart route with no session: the same form handling, nothing kept.
 async fn no_session(Form(form): Form<ItemForm>) -> Redirect {
     std::hint::black_box(CATALOG.contains(&form.item.as_str()));
     Redirect::to("/")
+}
+
+/// The cart route with no session but the same cookie traffic as ours: the request carries our
+/// cookie, and the response sends back a fixed `Set-Cookie` line as long as the one ours sends. What
+/// carrying a sealed cookie over HTTP costs by itself, with no session work at all.
+async fn cookie_bytes_only(
+    State(set_cookie): State<HeaderValue>,
+    headers: HeaderMap,
+    Form(form): Form<ItemForm>,
+) -> impl IntoResponse {
+    std::hint::black_box(headers.get(COOKIE));
+    std::hint::black_box(CATALOG.contains(&form.item.as_str()));
+    ([(SET_COOKIE, set_cookie)], Redirect::to("/"))
 }
 
 fn main() {
@@ -47,12 +63,25 @@ fn main() {
     });
     let our_cookie = runtime.block_on(filled_cart(ours));
     let their_cookie = runtime.block_on(filled_cart(theirs));
+    let our_set_cookie = runtime
+        .block_on(set_cookie_line(ours, &our_cookie, "cake"))
+        .expect("adding to the cart sets the cookie");
+    let bytes_only = runtime.block_on(serve(
+        Router::new()
+            .route("/cart", post(cookie_bytes_only))
+            .with_state(HeaderValue::from_str(&our_set_cookie).unwrap()),
+    ));
 
     let none = wrk(plain, "");
+    let carried = wrk(bytes_only, &our_cookie);
     let sessions = wrk(ours, &our_cookie);
     let tower = wrk(theirs, &their_cookie);
     println!("POST /cart, keep-alive, wrk -t1 -c32 -d{SECONDS}s, server on one tokio worker:");
     println!("  no session                    {none:>10.0} req/s");
+    println!(
+        "  no session, our cookie bytes  {carried:>10.0} req/s  ({:.2}x no session)",
+        carried / none
+    );
     println!(
         "  sessions, cookie store        {sessions:>10.0} req/s  ({:.2}x no session)",
         sessions / none

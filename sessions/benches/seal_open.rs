@@ -7,6 +7,8 @@
 //! - the floor: the least a sealed cookie needs. Its nonce travels with the ciphertext, as in any
 //!   format a server can open again.
 //!
+//! Then each half alone (`open/…`, `seal/…`), ours beside the floor's.
+//!
 //! Run: `cargo bench -p sessions --bench seal_open`
 
 use std::future::Future;
@@ -20,7 +22,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 mod support;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use http::HeaderMap;
 use http::header::COOKIE;
 use rand::Rng as _;
@@ -61,6 +63,33 @@ fn ours(c: &mut Criterion) {
     );
 }
 
+/// Each half alone, ours beside the floor's, to see which half the gap is in.
+fn halves(c: &mut Criterion) {
+    let store = CookieStore::new(Keys::new(Key::generate()));
+    let request = ready(support::signed_in(&store));
+    let pair = request[COOKIE].to_str().unwrap().to_owned();
+    let value = pair.split_once('=').unwrap().1.to_owned();
+    c.bench_function("open/sessions CookieStore::open", |b| {
+        b.iter(|| black_box(store.open::<Typical>([black_box(value.as_str())])))
+    });
+    c.bench_function("seal/sessions CookieStore::seal", |b| {
+        b.iter_batched(
+            || store.open::<Typical>([value.as_str()]),
+            |mut session| {
+                session.admin = !session.admin;
+                black_box(store.seal(&mut session).unwrap());
+                session
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    let floor = Floor::new();
+    let data = typical();
+    let sealed = floor.seal(&data);
+    c.bench_function("open/floor", |b| b.iter(|| floor.open(black_box(&sealed))));
+    c.bench_function("seal/floor", |b| b.iter(|| floor.seal(black_box(&data))));
+}
+
 fn private_jar(c: &mut Criterion) {
     let key = cookie::Key::generate();
     let data = typical();
@@ -76,33 +105,53 @@ fn private_jar(c: &mut Criterion) {
     });
 }
 
+/// The floor: bincode, AES-256-GCM with a prebuilt cipher and a random nonce carried in front, base64.
+struct Floor {
+    cipher: Aes256Gcm,
+}
+
+impl Floor {
+    fn new() -> Self {
+        Self {
+            cipher: Aes256Gcm::new_from_slice(&[7; 32]).unwrap(),
+        }
+    }
+
+    fn seal(&self, data: &Typical) -> String {
+        let mut sealed = vec![0u8; 12];
+        rand::rng().fill_bytes(&mut sealed);
+        bincode::serde::encode_into_std_write(data, &mut sealed, bincode::config::standard()).unwrap();
+        let (nonce, payload) = sealed.split_at_mut(12);
+        let tag = self
+            .cipher
+            .encrypt_in_place_detached(Nonce::from_slice(nonce), b"", payload)
+            .unwrap();
+        sealed.extend_from_slice(&tag);
+        URL_SAFE_NO_PAD.encode(&sealed)
+    }
+
+    fn open(&self, value: &str) -> Typical {
+        let mut opened = URL_SAFE_NO_PAD.decode(value).unwrap();
+        let (nonce, rest) = opened.split_at_mut(12);
+        let (payload, tag) = rest.split_at_mut(rest.len() - 16);
+        self.cipher
+            .decrypt_in_place_detached(Nonce::from_slice(nonce), b"", payload, Tag::from_slice(tag))
+            .unwrap();
+        let (back, _) = bincode::serde::decode_from_slice(payload, bincode::config::standard()).unwrap();
+        back
+    }
+}
+
 fn floor(c: &mut Criterion) {
-    let cipher = Aes256Gcm::new_from_slice(&[7; 32]).unwrap();
-    let config = bincode::config::standard();
+    let floor = Floor::new();
     let data = typical();
     c.bench_function("seal+open/floor bincode + AES-256-GCM + base64", |b| {
         b.iter(|| {
-            let mut sealed = vec![0u8; 12];
-            rand::rng().fill_bytes(&mut sealed);
-            bincode::serde::encode_into_std_write(black_box(&data), &mut sealed, config).unwrap();
-            let (nonce, payload) = sealed.split_at_mut(12);
-            let tag = cipher
-                .encrypt_in_place_detached(Nonce::from_slice(nonce), b"", payload)
-                .unwrap();
-            sealed.extend_from_slice(&tag);
-            let value = URL_SAFE_NO_PAD.encode(&sealed);
-
-            let mut opened = URL_SAFE_NO_PAD.decode(black_box(&value)).unwrap();
-            let (nonce, rest) = opened.split_at_mut(12);
-            let (payload, tag) = rest.split_at_mut(rest.len() - 16);
-            cipher
-                .decrypt_in_place_detached(Nonce::from_slice(nonce), b"", payload, Tag::from_slice(tag))
-                .unwrap();
-            let (back, _): (Typical, usize) = bincode::serde::decode_from_slice(payload, config).unwrap();
-            black_box(back)
+            let value = floor.seal(black_box(&data));
+            black_box(floor.open(black_box(&value)))
         })
     });
 }
 
-criterion_group!(benches, ours, private_jar, floor);
+criterion_group!(benches, ours, private_jar, floor, halves);
 criterion_main!(benches);

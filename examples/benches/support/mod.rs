@@ -40,6 +40,12 @@ pub async fn serve(app: Router) -> SocketAddr {
 
 /// Sends one `POST /cart` adding `item` with `cookie`; returns the cookie the response sets, if any.
 pub async fn add_to_cart(address: SocketAddr, cookie: &str, item: &str) -> Option<String> {
+    let line = set_cookie_line(address, cookie, item).await?;
+    Some(line.split(';').next().unwrap().to_owned())
+}
+
+/// Sends one `POST /cart` adding `item` with `cookie`; returns the whole `Set-Cookie` line, if any.
+pub async fn set_cookie_line(address: SocketAddr, cookie: &str, item: &str) -> Option<String> {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -53,7 +59,7 @@ pub async fn add_to_cart(address: SocketAddr, cookie: &str, item: &str) -> Optio
         .await
         .unwrap();
     let set = response.headers().get("set-cookie")?;
-    Some(set.to_str().unwrap().split(';').next().unwrap().to_owned())
+    Some(set.to_str().unwrap().to_owned())
 }
 
 /// Fills the cart with `CART_SIZE` items as a browser would; returns the `Cookie` header to replay.
