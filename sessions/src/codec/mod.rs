@@ -17,6 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::error::{Rejection, SaveError};
 use crate::key::Keys;
 use crate::loaded::{Intent, Loaded, Origin, ResetField, ResetReason, Snapshot, SnapshotField};
+use crate::options::Protection;
 use crate::session::{Field, Session};
 use payload::{Meta, Writer};
 
@@ -40,8 +41,12 @@ pub(crate) fn open_cookie<S: Session>(value: &str, keys: &Keys, now: u64) -> Res
 }
 
 /// Seals `buf` (a payload written after [`seal::payload_offset`] bytes) with the primary key, and
-/// appends it as a cookie value to `out`.
+/// appends it as a cookie value to `out`. An encrypted payload is padded to whole AES blocks first.
 pub(crate) fn seal_cookie<S: Session>(mut buf: Vec<u8>, keys: &Keys, out: &mut String) {
+    let protection = S::CONFIG.protection();
+    if protection == Protection::Sealed {
+        payload::pad_to_block(&mut buf, seal::payload_offset(protection));
+    }
     seal::seal(
         &mut buf,
         S::CONFIG.protection(),
@@ -54,7 +59,14 @@ pub(crate) fn seal_cookie<S: Session>(mut buf: Vec<u8>, keys: &Keys, out: &mut S
 
 /// The length of the cookie value [`seal_cookie`] makes of a `buf_len`-byte buffer.
 pub(crate) fn sealed_cookie_len<S: Session>(buf_len: usize) -> usize {
-    let sealed = buf_len + seal::trailer_len(S::CONFIG.protection());
+    let protection = S::CONFIG.protection();
+    let offset = seal::payload_offset(protection);
+    let payload = buf_len - offset;
+    let payload = match protection {
+        Protection::Sealed => payload::padded_len(payload),
+        Protection::Signed => payload,
+    };
+    let sealed = offset + payload + seal::trailer_len(protection);
     base64::encoded_len(sealed, false).unwrap_or(usize::MAX)
 }
 
@@ -287,6 +299,67 @@ mod tests {
         let mut out = Vec::new();
         encode(&session, NOW, &mut out, |_| {}).unwrap();
         out
+    }
+
+    /// A payload as another version of `Probe` might write it: a record `Probe` does not know first,
+    /// then `Probe`'s fields in reverse order, `flag` under another type.
+    fn reordered_payload() -> Vec<u8> {
+        let mut value = Probe {
+            user: Some(7),
+            names: vec!["a".into()],
+            code: Some("123456".into()),
+            flag: true,
+        };
+        let meta = Meta {
+            created_at: NOW,
+            refreshed_at: NOW,
+            persistent: true,
+        };
+        let mut out = Vec::new();
+        let mut writer = Writer::begin(&mut out, meta, 1 + Probe::FIELDS.len());
+        writer
+            .record(&mut out, (0xf0f0, 1), None, b"theirs", |_| ())
+            .unwrap();
+        for (index, field) in Probe::FIELDS.iter().enumerate().rev() {
+            let mut bytes = Vec::new();
+            value.encode_field(index, &mut bytes).unwrap();
+            let type_tag = if field.name() == "flag" {
+                field.type_tag() ^ 1
+            } else {
+                field.type_tag()
+            };
+            let set_at = field.lifetime().map(|_| NOW);
+            writer
+                .record(&mut out, (field.name_tag(), type_tag), set_at, &bytes, |_| ())
+                .unwrap();
+        }
+        writer.finish();
+        value.flag = false;
+        out
+    }
+
+    #[test]
+    fn fields_stored_out_of_order_are_found_and_a_reset_field_is_a_change() {
+        let payload = reordered_payload();
+        let restored = restore::<Probe>(payload.clone(), 0..payload.len(), NOW).unwrap();
+        assert_eq!((restored.user, restored.flag), (Some(7), false));
+        let mut changed = Vec::new();
+        let mut out = Vec::new();
+        encode(&restored, NOW + 5, &mut out, |index| {
+            changed.push(Probe::FIELDS[index].name())
+        })
+        .unwrap();
+        assert_eq!(
+            changed,
+            ["flag"],
+            "only the field that went back to its default changed"
+        );
+        let (_, records) = payload::read(&out).unwrap();
+        let code = records
+            .map(Result::unwrap)
+            .find(|record| record.name_tag == Probe::FIELDS[2].name_tag())
+            .unwrap();
+        assert_eq!(code.set_at, Some(NOW), "an unchanged field keeps when it was set");
     }
 
     /// Restores `bytes`; when that works, encodes the result again, as a save would.
