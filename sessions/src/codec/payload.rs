@@ -49,6 +49,7 @@ pub(crate) struct RecordStart(usize);
 
 impl RecordStart {
     /// Where the record's value goes, until [`Writer::finish_record`] moves it.
+    #[inline]
     pub(crate) fn value_start(self) -> usize {
         self.0 + USUAL_HEADER_LEN
     }
@@ -68,6 +69,7 @@ const fn varint_len(value: u64) -> usize {
 
 /// Writes `value` as a varint at the start of `out` (which has room for it); returns how many bytes
 /// it took.
+#[inline]
 fn varint_into(out: &mut [u8], mut value: u64) -> usize {
     let mut len = 0;
     while value >= 0x80 {
@@ -79,6 +81,7 @@ fn varint_into(out: &mut [u8], mut value: u64) -> usize {
     len + 1
 }
 
+#[inline]
 fn take_varint(bytes: &mut &[u8]) -> Result<u64, Malformed> {
     if let Some((&byte, rest)) = bytes.split_first()
         && byte < 0x80
@@ -102,6 +105,7 @@ fn take_varint(bytes: &mut &[u8]) -> Result<u64, Malformed> {
     Err(Malformed)
 }
 
+#[inline]
 fn take<const N: usize>(bytes: &mut &[u8]) -> Result<[u8; N], Malformed> {
     let (head, rest) = bytes.split_first_chunk::<N>().ok_or(Malformed)?;
     *bytes = rest;
@@ -116,6 +120,7 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Writes the header for `count` records.
+    #[inline]
     pub(crate) fn begin(out: &mut Vec<u8>, meta: Meta, count: usize) -> Self {
         let mut header = [0; 3 * MAX_VARINT_LEN + 1];
         let mut len = varint_into(&mut header, meta.created_at);
@@ -150,6 +155,7 @@ impl Writer {
     /// Starts a record whose value the caller then appends to `out`, so that a value is encoded
     /// straight into the payload, never copied out of a scratch buffer. Room is left for the usual
     /// header; [`Writer::finish_record`] fills it in.
+    #[inline]
     pub(crate) fn start_record(out: &mut Vec<u8>) -> RecordStart {
         out.extend_from_slice(&[0; USUAL_HEADER_LEN]);
         RecordStart(out.len() - USUAL_HEADER_LEN)
@@ -218,6 +224,7 @@ pub(crate) const fn padded_len(len: usize) -> usize {
 }
 
 /// Splits a payload into its header and its records.
+#[inline]
 pub(crate) fn read(payload: &[u8]) -> Result<(Meta, Records<'_>), Malformed> {
     let mut bytes = payload;
     let created_at = take_varint(&mut bytes)?;
@@ -254,6 +261,7 @@ pub(crate) struct Records<'a> {
 
 impl<'a> Records<'a> {
     /// Fails if anything but padding follows the last record.
+    #[inline]
     pub(crate) fn finish(&self) -> Result<(), Malformed> {
         if self.left == 0 && self.rest.len() < BLOCK_LEN && self.rest.iter().all(|&byte| byte == 0) {
             Ok(())
@@ -269,6 +277,7 @@ impl<'a> Records<'a> {
         Ok(all)
     }
 
+    #[inline]
     fn next_record(&mut self) -> Result<Record<'a>, Malformed> {
         let start = self.rest;
         let mut bytes = self.rest;
@@ -302,6 +311,7 @@ impl<'a> Records<'a> {
 impl<'a> Iterator for Records<'a> {
     type Item = Result<Record<'a>, Malformed>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.left == 0 {
             return None;
