@@ -33,7 +33,10 @@ pub(crate) fn open_cookie<S: Session>(value: &str, keys: &Keys, now: u64) -> Res
     if value.len() > MAX_COOKIE_LEN {
         return Err(Rejection::Oversized);
     }
-    let mut buf = URL_SAFE_NO_PAD.decode(value).map_err(|_| Rejection::Malformed)?;
+    let mut buf = Vec::with_capacity(base64::decoded_len_estimate(value.len()));
+    URL_SAFE_NO_PAD
+        .decode_vec(value, &mut buf)
+        .map_err(|_| Rejection::Malformed)?;
     let opened = seal::open(&mut buf, keys, &S::prepared().binding, &[])?;
     let mut loaded = restore::<S>(buf, opened.payload, now)?;
     loaded.rekey = opened.by_fallback;
