@@ -33,14 +33,21 @@ pub(crate) fn open_cookie<S: Session>(value: &str, keys: &Keys, now: u64) -> Res
     if value.len() > MAX_COOKIE_LEN {
         return Err(Rejection::Oversized);
     }
-    let mut buf = Vec::with_capacity(base64::decoded_len_estimate(value.len()));
-    URL_SAFE_NO_PAD
-        .decode_vec(value, &mut buf)
-        .map_err(|_| Rejection::Malformed)?;
+    let mut buf = decode_base64(value)?;
     let opened = seal::open(&mut buf, keys, &S::prepared().binding, &[])?;
     let mut loaded = restore::<S>(buf, opened.payload, now)?;
     loaded.rekey = opened.by_fallback;
     Ok(loaded)
+}
+
+/// Decodes a cookie value's base64url. Into a `Vec::with_capacity`, since base64's own `decode`
+/// allocates with `vec![0; n]`, which is calloc, and glibc serves calloc without its thread cache.
+pub(crate) fn decode_base64(value: &str) -> Result<Vec<u8>, Rejection> {
+    let mut buf = Vec::with_capacity(base64::decoded_len_estimate(value.len()));
+    URL_SAFE_NO_PAD
+        .decode_vec(value, &mut buf)
+        .map_err(|_| Rejection::Malformed)?;
+    Ok(buf)
 }
 
 /// Seals `buf` (a payload written after [`seal::payload_offset`] bytes) with the primary key, and

@@ -13,8 +13,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::Mac;
 
-use crate::codec::MAX_COOKIE_LEN;
 use crate::codec::seal::{Binding, HEADER_LEN, VERSION};
+use crate::codec::{self, MAX_COOKIE_LEN};
 use crate::error::Rejection;
 use crate::key::{DerivedKey, Keys};
 use crate::session::Session;
@@ -57,8 +57,9 @@ impl SessionId {
         if text.len() != Self::TEXT_LEN {
             return None;
         }
-        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
-        Some(Self(bytes.try_into().ok()?))
+        let mut bytes = [0; ID_LEN];
+        let len = URL_SAFE_NO_PAD.decode_slice(text, &mut bytes).ok()?;
+        (len == ID_LEN).then_some(Self(bytes))
     }
 }
 
@@ -107,7 +108,7 @@ pub(crate) fn verify<S: Session>(value: &str, keys: &Keys) -> Result<Verified, R
     if value.len() > MAX_COOKIE_LEN {
         return Err(Rejection::Oversized);
     }
-    let buf = URL_SAFE_NO_PAD.decode(value).map_err(|_| Rejection::Malformed)?;
+    let buf = codec::decode_base64(value)?;
     if buf.len() < 2 {
         return Err(Rejection::Malformed);
     }
