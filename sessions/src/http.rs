@@ -40,8 +40,7 @@ pub(crate) fn check_size(
     attributes: &str,
     max_age: Option<Duration>,
 ) -> Result<(), SaveError> {
-    let max_age_len = max_age.map_or(0, |age| "; Max-Age=".len() + decimal_digits(age.as_secs()));
-    let size = name.len() + 1 + value_len + attributes.len() + max_age_len;
+    let size = line_len(name, value_len, attributes, max_age);
     if size > MAX_COOKIE_LEN {
         return Err(SaveError::TooLarge {
             cookie: name,
@@ -50,6 +49,12 @@ pub(crate) fn check_size(
         });
     }
     Ok(())
+}
+
+/// The length of the `Set-Cookie` line [`set_cookie`] writes.
+fn line_len(name: &str, value_len: usize, attributes: &str, max_age: Option<Duration>) -> usize {
+    let max_age_len = max_age.map_or(0, |age| "; Max-Age=".len() + decimal_digits(age.as_secs()));
+    name.len() + 1 + value_len + attributes.len() + max_age_len
 }
 
 fn decimal_digits(n: u64) -> usize {
@@ -65,7 +70,8 @@ pub(crate) fn set_cookie(
     value: &str,
 ) -> Result<HeaderValue, SaveError> {
     check_size(name, value.len(), attributes, max_age)?;
-    let mut line = String::with_capacity(name.len() + value.len() + attributes.len() + 32);
+    // Exactly the line's length: `http` then takes the buffer as it is, with no second allocation.
+    let mut line = String::with_capacity(line_len(name, value.len(), attributes, max_age));
     line.push_str(name);
     line.push('=');
     line.push_str(value);
@@ -131,7 +137,9 @@ mod tests {
     #[test]
     fn set_cookie_carries_every_attribute_and_removal_keeps_them() {
         let attributes = attributes(OPTIONS.cookie());
-        let line = set_cookie("__Host-s", &attributes, Some(Duration::from_secs(60)), "v").unwrap();
+        let max_age = Some(Duration::from_secs(60));
+        let line = set_cookie("__Host-s", &attributes, max_age, "v").unwrap();
+        assert_eq!(line.len(), line_len("__Host-s", 1, &attributes, max_age));
         let line = line.to_str().unwrap();
         for part in [
             "__Host-s=v",
@@ -145,6 +153,7 @@ mod tests {
             assert!(line.contains(part), "{part} missing from {line}");
         }
         let session_only = set_cookie("__Host-s", &attributes, None, "v").unwrap();
+        assert_eq!(session_only.len(), line_len("__Host-s", 1, &attributes, None));
         assert!(!session_only.to_str().unwrap().contains("Max-Age"));
         let removal = removal(OPTIONS.cookie()).unwrap();
         let removal = removal.to_str().unwrap();
