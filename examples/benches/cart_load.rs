@@ -1,9 +1,10 @@
 //! Requests per second of the demo's cart route (`POST /cart`) under keep-alive load on loopback,
-//! three ways in one run: no session at all, the demo on our cookie store, and `tower-sessions` with
-//! its memory store doing the same work (load a 10-item cart, add one, drop the oldest, save).
+//! four ways in one run: no session at all; no session but our cookie carried both ways (what the
+//! bytes cost on the wire alone); the demo on our cookie store; and `tower-sessions` with its memory
+//! store doing the same work (load a 10-item cart, add one, drop the oldest, save).
 //!
 //! Load comes from `wrk` (`apt-get install wrk`), one thread and 32 connections, replaying a fixed
-//! cookie: every request finds the same 10-item cart, so all three do the same work each time.
+//! cookie: every request finds the same 10-item cart, so the sessions do the same work each time.
 //!
 //! Run: `cargo bench -p sessions-examples --bench cart_load`
 
