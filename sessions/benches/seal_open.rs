@@ -37,11 +37,17 @@ fn ready<F: Future>(future: F) -> F::Output {
     }
 }
 
-fn ours(c: &mut Criterion) {
+/// A cookie store, a request carrying the typical session's cookie, and that cookie's value.
+fn signed_in() -> (CookieStore, HeaderMap, String) {
     let store = CookieStore::new(Keys::new(Key::generate()));
     let request = ready(support::signed_in(&store));
-    let pair = request[COOKIE].to_str().unwrap().to_owned();
+    let pair = request[COOKIE].to_str().unwrap();
     let value = pair.split_once('=').unwrap().1.to_owned();
+    (store, request, value)
+}
+
+fn ours(c: &mut Criterion) {
+    let (store, request, value) = signed_in();
     c.bench_function("seal+open/sessions CookieStore::open + seal", |b| {
         b.iter(|| {
             let mut session = store.open::<Typical>([black_box(value.as_str())]);
@@ -65,10 +71,7 @@ fn ours(c: &mut Criterion) {
 
 /// Each half alone, ours beside the floor's, to see which half the gap is in.
 fn halves(c: &mut Criterion) {
-    let store = CookieStore::new(Keys::new(Key::generate()));
-    let request = ready(support::signed_in(&store));
-    let pair = request[COOKIE].to_str().unwrap().to_owned();
-    let value = pair.split_once('=').unwrap().1.to_owned();
+    let (store, _, value) = signed_in();
     c.bench_function("open/sessions CookieStore::open", |b| {
         b.iter(|| black_box(store.open::<Typical>([black_box(value.as_str())])))
     });
