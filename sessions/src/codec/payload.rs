@@ -39,9 +39,12 @@ pub(crate) struct Record<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Malformed;
 
+/// A record's name and type tags.
+const TAGS_LEN: usize = 4 + 2;
+
 /// The shortest record header, for a value under 64 bytes with no set time: tags, then a one-byte
 /// length.
-const USUAL_HEADER_LEN: usize = 4 + 2 + 1;
+const USUAL_HEADER_LEN: usize = TAGS_LEN + 1;
 
 /// Where a record being written starts; see [`Writer::start_record`].
 #[derive(Debug, Clone, Copy)]
@@ -180,7 +183,7 @@ impl Writer {
         }
         let len_and_flag = (len as u64) << 1 | u64::from(set_at.is_some());
         let set_in = set_at.map(|set_at| set_at.saturating_sub(self.created_at));
-        let header_len = 6 + varint_len(len_and_flag) + set_in.map_or(0, varint_len);
+        let header_len = TAGS_LEN + varint_len(len_and_flag) + set_in.map_or(0, varint_len);
         if header_len > USUAL_HEADER_LEN {
             // A long value or a set time: move the value up to make room for the header.
             let shift = header_len - USUAL_HEADER_LEN;
@@ -190,7 +193,7 @@ impl Writer {
         let header = &mut out[record.0..record.0 + header_len];
         header[..4].copy_from_slice(&name_tag.to_le_bytes());
         header[4..6].copy_from_slice(&type_tag.to_le_bytes());
-        let at = 6 + varint_into(&mut header[6..], len_and_flag);
+        let at = TAGS_LEN + varint_into(&mut header[TAGS_LEN..], len_and_flag);
         if let Some(set_in) = set_in {
             varint_into(&mut header[at..], set_in);
         }
