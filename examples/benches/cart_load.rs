@@ -11,9 +11,6 @@
 
 mod support;
 
-/// How many times each server is loaded.
-const ROUNDS: usize = 3;
-
 use axum::Form;
 use axum::Router;
 use axum::extract::State;
@@ -24,6 +21,9 @@ use axum::routing::post;
 use sessions::{CookieStore, Key, Keys};
 use sessions_examples::CATALOG;
 use support::{ItemForm, SECONDS, filled_cart, have_wrk, serve, set_cookie_line, tower_sessions_cart, wrk};
+
+/// How many times each server is loaded.
+const ROUNDS: usize = 3;
 
 /// The cart route with no session: the same form handling, nothing kept.
 async fn no_session(Form(form): Form<ItemForm>) -> Redirect {
