@@ -83,6 +83,19 @@ impl Browser {
     }
 }
 
+/// The session the server-side store tests share: a user, a cart and a theme under a `sid` cookie
+/// that lives a day and ends after an hour idle.
+#[derive(sessions::Session, Default, Debug)]
+#[session(cookie = "sid", max_age = "1d", idle_timeout = "1h")]
+pub struct AppSession {
+    /// Who is signed in.
+    pub user_id: Option<u64>,
+    /// What is in the cart.
+    pub cart: Vec<u32>,
+    /// A preference.
+    pub theme: String,
+}
+
 /// The session [`merges_per_field`] works on.
 #[derive(sessions::Session, Default, Debug)]
 #[session(cookie = "merge_probe")]

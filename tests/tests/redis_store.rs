@@ -11,16 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use http::HeaderMap;
-use sessions::{Key, Keys, ManualClock, Origin, RedisOptions, RedisStore, Rejection, Session, Store};
-use sessions_tests::Browser;
-
-#[derive(Session, Default, Debug)]
-#[session(cookie = "sid", max_age = "1d", idle_timeout = "1h")]
-struct AppSession {
-    user_id: Option<u64>,
-    cart: Vec<u32>,
-    theme: String,
-}
+use sessions::{Key, Keys, ManualClock, Origin, RedisOptions, RedisStore, Rejection, Store};
+use sessions_tests::{AppSession, Browser};
 
 /// A `redis-server` of this test's own, with an append-only file so a restart keeps the data.
 struct RedisServer {

@@ -7,17 +7,9 @@ use std::time::Duration;
 use http::HeaderMap;
 use sessions::{
     Backend, Entries, Key, Keys, LoadError, ManualClock, MemoryBackend, MemoryStore, Origin, Rejection,
-    SaveError, ServerStore, Session, SessionId, Store, Stored, Write,
+    SaveError, ServerStore, SessionId, Store, Stored, Write,
 };
-use sessions_tests::Browser;
-
-#[derive(Session, Default, Debug)]
-#[session(cookie = "sid", max_age = "1d", idle_timeout = "1h")]
-struct AppSession {
-    user_id: Option<u64>,
-    cart: Vec<u32>,
-    theme: String,
-}
+use sessions_tests::{AppSession, Browser};
 
 fn setup() -> (MemoryStore, ManualClock, Browser) {
     let clock = ManualClock::at_unix(1_700_000_000);
