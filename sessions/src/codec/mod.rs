@@ -5,6 +5,7 @@
 //! bytes. This module ties them to a [`Loaded`] session: restoring one from a payload, with every
 //! expiry checked against the clock, and encoding one back while noting which fields changed.
 
+mod copy_borrowed;
 pub(crate) mod fields;
 pub(crate) mod payload;
 pub(crate) mod seal;
