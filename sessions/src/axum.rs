@@ -45,7 +45,7 @@ impl<S: crate::Session, State: Sync> FromRequestParts<State> for SessionGuard<S>
             .get::<RequestSessions>()
             .cloned()
             .ok_or(SessionError::NoLayer(S::CONFIG.type_name()))?;
-        sessions.load::<S>().await
+        sessions.load::<S>(&parts.headers).await
     }
 }
 

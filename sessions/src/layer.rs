@@ -16,7 +16,7 @@
 //! let layer = SessionLayer::new().with::<Visits>(CookieStore::new(Keys::new(Key::generate())));
 //! let service = layer.layer(service_fn(|request: Request<String>| async move {
 //!     let sessions = request.extensions().get::<RequestSessions>().unwrap().clone();
-//!     let mut visits = sessions.load::<Visits>().await?; // loaded on first use
+//!     let mut visits = sessions.load::<Visits>(request.headers()).await?; // loaded on first use
 //!     visits.count += 1;
 //!     Ok::<_, sessions::layer::SessionError>(Response::new(format!("visit {}", visits.count)))
 //!     // `visits` goes back to the layer when dropped, and is saved into the response.
@@ -28,7 +28,6 @@
 //! ```
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -37,7 +36,6 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
-use ::http::header::COOKIE;
 use ::http::{HeaderMap, Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -107,8 +105,18 @@ pub struct SessionLayer {
 
 #[derive(Default)]
 struct Registry {
-    stores: HashMap<TypeId, Arc<dyn TypedStore>>,
+    /// A few entries: a linear search beats hashing a `TypeId`.
+    stores: Vec<(TypeId, Arc<dyn TypedStore>)>,
     save_on_server_error: bool,
+}
+
+impl Registry {
+    fn store(&self, type_id: TypeId) -> Option<&Arc<dyn TypedStore>> {
+        self.stores
+            .iter()
+            .find(|(id, _)| *id == type_id)
+            .map(|(_, store)| store)
+    }
 }
 
 impl fmt::Debug for SessionLayer {
@@ -116,8 +124,8 @@ impl fmt::Debug for SessionLayer {
         let mut types: Vec<_> = self
             .registry
             .stores
-            .values()
-            .map(|store| store.type_name())
+            .iter()
+            .map(|(_, store)| store.type_name())
             .collect();
         types.sort_unstable();
         f.debug_struct("SessionLayer")
@@ -140,7 +148,9 @@ impl SessionLayer {
             store,
             session: PhantomData::<fn() -> S>,
         });
-        self.registry_mut().stores.insert(TypeId::of::<S>(), typed);
+        let stores = &mut self.registry_mut().stores;
+        stores.retain(|(id, _)| *id != TypeId::of::<S>());
+        stores.push((TypeId::of::<S>(), typed));
         self
     }
 
@@ -205,14 +215,9 @@ where
     }
 
     fn call(&mut self, mut request: Request<RequestBody>) -> Self::Future {
-        let mut cookies = HeaderMap::new();
-        for value in request.headers().get_all(COOKIE) {
-            cookies.append(COOKIE, value.clone());
-        }
         let sessions = RequestSessions {
             inner: Arc::new(Shared {
                 registry: Arc::clone(&self.registry),
-                cookies,
                 slots: Mutex::new(Vec::new()),
             }),
         };
@@ -236,7 +241,6 @@ pub struct RequestSessions {
 
 struct Shared {
     registry: Arc<Registry>,
-    cookies: HeaderMap,
     /// Every session type loaded during the request.
     slots: Mutex<Vec<Slot>>,
 }
@@ -273,21 +277,20 @@ pub enum SessionError {
 }
 
 impl RequestSessions {
-    /// Loads session `S` for this request; a second load after the first guard was dropped sees its
-    /// changes. When the returned guard is dropped, the session goes back to the layer, which saves it
-    /// into the response.
-    pub async fn load<S: Session>(&self) -> Result<SessionGuard<S>, SessionError> {
+    /// Loads session `S` from the headers of this request; a second load after the first guard was
+    /// dropped sees its changes. When the returned guard is dropped, the session goes back to the
+    /// layer, which saves it into the response.
+    pub async fn load<S: Session>(&self, request: &HeaderMap) -> Result<SessionGuard<S>, SessionError> {
         let name = S::CONFIG.type_name();
         let store = self
             .inner
             .registry
-            .stores
-            .get(&TypeId::of::<S>())
+            .store(TypeId::of::<S>())
             .ok_or(SessionError::NotRegistered(name))?;
         let session = match self.lend::<S>()? {
             Some(session) => session,
-            None => match store.load(&self.inner.cookies).await {
-                Ok(loaded) => *loaded
+            None => match store.load(request).await {
+                Ok(loaded) => loaded
                     .downcast::<Loaded<S>>()
                     .expect("a registered store loads its own type"),
                 Err(error) => {
@@ -307,7 +310,7 @@ impl RequestSessions {
     }
 
     /// Marks `S` as lent out; returns the session a guard already handed back, if any.
-    fn lend<S: Session>(&self) -> Result<Option<Loaded<S>>, SessionError> {
+    fn lend<S: Session>(&self) -> Result<Option<Box<Loaded<S>>>, SessionError> {
         let mut slots = self.slots();
         match slots.iter_mut().find(|slot| slot.type_id == TypeId::of::<S>()) {
             None => {
@@ -319,7 +322,7 @@ impl RequestSessions {
             }
             Some(slot) => match slot.session.take() {
                 None => Err(SessionError::AlreadyLoaded(S::CONFIG.type_name())),
-                Some(session) => Ok(session.downcast::<Loaded<S>>().ok().map(|session| *session)),
+                Some(session) => Ok(session.downcast::<Loaded<S>>().ok()),
             },
         }
     }
@@ -337,7 +340,7 @@ impl RequestSessions {
                 tracing::warn!("a session was still in use when the response was sent; it is not saved");
                 continue;
             };
-            let Some(store) = self.inner.registry.stores.get(&type_id) else {
+            let Some(store) = self.inner.registry.store(type_id) else {
                 continue;
             };
             if let Err(error) = store.save(session, response.headers_mut()).await {
@@ -356,7 +359,9 @@ impl RequestSessions {
 /// A loaded session lent to a handler: derefs to [`Loaded<S>`] (and so to `S`), and goes back to the
 /// layer for saving when dropped.
 pub struct SessionGuard<S: Session> {
-    session: Option<Loaded<S>>,
+    /// Boxed, so that the session moves between the layer and the handler as a pointer, and a
+    /// handler's future stays small.
+    session: Option<Box<Loaded<S>>>,
     sessions: RequestSessions,
 }
 
@@ -384,7 +389,7 @@ impl<S: Session> Drop for SessionGuard<S> {
         if let Some(session) = self.session.take() {
             let mut slots = self.sessions.slots();
             if let Some(slot) = slots.iter_mut().find(|slot| slot.type_id == TypeId::of::<S>()) {
-                slot.session = Some(Box::new(session));
+                slot.session = Some(session);
             }
         }
     }
