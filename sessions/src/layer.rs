@@ -201,14 +201,12 @@ impl<Inner: fmt::Debug> fmt::Debug for SessionService<Inner> {
 
 impl<Inner, RequestBody, ResponseBody> Service<Request<RequestBody>> for SessionService<Inner>
 where
-    Inner: Service<Request<RequestBody>, Response = Response<ResponseBody>> + Clone + Send + 'static,
-    Inner::Future: Send + 'static,
-    RequestBody: Send + 'static,
+    Inner: Service<Request<RequestBody>, Response = Response<ResponseBody>>,
     ResponseBody: Default + Send + 'static,
 {
     type Response = Response<ResponseBody>;
     type Error = Inner::Error;
-    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+    type Future = SessionFuture<Inner::Future, ResponseBody>;
 
     fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(context)
@@ -222,15 +220,75 @@ where
             }),
         };
         request.extensions_mut().insert(sessions.clone());
-        // The clone that was made ready serves this call; a fresh clone waits for the next one.
-        let ready = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, ready);
-        Box::pin(async move {
-            let mut response = inner.call(request).await?;
-            sessions.save_into(&mut response).await;
-            Ok(response)
-        })
+        // Called here, on the service `poll_ready` readied: no clone of it to keep for later.
+        SessionFuture {
+            state: State::Handling {
+                inner: self.inner.call(request),
+                sessions,
+            },
+        }
     }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`SessionService`]: your service's response, with the sessions it used saved
+    /// into it.
+    pub struct SessionFuture<F, B> {
+        #[pin]
+        state: State<F, B>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProjection]
+    enum State<F, B> {
+        Handling {
+            #[pin]
+            inner: F,
+            sessions: RequestSessions,
+        },
+        Saving {
+            saving: BoxFuture<'static, Response<B>>,
+        },
+    }
+}
+
+impl<F, B> fmt::Debug for SessionFuture<F, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B, E> Future for SessionFuture<F, B>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Default + Send + 'static,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            match state.as_mut().project() {
+                StateProjection::Handling { inner, sessions } => {
+                    let response = std::task::ready!(inner.poll(context))?;
+                    match sessions.save_into(response) {
+                        Saving::Done(response) => return Poll::Ready(Ok(response)),
+                        Saving::Pending(saving) => state.set(State::Saving { saving }),
+                    }
+                }
+                StateProjection::Saving { saving } => return saving.as_mut().poll(context).map(Ok),
+            }
+        }
+    }
+}
+
+/// Where saving a request's sessions stands once its response is ready.
+enum Saving<B> {
+    /// Nothing to save (no session was used, or a 5xx the layer does not save into).
+    Done(Response<B>),
+    /// The sessions are being saved into the response.
+    Pending(BoxFuture<'static, Response<B>>),
 }
 
 /// The sessions of one request: put into its extensions by [`SessionLayer`].
@@ -328,12 +386,23 @@ impl RequestSessions {
     }
 
     /// Saves every returned session into `response`, unless it is a 5xx and the layer was not asked
-    /// to. A failed save makes the response a 500.
-    async fn save_into<B: Default>(&self, response: &mut Response<B>) {
+    /// to. A failed save makes the response a 500. Allocates nothing when there is nothing to save.
+    fn save_into<B: Default + Send + 'static>(&self, response: Response<B>) -> Saving<B> {
         let returned = std::mem::take(&mut *self.slots());
-        if response.status().is_server_error() && !self.inner.registry.save_on_server_error {
-            return;
+        if returned.is_empty()
+            || (response.status().is_server_error() && !self.inner.registry.save_on_server_error)
+        {
+            return Saving::Done(response);
         }
+        let sessions = self.clone();
+        Saving::Pending(Box::pin(async move {
+            let mut response = response;
+            sessions.save_all(returned, &mut response).await;
+            response
+        }))
+    }
+
+    async fn save_all<B: Default>(&self, returned: Vec<Slot>, response: &mut Response<B>) {
         for Slot { type_id, session } in returned {
             // A guard still held past the handler (moved into a spawned task) is not saved.
             let Some(session) = session else {
