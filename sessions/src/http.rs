@@ -69,18 +69,57 @@ pub(crate) fn set_cookie(
     max_age: Option<Duration>,
     value: &str,
 ) -> Result<HeaderValue, SaveError> {
-    check_size(name, value.len(), attributes, max_age)?;
-    // Exactly the line's length: `http` then takes the buffer as it is, with no second allocation.
-    let mut line = String::with_capacity(line_len(name, value.len(), attributes, max_age));
-    line.push_str(name);
-    line.push('=');
-    line.push_str(value);
-    line.push_str(attributes);
-    if let Some(max_age) = max_age {
-        // Writing to a String cannot fail.
-        let _ = write!(line, "; Max-Age={}", max_age.as_secs());
+    let mut line = SetCookieLine::start(name, attributes, max_age, value.len())?;
+    line.value_mut().push_str(value);
+    line.finish()
+}
+
+/// A [`set_cookie`] line written in place: started with `name=`, then the caller appends the value,
+/// then [`SetCookieLine::finish`] adds the attributes. For a value that is made as it is written (a
+/// sealed cookie's base64), so that it needs no buffer of its own.
+#[derive(Debug)]
+pub(crate) struct SetCookieLine<'a> {
+    line: String,
+    name: &'static str,
+    attributes: &'a str,
+    max_age: Option<Duration>,
+}
+
+impl<'a> SetCookieLine<'a> {
+    /// Starts the line for a value of `value_len` bytes; refused as [`check_size`] refuses it.
+    pub(crate) fn start(
+        name: &'static str,
+        attributes: &'a str,
+        max_age: Option<Duration>,
+        value_len: usize,
+    ) -> Result<Self, SaveError> {
+        check_size(name, value_len, attributes, max_age)?;
+        // Exactly the line's length: `http` then takes the buffer as it is, with no second allocation.
+        let mut line = String::with_capacity(line_len(name, value_len, attributes, max_age));
+        line.push_str(name);
+        line.push('=');
+        Ok(Self {
+            line,
+            name,
+            attributes,
+            max_age,
+        })
     }
-    HeaderValue::try_from(line).map_err(|_| SaveError::InvalidCookieOptions { cookie: name })
+
+    /// Where the value goes: append exactly the `value_len` bytes announced to [`SetCookieLine::start`].
+    pub(crate) fn value_mut(&mut self) -> &mut String {
+        &mut self.line
+    }
+
+    /// Adds the attributes and makes the header value.
+    pub(crate) fn finish(mut self) -> Result<HeaderValue, SaveError> {
+        self.line.push_str(self.attributes);
+        if let Some(max_age) = self.max_age {
+            // Writing to a String cannot fail.
+            let _ = write!(self.line, "; Max-Age={}", max_age.as_secs());
+        }
+        HeaderValue::try_from(self.line).map_err(|_| SaveError::InvalidCookieOptions { cookie: self.name })
+    }
 }
 
 /// The `Set-Cookie` line that removes the cookie: empty, expired, and with the same `Path`, `Domain`,

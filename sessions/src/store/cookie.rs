@@ -89,14 +89,38 @@ impl CookieStore {
     ///
     /// [`Store::save`] is this, written as a `Set-Cookie` header.
     pub fn seal<S: Session>(&self, session: &mut Loaded<S>) -> Result<CookieUpdate, SaveError> {
+        let mut cookie_max_age = None;
+        let sealed = self.seal_into(session, |value_len, max_age| {
+            let name = S::CONFIG.cookie().name();
+            http::check_size(name, value_len, &S::prepared().attributes, max_age)?;
+            cookie_max_age = max_age;
+            Ok(String::with_capacity(value_len))
+        })?;
+        Ok(match sealed {
+            Sealed::Unchanged => CookieUpdate::Unchanged,
+            Sealed::Remove => CookieUpdate::Remove,
+            Sealed::Set(value) => CookieUpdate::Set {
+                value,
+                max_age: cookie_max_age,
+            },
+        })
+    }
+
+    /// Seals `session` into what `start(value_len, max_age)` returns, when the cookie must be set.
+    /// `start` refuses a cookie too large for its line.
+    fn seal_into<S: Session, Out: ValueOut>(
+        &self,
+        session: &mut Loaded<S>,
+        start: impl FnOnce(usize, Option<Duration>) -> Result<Out, SaveError>,
+    ) -> Result<Sealed<Out>, SaveError> {
         let now = self.context.now();
         if session.is_destroyed() {
             let had_cookie = session.origin != Origin::New;
             *session = Loaded::new(Origin::New, now);
             return Ok(if had_cookie {
-                CookieUpdate::Remove
+                Sealed::Remove
             } else {
-                CookieUpdate::Unchanged
+                Sealed::Unchanged
             });
         }
         let offset = seal::payload_offset(S::CONFIG.protection());
@@ -107,27 +131,49 @@ impl CookieStore {
         if !session.must_store(changed, now) {
             if session.rejection().is_some() {
                 session.origin = Origin::New;
-                return Ok(CookieUpdate::Remove);
+                return Ok(Sealed::Remove);
             }
-            return Ok(CookieUpdate::Unchanged);
+            return Ok(Sealed::Unchanged);
         }
-        let max_age = session.cookie_max_age(now);
         let value_len = codec::sealed_cookie_len::<S>(buf.len());
-        http::check_size(
-            S::CONFIG.cookie().name(),
-            value_len,
-            &S::prepared().attributes,
-            max_age,
-        )?;
+        let mut out = start(value_len, session.cookie_max_age(now))?;
         // Nothing can fail from here on: the old snapshot's buffer becomes the new one.
         let mut plaintext = std::mem::take(&mut session.snapshot.bytes);
         plaintext.clear();
         plaintext.extend_from_slice(&buf[offset..]);
-        let mut value = String::with_capacity(value_len);
-        codec::seal_cookie::<S>(buf, &self.context.keys, &mut value);
-        debug_assert_eq!(value.len(), value_len);
+        let before = out.value_mut().len();
+        codec::seal_cookie::<S>(buf, &self.context.keys, out.value_mut());
+        debug_assert_eq!(
+            out.value_mut().len() - before,
+            value_len,
+            "the size check saw another length"
+        );
         codec::commit(session, plaintext, layout);
-        Ok(CookieUpdate::Set { value, max_age })
+        Ok(Sealed::Set(out))
+    }
+}
+
+/// What sealing decided; the sealed value is in `Set`'s output.
+enum Sealed<Out> {
+    Unchanged,
+    Set(Out),
+    Remove,
+}
+
+/// Where a sealed cookie value is written: a value of its own, or the middle of a `Set-Cookie` line.
+trait ValueOut {
+    fn value_mut(&mut self) -> &mut String;
+}
+
+impl ValueOut for String {
+    fn value_mut(&mut self) -> &mut String {
+        self
+    }
+}
+
+impl ValueOut for http::SetCookieLine<'_> {
+    fn value_mut(&mut self) -> &mut String {
+        http::SetCookieLine::value_mut(self)
     }
 }
 
@@ -159,13 +205,14 @@ impl Store for CookieStore {
         response: &mut HeaderMap,
     ) -> Result<(), SaveError> {
         let options = S::CONFIG.cookie();
-        match self.seal(session)? {
-            CookieUpdate::Unchanged => {}
-            CookieUpdate::Set { value, max_age } => {
-                let line = http::set_cookie(options.name(), &S::prepared().attributes, max_age, &value)?;
-                http::append(response, line);
-            }
-            CookieUpdate::Remove => http::append(response, http::removal(options)?),
+        // The sealed value is written straight into its `Set-Cookie` line.
+        let sealed = self.seal_into(session, |value_len, max_age| {
+            http::SetCookieLine::start(options.name(), &S::prepared().attributes, max_age, value_len)
+        })?;
+        match sealed {
+            Sealed::Unchanged => {}
+            Sealed::Set(line) => http::append(response, line.finish()?),
+            Sealed::Remove => http::append(response, http::removal(options)?),
         }
         Ok(())
     }
