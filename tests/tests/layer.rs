@@ -221,3 +221,46 @@ async fn misuse_is_a_500() {
         StatusCode::INTERNAL_SERVER_ERROR
     );
 }
+
+/// A counter only one service owns: the service around it cannot be cloned.
+struct Visits(u32);
+
+#[tokio::test]
+async fn the_plain_tower_layer_wraps_a_service_that_cannot_be_cloned() {
+    use sessions::layer::RequestSessions;
+    use tower::{Layer, Service};
+
+    let owned = Visits(0);
+    let service = tower::service_fn(move |request: Request<String>| {
+        let visits = owned.0 + 1;
+        async move {
+            let sessions = request.extensions().get::<RequestSessions>().unwrap().clone();
+            let mut account = sessions.load::<Account>(request.headers()).await?;
+            account.user = Some(account.user.unwrap_or(0) + u64::from(visits));
+            Ok::<_, sessions::layer::SessionError>(http::Response::new(format!("{:?}", account.user)))
+        }
+    });
+    let mut service = SessionLayer::new()
+        .with::<Account>(CookieStore::new(Keys::new(Key::generate())))
+        .layer(service);
+
+    let first = service
+        .ready()
+        .await
+        .unwrap()
+        .call(Request::new(String::new()))
+        .await
+        .unwrap();
+    assert_eq!(first.body(), "Some(1)");
+    let cookie = first.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut second = Request::new(String::new());
+    second.headers_mut().insert(COOKIE, cookie.parse().unwrap());
+    let second = service.ready().await.unwrap().call(second).await.unwrap();
+    assert_eq!(second.body(), "Some(2)", "the session came back from the cookie");
+}
