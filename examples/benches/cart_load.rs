@@ -1,7 +1,9 @@
 //! Requests per second of the demo's cart route (`POST /cart`) under keep-alive load on loopback,
-//! four ways in one run: no session at all; no session but our cookie carried both ways (what the
-//! bytes cost on the wire alone); the demo on our cookie store; and `tower-sessions` with its memory
-//! store doing the same work (load a 10-item cart, add one, drop the oldest, save).
+//! five ways in one run: no session at all; no session but our cookie carried both ways (what the
+//! bytes cost on the wire alone); the cart sealed by hand in the handler, with the same primitives
+//! and no library (what a sealed cookie costs at the least); the demo on our cookie store; and
+//! `tower-sessions` with its memory store doing the same work (load a 10-item cart, add one, drop
+//! the oldest, save).
 //!
 //! Load comes from `wrk` (`apt-get install wrk`), one thread and 32 connections, replaying a fixed
 //! cookie: every request finds the same 10-item cart, so the sessions do the same work each time.
@@ -9,6 +11,7 @@
 //!
 //! Run: `cargo bench -p sessions-examples --bench cart_load`
 
+mod sealed_by_hand;
 mod support;
 
 use axum::Form;
@@ -53,8 +56,14 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (plain, ours, theirs) = runtime.block_on(async {
+    let (plain, by_hand, ours, theirs) = runtime.block_on(async {
         let plain = serve(Router::new().route("/cart", post(no_session))).await;
+        let by_hand = serve(
+            Router::new()
+                .route("/cart", post(sealed_by_hand::cart))
+                .with_state(sealed_by_hand::cipher()),
+        )
+        .await;
         let store = CookieStore::new(Keys::new(Key::generate()));
         let ours = serve(sessions_examples::app(store.clone(), store)).await;
         let layer = tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default());
@@ -64,8 +73,9 @@ fn main() {
                 .layer(layer),
         )
         .await;
-        (plain, ours, theirs)
+        (plain, by_hand, ours, theirs)
     });
+    let by_hand_cookie = runtime.block_on(filled_cart(by_hand));
     let our_cookie = runtime.block_on(filled_cart(ours));
     let their_cookie = runtime.block_on(filled_cart(theirs));
     let our_set_cookie = runtime
@@ -80,6 +90,7 @@ fn main() {
     let servers = [
         ("no session", plain, ""),
         ("no session, our cookie bytes", bytes_only, our_cookie.as_str()),
+        ("sealed by hand, no library", by_hand, by_hand_cookie.as_str()),
         ("sessions, cookie store", ours, our_cookie.as_str()),
         ("tower-sessions, memory store", theirs, their_cookie.as_str()),
     ];
@@ -106,5 +117,9 @@ fn main() {
             all.join(", ")
         );
     }
-    println!("  sessions is {:.2}x tower-sessions", best[2] / best[3]);
+    println!(
+        "  sessions is {:.2}x tower-sessions, {:.2}x the cart sealed by hand",
+        best[3] / best[4],
+        best[3] / best[2]
+    );
 }
