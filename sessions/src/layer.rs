@@ -394,15 +394,10 @@ impl RequestSessions {
         {
             return Saving::Done(response);
         }
-        let sessions = self.clone();
-        Saving::Pending(Box::pin(async move {
-            let mut response = response;
-            sessions.save_all(returned, &mut response).await;
-            response
-        }))
+        Saving::Pending(Box::pin(self.clone().save_all(returned, response)))
     }
 
-    async fn save_all<B: Default>(&self, returned: Vec<Slot>, response: &mut Response<B>) {
+    async fn save_all<B: Default>(self, returned: Vec<Slot>, mut response: Response<B>) -> Response<B> {
         for Slot { type_id, session } in returned {
             // A guard still held past the handler (moved into a spawned task) is not saved.
             let Some(session) = session else {
@@ -417,11 +412,12 @@ impl RequestSessions {
                     error = &error as &dyn std::error::Error,
                     "saving a session failed; answering 500"
                 );
-                *response = Response::default();
-                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                return;
+                let mut failed = Response::default();
+                *failed.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                return failed;
             }
         }
+        response
     }
 }
 
