@@ -5,7 +5,8 @@
 //! `&str`, it hands out a slice of the input, which serde's `String` visitor copies into an
 //! allocation of exactly its length through `malloc`. [`CopyBorrowed`] wraps a deserializer so that
 //! every owned string or byte buffer, however deep in the value, is asked for borrowed. The values
-//! are the same; a 10-string cart decodes in about half the instructions.
+//! are the same; the demo's cart route, whose cart holds 10 short strings, runs about 3,100 fewer
+//! instructions a request (callgrind).
 //!
 //! It wraps each piece serde hands around: the deserializer, the visitors given to it, the
 //! sequence, map and enum accesses given to those, and the seeds given to the accesses.
