@@ -74,9 +74,9 @@ pub(crate) fn set_cookie(
     line.finish()
 }
 
-/// A [`set_cookie`] line written in place: started with `name=`, then the caller appends the value,
-/// then [`SetCookieLine::finish`] adds the attributes. For a value that is made as it is written (a
-/// sealed cookie's base64), so that it needs no buffer of its own.
+/// A [`set_cookie`] line written in place: started with `name=`, then the caller appends the value
+/// through [`ValueOut`], then [`SetCookieLine::finish`] adds the attributes. For a value that is made
+/// as it is written (a sealed cookie's base64), so that it needs no buffer of its own.
 #[derive(Debug)]
 pub(crate) struct SetCookieLine<'a> {
     line: String,
@@ -106,11 +106,6 @@ impl<'a> SetCookieLine<'a> {
         })
     }
 
-    /// Where the value goes: append exactly the `value_len` bytes announced to [`SetCookieLine::start`].
-    pub(crate) fn value_mut(&mut self) -> &mut String {
-        &mut self.line
-    }
-
     /// Adds the attributes and makes the header value.
     pub(crate) fn finish(mut self) -> Result<HeaderValue, SaveError> {
         self.line.push_str(self.attributes);
@@ -119,6 +114,24 @@ impl<'a> SetCookieLine<'a> {
             let _ = write!(self.line, "; Max-Age={}", max_age.as_secs());
         }
         HeaderValue::try_from(self.line).map_err(|_| SaveError::InvalidCookieOptions { cookie: self.name })
+    }
+}
+
+/// Where a cookie value is written as it is made: a value of its own, or the middle of a
+/// [`SetCookieLine`]. Exactly the announced number of bytes is appended.
+pub(crate) trait ValueOut {
+    fn value_mut(&mut self) -> &mut String;
+}
+
+impl ValueOut for String {
+    fn value_mut(&mut self) -> &mut String {
+        self
+    }
+}
+
+impl ValueOut for SetCookieLine<'_> {
+    fn value_mut(&mut self) -> &mut String {
+        &mut self.line
     }
 }
 

@@ -56,7 +56,7 @@ pub async fn cart(
     ([(SET_COOKIE, line)], Redirect::to("/"))
 }
 
-fn seal(cipher: &Aes256Gcm, items: &Vec<String>) -> String {
+fn seal(cipher: &Aes256Gcm, items: &[String]) -> String {
     let mut sealed = vec![0; NONCE_LEN];
     rand::rng().fill_bytes(&mut sealed);
     bincode::serde::encode_into_std_write(items, &mut sealed, bincode::config::standard())

@@ -7,7 +7,7 @@ use ::http::HeaderMap;
 use crate::clock::Clock;
 use crate::codec::{self, seal};
 use crate::error::{LoadError, SaveError};
-use crate::http;
+use crate::http::{self, ValueOut};
 use crate::key::Keys;
 use crate::loaded::{Loaded, Origin};
 use crate::session::Session;
@@ -89,20 +89,15 @@ impl CookieStore {
     ///
     /// [`Store::save`] is this, written as a `Set-Cookie` header.
     pub fn seal<S: Session>(&self, session: &mut Loaded<S>) -> Result<CookieUpdate, SaveError> {
-        let mut cookie_max_age = None;
         let sealed = self.seal_into(session, |value_len, max_age| {
             let name = S::CONFIG.cookie().name();
             http::check_size(name, value_len, &S::prepared().attributes, max_age)?;
-            cookie_max_age = max_age;
             Ok(String::with_capacity(value_len))
         })?;
         Ok(match sealed {
             Sealed::Unchanged => CookieUpdate::Unchanged,
             Sealed::Remove => CookieUpdate::Remove,
-            Sealed::Set(value) => CookieUpdate::Set {
-                value,
-                max_age: cookie_max_age,
-            },
+            Sealed::Set { out: value, max_age } => CookieUpdate::Set { value, max_age },
         })
     }
 
@@ -136,7 +131,8 @@ impl CookieStore {
             return Ok(Sealed::Unchanged);
         }
         let value_len = codec::sealed_cookie_len::<S>(buf.len());
-        let mut out = start(value_len, session.cookie_max_age(now))?;
+        let max_age = session.cookie_max_age(now);
+        let mut out = start(value_len, max_age)?;
         // Nothing can fail from here on: the old snapshot's buffer becomes the new one.
         let mut plaintext = std::mem::take(&mut session.snapshot.bytes);
         plaintext.clear();
@@ -149,32 +145,15 @@ impl CookieStore {
             "the size check saw another length"
         );
         codec::commit(session, plaintext, layout);
-        Ok(Sealed::Set(out))
+        Ok(Sealed::Set { out, max_age })
     }
 }
 
-/// What sealing decided; the sealed value is in `Set`'s output.
+/// What sealing decided: [`CookieUpdate`], with the sealed value in whatever `start` made.
 enum Sealed<Out> {
     Unchanged,
-    Set(Out),
+    Set { out: Out, max_age: Option<Duration> },
     Remove,
-}
-
-/// Where a sealed cookie value is written: a value of its own, or the middle of a `Set-Cookie` line.
-trait ValueOut {
-    fn value_mut(&mut self) -> &mut String;
-}
-
-impl ValueOut for String {
-    fn value_mut(&mut self) -> &mut String {
-        self
-    }
-}
-
-impl ValueOut for http::SetCookieLine<'_> {
-    fn value_mut(&mut self) -> &mut String {
-        http::SetCookieLine::value_mut(self)
-    }
 }
 
 /// What a save asks of the client's cookie.
@@ -211,7 +190,7 @@ impl Store for CookieStore {
         })?;
         match sealed {
             Sealed::Unchanged => {}
-            Sealed::Set(line) => http::append(response, line.finish()?),
+            Sealed::Set { out: line, .. } => http::append(response, line.finish()?),
             Sealed::Remove => http::append(response, http::removal(options)?),
         }
         Ok(())
