@@ -27,6 +27,12 @@ use sessions::{CookieStore, Key, Keys};
 use sessions_examples::CATALOG;
 use support::{ItemForm, SECONDS, filled_cart, have_wrk, serve, set_cookie_line, tower_sessions_cart, wrk};
 
+/// Where each server is in the list the bench goes through.
+const NO_SESSION: usize = 0;
+const BY_HAND: usize = 2;
+const OURS: usize = 3;
+const TOWER_SESSIONS: usize = 4;
+
 /// How many times each server is loaded.
 const ROUNDS: usize = 3;
 
@@ -102,6 +108,7 @@ fn main() {
             .with_state(HeaderValue::from_str(&our_set_cookie).unwrap()),
     ));
 
+    // In the order of the index constants at the top.
     let servers = [
         ("no session", plain, ""),
         ("no session, our cookie bytes", bytes_only, our_cookie.as_str()),
@@ -136,22 +143,22 @@ fn main() {
         let all: Vec<String> = rates.iter().map(|rate| format!("{rate:.0}")).collect();
         println!(
             "  {name:<30}{best_rate:>10.0} req/s  ({:.2}x no session; rounds: {})  server CPU {:.2} µs/request",
-            best_rate / best[0],
+            best_rate / best[NO_SESSION],
             all.join(", "),
             cpu * 1e6
         );
     }
     println!(
         "  sessions is {:.2}x tower-sessions, {:.2}x the cart sealed by hand",
-        best[3] / best[4],
-        best[3] / best[2]
+        best[OURS] / best[TOWER_SESSIONS],
+        best[OURS] / best[BY_HAND]
     );
-    let added = |server: usize| (cpu_per_request[server] - cpu_per_request[0]) * 1e6;
+    let added = |server: usize| (cpu_per_request[server] - cpu_per_request[NO_SESSION]) * 1e6;
     println!(
         "  server CPU added to a request over no session: sessions {:.2} µs, sealed by hand {:.2} µs, \
          tower-sessions {:.2} µs",
-        added(3),
-        added(2),
-        added(4)
+        added(OURS),
+        added(BY_HAND),
+        added(TOWER_SESSIONS)
     );
 }
