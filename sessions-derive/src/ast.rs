@@ -1,24 +1,51 @@
 //! The model of a session struct: what the derive accepts, each part keeping its `syn` original for
-//! spans.
+//! spans, with the values resolved once (the cookie name, each field's name) and the checks that need
+//! one field alone (a flash field's type, a borrowed type).
 
+use proc_macro2::Span;
+use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
-use syn::{Data, DeriveInput, Fields, Ident, Type, Visibility};
+use syn::{Data, DeriveInput, Fields, GenericArgument, Ident, PathArguments, Type, Visibility};
 
-use crate::attr::{FieldAttrs, SessionAttrs};
+use crate::attr::{FieldAttrs, SessionAttrs, Spanned};
 use crate::ctxt::Ctxt;
 
 /// A struct with named fields and no generic parameters.
 pub(crate) struct Input<'a> {
     pub(crate) ident: &'a Ident,
+    /// The struct's name as Rust users and serde spell it: `r#Match` is `Match`.
+    pub(crate) name: String,
     pub(crate) attrs: SessionAttrs,
+    /// The cookie the session uses: `#[session(cookie = "...")]`, or the struct's name in snake_case.
+    pub(crate) cookie: Spanned<String>,
     pub(crate) fields: Vec<Field<'a>>,
 }
 
 pub(crate) struct Field<'a> {
     pub(crate) ident: &'a Ident,
+    /// The field's name as Rust users and serde spell it: `r#type` is `type`.
+    pub(crate) name: String,
     pub(crate) vis: &'a Visibility,
     pub(crate) ty: &'a Type,
     pub(crate) attrs: FieldAttrs,
+}
+
+impl Field<'_> {
+    /// The name the field's value is stored under: its `rename`, or its name.
+    pub(crate) fn stored_name(&self) -> &str {
+        match &self.attrs.rename {
+            Some(rename) => &rename.value,
+            None => &self.name,
+        }
+    }
+
+    /// Where the stored name was written, for errors about it.
+    pub(crate) fn stored_name_span(&self) -> Span {
+        match &self.attrs.rename {
+            Some(rename) => rename.span,
+            None => self.ident.span(),
+        }
+    }
 }
 
 impl<'a> Input<'a> {
@@ -64,21 +91,149 @@ impl<'a> Input<'a> {
             return None;
         }
         let attrs = SessionAttrs::read(cx, &input.attrs);
+        let name = input.ident.unraw().to_string();
+        let cookie = attrs.cookie.clone().unwrap_or_else(|| Spanned {
+            value: snake_case(&name),
+            span: input.ident.span(),
+        });
         let fields = fields
             .iter()
             .filter_map(|field| {
-                Some(Field {
-                    ident: field.ident.as_ref()?,
+                let ident = field.ident.as_ref()?;
+                let field = Field {
+                    ident,
+                    name: ident.unraw().to_string(),
                     vis: &field.vis,
                     ty: &field.ty,
                     attrs: FieldAttrs::read(cx, &field.attrs),
-                })
+                };
+                check_owned(cx, field.ty);
+                check_flash_type(cx, &field);
+                Some(field)
             })
             .collect();
         Some(Self {
             ident: &input.ident,
+            name,
             attrs,
+            cookie,
             fields,
         })
+    }
+}
+
+/// A field is decoded from a cookie or a record that is gone once the request is: it cannot borrow.
+/// (A reference hidden behind a type alias is still refused, by the compiler's own words.)
+fn check_owned(cx: &mut Ctxt, ty: &Type) {
+    let Some(reference) = find_reference(ty) else {
+        return;
+    };
+    let fix = match &*reference.elem {
+        Type::Path(path) if path.path.is_ident("str") => "use `String`".to_string(),
+        Type::Slice(_) => "use `Vec<T>`".to_string(),
+        Type::Path(path) if path.path.is_ident("Path") => "use `PathBuf`".to_string(),
+        _ => "use the owned type".to_string(),
+    };
+    cx.error(
+        reference.and_token.span,
+        format!("a session field cannot borrow: its value is decoded from the cookie or the store on every request and must own its data; {fix}"),
+    );
+}
+
+/// The first reference written anywhere in `ty`: `&'static str`, `Option<&'static [u8]>`.
+fn find_reference(ty: &Type) -> Option<&syn::TypeReference> {
+    match ty {
+        Type::Reference(reference) => Some(reference),
+        Type::Array(array) => find_reference(&array.elem),
+        Type::Slice(slice) => find_reference(&slice.elem),
+        Type::Group(group) => find_reference(&group.elem),
+        Type::Paren(paren) => find_reference(&paren.elem),
+        Type::Tuple(tuple) => tuple.elems.iter().find_map(find_reference),
+        Type::Path(path) => path
+            .path
+            .segments
+            .iter()
+            .find_map(|segment| match &segment.arguments {
+                PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
+                    GenericArgument::Type(ty) => find_reference(ty),
+                    _ => None,
+                }),
+                _ => None,
+            }),
+        _ => None,
+    }
+}
+
+fn check_flash_type(cx: &mut Ctxt, field: &Field<'_>) {
+    if field.attrs.flash.is_some() && !holds_messages(field.ty) {
+        cx.error(
+            field.ty.span(),
+            format!("a `#[flash]` field holds messages until they are read, so its type must be `Option<T>` (one message) or `Vec<T>` (a list); change the type of `{}`", field.name),
+        );
+    }
+}
+
+/// Whether `ty` is spelled `Option<T>` or `Vec<T>`, with or without its module path.
+fn holds_messages(ty: &Type) -> bool {
+    let Type::Path(path) = ty else { return false };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return false;
+    };
+    (last.ident == "Option" || last.ident == "Vec")
+        && args.args.len() == 1
+        && matches!(args.args[0], GenericArgument::Type(_))
+}
+
+/// `AppSession` → `app_session`, `HTTPSession` → `http_session`.
+fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            let previous = chars[i - 1];
+            let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if previous.is_lowercase()
+                || previous.is_ascii_digit()
+                || (previous.is_uppercase() && next_is_lower)
+            {
+                out.push('_');
+            }
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_names() {
+        assert_eq!(snake_case("AppSession"), "app_session");
+        assert_eq!(snake_case("HTTPSession"), "http_session");
+        assert_eq!(snake_case("Cart"), "cart");
+        assert_eq!(snake_case("Session2Fa"), "session2_fa");
+    }
+
+    #[test]
+    fn references_are_found_wherever_they_are_written() {
+        for (ty, borrowed) in [
+            ("&'static str", true),
+            ("Option<&'static str>", true),
+            ("Vec<(u32, &'static [u8])>", true),
+            ("[&'static str; 2]", true),
+            ("std::collections::HashMap<String, Vec<&'static str>>", true),
+            ("String", false),
+            ("Option<Box<str>>", false),
+            ("std::borrow::Cow<'static, str>", false),
+            ("fn(&str) -> u32", false),
+        ] {
+            let ty: Type = syn::parse_str(ty).unwrap();
+            assert_eq!(find_reference(&ty).is_some(), borrowed, "{}", quote::quote!(#ty));
+        }
     }
 }

@@ -1,13 +1,17 @@
-//! Reads the attributes into plain values, each with the span of the token the user wrote. Rules that
-//! involve more than one attribute live in `check.rs`.
+//! Reads the attributes into plain values, each with the span of the token the user wrote, and checks
+//! what one attribute can be checked alone: a cookie name's characters, a path, a domain, a duration.
+//! Rules that involve more than one attribute live in `check.rs`.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens as _;
+use syn::ext::IdentExt as _;
 use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned as _;
-use syn::{Attribute, Lit, LitBool, LitStr, Meta, Token};
+use syn::{Attribute, Expr, Ident, LitBool, LitStr, Meta, Token};
 
 use crate::ctxt::Ctxt;
 use crate::duration;
+use crate::suggest::closest;
 
 /// A value and where the user wrote it.
 #[derive(Clone)]
@@ -24,7 +28,8 @@ pub(crate) enum SameSite {
     None,
 }
 
-/// What `#[session(...)]` said; `None` where it said nothing.
+/// What `#[session(...)]` on the struct said; `None` where it said nothing, or said something invalid
+/// (already reported).
 #[derive(Default)]
 pub(crate) struct SessionAttrs {
     pub(crate) cookie: Option<Spanned<String>>,
@@ -40,14 +45,32 @@ pub(crate) struct SessionAttrs {
     pub(crate) signed: Option<Spanned<bool>>,
 }
 
-const SESSION_OPTIONS: &str = "`cookie`, `max_age`, `idle_timeout`, `session_only`, `path`, `domain`, `secure`, \
-                               `http_only`, `same_site`, `partitioned`, `signed`";
+const SESSION_OPTIONS: &[&str] = &[
+    "cookie",
+    "max_age",
+    "idle_timeout",
+    "session_only",
+    "path",
+    "domain",
+    "secure",
+    "http_only",
+    "same_site",
+    "partitioned",
+    "signed",
+];
+
+const FIELD_OPTIONS: &[&str] = &["rename"];
+
+/// Browsers cap a cookie's lifetime at 400 days (RFC 6265bis), so a longer one would be cut short.
+const BROWSER_MAX_AGE: u64 = 400 * 24 * 60 * 60;
 
 /// What a field's attributes said.
 #[derive(Default)]
 pub(crate) struct FieldAttrs {
-    pub(crate) flash: bool,
+    /// Where `#[flash]` was written, if it was.
+    pub(crate) flash: Option<Span>,
     pub(crate) max_age: Option<Spanned<u64>>,
+    pub(crate) rename: Option<Spanned<String>>,
 }
 
 impl SessionAttrs {
@@ -76,38 +99,52 @@ impl SessionAttrs {
     }
 
     fn option(&mut self, cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
-        let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
-        match key.as_str() {
-            "cookie" => set(cx, &mut self.cookie, meta, Some(string(meta)?)),
-            "path" => set(cx, &mut self.path, meta, Some(string(meta)?)),
-            "domain" => set(cx, &mut self.domain, meta, Some(string(meta)?)),
+        let key = OptionKey::read(meta)?;
+        match key.name.as_str() {
+            "cookie" => {
+                let value = cookie_name(cx, meta)?;
+                set(cx, &mut self.cookie, &key, value);
+            }
+            "path" => {
+                let value = path(cx, meta)?;
+                set(cx, &mut self.path, &key, value);
+            }
+            "domain" => {
+                let value = domain(cx, meta)?;
+                set(cx, &mut self.domain, &key, value);
+            }
             "max_age" => {
-                let value = duration_value(cx, meta)?;
-                set(cx, &mut self.max_age, meta, value);
+                let value = duration_value(cx, meta)?.filter(|max_age| {
+                    let fits = max_age.value <= BROWSER_MAX_AGE;
+                    if !fits {
+                        cx.error(
+                            max_age.span,
+                            "browsers keep a cookie for 400 days at most; use `max_age = \"400d\"` or less",
+                        );
+                    }
+                    fits
+                });
+                set(cx, &mut self.max_age, &key, value);
             }
             "idle_timeout" => {
                 let value = duration_value(cx, meta)?;
-                set(cx, &mut self.idle_timeout, meta, value);
+                set(cx, &mut self.idle_timeout, &key, value);
             }
-            "session_only" => set(cx, &mut self.session_only, meta, Some(flag(meta)?)),
-            "secure" => set(cx, &mut self.secure, meta, Some(flag(meta)?)),
-            "http_only" => set(cx, &mut self.http_only, meta, Some(flag(meta)?)),
-            "partitioned" => set(cx, &mut self.partitioned, meta, Some(flag(meta)?)),
-            "signed" => set(cx, &mut self.signed, meta, Some(flag(meta)?)),
+            "session_only" => set(cx, &mut self.session_only, &key, Some(flag(meta)?)),
+            "secure" => set(cx, &mut self.secure, &key, Some(flag(meta)?)),
+            "http_only" => set(cx, &mut self.http_only, &key, Some(flag(meta)?)),
+            "partitioned" => set(cx, &mut self.partitioned, &key, Some(flag(meta)?)),
+            "signed" => set(cx, &mut self.signed, &key, Some(flag(meta)?)),
             "same_site" => {
                 let value = same_site(cx, meta)?;
-                set(cx, &mut self.same_site, meta, value);
+                set(cx, &mut self.same_site, &key, value);
+            }
+            "rename" => {
+                cx.syn_error(key.error("`rename` goes on a field: write `#[session(rename = \"...\")]` above the field to store it under another name"));
+                skip_value(meta)?;
             }
             _ => {
-                let shown = if key.is_empty() {
-                    String::new()
-                } else {
-                    format!(" `{key}`")
-                };
-                cx.error(
-                    meta.path.span(),
-                    format!("unknown session option{shown}; expected one of {SESSION_OPTIONS}"),
-                );
+                cx.syn_error(key.unknown("session option", SESSION_OPTIONS));
                 skip_value(meta)?;
             }
         }
@@ -116,7 +153,7 @@ impl SessionAttrs {
 }
 
 impl FieldAttrs {
-    /// Reads `#[flash]` and `#[max_age(...)]` on a field, and refuses `#[session]` there.
+    /// Reads `#[flash]`, `#[max_age(...)]` and `#[session(rename = "...")]` on a field.
     pub(crate) fn read(cx: &mut Ctxt, attrs: &[Attribute]) -> Self {
         let mut read = Self::default();
         for attr in attrs {
@@ -133,10 +170,10 @@ impl FieldAttrs {
                     ),
                     Meta::Path(_) => {}
                 }
-                if read.flash {
+                if read.flash.is_some() {
                     cx.error(path.span(), "duplicate `#[flash]` on this field");
                 }
-                read.flash = true;
+                read.flash = Some(path.span());
             } else if path.is_ident("max_age") {
                 match field_max_age(attr) {
                     Ok(_) if read.max_age.is_some() => {
@@ -145,30 +182,145 @@ impl FieldAttrs {
                     Ok(value) => read.max_age = Some(value),
                     Err(error) => cx.syn_error(error),
                 }
-            } else if path.is_ident("session") {
-                cx.error(
-                    path.span(),
-                    "`#[session(...)]` goes on the struct; on a field write `#[flash]` or `#[max_age(\"...\")]`",
-                );
+            } else if path.is_ident("session")
+                && let Err(error) = attr.parse_nested_meta(|meta| read.option(cx, &meta))
+            {
+                cx.syn_error(error);
+            } else if path.is_ident("serde") {
+                // Serde reports its own syntax errors; here only the keys that look like they change
+                // how the session stores the field matter.
+                let _ = attr.parse_nested_meta(|meta| serde_option(cx, &meta));
             }
         }
         read
+    }
+
+    fn option(&mut self, cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+        let key = OptionKey::read(meta)?;
+        match key.name.as_str() {
+            "rename" => {
+                let name = string(meta)?;
+                let value = if name.value.is_empty() {
+                    cx.error(
+                        name.span,
+                        "a field cannot be stored under an empty name; write a name like `rename = \"cart_v2\"`",
+                    );
+                    None
+                } else {
+                    Some(name)
+                };
+                set(cx, &mut self.rename, &key, value);
+            }
+            "flash" => {
+                cx.syn_error(
+                    key.error("`flash` is an attribute of its own: write `#[flash]` above the field"),
+                );
+                skip_value(meta)?;
+            }
+            "max_age" => {
+                cx.syn_error(key.error("a field's own lifetime is an attribute of its own: write `#[max_age(\"10m\")]` above the field"));
+                skip_value(meta)?;
+            }
+            name if SESSION_OPTIONS.contains(&name) => {
+                cx.syn_error(key.error(format!(
+                    "`{name}` is an option of the whole session; put it in `#[session(...)]` on the struct"
+                )));
+                skip_value(meta)?;
+            }
+            _ => {
+                cx.syn_error(key.unknown("field option", FIELD_OPTIONS));
+                skip_value(meta)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A session stores every field, under its own name, with its type's own serde impls: the struct's
+/// serde attributes never reach it. Those that would seem to keep a field out of the session, store it
+/// under another name or give it another default are refused; the rest (`with`, `rename_all`, ...)
+/// only shape the struct's own serde output, and may stay.
+fn serde_option(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    let key = OptionKey::read(meta)?;
+    let fix = match key.name.as_str() {
+        "rename" | "alias" => {
+            Some("to store the field under another name, write `#[session(rename = \"...\")]`")
+        }
+        "skip" | "skip_serializing" | "skip_deserializing" | "skip_serializing_if" => Some(
+            "every field of a session is stored; keep values that must not be stored out of the session struct",
+        ),
+        "default" => Some(
+            "a field the session cannot read takes its value from the struct's `Default`; change that impl instead",
+        ),
+        _ => None,
+    };
+    if let Some(fix) = fix {
+        cx.syn_error(key.error(format!(
+            "`#[serde({})]` does not change what the session stores: {fix}",
+            key.name
+        )));
+    }
+    skip_value(meta)
+}
+
+/// An option's key as written, hyphens included: `max-age` is one key, reported once.
+struct OptionKey {
+    name: String,
+    tokens: TokenStream,
+}
+
+impl OptionKey {
+    fn read(meta: &ParseNestedMeta<'_>) -> syn::Result<Self> {
+        let mut tokens = meta.path.to_token_stream();
+        let mut name = match meta.path.get_ident() {
+            Some(ident) => ident.unraw().to_string(),
+            None => tokens.to_string().replace(' ', ""),
+        };
+        while meta.input.peek(Token![-]) {
+            let hyphen: Token![-] = meta.input.parse()?;
+            let part = Ident::parse_any(meta.input)?;
+            name.push('-');
+            name.push_str(&part.unraw().to_string());
+            hyphen.to_tokens(&mut tokens);
+            part.to_tokens(&mut tokens);
+        }
+        Ok(Self { name, tokens })
+    }
+
+    fn error(&self, message: impl std::fmt::Display) -> syn::Error {
+        syn::Error::new_spanned(&self.tokens, message)
+    }
+
+    /// "unknown session option `max_agee`; did you mean `max_age`?", or the list of options.
+    fn unknown(&self, what: &str, known: &[&str]) -> syn::Error {
+        let name = &self.name;
+        match closest(name, known) {
+            Some(meant) => self.error(format!("unknown {what} `{name}`; did you mean `{meant}`?")),
+            None => {
+                let list = known
+                    .iter()
+                    .map(|option| format!("`{option}`"))
+                    .collect::<Vec<_>>();
+                self.error(format!("unknown {what} `{name}`; expected {}", one_of(&list)))
+            }
+        }
+    }
+}
+
+/// "`a`", "`a` or `b`", "one of `a`, `b`, `c`".
+fn one_of(list: &[String]) -> String {
+    match list {
+        [one] => one.clone(),
+        [first, second] => format!("{first} or {second}"),
+        _ => format!("one of {}", list.join(", ")),
     }
 }
 
 /// `#[max_age("10m")]`, or `#[max_age = "10m"]`.
 fn field_max_age(attr: &Attribute) -> syn::Result<Spanned<u64>> {
-    let lit = match &attr.meta {
-        Meta::List(_) => attr.parse_args::<Lit>()?,
-        Meta::NameValue(name_value) => match &name_value.value {
-            syn::Expr::Lit(expr) => expr.lit.clone(),
-            other => {
-                return Err(syn::Error::new_spanned(
-                    other,
-                    "expected a duration literal like \"10m\"",
-                ));
-            }
-        },
+    let expr = match &attr.meta {
+        Meta::List(_) => attr.parse_args::<Expr>()?,
+        Meta::NameValue(name_value) => name_value.value.clone(),
         Meta::Path(path) => {
             return Err(syn::Error::new_spanned(
                 path,
@@ -177,23 +329,17 @@ fn field_max_age(attr: &Attribute) -> syn::Result<Spanned<u64>> {
         }
     };
     Ok(Spanned {
-        value: duration::parse(&lit)?,
-        span: lit.span(),
+        value: duration::parse(&expr)?,
+        span: expr.span(),
     })
 }
 
 /// Stores `value` (`None`: it was invalid and already reported), or reports a duplicate at the second
 /// occurrence of the option's name.
-fn set<T>(
-    cx: &mut Ctxt,
-    slot: &mut Option<Spanned<T>>,
-    meta: &ParseNestedMeta<'_>,
-    value: Option<Spanned<T>>,
-) {
+fn set<T>(cx: &mut Ctxt, slot: &mut Option<Spanned<T>>, key: &OptionKey, value: Option<Spanned<T>>) {
     let Some(value) = value else { return };
     if slot.is_some() {
-        let key = meta.path.get_ident().map(ToString::to_string).unwrap_or_default();
-        cx.error(meta.path.span(), format!("duplicate session option `{key}`"));
+        cx.syn_error(key.error(format!("duplicate option `{}`", key.name)));
     } else {
         *slot = Some(value);
     }
@@ -205,6 +351,77 @@ fn string(meta: &ParseNestedMeta<'_>) -> syn::Result<Spanned<String>> {
         value: lit.value(),
         span: lit.span(),
     })
+}
+
+/// A cookie name: an RFC 6265 token, that is visible ASCII but separators.
+fn cookie_name(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Spanned<String>>> {
+    let name = string(meta)?;
+    if name.value.is_empty() {
+        cx.error(
+            name.span,
+            "the cookie name is empty; write a name like `cookie = \"app\"`",
+        );
+        return Ok(None);
+    }
+    if let Some(bad) = name.value.chars().find(|&c| !is_token_char(c)) {
+        cx.error(
+            name.span,
+            format!("cookie name \"{}\" contains {}, which a cookie name cannot hold; use letters, digits and `!#$%&'*+-.^_`|~`", name.value, describe(bad)),
+        );
+        return Ok(None);
+    }
+    Ok(Some(name))
+}
+
+/// RFC 6265 cookie names are RFC 2616 tokens: visible ASCII except separators.
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c)
+}
+
+fn describe(c: char) -> String {
+    match c {
+        ' ' => "a space".to_string(),
+        c if c.is_ascii_control() => format!("the control character {:?}", c),
+        c => format!("`{c}`"),
+    }
+}
+
+fn path(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Spanned<String>>> {
+    let path = string(meta)?;
+    if !path.value.starts_with('/') || path.value.contains(|c: char| c == ';' || c.is_control()) {
+        cx.error(
+            path.span,
+            format!(
+                "cookie path \"{}\" must start with `/` and hold no `;` or control characters",
+                path.value
+            ),
+        );
+        return Ok(None);
+    }
+    Ok(Some(path))
+}
+
+fn domain(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Spanned<String>>> {
+    let domain = string(meta)?;
+    let host = domain.value.strip_prefix('.').unwrap_or(&domain.value);
+    let valid = !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if !valid {
+        cx.error(
+            domain.span,
+            format!(
+                "cookie domain \"{}\" is not a host name; write one like `domain = \"example.com\"`",
+                domain.value
+            ),
+        );
+        return Ok(None);
+    }
+    Ok(Some(domain))
 }
 
 /// `name` alone means true; `name = true` or `name = false` says it outright.
@@ -231,15 +448,20 @@ fn flag(meta: &ParseNestedMeta<'_>) -> syn::Result<Spanned<bool>> {
 
 /// `"strict"`, `"lax"` or `"none"`; anything else is recorded and yields `None`.
 fn same_site(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Spanned<SameSite>>> {
+    const VALUES: &[&str] = &["strict", "lax", "none"];
     let text = string(meta)?;
     let value = match text.value.as_str() {
         "strict" => SameSite::Strict,
         "lax" => SameSite::Lax,
         "none" => SameSite::None,
         other => {
+            let help = match closest(other, VALUES) {
+                Some(meant) => format!("did you mean \"{meant}\"?"),
+                None => "expected \"strict\", \"lax\" or \"none\"".to_string(),
+            };
             cx.error(
                 text.span,
-                format!("unknown `same_site` value \"{other}\"; expected \"strict\", \"lax\" or \"none\""),
+                format!("unknown `same_site` value \"{other}\"; {help}"),
             );
             return Ok(None);
         }
@@ -252,11 +474,11 @@ fn same_site(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Sp
 
 /// A duration; a bad one is recorded and yields `None` so that parsing goes on.
 fn duration_value(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Option<Spanned<u64>>> {
-    let lit: Lit = meta.value()?.parse()?;
-    Ok(match duration::parse(&lit) {
+    let expr: Expr = meta.value()?.parse()?;
+    Ok(match duration::parse(&expr) {
         Ok(value) => Some(Spanned {
             value,
-            span: lit.span(),
+            span: expr.span(),
         }),
         Err(error) => {
             cx.syn_error(error);
@@ -268,9 +490,22 @@ fn duration_value(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Opti
 /// Consumes whatever follows an unknown option, so the options after it are still read.
 fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
     if meta.input.peek(Token![=]) {
-        meta.value()?.parse::<syn::Expr>()?;
+        meta.value()?.parse::<Expr>()?;
     } else if meta.input.peek(syn::token::Paren) {
         meta.input.parse::<proc_macro2::Group>()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_characters() {
+        assert!("app_session-1.x".chars().all(is_token_char));
+        for bad in [' ', ';', '=', ',', '"', 'é', '\t', '/'] {
+            assert!(!is_token_char(bad), "{bad:?}");
+        }
+    }
 }

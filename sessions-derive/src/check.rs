@@ -1,134 +1,119 @@
-//! The rules that involve more than one attribute, or an attribute and a type. Each mistake is
-//! reported at the token to change, with what to write instead.
-
-use syn::spanned::Spanned as _;
-use syn::{GenericArgument, PathArguments, Type};
+//! The rules that involve more than one attribute, or more than one field. Each mistake is reported at
+//! the token to change, with what to write instead.
 
 use crate::ast::{Field, Input};
 use crate::attr::SameSite;
 use crate::ctxt::Ctxt;
 use crate::duration::display;
+use crate::tag::name_tag;
 
 /// The `max_age` of a session that does not say: 14 days.
 pub(crate) const DEFAULT_MAX_AGE: u64 = 14 * 24 * 60 * 60;
 
-/// Browsers cap a cookie's lifetime at 400 days (RFC 6265bis), so a longer one would be cut short.
-const BROWSER_MAX_AGE: u64 = 400 * 24 * 60 * 60;
-
 pub(crate) fn check(cx: &mut Ctxt, input: &Input<'_>) {
-    check_cookie_name(cx, input);
-    check_path_and_domain(cx, input);
-    check_secure_requirements(cx, input);
+    check_prefix(cx, input);
+    check_needs_secure(cx, input);
     check_lifetimes(cx, input);
-    for field in &input.fields {
-        check_flash_type(cx, field);
-    }
+    check_stored_names(cx, &input.fields);
 }
 
-/// The cookie name the session uses: the one given, or the struct's name in snake_case.
-pub(crate) fn cookie_name(input: &Input<'_>) -> String {
-    match &input.attrs.cookie {
-        Some(cookie) => cookie.value.clone(),
-        None => snake_case(&input.ident.to_string()),
-    }
+/// A cookie name prefix that browsers enforce (RFC 6265bis, section 4.1.3, and the `__Http-` prefixes
+/// of its later drafts), and what it demands.
+struct Prefix {
+    /// The canonical spelling.
+    name: &'static str,
+    /// No `Domain`, and `Path=/`.
+    host_only: bool,
+    http_only: bool,
 }
 
-fn check_cookie_name(cx: &mut Ctxt, input: &Input<'_>) {
-    let Some(cookie) = &input.attrs.cookie else { return };
-    if cookie.value.is_empty() {
-        cx.error(
-            cookie.span,
-            "the cookie name is empty; write a name like `cookie = \"app\"`",
-        );
+/// Longest first: `__Host-Http-` is also `__Host-`.
+const PREFIXES: [Prefix; 4] = [
+    Prefix {
+        name: "__Host-Http-",
+        host_only: true,
+        http_only: true,
+    },
+    Prefix {
+        name: "__Host-",
+        host_only: true,
+        http_only: false,
+    },
+    Prefix {
+        name: "__Http-",
+        host_only: false,
+        http_only: true,
+    },
+    Prefix {
+        name: "__Secure-",
+        host_only: false,
+        http_only: false,
+    },
+];
+
+/// Browsers match prefixes in any letter case: `__host-app` is held to the `__Host-` rules.
+fn check_prefix(cx: &mut Ctxt, input: &Input<'_>) {
+    let cookie = &input.cookie.value;
+    let Some(prefix) = PREFIXES.iter().find(|prefix| {
+        cookie.len() >= prefix.name.len()
+            && cookie.as_bytes()[..prefix.name.len()].eq_ignore_ascii_case(prefix.name.as_bytes())
+    }) else {
         return;
-    }
-    if let Some(bad) = cookie.value.chars().find(|&c| !is_token_char(c)) {
+    };
+    let written = &cookie[..prefix.name.len()];
+    let spelled = if written == prefix.name {
+        format!("a `{written}` cookie")
+    } else {
+        format!(
+            "a `{written}` cookie (browsers read it as `{}`: prefixes match in any letter case)",
+            prefix.name
+        )
+    };
+    let attrs = &input.attrs;
+    if let Some(insecure) = attrs.secure.as_ref().filter(|secure| !secure.value) {
         cx.error(
-            cookie.span,
-            format!("cookie name \"{}\" contains {}, which a cookie name cannot hold; use letters, digits and `!#$%&'*+-.^_`|~`", cookie.value, describe(bad)),
+            insecure.span,
+            format!("{spelled} must be `secure`; remove `secure = false`, or drop the prefix"),
         );
     }
-}
-
-/// RFC 6265 cookie names are RFC 2616 tokens: visible ASCII except separators.
-fn is_token_char(c: char) -> bool {
-    c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c)
-}
-
-fn describe(c: char) -> String {
-    match c {
-        ' ' => "a space".to_string(),
-        c if c.is_ascii_control() => format!("the control character {:?}", c),
-        c => format!("`{c}`"),
-    }
-}
-
-fn check_path_and_domain(cx: &mut Ctxt, input: &Input<'_>) {
-    if let Some(path) = &input.attrs.path
-        && (!path.value.starts_with('/') || path.value.contains(|c: char| c == ';' || c.is_control()))
+    if prefix.http_only
+        && let Some(readable) = attrs.http_only.as_ref().filter(|http_only| !http_only.value)
     {
         cx.error(
-            path.span,
-            format!(
-                "cookie path \"{}\" must start with `/` and hold no `;` or control characters",
-                path.value
-            ),
+            readable.span,
+            format!("{spelled} must be `http_only`; remove `http_only = false`, or drop the prefix"),
         );
     }
-    if let Some(domain) = &input.attrs.domain {
-        let host = domain.value.strip_prefix('.').unwrap_or(&domain.value);
-        let valid = !host.is_empty()
-            && host.split('.').all(|label| {
-                !label.is_empty()
-                    && !label.starts_with('-')
-                    && !label.ends_with('-')
-                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            });
-        if !valid {
-            cx.error(
-                domain.span,
-                format!(
-                    "cookie domain \"{}\" is not a host name; write one like `domain = \"example.com\"`",
-                    domain.value
-                ),
-            );
-        }
-    }
-}
-
-fn check_secure_requirements(cx: &mut Ctxt, input: &Input<'_>) {
-    let attrs = &input.attrs;
-    let insecure = attrs.secure.as_ref().filter(|secure| !secure.value);
-    let name = cookie_name(input);
-    if let Some(insecure) = insecure {
-        if name.starts_with("__Host-") {
-            cx.error(
-                insecure.span,
-                "a `__Host-` cookie must be `secure`; remove `secure = false`, or drop the `__Host-` prefix",
-            );
-        } else if name.starts_with("__Secure-") {
-            cx.error(insecure.span, "a `__Secure-` cookie must be `secure`; remove `secure = false`, or drop the `__Secure-` prefix");
-        }
-        if let Some(same_site) = attrs.same_site.as_ref().filter(|s| s.value == SameSite::None) {
-            cx.error(same_site.span, "`same_site = \"none\"` requires `secure`; remove `secure = false` or use `same_site = \"lax\"`");
-        }
-        if let Some(partitioned) = attrs.partitioned.as_ref().filter(|p| p.value) {
-            cx.error(
-                partitioned.span,
-                "`partitioned` requires `secure`; remove `secure = false` or drop `partitioned`",
-            );
-        }
-    }
-    if name.starts_with("__Host-") {
+    if prefix.host_only {
         if let Some(domain) = &attrs.domain {
-            cx.error(domain.span, "a `__Host-` cookie cannot have a `domain`: it is bound to the exact host; remove `domain`, or use the `__Secure-` prefix");
+            cx.error(domain.span, format!("{spelled} cannot have a `domain`: it is bound to the exact host; remove `domain`, or use the `__Secure-` prefix"));
         }
         if let Some(path) = attrs.path.as_ref().filter(|path| path.value != "/") {
             cx.error(
                 path.span,
-                "a `__Host-` cookie must have `path = \"/\"`; remove `path`, or use the `__Secure-` prefix",
+                format!("{spelled} must have `path = \"/\"`; remove `path`, or use the `__Secure-` prefix"),
             );
         }
+    }
+}
+
+/// Options that browsers honour only on a `Secure` cookie.
+fn check_needs_secure(cx: &mut Ctxt, input: &Input<'_>) {
+    let attrs = &input.attrs;
+    if attrs.secure.as_ref().is_none_or(|secure| secure.value) {
+        return;
+    }
+    if let Some(same_site) = attrs.same_site.as_ref().filter(|s| s.value == SameSite::None) {
+        cx.error(
+            same_site.span,
+            "`same_site = \"none\"` requires `secure`; remove `secure = false` or use `same_site = \"lax\"`",
+        );
+    }
+    if let Some(partitioned) = attrs.partitioned.as_ref().filter(|p| p.value) {
+        cx.error(
+            partitioned.span,
+            "`partitioned` requires `secure`; remove `secure = false` or drop `partitioned`",
+        );
     }
 }
 
@@ -141,14 +126,6 @@ fn check_lifetimes(cx: &mut Ctxt, input: &Input<'_>) {
             format!("default `max_age` ({})", display(DEFAULT_MAX_AGE)),
         ),
     };
-    if let Some(given) = &attrs.max_age
-        && given.value > BROWSER_MAX_AGE
-    {
-        cx.error(
-            given.span,
-            "browsers keep a cookie for 400 days at most; use `max_age = \"400d\"` or less",
-        );
-    }
     if let Some(idle) = &attrs.idle_timeout
         && idle.value > max_age
     {
@@ -165,7 +142,7 @@ fn check_lifetimes(cx: &mut Ctxt, input: &Input<'_>) {
                 field_age.span,
                 format!(
                     "field `{}` would outlive its session: `#[max_age(\"{}\")]` is longer than the session's {max_age_said}; shorten it or raise the session's `max_age`",
-                    field.ident,
+                    field.name,
                     display(field_age.value)
                 ),
             );
@@ -173,66 +150,34 @@ fn check_lifetimes(cx: &mut Ctxt, input: &Input<'_>) {
     }
 }
 
-fn check_flash_type(cx: &mut Ctxt, field: &Field<'_>) {
-    if field.attrs.flash && !holds_messages(field.ty) {
-        cx.error(
-            field.ty.span(),
-            format!("a `#[flash]` field holds messages until they are read, so its type must be `Option<T>` (one message) or `Vec<T>` (a list); change the type of `{}`", field.ident),
-        );
-    }
-}
-
-/// Whether `ty` is spelled `Option<T>` or `Vec<T>`, with or without its module path.
-fn holds_messages(ty: &Type) -> bool {
-    let Type::Path(path) = ty else { return false };
-    let Some(last) = path.path.segments.last() else {
-        return false;
-    };
-    let PathArguments::AngleBracketed(args) = &last.arguments else {
-        return false;
-    };
-    (last.ident == "Option" || last.ident == "Vec")
-        && args.args.len() == 1
-        && matches!(args.args[0], GenericArgument::Type(_))
-}
-
-/// `AppSession` → `app_session`, `HTTPSession` → `http_session`.
-fn snake_case(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::with_capacity(name.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            let previous = chars[i - 1];
-            let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if previous.is_lowercase()
-                || previous.is_ascii_digit()
-                || (previous.is_uppercase() && next_is_lower)
-            {
-                out.push('_');
-            }
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn snake_case_names() {
-        assert_eq!(snake_case("AppSession"), "app_session");
-        assert_eq!(snake_case("HTTPSession"), "http_session");
-        assert_eq!(snake_case("Cart"), "cart");
-        assert_eq!(snake_case("Session2Fa"), "session2_fa");
-    }
-
-    #[test]
-    fn token_characters() {
-        assert!("app_session-1.x".chars().all(is_token_char));
-        for bad in [' ', ';', '=', ',', '"', 'é', '\t', '/'] {
-            assert!(!is_token_char(bad), "{bad:?}");
-        }
+/// Each field is stored under a 32-bit tag of its stored name. Two equal tags would make each field read
+/// the other's value, so the later field is refused, with both named.
+fn check_stored_names(cx: &mut Ctxt, fields: &[Field<'_>]) {
+    for (index, field) in fields.iter().enumerate() {
+        let tag = name_tag(field.stored_name());
+        let Some(earlier) = fields[..index]
+            .iter()
+            .find(|earlier| name_tag(earlier.stored_name()) == tag)
+        else {
+            continue;
+        };
+        let message = if earlier.stored_name() == field.stored_name() {
+            format!(
+                "fields `{}` and `{}` are both stored as \"{}\", so each would read the other's value; give one another name with `#[session(rename = \"...\")]`",
+                earlier.name,
+                field.name,
+                field.stored_name()
+            )
+        } else {
+            format!(
+                "fields `{}` and `{}` are stored under the same tag ({tag:#010x}: their names \"{}\" and \"{}\" hash alike), so each would read the other's value; store one under another name with `#[session(rename = \"{}_v2\")]`",
+                earlier.name,
+                field.name,
+                earlier.stored_name(),
+                field.stored_name(),
+                field.stored_name(),
+            )
+        };
+        cx.error(field.stored_name_span(), message);
     }
 }

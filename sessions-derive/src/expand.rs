@@ -8,7 +8,7 @@ use syn::spanned::Spanned as _;
 
 use crate::ast::{Field, Input};
 use crate::attr::SameSite;
-use crate::check::{self, cookie_name};
+use crate::check;
 use crate::ctxt::Ctxt;
 use crate::fallback;
 
@@ -37,14 +37,19 @@ fn generate(input: &Input<'_>) -> TokenStream {
     let config = config(input);
     let fields = input.fields.iter().map(field_meta);
     let indices = 0..input.fields.len();
+    // Every value goes through `FieldValue`, named with the field's own type tokens: a type that cannot
+    // be stored gets one error, on the field, in words (encode and decode report it identically, and
+    // the compiler shows it once).
     let encode = input.fields.iter().zip(indices.clone()).map(|(field, index)| {
         let name = field.ident;
-        quote_spanned!(field.ty.span()=> #index => ::sessions::__private::encode_field(&self.#name, __sessions_out),)
+        let ty = field.ty;
+        quote_spanned!(ty.span()=> #index => <#ty as ::sessions::__private::FieldValue>::encode(&self.#name, __sessions_out),)
     });
     let decode = input.fields.iter().zip(indices.clone()).map(|(field, index)| {
         let name = field.ident;
-        quote_spanned!(field.ty.span()=> #index => {
-            self.#name = ::sessions::__private::decode_field(__sessions_bytes)?;
+        let ty = field.ty;
+        quote_spanned!(ty.span()=> #index => {
+            self.#name = <#ty as ::sessions::__private::FieldValue>::decode(__sessions_bytes)?;
             ::core::result::Result::Ok(())
         })
     });
@@ -52,14 +57,21 @@ fn generate(input: &Input<'_>) -> TokenStream {
         let name = field.ident;
         quote!(#index => self.#name = __sessions_default.#name,)
     });
-    let accessors = input.fields.iter().filter(|f| f.attrs.flash).map(flash_accessors);
+    let accessors = input
+        .fields
+        .iter()
+        .filter(|f| f.attrs.flash.is_some())
+        .map(flash_accessors);
     quote! {
         #[doc(hidden)]
         const _: () = {
+            const __SESSIONS_FIELDS: &[::sessions::__private::Field] = &[#(#fields),*];
+            const _: () = ::sessions::__private::assert_distinct_tags(__SESSIONS_FIELDS);
+
             #[automatically_derived]
             impl ::sessions::__private::Session for #ident {
                 const CONFIG: ::sessions::__private::Config = #config;
-                const FIELDS: &'static [::sessions::__private::Field] = &[#(#fields),*];
+                const FIELDS: &'static [::sessions::__private::Field] = __SESSIONS_FIELDS;
 
                 fn encode_field(
                     &self,
@@ -111,8 +123,8 @@ fn generate(input: &Input<'_>) -> TokenStream {
 /// `Config::new(...)` and one builder call per option that differs from the runtime's default.
 fn config(input: &Input<'_>) -> TokenStream {
     let attrs = &input.attrs;
-    let type_name = input.ident.to_string();
-    let cookie = cookie_name(input);
+    let type_name = &input.name;
+    let cookie = &input.cookie.value;
     let mut calls = Vec::new();
     if let Some(path) = &attrs.path {
         let path = &path.value;
@@ -159,20 +171,25 @@ fn config(input: &Input<'_>) -> TokenStream {
 /// The field's metadata. The type is tagged by its spelling without spaces, so a deploy that changes a
 /// field's type resets that field instead of misreading it.
 fn field_meta(field: &Field<'_>) -> TokenStream {
-    let name = field.ident.to_string();
+    let name = &field.name;
     let ty = field.ty;
     let type_name: String = quote!(#ty).to_string().split_whitespace().collect();
-    let flash = field.attrs.flash.then(|| quote!(.flash()));
+    let stored_as = field.attrs.rename.as_ref().map(|rename| {
+        let stored = &rename.value;
+        quote!(.stored_as(#stored))
+    });
+    let flash = field.attrs.flash.map(|_| quote!(.flash()));
     let max_age = field.attrs.max_age.as_ref().map(|max_age| {
         let seconds = max_age.value;
         quote!(.max_age(::sessions::__private::Duration::from_secs(#seconds)))
     });
-    quote!(::sessions::__private::Field::new(#name, #type_name) #flash #max_age)
+    quote!(::sessions::__private::Field::new(#name, #type_name) #stored_as #flash #max_age)
 }
 
 /// `take_<field>()` and `flash_<field>(message)`, with the field's visibility.
 fn flash_accessors(field: &Field<'_>) -> TokenStream {
-    let name = field.ident;
+    let ident = field.ident;
+    let name = &field.name;
     let vis = field.vis;
     let ty = field.ty;
     let take = format_ident!("take_{}", name);
@@ -182,12 +199,12 @@ fn flash_accessors(field: &Field<'_>) -> TokenStream {
     quote_spanned! {field.ident.span()=>
         #[doc = #take_doc]
         #vis fn #take(&mut self) -> #ty {
-            ::core::mem::take(&mut self.#name)
+            ::core::mem::take(&mut self.#ident)
         }
 
         #[doc = #put_doc]
         #vis fn #put(&mut self, message: <#ty as ::sessions::__private::Flash>::Message) {
-            <#ty as ::sessions::__private::Flash>::put(&mut self.#name, message)
+            <#ty as ::sessions::__private::Flash>::put(&mut self.#ident, message)
         }
     }
 }

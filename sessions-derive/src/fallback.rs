@@ -8,16 +8,20 @@ use crate::ast::Input;
 
 pub(crate) fn stub(input: &Input<'_>) -> TokenStream {
     let ident = input.ident;
-    let accessors = input.fields.iter().filter(|f| f.attrs.flash).map(|field| {
-        let vis = field.vis;
-        let ty = field.ty;
-        let take = format_ident!("take_{}", field.ident);
-        let put = format_ident!("flash_{}", field.ident);
-        quote! {
-            #vis fn #take(&mut self) -> #ty { ::core::unimplemented!() }
-            #vis fn #put<__SessionsMessage>(&mut self, _: __SessionsMessage) { ::core::unimplemented!() }
-        }
-    });
+    let accessors = input
+        .fields
+        .iter()
+        .filter(|f| f.attrs.flash.is_some())
+        .map(|field| {
+            let vis = field.vis;
+            let ty = field.ty;
+            let take = format_ident!("take_{}", field.name);
+            let put = format_ident!("flash_{}", field.name);
+            quote! {
+                #vis fn #take(&mut self) -> #ty { ::core::unimplemented!() }
+                #vis fn #put<__SessionsMessage>(&mut self, _: __SessionsMessage) { ::core::unimplemented!() }
+            }
+        });
     quote! {
         #[doc(hidden)]
         const _: () = {

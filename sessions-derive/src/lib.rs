@@ -2,9 +2,10 @@
 //! documents the options; this crate only reads the input, checks it, and generates code that calls
 //! `::sessions::__private`.
 //!
-//! Reading is `attr.rs` (attributes to values) and `ast.rs` (the struct's model), rules spanning
-//! several attributes are `check.rs`, generation is `expand.rs`, and `fallback.rs` is the impl emitted
-//! beside errors. Every mistake is collected in a `Ctxt` and reported in one build.
+//! Reading is `attr.rs` (attributes to values, each checked alone) and `ast.rs` (the struct's model,
+//! each field checked alone), rules spanning several attributes or fields are `check.rs`, generation
+//! is `expand.rs`, and `fallback.rs` is the impl emitted beside errors. Every mistake is collected in a
+//! `Ctxt` and reported in one build.
 
 mod ast;
 mod attr;
@@ -13,6 +14,8 @@ mod ctxt;
 mod duration;
 mod expand;
 mod fallback;
+mod suggest;
+mod tag;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};

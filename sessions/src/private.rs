@@ -2,7 +2,6 @@
 //! `::sessions::__private`. Not a public API: it changes with the derive, which is pinned to this
 //! crate's exact version.
 
-pub use core;
 pub use std::sync::OnceLock;
 pub use std::time::Duration;
 
@@ -14,14 +13,32 @@ pub use crate::session::{Field, Session};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// Appends the encoding of a field's value.
-pub fn encode_field<T: Serialize>(value: &T, out: &mut Vec<u8>) -> Result<(), FieldError> {
-    crate::codec::fields::encode(value, out)
+/// What a session field's type must be: owned, `Serialize + DeserializeOwned`, and `Send + Sync`.
+///
+/// The derive reaches every field's value through this trait, naming the field's type, so a type that
+/// cannot be stored gets one error, on the field, saying what a field must be.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a session field",
+    label = "a session field's type must be owned, `Serialize` and `Deserialize`, and `Send + Sync`",
+    note = "a field's value is copied into the cookie or the store and back: derive `serde::Serialize` and `serde::Deserialize` for your own types, and hold plain data, not `Rc`, `Cell` or references"
+)]
+pub trait FieldValue: Sized {
+    /// Appends the encoding of the value.
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), FieldError>;
+    /// Decodes a value.
+    fn decode(bytes: &[u8]) -> Result<Self, FieldError>;
 }
 
-/// Decodes a field's value.
-pub fn decode_field<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, FieldError> {
-    crate::codec::fields::decode(bytes)
+// `do_not_recommend`: a failing bound is reported as "cannot be stored in a session field" on the
+// field's type, not as the serde or auto trait deep inside it.
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> FieldValue for T {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), FieldError> {
+        crate::codec::fields::encode(self, out)
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, FieldError> {
+        crate::codec::fields::decode(bytes)
+    }
 }
 
 /// The answer to an index past the last field.
@@ -31,9 +48,23 @@ pub fn no_such_field(index: usize) -> Result<(), FieldError> {
     ))
 }
 
-/// Compiles only for a field type that can be stored; the derive calls it with the field's span, so
-/// the error lands on the field.
-pub const fn assert_storable<T: Serialize + DeserializeOwned>() {}
+/// Fails the build (the derive calls it in a `const`) if two fields share a name tag. The derive
+/// already refuses such a struct with both fields named; this keeps its copy of the tag hash honest.
+pub const fn assert_distinct_tags(fields: &[Field]) {
+    let mut i = 0;
+    while i < fields.len() {
+        let mut j = i + 1;
+        while j < fields.len() {
+            if fields[i].name_tag() == fields[j].name_tag() {
+                panic!(
+                    "two fields of this session share a name tag; rename one with `#[session(rename = \"...\")]`"
+                );
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+}
 
 /// What a `#[flash]` field holds: one message (`Option<T>`) or a list of them (`Vec<T>`).
 pub trait Flash: Default {

@@ -75,6 +75,14 @@ impl Field {
         }
     }
 
+    /// Stores the field under `stored_name` instead of its name: its name tag follows `stored_name`, so a
+    /// field renamed in Rust keeps its stored value, and two names whose tags collide can be told apart.
+    /// `#[session(rename = "...")]` on a derived field calls this.
+    pub const fn stored_as(mut self, stored_name: &'static str) -> Self {
+        self.name_tag = fnv1a(stored_name);
+        self
+    }
+
     /// Marks the field as flash: it keeps its value until the app takes it.
     pub const fn flash(mut self) -> Self {
         self.flash = true;

@@ -1,6 +1,8 @@
-//! Any serde type can be a field: std types, nested structs, enums, maps.
+//! Any owned serde type can be a field: std types, nested structs, enums, maps, and a `Cow<'static, _>`
+//! (it decodes owned).
 use serde::{Deserialize, Serialize};
 use sessions::Session;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 #[derive(Serialize, Deserialize, Default, Clone, PartialEq, Debug)]
@@ -23,9 +25,11 @@ struct Shop {
     seen: BTreeMap<String, u64>,
     pair: (u8, bool),
     ratio: f64,
+    label: Cow<'static, str>,
+    name: Box<str>,
 }
 
 fn main() {
-    assert_eq!(Shop::FIELDS.len(), 5);
+    assert_eq!(Shop::FIELDS.len(), 7);
     let _ = Shop { theme: Theme::Dark, lines: vec![Line::default()], ..Shop::default() };
 }

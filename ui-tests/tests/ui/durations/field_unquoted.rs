@@ -1,0 +1,10 @@
+use sessions::Session;
+
+#[derive(Session, Default)]
+
+struct AppSession {
+    #[max_age(10m)]
+    login_code: Option<String>,
+}
+
+fn main() {}
