@@ -243,3 +243,75 @@ async fn several_session_types_per_request_each_with_its_own_cookie() {
     assert_eq!(browser.cookie("cart"), None);
     assert_eq!(browser.load::<AppSession>(&store).await.user_id, Some(7));
 }
+
+/// The same session before and after a deploy that renames fields in Rust only.
+mod rename_before {
+    #[derive(sessions::Session, Default)]
+    #[session(cookie = "renamed")]
+    pub struct AppSession {
+        pub cart: Vec<u32>,
+        pub r#type: Option<String>,
+    }
+}
+
+mod rename_after {
+    #[derive(sessions::Session, Default)]
+    #[session(cookie = "renamed")]
+    pub struct AppSession {
+        #[session(rename = "cart")]
+        pub basket: Vec<u32>,
+        pub r#type: Option<u32>,
+    }
+}
+
+#[tokio::test]
+async fn a_field_renamed_in_rust_keeps_the_value_stored_under_its_old_name() {
+    let (store, _, mut browser) = setup();
+    let mut before = browser.load::<rename_before::AppSession>(&store).await;
+    before.cart = vec![3, 1];
+    before.r#type = Some("admin".into());
+    browser.save(&store, &mut before).await;
+
+    let after = browser.load::<rename_after::AppSession>(&store).await;
+    assert_eq!(after.basket, [3, 1]);
+    assert_eq!(after.r#type, None);
+    // A raw identifier is reported as users and serde spell it.
+    assert_eq!(
+        after.reset_fields(),
+        [ResetField {
+            field: "type",
+            reason: ResetReason::TypeChanged
+        }]
+    );
+}
+
+/// `costarring` and `liquid` hash to the same 32-bit tag; the derive refuses them side by side until
+/// one is stored under another name.
+#[derive(Session, Default)]
+#[session(cookie = "credits")]
+struct Credits {
+    costarring: Option<u64>,
+    #[session(rename = "liquid_v2")]
+    liquid: Option<u64>,
+}
+
+#[tokio::test]
+async fn names_whose_tags_collide_keep_their_own_values_once_one_is_renamed() {
+    let store = sessions::MemoryStore::new(Keys::new(Key::generate()));
+    let mut browser = Browser::default();
+    let mut first = browser.load::<Credits>(&store).await;
+    first.costarring = Some(1);
+    browser.save(&store, &mut first).await;
+
+    // Two requests loaded at once, each changing one field: the server store merges them per field.
+    let mut a = browser.load::<Credits>(&store).await;
+    let mut b = browser.load::<Credits>(&store).await;
+    a.costarring = Some(10);
+    b.liquid = Some(20);
+    browser.save(&store, &mut a).await;
+    browser.save(&store, &mut b).await;
+
+    let merged = browser.load::<Credits>(&store).await;
+    assert_eq!((merged.costarring, merged.liquid), (Some(10), Some(20)));
+    assert!(merged.reset_fields().is_empty());
+}
