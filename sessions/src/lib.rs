@@ -39,9 +39,11 @@
 //! ```
 //!
 //! # What is checked, and when
-//! - At compile time, by the derive: cookie names, `SameSite=None` without `Secure`, `__Host-` and
-//!   `__Secure-` prefix rules, durations, a field outliving its session, `#[flash]` on a type that
-//!   cannot hold messages, field types that cannot be serialized.
+//! - At compile time, by the derive: cookie names; the `__Host-`, `__Secure-`, `__Http-` and
+//!   `__Host-Http-` prefix rules, in any letter case since browsers match prefixes that way;
+//!   `SameSite=None` or `Partitioned` without `Secure`; durations; a field outliving its session;
+//!   `#[flash]` on a type that cannot hold messages; field types that cannot be stored; two fields
+//!   stored under colliding tags; misspelled options, with a "did you mean".
 //! - On every load: the seal, the key, the format version, the session's `max_age` and `idle_timeout`,
 //!   each field's own `max_age`. A cookie that fails any check gives a fresh session and a
 //!   [`Rejection`], never an error page.
@@ -78,12 +80,44 @@
 //! `max_age = "14d"` (default 14 days), `idle_timeout = "2h"`, `session_only`, `path = "/"`,
 //! `domain = "example.com"`, `secure` (default on; `secure = false` for plain-HTTP development),
 //! `http_only` (default on), `same_site = "lax" | "strict" | "none"` (default `"lax"`), `partitioned`,
-//! `signed` (HMAC-signed instead of sealed: readable, still tamper-proof). Durations are `"90s"`,
-//! `"10m"`, `"2h"`, `"14d"` or an integer of seconds.
+//! `signed` (HMAC-signed instead of sealed: readable, still tamper-proof).
+//!
+//! Durations are quoted: `"90s"`, `"10m"`, `"2h"`, `"14d"`. An unquoted integer is a number of
+//! seconds (`max_age = 3600`); an unquoted integer with a suffix is refused, since the compiler would
+//! drop the suffix and `max_age = 14d` would mean 14 seconds:
+//! ```compile_fail
+//! #[derive(sessions::Session, Default)]
+//! #[session(max_age = 14d)] // error: write `"14d"`, in quotes
+//! struct AppSession {
+//!     user_id: Option<u64>,
+//! }
+//! ```
 //!
 //! On fields: `#[flash]` (an `Option<T>` or `Vec<T>` that keeps its messages until read; generates
-//! `take_<field>()` and `flash_<field>(message)`) and `#[max_age("10m")]` (the field resets to its
-//! default once that long has passed since its value last changed). They combine.
+//! `take_<field>()` and `flash_<field>(message)`), `#[max_age("10m")]` (the field resets to its
+//! default once that long has passed since its value last changed), and
+//! `#[session(rename = "stored_name")]`. They combine.
+//!
+//! # Fields and their stored names
+//! A field's type must be owned, `Serialize` and `Deserialize`, and `Send + Sync`: its value is copied
+//! into the cookie or the store and back on every request. A raw identifier is stored as users spell
+//! it: `r#type` is `type`, with accessors `take_type()` and `flash_type()` if it is a flash field.
+//!
+//! Each field's value is stored under a 32-bit tag of its name, so renaming a field in Rust would reset
+//! it on the next deploy; `rename` keeps the old stored name:
+//! ```
+//! #[derive(sessions::Session, Default)]
+//! struct AppSession {
+//!     #[session(rename = "cart")] // was `cart: Vec<u32>`: stored values carry over
+//!     basket: Vec<u32>,
+//! }
+//! ```
+//! Two different names can hash to one tag (`costarring` and `liquid` do). The derive refuses such a
+//! pair, naming both fields; storing one under another name with `rename` settles it.
+//!
+//! The struct's own serde attributes never reach the session, which stores every field with its type's
+//! own impls; `#[serde(skip)]`, `#[serde(rename)]`, `#[serde(alias)]` and `#[serde(default)]` on a
+//! field are refused, since they would seem to change what is stored.
 //!
 //! # Stores
 //! [`CookieStore`] keeps the whole session in the cookie. [`ServerStore`] keeps it on the server
