@@ -151,6 +151,7 @@ mod key;
 mod loaded;
 mod options;
 mod prepared;
+mod random;
 mod session;
 mod stats;
 mod store;

@@ -7,6 +7,8 @@
 
 mod copy_borrowed;
 pub(crate) mod fields;
+#[cfg(test)]
+mod golden;
 pub(crate) mod payload;
 pub(crate) mod seal;
 

@@ -13,7 +13,6 @@
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Nonce, Tag};
 use hmac::Mac;
-use rand::Rng as _;
 use sha2::{Digest, Sha256};
 
 use crate::error::Rejection;
@@ -121,7 +120,7 @@ pub(crate) fn seal(
         Protection::Sealed => {
             let (head, payload) = buf.split_at_mut(HEADER_LEN + NONCE_LEN);
             let nonce = &mut head[HEADER_LEN..];
-            rand::rng().fill_bytes(nonce);
+            crate::random::fill(nonce);
             let tag = key
                 .cipher
                 .encrypt_in_place_detached(Nonce::from_slice(nonce), aad, payload)

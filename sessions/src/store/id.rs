@@ -38,7 +38,7 @@ impl SessionId {
 
     pub(crate) fn random() -> Self {
         let mut bytes = [0; ID_LEN];
-        rand::fill(&mut bytes);
+        crate::random::fill(&mut bytes);
         Self(bytes)
     }
 
