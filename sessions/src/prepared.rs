@@ -7,8 +7,8 @@ use crate::codec::seal::Binding;
 use crate::http;
 use crate::session::Session;
 
-/// A session type's cookie attributes, formatted once by the `cookie` crate, and the bytes its cookies
-/// are bound to.
+/// A session type's cookie attributes, formatted once by the `cookie` crate, the bytes its cookies
+/// are bound to, and the encoding of each field's default value.
 ///
 /// `#[derive(Session)]` keeps one in a `static` per type. A hand-written [`Session`] impl does the same:
 ///
@@ -33,6 +33,10 @@ pub struct Prepared {
     /// `; HttpOnly; SameSite=Lax; Secure; Path=/` and so on: everything after `name=value` but
     /// `Max-Age`.
     pub(crate) attributes: String,
+    /// Each field's value in `S::default()`, encoded (`None` if it does not encode): a new session's
+    /// fields are compared with these, and a field with its own `max_age` that holds its default has no
+    /// set time, so it never expires.
+    pub(crate) defaults: Box<[Option<Box<[u8]>>]>,
 }
 
 impl Prepared {
@@ -41,6 +45,18 @@ impl Prepared {
         cell.get_or_init(|| Prepared {
             binding: Binding::new(S::CONFIG.cookie().name(), S::CONFIG.type_name()),
             attributes: http::attributes(S::CONFIG.cookie()),
+            defaults: default_values::<S>(),
         })
     }
+}
+
+fn default_values<S: Session>() -> Box<[Option<Box<[u8]>>]> {
+    let default = S::default();
+    (0..S::FIELDS.len())
+        .map(|index| {
+            let mut out = Vec::new();
+            default.encode_field(index, &mut out).ok()?;
+            Some(out.into_boxed_slice())
+        })
+        .collect()
 }

@@ -244,6 +244,46 @@ async fn several_session_types_per_request_each_with_its_own_cookie() {
     assert_eq!(browser.load::<AppSession>(&store).await.user_id, Some(7));
 }
 
+#[tokio::test]
+async fn a_field_with_its_own_max_age_left_at_its_default_never_expires_and_sends_nothing() {
+    let (store, clock, mut browser) = setup();
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.user_id = Some(7); // `login_code` is never set
+    browser.save(&store, &mut session).await;
+
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(11 * 60));
+        let mut session = browser.load::<AppSession>(&store).await;
+        assert!(session.reset_fields().is_empty(), "{:?}", session.reset_fields());
+        assert!(
+            browser.save(&store, &mut session).await.is_empty(),
+            "nothing changed: no Set-Cookie"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_expired_field_is_reported_once_then_is_a_default_like_any_other() {
+    let (store, clock, mut browser) = setup();
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.user_id = Some(7);
+    session.login_code = Some("123456".into());
+    browser.save(&store, &mut session).await;
+
+    clock.advance(Duration::from_secs(10 * 60));
+    let mut session = browser.load::<AppSession>(&store).await;
+    assert_eq!(session.reset_fields().len(), 1);
+    // The cookie still holds the expired value: it is re-sent once without it.
+    assert_eq!(browser.save(&store, &mut session).await.len(), 1);
+
+    for _ in 0..3 {
+        clock.advance(Duration::from_secs(11 * 60));
+        let mut session = browser.load::<AppSession>(&store).await;
+        assert!(session.reset_fields().is_empty(), "{:?}", session.reset_fields());
+        assert!(browser.save(&store, &mut session).await.is_empty());
+    }
+}
+
 /// The same session before and after a deploy that renames fields in Rust only.
 mod rename_before {
     #[derive(sessions::Session, Default)]

@@ -197,8 +197,7 @@ pub(crate) fn encode<S: Session>(
     let start = out.len();
     let foreign = &loaded.snapshot.foreign;
     let mut writer = Writer::begin(out, meta, S::FIELDS.len() + foreign.len());
-    let defaults = (loaded.origin != Origin::Restored).then(S::default);
-    let mut default = Vec::new();
+    let defaults = &S::prepared().defaults;
     let mut fields = Vec::with_capacity(S::FIELDS.len());
     for (index, field) in S::FIELDS.iter().enumerate() {
         let record = Writer::start_record(out);
@@ -207,17 +206,13 @@ pub(crate) fn encode<S: Session>(
             .value
             .encode_field(index, out)
             .map_err(encode_error(field))?;
-        let before = match &defaults {
-            Some(defaults) => {
-                default.clear();
-                defaults
-                    .encode_field(index, &mut default)
-                    .map_err(encode_error(field))?;
-                Some((&default[..], None))
-            }
-            None => loaded.snapshot.fields[index]
+        let default = defaults[index].as_deref();
+        let before = if loaded.origin == Origin::Restored {
+            loaded.snapshot.fields[index]
                 .as_ref()
-                .map(|old| (&loaded.snapshot.bytes[old.value.clone()], old.set_at)),
+                .map(|old| (&loaded.snapshot.bytes[old.value.clone()], old.set_at))
+        } else {
+            default.map(|default| (default, None))
         };
         let set_at = match before {
             Some((bytes, set_at)) if *bytes == out[value_start..] => set_at,
@@ -226,7 +221,9 @@ pub(crate) fn encode<S: Session>(
                 None
             }
         };
-        let set_at = field.lifetime().map(|_| set_at.unwrap_or(now));
+        // A field's own lifetime runs from when it was given a value; its default is no value.
+        let at_default = default == Some(&out[value_start..]);
+        let set_at = (field.lifetime().is_some() && !at_default).then(|| set_at.unwrap_or(now));
         let range = writer.finish_record(
             out,
             record,
