@@ -39,19 +39,28 @@ fn generate(input: &Input<'_>) -> TokenStream {
     let indices = 0..input.fields.len();
     // Every value goes through `FieldValue`, named with the field's own type tokens: a type that cannot
     // be stored gets one error, on the field, in words (encode and decode report it identically, and
-    // the compiler shows it once).
+    // the compiler shows it once). Only that path takes the field's span: `self` and the locals keep
+    // the derive's, so a session declared inside a `macro_rules!` macro still resolves them.
+    let value_trait = |field: &Field<'_>| {
+        let ty = field.ty;
+        quote_spanned!(ty.span()=> <#ty as ::sessions::__private::FieldValue>)
+    };
     let encode = input.fields.iter().zip(indices.clone()).map(|(field, index)| {
         let name = field.ident;
-        let ty = field.ty;
-        quote_spanned!(ty.span()=> #index => <#ty as ::sessions::__private::FieldValue>::encode(&self.#name, __sessions_out),)
+        let value = value_trait(field);
+        quote!(#index => #value::encode(&self.#name, __sessions_out),)
     });
     let decode = input.fields.iter().zip(indices.clone()).map(|(field, index)| {
         let name = field.ident;
-        let ty = field.ty;
-        quote_spanned!(ty.span()=> #index => {
-            self.#name = <#ty as ::sessions::__private::FieldValue>::decode(__sessions_bytes)?;
+        let value = value_trait(field);
+        quote!(#index => {
+            self.#name = #value::decode(__sessions_bytes)?;
             ::core::result::Result::Ok(())
         })
+    });
+    let shapes = input.fields.iter().zip(indices.clone()).map(|(field, index)| {
+        let value = value_trait(field);
+        quote!(#index => #value::shape_tag(),)
     });
     let reset = input.fields.iter().zip(indices).map(|(field, index)| {
         let name = field.ident;
@@ -92,6 +101,13 @@ fn generate(input: &Input<'_>) -> TokenStream {
                     match __sessions_index {
                         #(#decode)*
                         _ => ::sessions::__private::no_such_field(__sessions_index),
+                    }
+                }
+
+                fn shape_tag(__sessions_index: usize) -> ::core::option::Option<::core::primitive::u32> {
+                    match __sessions_index {
+                        #(#shapes)*
+                        _ => ::core::option::Option::None,
                     }
                 }
 
@@ -168,8 +184,8 @@ fn config(input: &Input<'_>) -> TokenStream {
     quote!(::sessions::__private::Config::new(#type_name, #cookie) #(#calls)*)
 }
 
-/// The field's metadata. The type is tagged by its spelling without spaces, so a deploy that changes a
-/// field's type resets that field instead of misreading it.
+/// The field's metadata, with its type's spelling without spaces: the type tag of last resort, for a
+/// type whose serde shape cannot be traced (see `shape_tag` in the generated impl).
 fn field_meta(field: &Field<'_>) -> TokenStream {
     let name = &field.name;
     let ty = field.ty;

@@ -46,7 +46,9 @@
 //!   stored under colliding tags; misspelled options, with a "did you mean".
 //! - On every load: the seal, the key, the format version, the session's `max_age` and `idle_timeout`,
 //!   each field's own `max_age`. A cookie that fails any check gives a fresh session and a
-//!   [`Rejection`], never an error page.
+//!   [`Rejection`], never an error page. And each field's type: a value stored under another serde
+//!   shape (an enum's variants reordered, a struct's fields retyped) resets that field alone, and never
+//!   opens as another value.
 //! - On every save: the size of the whole `Set-Cookie` line (4096 bytes at most).
 //!
 //! Browsers drop a `SameSite=None` cookie that is not `Secure`, so this does not compile:

@@ -4,11 +4,12 @@
 use std::sync::OnceLock;
 
 use crate::codec::seal::Binding;
+use crate::codec::shape::SHAPE_BIT;
 use crate::http;
 use crate::session::Session;
 
 /// A session type's cookie attributes, formatted once by the `cookie` crate, the bytes its cookies
-/// are bound to, and the encoding of each field's default value.
+/// are bound to, and per field the encoding of its default value and its type tag.
 ///
 /// `#[derive(Session)]` keeps one in a `static` per type. A hand-written [`Session`] impl does the same:
 ///
@@ -37,6 +38,9 @@ pub struct Prepared {
     /// fields are compared with these, and a field with its own `max_age` that holds its default has no
     /// set time, so it never expires.
     pub(crate) defaults: Box<[Option<Box<[u8]>>]>,
+    /// Each field's type tag: its shape's, or where that cannot be traced its spelling's (see
+    /// [`crate::codec::shape`]).
+    pub(crate) type_tags: Box<[u32]>,
 }
 
 impl Prepared {
@@ -46,6 +50,12 @@ impl Prepared {
             binding: Binding::new(S::CONFIG.cookie().name(), S::CONFIG.type_name()),
             attributes: http::attributes(S::CONFIG.cookie()),
             defaults: default_values::<S>(),
+            type_tags: (0..S::FIELDS.len())
+                .map(|index| match S::shape_tag(index) {
+                    Some(shape) => shape | SHAPE_BIT,
+                    None => u32::from(S::FIELDS[index].type_tag()),
+                })
+                .collect(),
         })
     }
 }

@@ -27,6 +27,8 @@ pub trait FieldValue: Sized {
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), FieldError>;
     /// Decodes a value.
     fn decode(bytes: &[u8]) -> Result<Self, FieldError>;
+    /// The tag of the type's serde shape, or `None` if it cannot be traced.
+    fn shape_tag() -> Option<u32>;
 }
 
 // `do_not_recommend`: a failing bound is reported as "cannot be stored in a session field" on the
@@ -38,6 +40,9 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> FieldValue for T {
     }
     fn decode(bytes: &[u8]) -> Result<Self, FieldError> {
         crate::codec::fields::decode(bytes)
+    }
+    fn shape_tag() -> Option<u32> {
+        crate::codec::shape::tag::<T>()
     }
 }
 

@@ -10,7 +10,7 @@ pub(crate) fn fill(bytes: &mut [u8]) {
     if tests::fill_pinned(bytes) {
         return;
     }
-    rand::fill(bytes);
+    rand::Rng::fill_bytes(&mut rand::rng(), bytes);
 }
 
 #[cfg(test)]

@@ -41,6 +41,16 @@ pub trait Session: Default + Send + Sync + 'static {
     /// Replaces field `index` with the value decoded from `bytes`.
     fn decode_field(&mut self, index: usize, bytes: &[u8]) -> Result<(), FieldError>;
 
+    /// The tag of the serde shape of field `index`'s type, or `None` when it cannot be traced (then
+    /// the field is tagged by its type's spelling). The runtime calls it once per field, at start-up,
+    /// and a stored value whose shape differs resets to its default instead of opening as another
+    /// value. The derive generates it; a hand-written impl may leave this default, which tags every
+    /// field by its spelling.
+    fn shape_tag(index: usize) -> Option<u32> {
+        let _ = index;
+        None
+    }
+
     /// Puts field `index` back to its value in `Self::default()`.
     fn reset_field(&mut self, index: usize);
 
@@ -61,14 +71,17 @@ pub struct Field {
 impl Field {
     /// A plain field called `name`, of the type spelled `type_name`.
     ///
-    /// The wire format tags each value with hashes of both: a field renamed or retyped between two
-    /// deploys reads as absent and falls back to its default, and every other field survives.
+    /// The wire format stores each value under a tag of its name, with a tag of its type: the tag of the
+    /// type's serde shape where [`Session::shape_tag`] gives one, else a 16-bit tag of `type_name`, the
+    /// spelling. A field renamed or retyped between two deploys reads as absent or resets to its
+    /// default, and every other field survives.
     pub const fn new(name: &'static str, type_name: &'static str) -> Self {
         Self {
             name,
             name_tag: fnv1a(name),
-            // Folded to 16 bits: a type tag only notices a respelled type (a changed enum keeps its
-            // name), and decoding checks the value whatever the tag says.
+            // The spelling only notices a respelled type, not a changed one (an enum reordered keeps its
+            // name): the tag of last resort, for types whose shape cannot be traced, and the only tag
+            // of format v1.
             type_tag: fold(fnv1a(type_name)),
             flash: false,
             max_age: None,

@@ -153,7 +153,7 @@ async fn each_kind_of_bad_cookie_has_its_reason_and_is_counted() {
         ),
         (
             "a newer format version",
-            with_byte(0, 2),
+            with_byte(0, 3),
             Rejection::UnsupportedVersion,
         ),
         (

@@ -1,4 +1,4 @@
-//! The wire format pinned by fixed vectors (`testdata/wire-v1.txt`), as cookie-rs pins its own: a
+//! The wire format pinned by fixed vectors (`testdata/wire-v<N>.txt`), as cookie-rs pins its own: a
 //! round trip through the code under test cannot notice a format change, fixed bytes can.
 //!
 //! Each vector is made under a fixed key, fixed randomness (nonces, session ids) and a fixed clock,
@@ -6,9 +6,11 @@
 //! record and the per-field entries of the same session, each with its payload before sealing. The
 //! tests open every vector and compare the values, and make every vector again and compare the bytes.
 //!
-//! A change of format fails them: bump the envelope version, keep reading v1, and add the new version's
-//! vectors beside these. `SESSIONS_WRITE_GOLDEN=1` writes the file afresh from today's code, for a new
-//! version only; never to make a failing v1 test pass.
+//! Today's code makes the vectors of the version it writes (v2), byte for byte, and opens those of
+//! every version it reads (v1 and v2). A change of format fails them: bump the envelope version, keep
+//! reading the old ones, and add the new version's vectors beside these. `SESSIONS_WRITE_GOLDEN=1`
+//! writes the file of the version written today, for a new version only; never to make a failing
+//! test pass.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -25,7 +27,14 @@ use crate::{
 };
 
 const NOW: u64 = 1_700_000_000;
-const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/wire-v1.txt");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
+
+/// Every version this build reads, oldest first; the last is the one it writes.
+const VERSIONS: [u8; 2] = [crate::codec::seal::V1, crate::codec::seal::VERSION];
+
+fn file(version: u8) -> String {
+    format!("{DIR}/wire-v{version}.txt")
+}
 
 #[derive(Serialize, Deserialize, Default, Debug, Clone, PartialEq)]
 enum Role {
@@ -183,9 +192,9 @@ fn make() -> BTreeMap<String, String> {
     vectors
 }
 
-/// The vectors in the file.
-fn read() -> BTreeMap<String, String> {
-    let text = std::fs::read_to_string(FILE).expect("testdata/wire-v1.txt");
+/// The vectors of `version`.
+fn read(version: u8) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(file(version)).expect("testdata/wire-v<N>.txt");
     text.lines()
         .filter(|line| !line.starts_with('#') && !line.is_empty())
         .map(|line| {
@@ -196,19 +205,20 @@ fn read() -> BTreeMap<String, String> {
 }
 
 #[test]
-fn v1_is_made_byte_for_byte_as_pinned() {
+fn todays_version_is_made_byte_for_byte_as_pinned() {
+    let version = crate::codec::seal::VERSION;
     let made = make();
     if std::env::var_os("SESSIONS_WRITE_GOLDEN").is_some() {
-        let mut text = String::from(
-            "# Wire format v1, pinned: see sessions/src/codec/golden.rs. Key: bytes i*37+11 for i in 0..64;\n\
+        let mut text = format!(
+            "# Wire format v{version}, pinned: see sessions/src/codec/golden.rs. Key: bytes i*37+11 for i in 0..64;\n\
              # randomness: counting bytes from 1 (cookies) or 101 (server store); clock: 1700000000.\n",
         );
         for (name, value) in &made {
             text.push_str(&format!("{name}: {value}\n"));
         }
-        std::fs::write(FILE, text).unwrap();
+        std::fs::write(file(version), text).unwrap();
     }
-    let pinned = read();
+    let pinned = read(version);
     assert_eq!(made.keys().collect::<Vec<_>>(), pinned.keys().collect::<Vec<_>>());
     for (name, value) in &pinned {
         assert_eq!(&made[name], value, "vector `{name}` is no longer made the same");
@@ -216,43 +226,60 @@ fn v1_is_made_byte_for_byte_as_pinned() {
 }
 
 #[test]
-fn v1_cookies_open_to_their_values() {
-    let vectors = read();
+fn cookies_of_every_version_open_to_their_values() {
     let store = CookieStore::new(keys()).with_clock(clock());
+    for version in VERSIONS {
+        let vectors = read(version);
+        let session = store.open::<Golden>([vectors["sealed-cookie"].as_str()]);
+        assert_eq!(session.origin(), Origin::Restored, "v{version}");
+        assert!(session.reset_fields().is_empty(), "v{version}");
+        assert_eq!(*session, golden(), "v{version}");
 
-    let session = store.open::<Golden>([vectors["sealed-cookie"].as_str()]);
-    assert_eq!(session.origin(), Origin::Restored);
-    assert_eq!(*session, golden());
-
-    let session = store.open::<GoldenSigned>([vectors["signed-cookie"].as_str()]);
-    assert_eq!(session.origin(), Origin::Restored);
-    assert_eq!(*session, golden_signed());
+        let session = store.open::<GoldenSigned>([vectors["signed-cookie"].as_str()]);
+        assert_eq!(session.origin(), Origin::Restored, "v{version}");
+        assert_eq!(*session, golden_signed(), "v{version}");
+    }
 }
 
 #[test]
-fn v1_server_records_and_entries_open_to_their_values() {
-    let vectors = read();
-    let mut request = HeaderMap::new();
-    let cookie = format!("golden={}", vectors["signed-id"]);
-    request.insert(header::COOKIE, HeaderValue::from_str(&cookie).unwrap());
-    let entries = Entries {
-        meta: unhex(&vectors["entries.meta"]),
-        fields: vectors
-            .iter()
-            .filter_map(|(name, value)| {
-                let tag = name.strip_prefix("entries.field.")?;
-                Some((u32::from_str_radix(tag, 16).unwrap(), unhex(value)))
-            })
-            .collect(),
-    };
-    for stored in [
-        Stored::Record(unhex(&vectors["record"])),
-        Stored::Entries(entries),
-    ] {
-        let server = ServerStore::with_backend(Capture::default(), keys()).with_clock(clock());
-        *server.backend().serve.lock().unwrap() = Some(stored.clone());
-        let session = block_on(server.load::<Golden>(&request)).unwrap();
-        assert_eq!(session.origin(), Origin::Restored, "{stored:?}");
-        assert_eq!(*session, golden());
+fn server_records_and_entries_of_every_version_open_to_their_values() {
+    for version in VERSIONS {
+        let vectors = read(version);
+        let mut request = HeaderMap::new();
+        let cookie = format!("golden={}", vectors["signed-id"]);
+        request.insert(header::COOKIE, HeaderValue::from_str(&cookie).unwrap());
+        let entries = Entries {
+            meta: unhex(&vectors["entries.meta"]),
+            fields: vectors
+                .iter()
+                .filter_map(|(name, value)| {
+                    let tag = name.strip_prefix("entries.field.")?;
+                    Some((u32::from_str_radix(tag, 16).unwrap(), unhex(value)))
+                })
+                .collect(),
+        };
+        for stored in [
+            Stored::Record(unhex(&vectors["record"])),
+            Stored::Entries(entries),
+        ] {
+            let server = ServerStore::with_backend(Capture::default(), keys()).with_clock(clock());
+            *server.backend().serve.lock().unwrap() = Some(stored.clone());
+            let session = block_on(server.load::<Golden>(&request)).unwrap();
+            assert_eq!(session.origin(), Origin::Restored, "v{version}: {stored:?}");
+            assert!(session.reset_fields().is_empty(), "v{version}");
+            assert_eq!(*session, golden(), "v{version}");
+        }
     }
+}
+
+#[test]
+fn a_v1_cookie_is_sealed_again_in_todays_format_at_the_next_save() {
+    let store = CookieStore::new(keys()).with_clock(clock());
+    let mut session = store.open::<Golden>([read(crate::codec::seal::V1)["sealed-cookie"].as_str()]);
+    let Ok(CookieUpdate::Set { value, .. }) = store.seal(&mut session) else {
+        panic!("a v1 cookie is re-issued though nothing changed");
+    };
+    let bytes = crate::codec::decode_base64(&value).unwrap();
+    assert_eq!(bytes[0], crate::codec::seal::VERSION);
+    assert_eq!(*store.open::<Golden>([value.as_str()]), golden());
 }

@@ -11,6 +11,7 @@ pub(crate) mod fields;
 mod golden;
 pub(crate) mod payload;
 pub(crate) mod seal;
+pub(crate) mod shape;
 
 use std::ops::Range;
 
@@ -38,8 +39,16 @@ pub(crate) fn open_cookie<S: Session>(value: &str, keys: &Keys, now: u64) -> Res
     }
     let mut buf = decode_base64(value)?;
     let opened = seal::open(&mut buf, keys, &S::prepared().binding, &[])?;
-    let mut loaded = restore::<S>(buf, opened.payload, now)?;
-    loaded.rekey = opened.by_fallback;
+    let (buf, payload) = if opened.version == seal::V1 {
+        let upgraded = payload::upgrade_v1(&buf[opened.payload]).map_err(|_| Rejection::Malformed)?;
+        let len = upgraded.len();
+        (upgraded, 0..len)
+    } else {
+        (buf, opened.payload)
+    };
+    let mut loaded = restore::<S>(buf, payload, now)?;
+    // A fallback key's cookie is re-sealed with the primary key, a v1 cookie in today's format.
+    loaded.rekey = opened.by_fallback || opened.version == seal::V1;
     Ok(loaded)
 }
 
@@ -95,6 +104,7 @@ pub(crate) fn restore<S: Session>(
         let start = part.as_ptr() as usize - buf.as_ptr() as usize;
         start..start + part.len()
     };
+    let type_tags = &S::prepared().type_tags;
     let mut fields = vec![None; S::FIELDS.len()];
     let mut foreign = Vec::new();
     for (position, record) in records.by_ref().enumerate() {
@@ -104,7 +114,7 @@ pub(crate) fn restore<S: Session>(
             continue;
         };
         let field = &S::FIELDS[index];
-        let outcome = if record.type_tag != field.type_tag() {
+        let outcome = if !same_type(record.type_tag, type_tags[index], field) {
             Err(ResetReason::TypeChanged)
         } else if let (Some(max_age), Some(set_at)) = (field.lifetime(), record.set_at)
             && now >= set_at.saturating_add(max_age.as_secs())
@@ -136,6 +146,17 @@ pub(crate) fn restore<S: Session>(
         foreign,
     };
     Ok(loaded)
+}
+
+/// Whether a value stored with type tag `stored` is of the field's type. A shape tag is compared with
+/// the field's shape; a spelling tag (a type whose shape cannot be traced, or a value stored by format
+/// v1) with the spelling of the field's type.
+fn same_type(stored: u32, current: u32, field: &Field) -> bool {
+    if stored & shape::SHAPE_BIT != 0 {
+        stored == current
+    } else {
+        stored == u32::from(field.type_tag())
+    }
 }
 
 /// The index of the field tagged `name_tag`; records are usually in field order, so look there first.
@@ -197,7 +218,8 @@ pub(crate) fn encode<S: Session>(
     let start = out.len();
     let foreign = &loaded.snapshot.foreign;
     let mut writer = Writer::begin(out, meta, S::FIELDS.len() + foreign.len());
-    let defaults = &S::prepared().defaults;
+    let prepared = S::prepared();
+    let defaults = &prepared.defaults;
     let mut fields = Vec::with_capacity(S::FIELDS.len());
     for (index, field) in S::FIELDS.iter().enumerate() {
         let record = Writer::start_record(out);
@@ -222,12 +244,12 @@ pub(crate) fn encode<S: Session>(
             }
         };
         // A field's own lifetime runs from when it was given a value; its default is no value.
-        let at_default = default == Some(&out[value_start..]);
-        let set_at = (field.lifetime().is_some() && !at_default).then(|| set_at.unwrap_or(now));
+        let timed = field.lifetime().is_some() && default != Some(&out[value_start..]);
+        let set_at = timed.then(|| set_at.unwrap_or(now));
         let range = writer.finish_record(
             out,
             record,
-            (field.name_tag(), field.type_tag()),
+            (field.name_tag(), prepared.type_tags[index]),
             set_at,
             |size| SaveError::FieldTooLarge {
                 cookie,
@@ -327,10 +349,11 @@ mod tests {
         for (index, field) in Probe::FIELDS.iter().enumerate().rev() {
             let mut bytes = Vec::new();
             value.encode_field(index, &mut bytes).unwrap();
+            let type_tag = Probe::prepared().type_tags[index];
             let type_tag = if field.name() == "flag" {
-                field.type_tag() ^ 1
+                type_tag ^ 1
             } else {
-                field.type_tag()
+                type_tag
             };
             let set_at = field.lifetime().map(|_| NOW);
             writer

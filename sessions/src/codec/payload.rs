@@ -5,12 +5,17 @@
 //! refreshed_in   varint   seconds from created_at to when the cookie was last issued (idle timeout)
 //! flags          u8       bit 0: persistent ("remember me")
 //! count          varint   number of records
-//! record*        name_tag u32 LE, type_tag u16 LE,
+//! record*        name_tag u32 LE, type_tag u32 LE,
 //!                varint (value length << 1 | set_at follows),
 //!                [varint seconds from created_at to when the value was set], value
 //! padding        0 to 15 zero bytes
 //! ```
 //! Varints are unsigned LEB128: seven bits a byte, low bits first, high bit set on all but the last.
+//!
+//! A type tag with its top bit set is the tag of the value's serde shape ([`super::shape`]); one below
+//! 2^16 is the tag of its type's spelling, for types whose shape cannot be traced and for values stored
+//! by format v1. Format v1 differs only there: its type tags were 16 bits, always of the spelling.
+//! [`upgrade_v1`] turns a v1 payload into this layout, so nothing else reads v1.
 //!
 //! A sealed cookie's payload is padded to a whole number of AES blocks ([`pad_to_block`]): the
 //! cookie's length then tells its contents' length only to within 16 bytes, and AES-GCM skips its
@@ -28,7 +33,7 @@ pub(crate) struct Meta {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Record<'a> {
     pub(crate) name_tag: u32,
-    pub(crate) type_tag: u16,
+    pub(crate) type_tag: u32,
     pub(crate) set_at: Option<u64>,
     pub(crate) value: &'a [u8],
     /// The whole record, header included, as it stands in the payload.
@@ -40,7 +45,7 @@ pub(crate) struct Record<'a> {
 pub(crate) struct Malformed;
 
 /// A record's name and type tags.
-const TAGS_LEN: usize = 4 + 2;
+const TAGS_LEN: usize = 4 + 4;
 
 /// The shortest record header, for a value under 64 bytes with no set time: tags, then a one-byte
 /// length.
@@ -145,7 +150,7 @@ impl Writer {
     pub(crate) fn record<E>(
         &mut self,
         out: &mut Vec<u8>,
-        tags: (u32, u16),
+        tags: (u32, u32),
         set_at: Option<u64>,
         value: &[u8],
         too_long: impl FnOnce(usize) -> E,
@@ -172,7 +177,7 @@ impl Writer {
         &mut self,
         out: &mut Vec<u8>,
         record: RecordStart,
-        (name_tag, type_tag): (u32, u16),
+        (name_tag, type_tag): (u32, u32),
         set_at: Option<u64>,
         too_long: impl FnOnce(usize) -> E,
     ) -> Result<std::ops::Range<usize>, E> {
@@ -192,7 +197,7 @@ impl Writer {
         }
         let header = &mut out[record.0..record.0 + header_len];
         header[..4].copy_from_slice(&name_tag.to_le_bytes());
-        header[4..6].copy_from_slice(&type_tag.to_le_bytes());
+        header[4..8].copy_from_slice(&type_tag.to_le_bytes());
         let at = TAGS_LEN + varint_into(&mut header[TAGS_LEN..], len_and_flag);
         if let Some(set_in) = set_in {
             varint_into(&mut header[at..], set_in);
@@ -253,6 +258,56 @@ pub(crate) fn read(payload: &[u8]) -> Result<(Meta, Records<'_>), Malformed> {
     ))
 }
 
+/// A format v1 payload in this layout: each record's 16-bit type tag widened to 32 bits, every other
+/// byte as it was.
+pub(crate) fn upgrade_v1(payload: &[u8]) -> Result<Vec<u8>, Malformed> {
+    let mut rest = payload;
+    take_varint(&mut rest)?;
+    take_varint(&mut rest)?;
+    take::<1>(&mut rest)?;
+    let count = take_varint(&mut rest)?;
+    let mut out = Vec::with_capacity(payload.len() + 2 * count.min(1024) as usize);
+    out.extend_from_slice(&payload[..payload.len() - rest.len()]);
+    for _ in 0..count {
+        let record_len = v1_record_len(rest)?;
+        upgrade_v1_record_into(&rest[..record_len], &mut out)?;
+        rest = &rest[record_len..];
+    }
+    out.extend_from_slice(rest); // the padding; `Records::finish` checks it
+    Ok(out)
+}
+
+/// One format v1 record (a server-side entry holds one alone) in this layout.
+pub(crate) fn upgrade_v1_record(record: &[u8]) -> Result<Vec<u8>, Malformed> {
+    let mut out = Vec::with_capacity(record.len() + 2);
+    upgrade_v1_record_into(record, &mut out)?;
+    Ok(out)
+}
+
+fn upgrade_v1_record_into(record: &[u8], out: &mut Vec<u8>) -> Result<(), Malformed> {
+    let (tags, rest) = record.split_at_checked(6).ok_or(Malformed)?;
+    out.extend_from_slice(tags);
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(rest);
+    Ok(())
+}
+
+/// The length of the format v1 record at the start of `bytes`.
+fn v1_record_len(bytes: &[u8]) -> Result<usize, Malformed> {
+    let mut rest = bytes;
+    take::<6>(&mut rest)?;
+    let len_and_flag = take_varint(&mut rest)?;
+    if len_and_flag & 1 == 1 {
+        take_varint(&mut rest)?;
+    }
+    let len = usize::try_from(len_and_flag >> 1).map_err(|_| Malformed)?;
+    let header_len = bytes.len() - rest.len();
+    if len > rest.len() {
+        return Err(Malformed);
+    }
+    Ok(header_len + len)
+}
+
 /// The records of a payload, in order. After the last one, [`Records::finish`] checks that nothing
 /// follows.
 #[derive(Debug, Clone)]
@@ -284,9 +339,9 @@ impl<'a> Records<'a> {
     fn next_record(&mut self) -> Result<Record<'a>, Malformed> {
         let start = self.rest;
         let mut bytes = self.rest;
-        let [n0, n1, n2, n3, t0, t1] = take(&mut bytes)?;
+        let [n0, n1, n2, n3, t0, t1, t2, t3] = take(&mut bytes)?;
         let name_tag = u32::from_le_bytes([n0, n1, n2, n3]);
-        let type_tag = u16::from_le_bytes([t0, t1]);
+        let type_tag = u32::from_le_bytes([t0, t1, t2, t3]);
         let len_and_flag = take_varint(&mut bytes)?;
         let set_at = if len_and_flag & 1 == 1 {
             Some(

@@ -2,9 +2,11 @@
 //! AES-256-GCM or signed with HMAC-SHA256.
 //!
 //! ```text
-//! sealed: version u8 = 1 | kind u8 = 0 | key_id u32 BE | nonce [12] | ciphertext | tag [16]
-//! signed: version u8 = 1 | kind u8 = 1 | key_id u32 BE | payload    | hmac [32]
+//! sealed: version u8 = 2 | kind u8 = 0 | key_id u32 BE | nonce [12] | ciphertext | tag [16]
+//! signed: version u8 = 2 | kind u8 = 1 | key_id u32 BE | payload    | hmac [32]
 //! ```
+//! The version names the payload's layout ([`super::payload`]). Version 1, whose type tags were 16
+//! bits of the type's spelling, is still opened; [`Opened::version`] says which it was.
 //!
 //! The header, the cookie name and the session type's name are authenticated with the payload
 //! (associated data for GCM, a prefix of the MAC input for HMAC), so a cookie opens only under the
@@ -19,8 +21,10 @@ use crate::error::Rejection;
 use crate::key::{DerivedKey, Keys};
 use crate::options::Protection;
 
-/// The only format version this build writes and reads.
-pub(crate) const VERSION: u8 = 1;
+/// The format version this build writes.
+pub(crate) const VERSION: u8 = 2;
+/// The earlier format version this build still reads.
+pub(crate) const V1: u8 = 1;
 const KIND_SEALED: u8 = 0;
 const KIND_SIGNED: u8 = 1;
 pub(crate) const HEADER_LEN: usize = 6;
@@ -141,6 +145,8 @@ pub(crate) fn seal(
 pub(crate) struct Opened {
     pub(crate) payload: std::ops::Range<usize>,
     pub(crate) by_fallback: bool,
+    /// [`VERSION`] or [`V1`].
+    pub(crate) version: u8,
 }
 
 /// Verifies (and for sealed envelopes decrypts, in place) the envelope in `buf`.
@@ -153,7 +159,8 @@ pub(crate) fn open(
     if buf.len() < HEADER_LEN {
         return Err(Rejection::Malformed);
     }
-    if buf[0] != VERSION {
+    let version = buf[0];
+    if version != VERSION && version != V1 {
         return Err(Rejection::UnsupportedVersion);
     }
     let kind = buf[1];
@@ -180,6 +187,7 @@ pub(crate) fn open(
             return Ok(Opened {
                 payload,
                 by_fallback: !std::ptr::eq(key, keys.primary()),
+                version,
             });
         }
     }
@@ -273,10 +281,12 @@ mod tests {
     fn short_or_unknown_envelopes_are_refused_by_kind() {
         let keys = Keys::new(Key::generate());
         assert_eq!(open(&mut [], &keys, &binding(), &[]), Err(Rejection::Malformed));
-        assert_eq!(
-            open(&mut [2, 0, 0, 0, 0, 0], &keys, &binding(), &[]),
-            Err(Rejection::UnsupportedVersion)
-        );
+        for unknown in [0, 3, 0xff] {
+            assert_eq!(
+                open(&mut [unknown, 0, 0, 0, 0, 0], &keys, &binding(), &[]),
+                Err(Rejection::UnsupportedVersion)
+            );
+        }
         assert_eq!(
             open(&mut [1, 7, 0, 0, 0, 0], &keys, &binding(), &[]),
             Err(Rejection::UnsupportedVersion)

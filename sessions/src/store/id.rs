@@ -13,12 +13,14 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::Mac;
 
-use crate::codec::seal::{Binding, HEADER_LEN, VERSION};
+use crate::codec::seal::{Binding, HEADER_LEN};
 use crate::codec::{self, MAX_COOKIE_LEN};
 use crate::error::Rejection;
 use crate::key::{DerivedKey, Keys};
 use crate::session::Session;
 
+/// Signed ids keep format version 1: version 2 changed only the payload of sealed sessions.
+const VERSION: u8 = 1;
 const KIND_ID: u8 = 2;
 const ID_LEN: usize = 16;
 const TAG_LEN: usize = 16;

@@ -6,6 +6,7 @@
 
 use std::ops::Range;
 
+use crate::codec::payload;
 use crate::codec::seal::{self, Binding};
 use crate::error::Rejection;
 use crate::key::Keys;
@@ -56,12 +57,14 @@ pub(crate) fn seal(plaintext: &[u8], part: Part, id: &SessionId, keys: &Keys, bi
     buf
 }
 
-/// An opened value: the buffer, where the plaintext is in it, and whether a fallback key sealed it.
+/// An opened value: the buffer, where the plaintext is in it (in today's layout), and whether it must be
+/// sealed again.
 #[derive(Debug)]
 pub(crate) struct Opened {
     pub(crate) buf: Vec<u8>,
     pub(crate) plaintext: Range<usize>,
-    pub(crate) by_fallback: bool,
+    /// Sealed with a fallback key, or in format v1: to be sealed again at the next save.
+    pub(crate) reseal: bool,
 }
 
 impl Opened {
@@ -80,9 +83,22 @@ pub(crate) fn open(
 ) -> Result<Opened, Rejection> {
     let (subject, len) = part.subject(id);
     let opened = seal::open(&mut buf, keys, binding, &subject[..len]).map_err(|_| Rejection::Unreadable)?;
+    if opened.version == seal::V1 {
+        let plaintext = &buf[opened.payload];
+        let upgraded = match part {
+            Part::Field(_) => payload::upgrade_v1_record(plaintext),
+            Part::Whole | Part::Meta => payload::upgrade_v1(plaintext),
+        }
+        .map_err(|_| Rejection::Unreadable)?;
+        return Ok(Opened {
+            plaintext: 0..upgraded.len(),
+            buf: upgraded,
+            reseal: true,
+        });
+    }
     Ok(Opened {
         buf,
         plaintext: opened.payload,
-        by_fallback: opened.by_fallback,
+        reseal: opened.by_fallback,
     })
 }

@@ -238,7 +238,7 @@ impl<B: Backend> ServerStore<B> {
             )
             .and_then(|opened| {
                 let mut session = codec::restore::<S>(opened.buf, opened.plaintext, now)?;
-                session.rekey = opened.by_fallback;
+                session.rekey = opened.reseal;
                 Ok(session)
             }),
             Some(Stored::Entries(entries)) => self.assemble::<S>(entries, id, now),
@@ -274,7 +274,7 @@ impl<B: Backend> ServerStore<B> {
             writer.raw(&mut buf, field.plaintext());
         }
         writer.finish();
-        let rekey = times.by_fallback || fields.iter().any(|field| field.by_fallback);
+        let rekey = times.reseal || fields.iter().any(|field| field.reseal);
         let len = buf.len();
         let mut session = codec::restore::<S>(buf, 0..len, now)?;
         session.rekey = rekey;
