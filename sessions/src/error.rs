@@ -48,11 +48,14 @@ pub enum Rejection {
     /// A server-side store's record for the cookie's id does not open: corrupt, or sealed with a key the
     /// store no longer has. The record is removed.
     Unreadable,
+    /// More distinct values of the session cookie than a browser sends (4 are tried per request); the
+    /// rest were not tried, and each counts once.
+    TooManyValues,
 }
 
 impl Rejection {
     /// Every reason, in the order [`crate::RejectionCounts`] reports them.
-    pub const ALL: [Rejection; 9] = [
+    pub const ALL: [Rejection; 10] = [
         Rejection::Malformed,
         Rejection::Oversized,
         Rejection::UnsupportedVersion,
@@ -62,6 +65,7 @@ impl Rejection {
         Rejection::IssuedInFuture,
         Rejection::NotFound,
         Rejection::Unreadable,
+        Rejection::TooManyValues,
     ];
 
     pub(crate) fn index(self) -> usize {
@@ -81,6 +85,7 @@ impl fmt::Display for Rejection {
             Rejection::IssuedInFuture => "session cookie issued in the future",
             Rejection::NotFound => "no stored session for the cookie's id",
             Rejection::Unreadable => "the stored session does not open (corrupt, or its key is gone)",
+            Rejection::TooManyValues => "more values of the session cookie than are tried",
         })
     }
 }

@@ -13,16 +13,59 @@ use crate::error::SaveError;
 use crate::options::{CookieOptions, SameSite};
 
 /// The values of every cookie called `name` in the request, in order. A browser sends several when
-/// cookies of one name were set for different paths or domains; each is tried in turn.
+/// cookies of one name were set for different paths or domains.
+///
+/// Read from the header's bytes, pair by pair: a sibling cookie whose value is not ASCII (browsers
+/// send UTF-8 raw, `pref=café`) or not even UTF-8 costs only that pair, never the session cookie.
 pub(crate) fn cookie_values<'h>(headers: &'h HeaderMap, name: &'h str) -> impl Iterator<Item = &'h str> {
     headers
         .get_all(COOKIE)
         .iter()
-        .filter_map(|header| header.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
+        .flat_map(|header| header.as_bytes().split(|&byte| byte == b';'))
+        .filter_map(|pair| std::str::from_utf8(pair).ok())
+        .filter_map(|pair| Cookie::parse(pair).ok())
         .filter(move |cookie| cookie.name_raw() == Some(name))
         .filter_map(|cookie| cookie.value_raw())
+}
+
+/// The most distinct values of one cookie tried per request: a browser sends one per path or domain
+/// the cookie was set for, a handful at most.
+pub(crate) const MAX_TRIED_VALUES: usize = 4;
+
+/// The values of a session cookie worth trying: the first [`MAX_TRIED_VALUES`] distinct ones, in
+/// order. A header repeating one value 5,000 times costs one attempt, not 5,000 store reads.
+#[derive(Debug)]
+pub(crate) struct Candidates<'v> {
+    values: [&'v str; MAX_TRIED_VALUES],
+    len: usize,
+    /// Values past the first few distinct ones, not tried (repeats of a tried value are not counted).
+    pub(crate) untried: u64,
+}
+
+impl<'v> Candidates<'v> {
+    pub(crate) fn new(values: impl IntoIterator<Item = &'v str>) -> Self {
+        let mut candidates = Self {
+            values: [""; MAX_TRIED_VALUES],
+            len: 0,
+            untried: 0,
+        };
+        for value in values {
+            if candidates.values[..candidates.len].contains(&value) {
+                continue;
+            }
+            if candidates.len == MAX_TRIED_VALUES {
+                candidates.untried += 1;
+            } else {
+                candidates.values[candidates.len] = value;
+                candidates.len += 1;
+            }
+        }
+        candidates
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &'v str> + '_ {
+        self.values[..self.len].iter().copied()
+    }
 }
 
 /// The attributes of the cookie described by `options` (`; HttpOnly; SameSite=Lax; Secure; Path=/`

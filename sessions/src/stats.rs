@@ -26,7 +26,13 @@ impl RejectionCounts {
     }
 
     pub(crate) fn record(&self, reason: Rejection) {
-        self.counts[reason.index()].fetch_add(1, Ordering::Relaxed);
+        self.record_many(reason, 1);
+    }
+
+    pub(crate) fn record_many(&self, reason: Rejection, count: u64) {
+        if count > 0 {
+            self.counts[reason.index()].fetch_add(count, Ordering::Relaxed);
+        }
     }
 }
 

@@ -68,12 +68,14 @@ impl CookieStore {
 
     /// Opens session `S` from the values of its cookie, as a framework's own cookie jar hands them
     /// over: the first value that opens wins; none gives a fresh session, with the first refusal's reason.
+    /// Repeated values are tried once, and only the first 4 distinct ones are tried.
     ///
     /// [`Store::load`] is this, fed from the request's `Cookie` headers.
     pub fn open<'v, S: Session>(&self, values: impl IntoIterator<Item = &'v str>) -> Loaded<S> {
         let now = self.context.now();
+        let candidates = self.context.candidates(values);
         let mut refused = None;
-        for value in values {
+        for value in candidates.iter() {
             match codec::open_cookie::<S>(value, &self.context.keys, now) {
                 Ok(session) => return session,
                 Err(reason) => {

@@ -28,6 +28,7 @@ use crate::error::{LoadError, Rejection, SaveError};
 use crate::key::Keys;
 use crate::loaded::{Loaded, Origin};
 use crate::session::Session;
+
 use crate::stats::RejectionCounts;
 
 /// Loads typed sessions from requests and saves them into responses.
@@ -77,6 +78,18 @@ impl Context {
 
     pub(crate) fn now(&self) -> u64 {
         unix_seconds(&*self.clock)
+    }
+
+    /// The values of a session cookie to try (see [`crate::http::Candidates`]); those left untried
+    /// are counted.
+    pub(crate) fn candidates<'v>(
+        &self,
+        values: impl IntoIterator<Item = &'v str>,
+    ) -> crate::http::Candidates<'v> {
+        let candidates = crate::http::Candidates::new(values);
+        self.rejections
+            .record_many(Rejection::TooManyValues, candidates.untried);
+        candidates
     }
 
     /// A fresh session for a request that carried no usable cookie; a refusal is counted and logged.

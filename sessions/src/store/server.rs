@@ -357,7 +357,10 @@ impl<B: Backend> Store for ServerStore<B> {
     async fn load<S: Session>(&self, request: &HeaderMap) -> Result<Loaded<S>, LoadError> {
         let now = self.context.now();
         let mut refused = None;
-        for value in http::cookie_values(request, S::CONFIG.cookie().name()) {
+        let candidates = self
+            .context
+            .candidates(http::cookie_values(request, S::CONFIG.cookie().name()));
+        for value in candidates.iter() {
             let verified = match id::verify::<S>(value, &self.context.keys) {
                 Ok(verified) => verified,
                 Err(reason) => {
