@@ -33,9 +33,12 @@ pub enum Rejection {
     Malformed,
     /// Longer than a browser may send (4096 bytes); refused before decoding anything.
     Oversized,
-    /// Written in a format version this build does not read.
+    /// Written in a format version this build does not read (by a newer release, during a rolling
+    /// upgrade). Left alone: no removal cookie, and a server-side record is kept.
     UnsupportedVersion,
-    /// Sealed with a key this store does not have (rotated out, or another app's).
+    /// Sealed with a key this store does not have: rotated out, another app's, or (during a rolling
+    /// key change) a key another instance already has. Left alone: no removal cookie, and a
+    /// server-side record is kept.
     UnknownKey,
     /// The seal or signature does not verify: changed, truncated, or meant for another cookie or type.
     Tampered,
@@ -45,8 +48,8 @@ pub enum Rejection {
     IssuedInFuture,
     /// A server-side store has no session under the cookie's id (expired, destroyed, or never there).
     NotFound,
-    /// A server-side store's record for the cookie's id does not open: corrupt, or sealed with a key the
-    /// store no longer has. The record is removed.
+    /// A server-side store's record for the cookie's id does not open: corrupt or tampered with. The
+    /// record is removed.
     Unreadable,
     /// More distinct values of the session cookie than a browser sends (4 are tried per request); the
     /// rest were not tried, and each counts once.
@@ -70,6 +73,13 @@ impl Rejection {
 
     pub(crate) fn index(self) -> usize {
         self as usize
+    }
+
+    /// Whether the cookie or record may be another instance's: sealed with a key or in a format this
+    /// one lacks. Such a cookie is not cleared and such a record not deleted, since an instance that
+    /// has the key reads them.
+    pub(crate) fn maybe_another_instances(self) -> bool {
+        matches!(self, Rejection::UnknownKey | Rejection::UnsupportedVersion)
     }
 }
 

@@ -77,6 +77,11 @@ impl fmt::Debug for Key {
 /// New cookies are sealed with the primary key. A cookie sealed with a fallback key still opens and is
 /// re-sealed with the primary key on its next save, so keys rotate without signing anybody out.
 ///
+/// Rotate in three deploys: add the new key as a fallback everywhere; promote it to primary, keeping
+/// the old one as a fallback; drop the old one once no session sealed with it is alive. A cookie or
+/// record under a key this instance lacks is refused as [`Rejection::UnknownKey`](crate::Rejection)
+/// but never cleared or deleted: it may be another instance's.
+///
 /// ```
 /// use sessions::{Key, Keys};
 ///

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use cookie::Cookie;
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
-use sessions::{Loaded, Session, Store};
+use sessions::{Key, Keys, Loaded, Rejection, Session, Store};
 
 /// A cookie jar for one site.
 #[derive(Debug, Default, Clone)]
@@ -141,4 +141,61 @@ pub async fn merges_per_field(a: &impl Store, b: &impl Store) {
         "second",
         "the last save did not win"
     );
+}
+
+/// The contract of a key rotation over a fleet sharing one store: `instance(keys)` starts an app
+/// instance with `keys` (on the same directory, Redis or browser jar as every other instance).
+///
+/// Rotation is three deploys: (1) the new key as a fallback everywhere; (2) the new key promoted to
+/// primary, the old one kept as a fallback; (3) the old key dropped once no session sealed with it is
+/// still alive. During the rolling step (2), instances with either key first read what the others
+/// wrote, and nobody is signed out. An instance that lacks a key another one uses (a step skipped)
+/// refuses that session as [`Rejection::UnknownKey`] and leaves it alone: no removal cookie, no
+/// deletion, so the instances that have the key go on reading it.
+pub async fn keys_roll_across_a_fleet<St: Store>(instance: impl AsyncFn(Keys) -> St) {
+    let (old, new) = (Key::generate(), Key::generate());
+    let mut browser = Browser::default();
+    let before = instance(Keys::new(old.clone())).await;
+    let mut session = browser.load::<AppSession>(&before).await;
+    session.user_id = Some(7);
+    session.cart = vec![1];
+    browser.save(&before, &mut session).await;
+    let sealed_with_old = browser.clone();
+
+    // Step 2, rolling: A has promoted the new key, B not yet. Each reads and changes what the other
+    // wrote.
+    let a = instance(Keys::new(new.clone()).with_fallback(old.clone())).await;
+    let b = instance(Keys::new(old.clone()).with_fallback(new.clone())).await;
+    for (step, store) in [(2, &a), (3, &b), (4, &a), (5, &b)] {
+        let mut session = browser.load::<AppSession>(store).await;
+        assert_eq!(session.rejection(), None, "step {step}");
+        assert_eq!(session.user_id, Some(7), "step {step}");
+        assert_eq!(session.cart.len(), step - 1, "step {step}: a change was lost");
+        session.cart.push(step as u32);
+        browser.save(store, &mut session).await;
+    }
+
+    // A re-seals with the new key; C never got it.
+    let mut session = browser.load::<AppSession>(&a).await;
+    session.cart.push(6);
+    browser.save(&a, &mut session).await;
+    let c = instance(Keys::new(old.clone())).await;
+    let mut session = browser.load::<AppSession>(&c).await;
+    assert_eq!(session.rejection(), Some(Rejection::UnknownKey));
+    assert!(
+        browser.clone().save(&c, &mut session).await.is_empty(),
+        "a read-only request clears nothing"
+    );
+    // The cookie from before A re-sealed: a cookie store opens that old copy; a server-side store finds
+    // its id but a record sealed with the new key, which it must not delete.
+    let mut stale = sealed_with_old.load::<AppSession>(&c).await;
+    match stale.rejection() {
+        None => assert_eq!(stale.cart, [1], "the old copy of the cookie"),
+        Some(reason) => assert_eq!(reason, Rejection::UnknownKey),
+    }
+    assert!(sealed_with_old.clone().save(&c, &mut stale).await.is_empty());
+    // C touched nothing: A still has the whole session.
+    let session = browser.load::<AppSession>(&a).await;
+    assert_eq!(session.rejection(), None);
+    assert_eq!(session.cart, [1, 2, 3, 4, 5, 6]);
 }

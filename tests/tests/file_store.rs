@@ -631,3 +631,14 @@ async fn permission_denied_is_an_error_with_the_path() {
     assert_io_error(&error, &shard, std::io::ErrorKind::PermissionDenied);
     assert_eq!(browser.load::<Counters>(&store).await.note, "before");
 }
+
+#[tokio::test]
+async fn a_rolling_key_change_signs_nobody_out_and_deletes_nothing() {
+    let dir = TempDir::new("rolling-keys");
+    sessions_tests::keys_roll_across_a_fleet(async |keys| FileStore::open(&dir.0, keys).unwrap()).await;
+    assert_eq!(
+        session_files(&dir.0).len(),
+        1,
+        "the session's one file is still there"
+    );
+}

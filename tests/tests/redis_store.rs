@@ -375,3 +375,17 @@ async fn a_corrupt_value_gives_a_fresh_session_and_is_removed() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_rolling_key_change_signs_nobody_out_and_deletes_nothing() {
+    let Some(server) = RedisServer::start("rolling-keys") else {
+        return;
+    };
+    let clock = ManualClock::at_unix(START);
+    sessions_tests::keys_roll_across_a_fleet(async |keys| instance(&server, &keys, &clock).await).await;
+    assert_eq!(
+        session_keys(&server).await.len(),
+        1,
+        "the session is still in Redis"
+    );
+}

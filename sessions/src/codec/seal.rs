@@ -25,6 +25,18 @@ use crate::options::Protection;
 pub(crate) const VERSION: u8 = 2;
 /// The earlier format version this build still reads.
 pub(crate) const V1: u8 = 1;
+/// How many versions past its own a build takes for a later release's rather than for garbage.
+const NEWER_VERSIONS: u8 = 8;
+
+/// Why an envelope of `version` (not one this build reads; `current` is the newest it does) is
+/// refused: a version a later release may write is left for it, any other byte is no envelope at all.
+pub(crate) fn unknown_version(version: u8, current: u8) -> Rejection {
+    if version > current && version - current <= NEWER_VERSIONS {
+        Rejection::UnsupportedVersion
+    } else {
+        Rejection::Malformed
+    }
+}
 const KIND_SEALED: u8 = 0;
 const KIND_SIGNED: u8 = 1;
 pub(crate) const HEADER_LEN: usize = 6;
@@ -161,14 +173,14 @@ pub(crate) fn open(
     }
     let version = buf[0];
     if version != VERSION && version != V1 {
-        return Err(Rejection::UnsupportedVersion);
+        return Err(unknown_version(version, VERSION));
     }
     let kind = buf[1];
     let key_id = u32::from_be_bytes([buf[2], buf[3], buf[4], buf[5]]);
     let trailer = match kind {
         KIND_SEALED => NONCE_LEN + TAG_LEN,
         KIND_SIGNED => MAC_LEN,
-        _ => return Err(Rejection::UnsupportedVersion),
+        _ => return Err(Rejection::Malformed),
     };
     if buf.len() < HEADER_LEN + trailer {
         return Err(Rejection::Malformed);
@@ -281,15 +293,21 @@ mod tests {
     fn short_or_unknown_envelopes_are_refused_by_kind() {
         let keys = Keys::new(Key::generate());
         assert_eq!(open(&mut [], &keys, &binding(), &[]), Err(Rejection::Malformed));
-        for unknown in [0, 3, 0xff] {
+        for newer in [3, 10] {
             assert_eq!(
-                open(&mut [unknown, 0, 0, 0, 0, 0], &keys, &binding(), &[]),
+                open(&mut [newer, 0, 0, 0, 0, 0], &keys, &binding(), &[]),
                 Err(Rejection::UnsupportedVersion)
             );
         }
+        for garbage in [0, 11, b'g', 0xff] {
+            assert_eq!(
+                open(&mut [garbage, 0, 0, 0, 0, 0], &keys, &binding(), &[]),
+                Err(Rejection::Malformed)
+            );
+        }
         assert_eq!(
-            open(&mut [1, 7, 0, 0, 0, 0], &keys, &binding(), &[]),
-            Err(Rejection::UnsupportedVersion)
+            open(&mut [VERSION, 7, 0, 0, 0, 0], &keys, &binding(), &[]),
+            Err(Rejection::Malformed)
         );
         let mut short = sealed(&keys, Protection::Sealed, b"");
         short.truncate(HEADER_LEN + NONCE_LEN + TAG_LEN - 1);

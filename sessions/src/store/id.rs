@@ -13,7 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::Mac;
 
-use crate::codec::seal::{Binding, HEADER_LEN};
+use crate::codec::seal::{self, Binding, HEADER_LEN};
 use crate::codec::{self, MAX_COOKIE_LEN};
 use crate::error::Rejection;
 use crate::key::{DerivedKey, Keys};
@@ -115,7 +115,7 @@ pub(crate) fn verify<S: Session>(value: &str, keys: &Keys) -> Result<Verified, R
         return Err(Rejection::Malformed);
     }
     if buf[0] != VERSION {
-        return Err(Rejection::UnsupportedVersion);
+        return Err(seal::unknown_version(buf[0], VERSION));
     }
     if buf[1] != KIND_ID || buf.len() != SIGNED_LEN {
         return Err(Rejection::Malformed);

@@ -73,7 +73,9 @@ impl Opened {
     }
 }
 
-/// Opens `part` of session `id`; anything that does not open is [`Rejection::Unreadable`].
+/// Opens `part` of session `id`. Under a key or in a format this build lacks it is
+/// [`Rejection::UnknownKey`] or [`Rejection::UnsupportedVersion`] (another instance's, maybe); anything
+/// else that does not open is [`Rejection::Unreadable`].
 pub(crate) fn open(
     mut buf: Vec<u8>,
     part: Part,
@@ -82,7 +84,13 @@ pub(crate) fn open(
     binding: &Binding,
 ) -> Result<Opened, Rejection> {
     let (subject, len) = part.subject(id);
-    let opened = seal::open(&mut buf, keys, binding, &subject[..len]).map_err(|_| Rejection::Unreadable)?;
+    let opened = seal::open(&mut buf, keys, binding, &subject[..len]).map_err(|reason| {
+        if reason.maybe_another_instances() {
+            reason
+        } else {
+            Rejection::Unreadable
+        }
+    })?;
     if opened.version == seal::V1 {
         let plaintext = &buf[opened.payload];
         let upgraded = match part {

@@ -243,7 +243,8 @@ impl<B: Backend> ServerStore<B> {
             }),
             Some(Stored::Entries(entries)) => self.assemble::<S>(entries, id, now),
         };
-        if restored.is_err()
+        if let Err(reason) = &restored
+            && !reason.maybe_another_instances()
             && let Err(error) = self.backend.delete(id).await
         {
             tracing::warn!(%error, "could not delete an expired or unreadable session");
@@ -409,7 +410,10 @@ impl<B: Backend> Store for ServerStore<B> {
         let old_id = session.id.clone();
         if old_id.is_none() && changed.is_empty() && !session.stale(now) {
             // A new session nobody wrote to: nothing to store, but a refused cookie is cleared.
-            if session.rejection().is_some() {
+            if session
+                .rejection()
+                .is_some_and(|reason| !reason.maybe_another_instances())
+            {
                 http::append(response, http::removal(options)?);
                 session.origin = Origin::New;
             }
