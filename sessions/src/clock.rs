@@ -64,9 +64,14 @@ impl ManualClock {
         }
     }
 
-    /// Moves the clock (and every clone of it) forward.
+    /// Moves the clock (and every clone of it) forward; it stops at the year 9999.
     pub fn advance(&self, by: Duration) {
-        self.unix_seconds.fetch_add(by.as_secs(), Ordering::SeqCst);
+        let by = by.as_secs();
+        let _ = self
+            .unix_seconds
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
+                Some(now.saturating_add(by))
+            });
     }
 
     /// Moves the clock (and every clone of it) back, to test clock skew.
@@ -82,7 +87,7 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.unix_seconds.load(Ordering::SeqCst))
+        system_time(self.unix_seconds.load(Ordering::SeqCst))
     }
 }
 
@@ -94,9 +99,14 @@ pub(crate) fn unix_seconds(clock: &dyn Clock) -> u64 {
         .map_or(0, |since| since.as_secs())
 }
 
-/// The inverse of [`unix_seconds`], for the times a loaded session reports.
+/// The latest time this crate represents: the last second of the year 9999. Stored bytes can claim any
+/// `u64` of seconds, and `SystemTime` cannot hold them all.
+pub(crate) const LATEST_UNIX_SECONDS: u64 = 253_402_300_799;
+
+/// The inverse of [`unix_seconds`], for the times a loaded session reports. Total: a time past
+/// [`LATEST_UNIX_SECONDS`] (only a corrupt store or a nonsense setting gives one) reads as that.
 pub(crate) fn system_time(unix_seconds: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(unix_seconds)
+    UNIX_EPOCH + Duration::from_secs(unix_seconds.min(LATEST_UNIX_SECONDS))
 }
 
 #[cfg(test)]

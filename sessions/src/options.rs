@@ -118,6 +118,11 @@ impl Config {
     /// The default `max_age`: 14 days.
     pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 
+    /// The longest lifetime a session can have: 400 days, the most a browser keeps a cookie (RFC
+    /// 6265bis). Longer durations given to [`Config::max_age`] and [`Config::idle_timeout`] are cut to
+    /// it, as a browser would cut the cookie.
+    pub const MAX_LIFETIME: Duration = Duration::from_secs(400 * 24 * 60 * 60);
+
     /// The secure defaults for the session type `type_name` under the cookie `cookie_name`: `Path=/`,
     /// `Secure`, `HttpOnly`, `SameSite=Lax`, a 14-day `max_age`, sealed.
     ///
@@ -173,14 +178,14 @@ impl Config {
         self.cookie.partitioned = partitioned;
         self
     }
-    /// Sets the absolute lifetime.
+    /// Sets the absolute lifetime, at most [`Config::MAX_LIFETIME`].
     pub const fn max_age(mut self, max_age: Duration) -> Self {
-        self.lifetime.max_age = max_age;
+        self.lifetime.max_age = clamp_lifetime(max_age);
         self
     }
-    /// Sets the sliding idle timeout.
+    /// Sets the sliding idle timeout, at most [`Config::MAX_LIFETIME`].
     pub const fn idle_timeout(mut self, idle_timeout: Duration) -> Self {
-        self.lifetime.idle_timeout = Some(idle_timeout);
+        self.lifetime.idle_timeout = Some(clamp_lifetime(idle_timeout));
         self
     }
     /// Makes new sessions browser-session cookies.
@@ -209,5 +214,14 @@ impl Config {
     /// Sealed or signed.
     pub const fn protection(&self) -> Protection {
         self.protection
+    }
+}
+
+/// `lifetime`, or [`Config::MAX_LIFETIME`] if it is longer.
+pub(crate) const fn clamp_lifetime(lifetime: Duration) -> Duration {
+    if lifetime.as_secs() > Config::MAX_LIFETIME.as_secs() {
+        Config::MAX_LIFETIME
+    } else {
+        lifetime
     }
 }

@@ -103,9 +103,9 @@ impl Field {
     }
 
     /// Gives the field its own lifetime: it resets to its default once `max_age` has passed since its
-    /// value last changed.
+    /// value last changed. At most [`Config::MAX_LIFETIME`](crate::Config::MAX_LIFETIME).
     pub const fn max_age(mut self, max_age: Duration) -> Self {
-        self.max_age = Some(max_age);
+        self.max_age = Some(crate::options::clamp_lifetime(max_age));
         self
     }
 

@@ -642,3 +642,45 @@ async fn a_rolling_key_change_signs_nobody_out_and_deletes_nothing() {
         "the session's one file is still there"
     );
 }
+
+/// Writes `byte` over the byte at `at` of `file`.
+fn overwrite(file: &Path, at: usize, byte: impl FnOnce(u8) -> u8) {
+    let mut bytes = std::fs::read(file).unwrap();
+    bytes[at] = byte(bytes[at]);
+    std::fs::write(file, bytes).unwrap();
+}
+
+#[tokio::test]
+async fn a_flipped_bit_in_a_file_header_is_an_unreadable_session_never_a_panic() {
+    let dir = TempDir::new("flipped-header");
+    let clock = ManualClock::at_unix(START);
+    let store = store_in(&dir.0, &secret(), &clock);
+    let browser = new_session(&store, "x").await;
+    let file = session_files(&dir.0).remove(0);
+    // The expiry's high bit: a time no `SystemTime` holds.
+    overwrite(&file, 4, |byte| byte ^ 0x80);
+    let session = browser.load::<Counters>(&store).await;
+    assert_eq!(session.rejection(), Some(Rejection::Unreadable));
+    assert!(!file.exists(), "the corrupt file is removed");
+}
+
+#[tokio::test]
+async fn a_sweep_counts_corrupt_headers_and_goes_on_to_the_next_file() {
+    let dir = TempDir::new("sweep-corrupt");
+    let clock = ManualClock::at_unix(START);
+    let store = store_in(&dir.0, &secret(), &clock);
+    for note in ["a", "b", "c"] {
+        new_session(&store, note).await;
+    }
+    let mut files = session_files(&dir.0);
+    files.sort();
+    // An expiry past any SystemTime; one 10 years away, more than any session lives; a bad magic.
+    overwrite(&files[0], 4, |byte| byte ^ 0x80);
+    overwrite(&files[1], 6, |byte| byte.wrapping_add(0x20));
+    overwrite(&files[2], 0, |_| b'X');
+    let live = new_session(&store, "d").await;
+    let swept = store.sweep().unwrap();
+    assert_eq!((swept.corrupt, swept.expired), (3, 0));
+    assert_eq!(session_files(&dir.0).len(), 1);
+    assert_eq!(live.load::<Counters>(&store).await.rejection(), None);
+}

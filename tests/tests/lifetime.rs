@@ -190,3 +190,73 @@ async fn destroy_sends_a_removal_with_the_same_attributes() {
     assert_eq!(browser.cookie("__Host-app"), None);
     assert_eq!(browser.load::<AppSession>(&store).await.origin(), Origin::New);
 }
+
+/// A hand-written session with every lifetime at its largest value: nothing the derive would accept,
+/// but a public constructor must take it.
+#[derive(Default)]
+struct Forever {
+    visits: u8,
+}
+
+impl Session for Forever {
+    const CONFIG: sessions::Config = sessions::Config::new("Forever", "forever")
+        .max_age(Duration::MAX)
+        .idle_timeout(Duration::MAX);
+    const FIELDS: &'static [sessions::Field] = &[sessions::Field::new("visits", "u8").max_age(Duration::MAX)];
+
+    fn encode_field(&self, _: usize, out: &mut Vec<u8>) -> Result<(), sessions::FieldError> {
+        out.push(self.visits);
+        Ok(())
+    }
+
+    fn decode_field(&mut self, _: usize, bytes: &[u8]) -> Result<(), sessions::FieldError> {
+        self.visits = bytes.first().copied().unwrap_or_default();
+        Ok(())
+    }
+
+    fn reset_field(&mut self, _: usize) {
+        self.visits = 0;
+    }
+
+    fn prepared() -> &'static sessions::Prepared {
+        static PREPARED: std::sync::OnceLock<sessions::Prepared> = std::sync::OnceLock::new();
+        sessions::Prepared::get_or_init::<Self>(&PREPARED)
+    }
+}
+
+async fn lifetimes_are_cut_on(store: &impl sessions::Store) {
+    let mut browser = Browser::default();
+    let mut session = browser.load::<Forever>(store).await;
+    session.visits = 3;
+    let sent = browser.save(store, &mut session).await;
+    assert_eq!(sent[0].max_age(), Some(cookie::time::Duration::days(400)));
+    let session = browser.load::<Forever>(store).await;
+    assert_eq!(session.visits, 3);
+    assert!(session.expires_at() > std::time::SystemTime::now());
+}
+
+#[tokio::test]
+async fn lifetimes_past_what_browsers_keep_are_cut_to_400_days_never_a_panic() {
+    assert_eq!(
+        Forever::CONFIG.lifetime().max_age(),
+        sessions::Config::MAX_LIFETIME
+    );
+    assert_eq!(
+        Forever::CONFIG.lifetime().idle_timeout(),
+        Some(sessions::Config::MAX_LIFETIME)
+    );
+    assert_eq!(
+        Forever::FIELDS[0].lifetime(),
+        Some(sessions::Config::MAX_LIFETIME)
+    );
+    lifetimes_are_cut_on(&CookieStore::new(Keys::new(Key::generate()))).await;
+    lifetimes_are_cut_on(&sessions::MemoryStore::new(Keys::new(Key::generate()))).await;
+}
+
+#[test]
+fn a_manual_clock_at_any_time_reads_without_a_panic() {
+    use sessions::Clock as _;
+    let clock = ManualClock::at_unix(u64::MAX);
+    clock.advance(Duration::MAX);
+    assert!(clock.now() > std::time::UNIX_EPOCH);
+}

@@ -23,8 +23,9 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::clock::system_time;
+use crate::clock::{LATEST_UNIX_SECONDS, system_time};
 use crate::key::Keys;
+use crate::options::Config;
 use crate::store::id::SessionId;
 use crate::store::server::{Backend, ServerStore, Stored, Write};
 
@@ -32,6 +33,11 @@ const MAGIC: &[u8; 4] = b"SSN1";
 const HEADER_LEN: usize = MAGIC.len() + 8;
 const LOCK_STRIPES: u8 = 64;
 const LOCKS_DIR: &str = "locks";
+/// How much later than any session can live a file's expiry may be before a sweep takes the file for
+/// corrupt: clocks of the writers may disagree.
+const CLOCK_LEEWAY: u64 = 24 * 60 * 60;
+/// The shortest interval between two background sweeps.
+const MIN_SWEEP_INTERVAL: Duration = Duration::from_millis(10);
 /// A temporary file older than this belongs to a writer that died; [`FileBackend::sweep`] removes it.
 const STALE_TEMP_AGE: Duration = Duration::from_secs(60 * 60);
 
@@ -72,18 +78,22 @@ impl FileStore {
         self.backend().sweep(system_time(self.context().now()))
     }
 
-    /// Sweeps every `interval` on a background thread until the returned handle is dropped. A sweep
-    /// takes no lock but each expired session's own, so loads and saves go on meanwhile.
+    /// Sweeps every `interval` (at least 10 ms) on a background thread until the returned handle is
+    /// dropped. A sweep takes no lock but each expired session's own, so loads and saves go on
+    /// meanwhile; one that fails is logged, and the next runs on time.
     pub fn spawn_sweeper(&self, interval: Duration) -> Result<Sweeper, FileStoreError> {
         let store = self.clone();
+        let interval = interval.max(MIN_SWEEP_INTERVAL);
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("sessions-sweeper".into())
             .spawn(move || {
                 while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
-                    match store.sweep() {
-                        Ok(swept) => tracing::debug!(?swept, "swept the session directory"),
-                        Err(error) => tracing::warn!(%error, "sweeping the session directory failed"),
+                    // A failed or even panicking sweep is logged, and the next one runs on time.
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.sweep())) {
+                        Ok(Ok(swept)) => tracing::debug!(?swept, "swept the session directory"),
+                        Ok(Err(error)) => tracing::warn!(%error, "sweeping the session directory failed"),
+                        Err(_) => tracing::error!("sweeping the session directory panicked; sweeping on"),
                     }
                 }
             })
@@ -291,6 +301,7 @@ impl Files {
             // store refuses it as unreadable and deletes it.
             Ok(bytes) => Ok(Some(
                 parse(&bytes)
+                    .filter(|&(expires_at, _)| expires_at <= LATEST_UNIX_SECONDS)
                     .map(|(_, record)| record.to_vec())
                     .unwrap_or_default(),
             )),
@@ -398,6 +409,7 @@ impl Files {
     }
 
     fn sweep(&self, now: SystemTime) -> Result<Swept, FileStoreError> {
+        let now = now.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
         let mut swept = Swept::default();
         let shards = fs::read_dir(&self.root).map_err(io_error("list the session directory", &self.root))?;
         for shard in shards {
@@ -428,12 +440,7 @@ impl Files {
 
     /// Removes the session if it expired by `now` or is not a record, checking again under its lock
     /// (a save may have just renewed it).
-    fn sweep_session(
-        &self,
-        id: &SessionId,
-        now: SystemTime,
-        swept: &mut Swept,
-    ) -> Result<(), FileStoreError> {
+    fn sweep_session(&self, id: &SessionId, now: u64, swept: &mut Swept) -> Result<(), FileStoreError> {
         let path = self.path(id);
         if matches!(FileState::of(&path, now), FileState::Live | FileState::Gone) {
             return Ok(());
@@ -457,13 +464,17 @@ enum FileState {
 }
 
 impl FileState {
-    fn of(path: &Path, now: SystemTime) -> Self {
+    /// A header claiming to expire later than any session can live from `now` is corrupt too (the
+    /// header is not sealed; the record's own times are).
+    fn of(path: &Path, now: u64) -> Self {
+        let latest = now.saturating_add(Config::MAX_LIFETIME.as_secs() + CLOCK_LEEWAY);
         let mut header = [0u8; HEADER_LEN];
         match File::open(path).and_then(|mut file| file.read_exact(&mut header)) {
             Err(error) if error.kind() == io::ErrorKind::NotFound => Self::Gone,
             Err(_) => Self::Corrupt,
             Ok(()) => match parse(&header) {
                 None => Self::Corrupt,
+                Some((expires_at, _)) if expires_at > latest => Self::Corrupt,
                 Some((expires_at, _)) if expires_at <= now => Self::Expired,
                 Some(_) => Self::Live,
             },
@@ -471,11 +482,12 @@ impl FileState {
     }
 }
 
-/// The expiry time and the record of a session file, or `None` if it is not one.
-fn parse(bytes: &[u8]) -> Option<(SystemTime, &[u8])> {
+/// The expiry time (Unix seconds, as stored: any `u64`) and the record of a session file, or `None`
+/// if it is not one.
+fn parse(bytes: &[u8]) -> Option<(u64, &[u8])> {
     let rest = bytes.strip_prefix(MAGIC)?;
     let (expires, record) = rest.split_first_chunk::<8>()?;
-    Some((system_time(u64::from_be_bytes(*expires)), record))
+    Some((u64::from_be_bytes(*expires), record))
 }
 
 fn is_abandoned(temp: &Path) -> bool {
