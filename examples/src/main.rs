@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use sessions::{CookieStore, FileStore, Key, Keys, RedisOptions, RedisStore};
+use sessions::{CookieStore, FileStore, Key, KeyError, Keys, RedisOptions, RedisStore};
 
 const USAGE: &str =
     "usage: sessions-examples [--port N] [--store cookie | files:DIR | redis://HOST:PORT] [--production]";
@@ -65,21 +65,21 @@ fn options() -> Result<Options, String> {
 }
 
 fn key(production: bool) -> Result<Key, String> {
-    match std::env::var("SESSION_KEY") {
-        Ok(text) => Key::from_base64(&text).map_err(|error| format!("SESSION_KEY: {error}")),
-        Err(_) if production => Err(
-            "SESSION_KEY is not set. In production the key must be stable, or every \
-                                     restart signs everyone out: set SESSION_KEY to the output of \
-                                     `openssl rand -base64 64`."
-                .to_owned(),
-        ),
-        Err(_) => {
-            println!(
-                "SESSION_KEY is not set: using a key generated for this run (sessions end when it stops)."
-            );
-            Ok(Key::generate())
+    let key = if production {
+        Key::from_env("SESSION_KEY")
+    } else {
+        Key::from_env_or_generate("SESSION_KEY")
+    };
+    let key = key.map_err(|error| match error {
+        KeyError::MissingVar { .. } => {
+            format!("{error}. In production the key must be stable, or every restart signs everyone out.")
         }
+        error => error.to_string(),
+    })?;
+    if std::env::var_os("SESSION_KEY").is_none() {
+        println!("SESSION_KEY is not set: using a key generated for this run (sessions end when it stops).");
     }
+    Ok(key)
 }
 
 /// The demo on the chosen store, or why that store cannot be used.

@@ -23,6 +23,28 @@ pub enum KeyError {
     /// The text given is not base64.
     #[error("a session key must be base64 text (standard or URL-safe alphabet)")]
     NotBase64,
+    /// The secret is long enough but plainly not random.
+    #[error("this session key is not random: {reason}; generate one with `openssl rand -base64 64`")]
+    Weak {
+        /// What gives it away.
+        reason: &'static str,
+    },
+    /// The environment variable that should hold the key is not set.
+    #[error(
+        "the environment variable `{name}` is not set; set it to a session key, the output of `openssl rand -base64 64`"
+    )]
+    MissingVar {
+        /// The variable's name.
+        name: String,
+    },
+    /// The environment variable is set, but not to a usable key.
+    #[error("the environment variable `{name}` does not hold a usable session key: {problem}")]
+    BadVar {
+        /// The variable's name.
+        name: String,
+        /// What is wrong with its value (never the value itself).
+        problem: Box<KeyError>,
+    },
 }
 
 /// Why an incoming session cookie was refused. The request goes on with a fresh session.

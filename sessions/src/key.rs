@@ -8,7 +8,8 @@ use std::fmt;
 use aes_gcm::{Aes256Gcm, KeyInit};
 use base64::Engine as _;
 use hkdf::Hkdf;
-use hmac::{Hmac, Mac};
+use hmac::Hmac;
+use hmac::digest::KeyInit as MacKeyInit;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -32,7 +33,8 @@ impl Key {
     /// The shortest secret accepted, in bytes.
     pub const MIN_LEN: usize = 32;
 
-    /// A key from raw secret bytes; refused when shorter than [`Key::MIN_LEN`].
+    /// A key from raw secret bytes; refused when shorter than [`Key::MIN_LEN`], or when plainly not
+    /// random (one byte repeated, a short pattern repeated, a handful of distinct bytes).
     pub fn from_bytes(secret: &[u8]) -> Result<Self, KeyError> {
         if secret.len() < Self::MIN_LEN {
             return Err(KeyError::TooShort {
@@ -40,15 +42,21 @@ impl Key {
                 min: Self::MIN_LEN,
             });
         }
+        if let Some(reason) = weakness(secret) {
+            return Err(KeyError::Weak { reason });
+        }
         Ok(Self {
             secret: Zeroizing::new(secret.to_vec()),
         })
     }
 
-    /// A key from base64 text (standard or URL-safe alphabet, padded or not), as kept in an
-    /// environment variable such as `SESSION_KEY`.
+    /// A key from base64 text (standard or URL-safe alphabet, padded or not, with any whitespace in
+    /// it), as kept in an environment variable such as `SESSION_KEY`. The output of
+    /// `openssl rand -base64 64`, which spans two lines, is taken as it is.
     pub fn from_base64(text: &str) -> Result<Self, KeyError> {
-        let text = text.trim().trim_end_matches('=');
+        let text: Zeroizing<String> =
+            Zeroizing::new(text.chars().filter(|c| !c.is_ascii_whitespace()).collect());
+        let text = text.trim_end_matches('=');
         let engine = if text.contains(['-', '_']) {
             &base64::engine::general_purpose::URL_SAFE_NO_PAD
         } else {
@@ -58,12 +66,76 @@ impl Key {
         Self::from_bytes(&secret)
     }
 
+    /// The key in the environment variable `name`, as [`Key::from_base64`] reads it. The errors name
+    /// the variable, and never show its value.
+    ///
+    /// ```
+    /// let error = sessions::Key::from_env("SESSIONS_DOC_NO_SUCH_VARIABLE").unwrap_err();
+    /// assert!(error.to_string().contains("`SESSIONS_DOC_NO_SUCH_VARIABLE` is not set"));
+    /// ```
+    pub fn from_env(name: &str) -> Result<Self, KeyError> {
+        Self::from_var(name, std::env::var(name))
+    }
+
+    /// [`Key::from_env`] given what reading the variable gave.
+    fn from_var(name: &str, value: Result<String, std::env::VarError>) -> Result<Self, KeyError> {
+        let text = Zeroizing::new(value.map_err(|error| match error {
+            std::env::VarError::NotPresent => KeyError::MissingVar { name: name.into() },
+            std::env::VarError::NotUnicode(_) => KeyError::BadVar {
+                name: name.into(),
+                problem: Box::new(KeyError::NotBase64),
+            },
+        })?);
+        Self::from_base64(&text).map_err(|problem| KeyError::BadVar {
+            name: name.into(),
+            problem: Box::new(problem),
+        })
+    }
+
+    /// [`Key::from_env`], except that when the variable is not set, a debug build (`debug_assertions`)
+    /// generates a key and logs a warning (sessions then end with the process), while a release build
+    /// refuses with [`KeyError::MissingVar`]: a release that starts without its key would sign
+    /// everybody out at every restart, and lose every session a fleet shares.
+    pub fn from_env_or_generate(name: &str) -> Result<Self, KeyError> {
+        match Self::from_env(name) {
+            Err(KeyError::MissingVar { .. }) if cfg!(debug_assertions) => {
+                tracing::warn!(
+                    variable = name,
+                    "no session key is set; using a key generated for this run (debug builds only)"
+                );
+                Ok(Self::generate())
+            }
+            result => result,
+        }
+    }
+
     /// A fresh random 64-byte key from a CSPRNG seeded by the operating system, for tests and development.
     pub fn generate() -> Self {
         let mut secret = Zeroizing::new(vec![0; 64]);
         rand::fill(&mut secret[..]);
         Self { secret }
     }
+}
+
+/// Why `secret` is plainly not random, if it is: what a typo, a placeholder or a test value looks like.
+/// (Randomness cannot be proven; this only catches the obvious.)
+fn weakness(secret: &[u8]) -> Option<&'static str> {
+    const MAX_PERIOD: usize = 16;
+    const MIN_DISTINCT: usize = 8;
+    if secret.iter().all(|&byte| byte == secret[0]) {
+        return Some("it is one byte repeated");
+    }
+    if (2..=MAX_PERIOD).any(|period| secret[period..].iter().zip(secret).all(|(a, b)| a == b)) {
+        return Some("it is a short pattern repeated");
+    }
+    let mut seen = [false; 256];
+    for &byte in secret {
+        seen[usize::from(byte)] = true;
+    }
+    if seen.iter().filter(|&&seen| seen).count() < MIN_DISTINCT {
+        return Some("it has fewer than 8 different byte values");
+    }
+    None
 }
 
 impl fmt::Debug for Key {
@@ -176,9 +248,9 @@ impl DerivedKey {
         Self {
             id: u32::from_be_bytes(id),
             cipher: Aes256Gcm::new_from_slice(&sub_key(b"seal")[..]).expect("AES-256 takes a 32-byte key"),
-            signer: <Hmac<Sha256> as Mac>::new_from_slice(&sub_key(b"sign")[..])
+            signer: <Hmac<Sha256> as MacKeyInit>::new_from_slice(&sub_key(b"sign")[..])
                 .expect("HMAC takes a key of any length"),
-            id_signer: <Hmac<Sha256> as Mac>::new_from_slice(&sub_key(b"session id")[..])
+            id_signer: <Hmac<Sha256> as MacKeyInit>::new_from_slice(&sub_key(b"session id")[..])
                 .expect("HMAC takes a key of any length"),
         }
     }
@@ -208,8 +280,8 @@ mod tests {
 
     #[test]
     fn different_secrets_get_different_ids_and_debug_never_shows_bytes() {
-        let keys =
-            Keys::new(Key::from_bytes(&[1; 32]).unwrap()).with_fallback(Key::from_bytes(&[2; 32]).unwrap());
+        let keys = Keys::new(Key::from_bytes(&counting(1)).unwrap())
+            .with_fallback(Key::from_bytes(&counting(2)).unwrap());
         let ids: Vec<u32> = std::iter::once(keys.primary())
             .chain(&keys.fallbacks)
             .map(|k| k.id)
@@ -219,6 +291,64 @@ mod tests {
         assert_eq!(keys.with_id(ids[0] ^ ids[1] ^ 1).count(), 0);
         let printed = format!("{keys:?}");
         assert!(printed.contains(&format!("{:08x}", ids[1])), "{printed}");
-        assert!(!printed.contains("[1, 1"), "{printed}");
+        assert!(!printed.contains("[1, 2"), "{printed}");
+    }
+
+    /// 32 bytes counting up from `start`: not random, but not plainly patterned either.
+    fn counting(start: u8) -> Vec<u8> {
+        (0..32).map(|i| start.wrapping_add(i * 7)).collect()
+    }
+
+    #[test]
+    fn the_two_lines_of_openssl_rand_base64_64_are_one_key() {
+        let bytes: Vec<u8> = (0u8..64).map(|b| b.wrapping_mul(151).wrapping_add(3)).collect();
+        let text = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        let (first, second) = text.split_at(64);
+        let two_lines = format!("{first}\n{second}\n");
+        let with_crlf_and_tabs = format!("\t{first}\r\n {second}");
+        let expected = Keys::new(Key::from_bytes(&bytes).unwrap()).primary().id;
+        for text in [two_lines, with_crlf_and_tabs] {
+            assert_eq!(Keys::new(Key::from_base64(&text).unwrap()).primary().id, expected);
+        }
+    }
+
+    #[test]
+    fn plainly_patterned_keys_are_refused_with_the_reason() {
+        let cases: [(Vec<u8>, &str); 4] = [
+            (vec![7; 32], "one byte repeated"),
+            (b"abcd".repeat(8), "short pattern"),
+            (b"0123456789abcdef".repeat(4), "short pattern"),
+            (
+                // The digits of pi, folded onto five letters: no pattern, but five byte values.
+                b"3141592653589793238462643383279502884197"
+                    .iter()
+                    .map(|d| b'a' + (d - b'0') % 5)
+                    .collect(),
+                "fewer than 8",
+            ),
+        ];
+        for (secret, reason) in cases {
+            let error = Key::from_bytes(&secret).unwrap_err();
+            assert!(error.to_string().contains(reason), "{error}");
+            assert!(error.to_string().contains("openssl rand -base64 64"));
+        }
+        assert!(Key::from_bytes(&counting(0)).is_ok());
+    }
+
+    #[test]
+    fn an_environment_key_error_names_the_variable_and_never_its_value() {
+        let name = "SESSIONS_TEST_KEY_THAT_IS_NEVER_SET";
+        assert_eq!(
+            Key::from_env(name).unwrap_err(),
+            KeyError::MissingVar { name: name.into() }
+        );
+        for value in ["hunter2hunter2", "aGVsbG8=", "c2hvcnQ=\n"] {
+            let error = Key::from_var(name, Ok(value.into())).unwrap_err();
+            assert!(matches!(&error, KeyError::BadVar { name: n, .. } if n == name));
+            assert!(error.to_string().contains(name), "{error}");
+            assert!(!error.to_string().contains(value.trim()), "{error}");
+        }
+        let good = base64::engine::general_purpose::STANDARD.encode(counting(5));
+        assert!(Key::from_var(name, Ok(good)).is_ok());
     }
 }
