@@ -196,6 +196,12 @@ impl<S: Session> Loaded<S> {
     /// Ends the session: every field goes back to its default, and saving removes the cookie (and a
     /// server-side store's record). The removal cookie keeps the cookie's `Path`, `Domain`, `Secure`,
     /// `SameSite` and `Partitioned`, so a browser really drops it.
+    ///
+    /// On the cookie store this ends the session in this browser only. A copy of the cookie taken
+    /// before (by malware, a shared computer, a proxy log) stays valid until its `idle_timeout` or
+    /// `max_age` runs out, whatever the server does, since the server keeps nothing to revoke. For
+    /// sign-in state, keep `idle_timeout` short, or keep sessions in a server-side store, where
+    /// `destroy` deletes the record and every copy of the cookie dies with it.
     pub fn destroy(&mut self) {
         self.value = S::default();
         self.intent = Intent::Destroy;

@@ -1,5 +1,10 @@
-//! Where the wire format's fresh randomness comes from: AES-GCM nonces and session ids, from the
-//! operating system's CSPRNG (through `rand`).
+//! Where the wire format's fresh randomness comes from: AES-GCM nonces and session ids, from `rand`'s
+//! thread-local CSPRNG, seeded by the operating system.
+//!
+//! A fork copies the forking thread's generator, and `rand` does not reseed it: if that thread sealed
+//! before the fork and both processes seal from it afterwards, they draw the same nonces. Threads
+//! started after the fork (a runtime's workers) seed themselves afresh. So fork before the first
+//! session is sealed, or call `rand::rng().reseed()` in the child right after the fork.
 //!
 //! The crate's own unit tests can pin it ([`tests::pinned`]) to make sealed bytes repeatable, which is
 //! how the golden vectors of the wire format are made and checked. Nothing outside `cfg(test)` can.

@@ -8,6 +8,10 @@
 //! The version names the payload's layout ([`super::payload`]). Version 1, whose type tags were 16
 //! bits of the type's spelling, is still opened; [`Opened::version`] says which it was.
 //!
+//! Nonces are 96 random bits, fresh for every seal (see [`crate::random`]). Random nonces bound how
+//! many seals one key may make: after 2^32 of them the chance that two repeat reaches 2^-32, the limit
+//! NIST SP 800-38D sets. Rotate a key well before that (four billion saves), for example yearly.
+//!
 //! The header, the cookie name and the session type's name are authenticated with the payload
 //! (associated data for GCM, a prefix of the MAC input for HMAC), so a cookie opens only under the
 //! name and type it was made for.
