@@ -167,6 +167,11 @@ pub mod layer;
 #[path = "private.rs"]
 pub mod __private;
 
+#[cfg(feature = "fuzz")]
+#[doc(hidden)]
+#[path = "fuzz.rs"]
+pub mod __fuzz;
+
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{FieldError, KeyError, LoadError, Rejection, SaveError};
 pub use key::{Key, Keys};

@@ -1,0 +1,112 @@
+//! Entry points for the coverage-guided fuzz targets in `fuzz/` (feature `fuzz`), reaching what the
+//! seal keeps from any client: the payload parser and a stored record's plaintext. Not a public API.
+//!
+//! Each entry point must never panic, whatever the bytes; that is what the fuzzer checks.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use http::{HeaderMap, HeaderValue, header};
+
+use crate::codec::{self, seal};
+use crate::key::Keys;
+use crate::loaded::{Loaded, Origin};
+use crate::session::Session;
+use crate::store::id::{self, SessionId};
+use crate::store::record::{self, Part};
+use crate::{Backend, Entries, ServerStore, Store, Stored, Write};
+
+/// The clock every entry point reads: the golden vectors' time, so their seeds open.
+pub const NOW: u64 = 1_700_000_000;
+
+/// Restores a session from `payload` as if it had opened from a seal, then saves it back and restores
+/// that: whatever opens once opens again.
+pub fn payload<S: Session>(payload: &[u8]) {
+    // The same bytes as a v1 payload, upgraded as on open.
+    if let Ok(upgraded) = codec::payload::upgrade_v1(payload) {
+        let len = upgraded.len();
+        let _ = codec::restore::<S>(upgraded, 0..len, NOW);
+    }
+    let Ok(loaded) = codec::restore::<S>(payload.to_vec(), 0..payload.len(), NOW) else {
+        return;
+    };
+    let mut out = Vec::new();
+    if codec::encode(&loaded, NOW, &mut out, |_| ()).is_ok() {
+        let len = out.len();
+        let again = codec::restore::<S>(out, 0..len, NOW);
+        assert!(again.is_ok(), "a payload this crate wrote does not restore");
+    }
+}
+
+/// Loads a session whose stored record (whole, and then as one field entry) holds `plaintext`, sealed
+/// with `keys` as the store would, then changes nothing and saves, so the merge reads it too.
+pub fn stored_record<S: Session>(keys: &Keys, plaintext: &[u8]) {
+    let id = SessionId::from_text("fuzzfuzzfuzzfuzzfuzzfw").expect("a valid id");
+    let binding = S::prepared().binding;
+    let whole = record::seal(plaintext, Part::Whole, &id, keys, &binding);
+    let times = record::seal(&plaintext[..plaintext.len().min(24)], Part::Meta, &id, keys, &binding);
+    let entry = record::seal(plaintext, Part::Field(0), &id, keys, &binding);
+    let mut cookie = String::from(S::CONFIG.cookie().name());
+    cookie.push('=');
+    id::sign::<S>(&id, keys, &mut cookie);
+    let mut request = HeaderMap::new();
+    request.insert(header::COOKIE, HeaderValue::from_str(&cookie).expect("base64url"));
+    for stored in [
+        Stored::Record(whole),
+        Stored::Entries(Entries {
+            meta: times,
+            fields: vec![(0, entry)],
+        }),
+    ] {
+        let store = ServerStore::with_backend(Fixed(stored), keys.clone())
+            .with_clock(crate::ManualClock::at_unix(NOW));
+        let Ok(mut session) = ready(store.load::<S>(&request)) else {
+            continue;
+        };
+        let _ = ready(store.save(&mut session, &mut HeaderMap::new()));
+    }
+}
+
+/// Opens a cookie value through the envelope only, for the seal's own parser.
+pub fn envelope<S: Session>(keys: &Keys, value: &str) {
+    if let Ok(mut buf) = codec::decode_base64(value) {
+        let _ = seal::open(&mut buf, keys, &S::prepared().binding, &[]);
+    }
+    let _: Loaded<S> = match codec::open_cookie::<S>(value, keys, NOW) {
+        Ok(loaded) => loaded,
+        Err(_) => Loaded::new(Origin::New, NOW),
+    };
+}
+
+/// A backend that always holds one stored session and merges into it.
+#[derive(Debug)]
+struct Fixed(Stored);
+
+impl Backend for Fixed {
+    type Error = std::convert::Infallible;
+
+    async fn load(&self, _: &SessionId) -> Result<Option<Stored>, Self::Error> {
+        Ok(Some(self.0.clone()))
+    }
+
+    async fn save(&self, write: Write) -> Result<bool, Self::Error> {
+        if let Stored::Record(current) = &self.0 {
+            let _ = write.merge(Some(current));
+        }
+        let _ = write.entries();
+        Ok(true)
+    }
+
+    async fn delete(&self, _: &SessionId) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// Runs a future that never waits (the in-memory stores do no I/O) to completion.
+pub fn ready<F: Future>(future: F) -> F::Output {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("an in-memory store waited"),
+    }
+}
