@@ -45,7 +45,13 @@ pub fn stored_record<S: Session>(keys: &Keys, plaintext: &[u8]) {
     let id = SessionId::from_text("fuzzfuzzfuzzfuzzfuzzfw").expect("a valid id");
     let binding = S::prepared().binding;
     let whole = record::seal(plaintext, Part::Whole, &id, keys, &binding);
-    let times = record::seal(&plaintext[..plaintext.len().min(24)], Part::Meta, &id, keys, &binding);
+    let times = record::seal(
+        &plaintext[..plaintext.len().min(24)],
+        Part::Meta,
+        &id,
+        keys,
+        &binding,
+    );
     let entry = record::seal(plaintext, Part::Field(0), &id, keys, &binding);
     let mut cookie = String::from(S::CONFIG.cookie().name());
     cookie.push('=');

@@ -143,6 +143,26 @@ impl Tracer {
         self.depth -= 1;
     }
 
+    /// Traces a named struct (`identity` tells apart two of one name): its shape between `open` and
+    /// `close`, or, inside itself, only a reference to the enclosing one, quietly.
+    fn named<T>(
+        &mut self,
+        name: &'static str,
+        identity: usize,
+        open: &str,
+        close: &[u8],
+        visit: impl FnOnce(&mut Self) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let recursive = self.enter(name, identity)?;
+        self.quiet += usize::from(recursive);
+        self.emit(open.as_bytes());
+        let value = visit(self);
+        self.emit(close);
+        self.quiet -= usize::from(recursive);
+        self.leave();
+        value
+    }
+
     /// Which variant of enum `index` to make this time, and how: explore one not seen yet; revisit a
     /// seen one that leads to an enum still incomplete; or make a small one quietly.
     fn choose(&mut self, index: usize, recursive: bool) -> (u32, Visit) {
@@ -279,14 +299,9 @@ impl<'de> de::Deserializer<'de> for &mut Tracer {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Error> {
-        let recursive = self.enter(name, 0)?;
-        self.quiet += usize::from(recursive);
-        self.emit(b"newtype(");
-        let value = visitor.visit_newtype_struct(&mut *self);
-        self.emit(b");");
-        self.quiet -= usize::from(recursive);
-        self.leave();
-        value
+        self.named(name, 0, "newtype(", b");", |tracer| {
+            visitor.visit_newtype_struct(&mut *tracer)
+        })
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -310,14 +325,9 @@ impl<'de> de::Deserializer<'de> for &mut Tracer {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, Error> {
-        let recursive = self.enter(name, len)?;
-        self.quiet += usize::from(recursive);
-        self.emit(format!("tuple_struct{len}(").as_bytes());
-        let value = visitor.visit_seq(Elements::new(self, len, None));
-        self.emit(b");");
-        self.quiet -= usize::from(recursive);
-        self.leave();
-        value
+        self.named(name, len, &format!("tuple_struct{len}("), b");", |tracer| {
+            visitor.visit_seq(Elements::new(tracer, len, None))
+        })
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -337,14 +347,9 @@ impl<'de> de::Deserializer<'de> for &mut Tracer {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Error> {
-        let recursive = self.enter(name, fields.as_ptr() as usize)?;
-        self.quiet += usize::from(recursive);
-        self.emit(b"struct{");
-        let value = visitor.visit_seq(Elements::new(self, fields.len(), Some(fields)));
-        self.emit(b"};");
-        self.quiet -= usize::from(recursive);
-        self.leave();
-        value
+        self.named(name, fields.as_ptr() as usize, "struct{", b"};", |tracer| {
+            visitor.visit_seq(Elements::new(tracer, fields.len(), Some(fields)))
+        })
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
