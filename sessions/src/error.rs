@@ -76,11 +76,16 @@ pub enum Rejection {
     /// More distinct values of the session cookie than a browser sends (4 are tried per request); the
     /// rest were not tried, and each counts once.
     TooManyValues,
+    /// A server-side session moved to a new id a moment ago (`cycle_id`, as at sign-in) and this request
+    /// still carries the old one: a request racing the move. It gets a fresh session and no access to
+    /// the moved one (the old id may be an attacker's planted id); its cookie is not cleared, and what
+    /// it writes is not stored, so the browser keeps the new id's cookie.
+    Moved,
 }
 
 impl Rejection {
     /// Every reason, in the order [`crate::RejectionCounts`] reports them.
-    pub const ALL: [Rejection; 10] = [
+    pub const ALL: [Rejection; 11] = [
         Rejection::Malformed,
         Rejection::Oversized,
         Rejection::UnsupportedVersion,
@@ -91,17 +96,22 @@ impl Rejection {
         Rejection::NotFound,
         Rejection::Unreadable,
         Rejection::TooManyValues,
+        Rejection::Moved,
     ];
 
     pub(crate) fn index(self) -> usize {
         self as usize
     }
 
-    /// Whether the cookie or record may be another instance's: sealed with a key or in a format this
-    /// one lacks. Such a cookie is not cleared and such a record not deleted, since an instance that
-    /// has the key reads them.
-    pub(crate) fn maybe_another_instances(self) -> bool {
-        matches!(self, Rejection::UnknownKey | Rejection::UnsupportedVersion)
+    /// Whether a refused cookie and what the store holds for it are left alone: not cleared, not
+    /// deleted. So for one that may be another instance's (sealed with a key or in a format this one
+    /// lacks; an instance that has the key reads it), and for a request racing a `cycle_id` (the
+    /// browser already has, or is about to get, the new id's cookie).
+    pub(crate) fn is_left_alone(self) -> bool {
+        matches!(
+            self,
+            Rejection::UnknownKey | Rejection::UnsupportedVersion | Rejection::Moved
+        )
     }
 }
 
@@ -118,6 +128,7 @@ impl fmt::Display for Rejection {
             Rejection::NotFound => "no stored session for the cookie's id",
             Rejection::Unreadable => "the stored session does not open (corrupt, or its key is gone)",
             Rejection::TooManyValues => "more values of the session cookie than are tried",
+            Rejection::Moved => "the session moved to a new id a moment ago",
         })
     }
 }

@@ -15,7 +15,7 @@ use crate::loaded::{Loaded, Origin};
 use crate::session::Session;
 use crate::store::id::{self, SessionId};
 use crate::store::record::{self, Part};
-use crate::{Backend, Entries, ServerStore, Store, Stored, Write};
+use crate::{Backend, Entries, Saved, ServerStore, Store, Stored, Write};
 
 /// The clock every entry point reads: the golden vectors' time, so their seeds open.
 pub const NOW: u64 = 1_700_000_000;
@@ -39,8 +39,8 @@ pub fn payload<S: Session>(payload: &[u8]) {
     }
 }
 
-/// Loads a session whose stored record (whole, and then as one field entry) holds `plaintext`, sealed
-/// with `keys` as the store would, then changes nothing and saves, so the merge reads it too.
+/// Loads a session whose stored record (whole, then as one field entry, then as a forward) holds
+/// `plaintext`, sealed with `keys` as the store would, then saves, so the merge reads it too.
 pub fn stored_record<S: Session>(keys: &Keys, plaintext: &[u8]) {
     let id = SessionId::from_text("fuzzfuzzfuzzfuzzfuzzfw").expect("a valid id");
     let binding = S::prepared().binding;
@@ -53,6 +53,7 @@ pub fn stored_record<S: Session>(keys: &Keys, plaintext: &[u8]) {
         &binding,
     );
     let entry = record::seal(plaintext, Part::Field(0), &id, keys, &binding);
+    let forward = record::seal(plaintext, Part::Forward, &id, keys, &binding);
     let mut cookie = String::from(S::CONFIG.cookie().name());
     cookie.push('=');
     id::sign::<S>(&id, keys, &mut cookie);
@@ -64,6 +65,7 @@ pub fn stored_record<S: Session>(keys: &Keys, plaintext: &[u8]) {
             meta: times,
             fields: vec![(0, entry)],
         }),
+        Stored::Moved(forward),
     ] {
         let store = ServerStore::with_backend(Fixed(stored), keys.clone())
             .with_clock(crate::ManualClock::at_unix(NOW));
@@ -96,12 +98,16 @@ impl Backend for Fixed {
         Ok(Some(self.0.clone()))
     }
 
-    async fn save(&self, write: Write) -> Result<bool, Self::Error> {
-        if let Stored::Record(current) = &self.0 {
-            let _ = write.merge(Some(current));
-        }
+    async fn save(&self, write: Write) -> Result<Saved, Self::Error> {
         let _ = write.entries();
-        Ok(true)
+        Ok(match &self.0 {
+            Stored::Record(current) => {
+                let _ = write.merge(Some(current));
+                Saved::Stored
+            }
+            Stored::Entries(_) => Saved::Stored,
+            Stored::Moved(forward) => Saved::Moved(forward.clone()),
+        })
     }
 
     async fn delete(&self, _: &SessionId) -> Result<(), Self::Error> {

@@ -190,7 +190,7 @@ pub use store::id::SessionId;
 pub use store::memory::{MemoryBackend, MemoryStore};
 #[cfg(feature = "redis")]
 pub use store::redis::{RedisBackend, RedisOptions, RedisStore, RedisStoreError};
-pub use store::server::{Backend, Entries, ServerStore, Stored, Write};
+pub use store::server::{Backend, Entries, Saved, ServerStore, Stored, Write};
 
 /// The README's examples, compiled and run as doctests (they use axum and Redis).
 #[cfg(all(doctest, feature = "axum", feature = "redis"))]

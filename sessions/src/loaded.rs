@@ -215,6 +215,15 @@ impl<S: Session> Loaded<S> {
     /// Gives the session a new identity on the next save, keeping its data: a server-side store moves
     /// the record to a new random id, and the cookie store re-seals the cookie. Call it when privileges
     /// change (after sign-in) to defend against session fixation.
+    ///
+    /// Requests of the same browser in flight meanwhile still carry the old id. On a server-side store
+    /// the old id is forwarded for a grace period ([`ServerStore::with_cycle_grace`], a minute by
+    /// default), for saves only: such a request's changes are merged into the moved session, and its
+    /// response leaves the cookie alone, so nobody is signed out. A load of the old id never reaches
+    /// the moved session (refused as [`Rejection::Moved`]): the old id may be an attacker's.
+    ///
+    /// [`ServerStore::with_cycle_grace`]: crate::ServerStore::with_cycle_grace
+    /// [`Rejection::Moved`]: crate::Rejection::Moved
     pub fn cycle_id(&mut self) {
         if self.intent == Intent::Keep {
             self.intent = Intent::CycleId;

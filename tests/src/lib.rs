@@ -199,3 +199,53 @@ pub async fn keys_roll_across_a_fleet<St: Store>(instance: impl AsyncFn(Keys) ->
     assert_eq!(session.rejection(), None);
     assert_eq!(session.cart, [1, 2, 3, 4, 5, 6]);
 }
+
+/// The contract of `cycle_id` on a server-side store: a request that loaded the session before
+/// another one moved it to a new id (sign-in, on instance `a`) and saves afterwards (on `b`) loses
+/// nothing and signs nobody out. Its change is merged into the new id, and its response sets no cookie:
+/// the browser keeps the new id, and only the request that moved the session hands it out, since the
+/// old id may be an attacker's planted one. A request arriving with the old id meanwhile gets a fresh
+/// session, refused as [`Rejection::Moved`], and nothing it writes is stored. Past the grace period the
+/// old id is simply gone.
+pub async fn a_save_racing_cycle_id_loses_nothing<St: Store>(a: &St, b: &St, clock: &sessions::ManualClock) {
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(a).await;
+    session.user_id = Some(7);
+    browser.save(a, &mut session).await;
+    let old_id = browser.clone();
+
+    let mut late = old_id.load::<AppSession>(b).await;
+    let mut signing_in = browser.load::<AppSession>(a).await;
+    signing_in.cycle_id();
+    signing_in.cart.push(1);
+    browser.save(a, &mut signing_in).await;
+    assert_ne!(browser.cookie("sid"), old_id.cookie("sid"), "a new id");
+
+    late.theme = "dark".into();
+    let sent = old_id.clone().save(b, &mut late).await;
+    assert!(
+        sent.is_empty(),
+        "no removal, and no new id for a holder of the old one: {sent:?}"
+    );
+    let merged = browser.load::<AppSession>(a).await;
+    assert_eq!(merged.rejection(), None);
+    assert_eq!(
+        (merged.user_id, merged.cart.clone(), merged.theme.as_str()),
+        (Some(7), vec![1], "dark"),
+        "the late save's change was lost"
+    );
+
+    let mut racing = old_id.load::<AppSession>(b).await;
+    assert_eq!(racing.rejection(), Some(Rejection::Moved));
+    assert_eq!(racing.user_id, None, "the old id never reaches the moved session");
+    racing.cart.push(9);
+    assert!(old_id.clone().save(b, &mut racing).await.is_empty());
+    assert_eq!(browser.load::<AppSession>(a).await.cart, [1]);
+
+    clock.advance(std::time::Duration::from_secs(61));
+    assert_eq!(
+        old_id.load::<AppSession>(b).await.rejection(),
+        Some(Rejection::NotFound)
+    );
+    assert_eq!(browser.load::<AppSession>(a).await.cart, [1]);
+}

@@ -138,10 +138,18 @@ async fn cycle_id_moves_the_file_and_destroy_removes_it() {
     let mut session = browser.load::<Counters>(&store).await;
     session.cycle_id(); // after sign-in
     browser.save(&store, &mut session).await;
-    let after = session_files(&dir.0);
-    assert_eq!(after.len(), 1, "the old file is removed");
-    assert_ne!(before, after);
+    assert_eq!(
+        session_files(&dir.0).len(),
+        2,
+        "the new record, and a forward under the old id"
+    );
     assert_eq!(browser.load::<Counters>(&store).await.note, "kept");
+    // Past the cycle grace, a sweep removes the forward.
+    clock.advance(ServerStore::<sessions::FileBackend>::DEFAULT_CYCLE_GRACE + Duration::from_secs(1));
+    assert_eq!(store.sweep().unwrap().expired, 1);
+    let after = session_files(&dir.0);
+    assert_eq!(after.len(), 1);
+    assert_ne!(before, after);
 
     let mut session = browser.load::<Counters>(&store).await;
     session.destroy();
@@ -687,4 +695,13 @@ async fn a_sweep_counts_corrupt_headers_and_goes_on_to_the_next_file() {
     assert_eq!((swept.corrupt, swept.expired), (3, 0));
     assert_eq!(session_files(&dir.0).len(), 1);
     assert_eq!(live.load::<Counters>(&store).await.rejection(), None);
+}
+
+#[tokio::test]
+async fn a_save_racing_cycle_id_loses_nothing_and_signs_nobody_out() {
+    let dir = TempDir::new("cycle-race");
+    let clock = ManualClock::at_unix(START);
+    let a = store_in(&dir.0, &secret(), &clock);
+    let b = store_in(&dir.0, &secret(), &clock);
+    sessions_tests::a_save_racing_cycle_id_loses_nothing(&a, &b, &clock).await;
 }

@@ -25,7 +25,7 @@ impl Backend for CountingBackend {
         self.inner.load(id).await
     }
 
-    async fn save(&self, write: Write) -> Result<bool, Self::Error> {
+    async fn save(&self, write: Write) -> Result<sessions::Saved, Self::Error> {
         self.inner.save(write).await
     }
 

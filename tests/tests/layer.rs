@@ -45,11 +45,12 @@ impl Backend for Watched {
         }
         Ok(self.inner.load(id).await.unwrap_or_default())
     }
-    async fn save(&self, write: Write) -> Result<bool, Down> {
+    async fn save(&self, write: Write) -> Result<sessions::Saved, Down> {
         if self.down.load(Ordering::SeqCst) {
             return Err(Down);
         }
-        Ok(self.inner.save(write).await.unwrap_or_default())
+        let Ok(saved) = self.inner.save(write).await;
+        Ok(saved)
     }
     async fn delete(&self, id: &SessionId) -> Result<(), Down> {
         let _ = self.inner.delete(id).await;

@@ -222,6 +222,8 @@ async fn cycle_id_renames_the_session_and_destroy_deletes_it() {
     let Some((server, a, _, _)) = two_instances("cycle").await else {
         return;
     };
+    // Without a grace period, nothing is left under the old id.
+    let a = a.with_cycle_grace(Duration::ZERO);
     let mut browser = Browser::default();
     let mut session = browser.load::<AppSession>(&a).await;
     session.theme = "dark".into();
@@ -388,4 +390,12 @@ async fn a_rolling_key_change_signs_nobody_out_and_deletes_nothing() {
         1,
         "the session is still in Redis"
     );
+}
+
+#[tokio::test]
+async fn a_save_racing_cycle_id_loses_nothing_and_signs_nobody_out() {
+    let Some((_server, a, b, clock)) = two_instances("cycle-race").await else {
+        return;
+    };
+    sessions_tests::a_save_racing_cycle_id_loses_nothing(&a, &b, &clock).await;
 }

@@ -51,7 +51,7 @@ async fn concurrent_saves_merge_per_field() {
 
 #[tokio::test]
 async fn cycle_id_moves_the_session_to_a_new_id_and_the_old_one_stops_working() {
-    let (store, _, mut browser) = setup();
+    let (store, clock, mut browser) = setup();
     signed_in(&store, &mut browser).await;
     let old_cookie = browser.cookie("sid").unwrap().to_owned();
     let mut session = browser.load::<AppSession>(&store).await;
@@ -59,11 +59,22 @@ async fn cycle_id_moves_the_session_to_a_new_id_and_the_old_one_stops_working() 
     let sent = browser.save(&store, &mut session).await;
     assert_eq!(sent.len(), 1);
     assert_ne!(browser.cookie("sid").unwrap(), old_cookie);
-    assert_eq!(store.backend().len(), 1, "the old record is gone, not copied");
+    assert_eq!(
+        store.backend().len(),
+        2,
+        "the record moved; under the old id, only a forward for in-flight saves"
+    );
     assert_eq!(browser.load::<AppSession>(&store).await.user_id, Some(7));
 
+    // The old id (an attacker may have planted it before sign-in) never reaches the moved session:
+    // during the grace it is refused as `Moved`, then it is gone.
     let mut attacker = Browser::default();
     attacker.set("sid", &old_cookie);
+    let session = attacker.load::<AppSession>(&store).await;
+    assert_eq!(session.rejection(), Some(Rejection::Moved));
+    assert_eq!(session.user_id, None);
+    clock.advance(MemoryStore::DEFAULT_CYCLE_GRACE + Duration::from_secs(1));
+    assert_eq!(store.sweep(), 1, "the forward");
     assert_eq!(
         attacker.load::<AppSession>(&store).await.rejection(),
         Some(Rejection::NotFound)
@@ -194,17 +205,17 @@ impl Backend for Peek {
     async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Self::Error> {
         Ok(self.records.lock().unwrap().get(id).cloned().map(Stored::Record))
     }
-    async fn save(&self, write: Write) -> Result<bool, Self::Error> {
+    async fn save(&self, write: Write) -> Result<sessions::Saved, Self::Error> {
         let mut records = self.records.lock().unwrap();
         let Some(record) = write.merge(records.get(write.source_id()).map(Vec::as_slice)) else {
-            return Ok(false);
+            return Ok(sessions::Saved::Removed);
         };
         if !records.contains_key(write.source_id()) {
             self.order.lock().unwrap().push(write.id().clone());
         }
         records.remove(write.source_id());
         records.insert(write.id().clone(), record);
-        Ok(true)
+        Ok(sessions::Saved::Stored)
     }
     async fn delete(&self, id: &SessionId) -> Result<(), Self::Error> {
         self.records.lock().unwrap().remove(id);
@@ -252,7 +263,7 @@ impl Backend for Shared {
     async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Self::Error> {
         self.0.backend().load(id).await
     }
-    async fn save(&self, write: Write) -> Result<bool, Self::Error> {
+    async fn save(&self, write: Write) -> Result<sessions::Saved, Self::Error> {
         self.0.backend().save(write).await
     }
     async fn delete(&self, id: &SessionId) -> Result<(), Self::Error> {
@@ -289,9 +300,10 @@ impl Backend for Flaky {
         self.check()?;
         Ok(self.inner.load(id).await.unwrap_or_default())
     }
-    async fn save(&self, write: Write) -> Result<bool, Down> {
+    async fn save(&self, write: Write) -> Result<sessions::Saved, Down> {
         self.check()?;
-        Ok(self.inner.save(write).await.unwrap_or_default())
+        let Ok(saved) = self.inner.save(write).await;
+        Ok(saved)
     }
     async fn delete(&self, id: &SessionId) -> Result<(), Down> {
         self.check()?;
@@ -375,17 +387,17 @@ impl Backend for EntryMap {
             })
         }))
     }
-    async fn save(&self, write: Write) -> Result<bool, Self::Error> {
+    async fn save(&self, write: Write) -> Result<sessions::Saved, Self::Error> {
         let mut sessions = self.sessions.lock().unwrap();
         let current = sessions.remove(write.source_id());
         if current.is_none() && !write.creates() {
-            return Ok(false);
+            return Ok(sessions::Saved::Removed);
         }
         let (_, mut fields) = current.unwrap_or_default();
         let entries = write.entries();
         fields.extend(entries.fields);
         sessions.insert(write.id().clone(), (entries.meta, fields));
-        Ok(true)
+        Ok(sessions::Saved::Stored)
     }
     async fn delete(&self, id: &SessionId) -> Result<(), Self::Error> {
         self.sessions.lock().unwrap().remove(id);
@@ -470,4 +482,10 @@ async fn a_bad_field_entry_loses_only_that_field_and_a_bad_meta_entry_the_sessio
         browser.load::<AppSession>(&store).await.rejection(),
         Some(Rejection::Unreadable)
     );
+}
+
+#[tokio::test]
+async fn a_save_racing_cycle_id_loses_nothing_and_signs_nobody_out() {
+    let (store, clock, _) = setup();
+    sessions_tests::a_save_racing_cycle_id_loses_nothing(&store, &store.clone(), &clock).await;
 }

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use crate::random::tests::pinned;
 use crate::store::cookie::CookieUpdate;
 use crate::{
-    Backend, CookieStore, Entries, Key, Keys, Loaded, ManualClock, Origin, ServerStore, Session, Store,
-    Stored, Write,
+    Backend, CookieStore, Entries, Key, Keys, Loaded, ManualClock, Origin, Saved, ServerStore, Session,
+    Store, Stored, Write,
 };
 
 const NOW: u64 = 1_700_000_000;
@@ -126,10 +126,10 @@ impl Backend for Capture {
         Ok(self.serve.lock().unwrap().clone())
     }
 
-    async fn save(&self, write: Write) -> Result<bool, Infallible> {
+    async fn save(&self, write: Write) -> Result<Saved, Infallible> {
         *self.record.lock().unwrap() = write.merge(None);
         *self.entries.lock().unwrap() = Some(write.entries());
-        Ok(true)
+        Ok(Saved::Stored)
     }
 
     async fn delete(&self, _: &crate::SessionId) -> Result<(), Infallible> {

@@ -126,10 +126,7 @@ impl CookieStore {
         let mut changed = false;
         let layout = codec::encode(session, now, &mut buf, |_| changed = true)?;
         if !session.must_store(changed, now) {
-            if session
-                .rejection()
-                .is_some_and(|reason| !reason.maybe_another_instances())
-            {
+            if session.rejection().is_some_and(|reason| !reason.is_left_alone()) {
                 session.origin = Origin::New;
                 return Ok(Sealed::Remove);
             }

@@ -27,9 +27,11 @@ use crate::clock::{LATEST_UNIX_SECONDS, system_time};
 use crate::key::Keys;
 use crate::options::Config;
 use crate::store::id::SessionId;
-use crate::store::server::{Backend, ServerStore, Stored, Write};
+use crate::store::server::{Backend, Saved, ServerStore, Stored, Write};
 
 const MAGIC: &[u8; 4] = b"SSN1";
+/// The magic of a forward left under an old id by `cycle_id` (same header, a sealed forward after it).
+const FORWARD_MAGIC: &[u8; 4] = b"SSF1";
 const HEADER_LEN: usize = MAGIC.len() + 8;
 const LOCK_STRIPES: u8 = 64;
 const LOCKS_DIR: &str = "locks";
@@ -249,12 +251,10 @@ impl Backend for FileBackend {
 
     async fn load(&self, id: &SessionId) -> Result<Option<Stored>, FileStoreError> {
         let id = id.clone();
-        self.blocking(move |files| files.load(&id))
-            .await
-            .map(|record| record.map(Stored::Record))
+        self.blocking(move |files| files.load(&id)).await
     }
 
-    async fn save(&self, write: Write) -> Result<bool, FileStoreError> {
+    async fn save(&self, write: Write) -> Result<Saved, FileStoreError> {
         self.blocking(move |files| files.save(&write)).await
     }
 
@@ -294,16 +294,17 @@ impl Files {
             .collect()
     }
 
-    fn load(&self, id: &SessionId) -> Result<Option<Vec<u8>>, FileStoreError> {
+    fn load(&self, id: &SessionId) -> Result<Option<Stored>, FileStoreError> {
         let path = self.path(id);
         match fs::read(&path) {
             // A file that is not a record is handed over as an empty one: it does not open, so the
             // store refuses it as unreadable and deletes it.
             Ok(bytes) => Ok(Some(
-                parse(&bytes)
-                    .filter(|&(expires_at, _)| expires_at <= LATEST_UNIX_SECONDS)
-                    .map(|(_, record)| record.to_vec())
-                    .unwrap_or_default(),
+                match parse(&bytes).filter(|file| file.expires_at <= LATEST_UNIX_SECONDS) {
+                    Some(file) if file.forward => Stored::Moved(file.sealed.to_vec()),
+                    Some(file) => Stored::Record(file.sealed.to_vec()),
+                    None => Stored::Record(Vec::new()),
+                },
             )),
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 // No record, unless the whole directory is gone: that is a broken deployment, and
@@ -315,27 +316,32 @@ impl Files {
         }
     }
 
-    fn save(&self, write: &Write) -> Result<bool, FileStoreError> {
+    fn save(&self, write: &Write) -> Result<Saved, FileStoreError> {
         let _locks = self.lock(&[write.source_id(), write.id()])?;
         let source = self.path(write.source_id());
         let current = match fs::read(&source) {
-            Ok(bytes) => Some(
-                parse(&bytes)
-                    .map(|(_, record)| record.to_vec())
-                    .unwrap_or_default(),
-            ),
+            Ok(bytes) => match parse(&bytes) {
+                Some(file) if file.forward => return Ok(Saved::Moved(file.sealed.to_vec())),
+                Some(file) => Some(file.sealed.to_vec()),
+                None => Some(Vec::new()),
+            },
             Err(error) if error.kind() == io::ErrorKind::NotFound => None,
             Err(error) => return Err(io_error("read the session file", &source)(error)),
         };
         let Some(record) = write.merge(current.as_deref()) else {
-            return Ok(false);
+            return Ok(Saved::Removed);
         };
         let target = self.path(write.id());
-        self.write_atomically(&target, write.expires_at(), &record)?;
+        self.write_atomically(&target, MAGIC, write.expires_at(), &record)?;
         if source != target {
-            self.remove(&source)?;
+            match write.forward() {
+                Some(forward) => {
+                    self.write_atomically(&source, FORWARD_MAGIC, write.forward_expires_at(), forward)?
+                }
+                None => self.remove(&source)?,
+            }
         }
-        Ok(true)
+        Ok(Saved::Stored)
     }
 
     fn delete(&self, id: &SessionId) -> Result<(), FileStoreError> {
@@ -343,13 +349,15 @@ impl Files {
         self.remove(&self.path(id))
     }
 
-    /// Writes a temporary file next to `path`, syncs it, renames it over `path` and syncs the
-    /// directory. On failure the temporary file is removed and `path` is as it was.
+    /// Writes a temporary file next to `path` (`magic`, the expiry, then `sealed`), syncs it, renames it
+    /// over `path` and syncs the directory. On failure the temporary file is removed and `path` is as
+    /// it was.
     fn write_atomically(
         &self,
         path: &Path,
+        magic: &[u8; 4],
         expires_at: SystemTime,
-        record: &[u8],
+        sealed: &[u8],
     ) -> Result<(), FileStoreError> {
         let dir = path.parent().unwrap_or(&self.root);
         create_private_dir(dir)?;
@@ -358,7 +366,7 @@ impl Files {
             .and_then(|name| name.to_str())
             .unwrap_or_default();
         let temp = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
-        let result = self.write_temp(&temp, expires_at, record).and_then(|()| {
+        let result = self.write_temp(&temp, magic, expires_at, sealed).and_then(|()| {
             fs::rename(&temp, path).map_err(io_error("rename the new session file over", path))
         });
         if result.is_err() {
@@ -368,7 +376,13 @@ impl Files {
         self.sync_dir(dir)
     }
 
-    fn write_temp(&self, temp: &Path, expires_at: SystemTime, record: &[u8]) -> Result<(), FileStoreError> {
+    fn write_temp(
+        &self,
+        temp: &Path,
+        magic: &[u8; 4],
+        expires_at: SystemTime,
+        sealed: &[u8],
+    ) -> Result<(), FileStoreError> {
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -378,10 +392,10 @@ impl Files {
         let expires = expires_at
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| since.as_secs());
-        let mut bytes = Vec::with_capacity(HEADER_LEN + record.len());
-        bytes.extend_from_slice(MAGIC);
+        let mut bytes = Vec::with_capacity(HEADER_LEN + sealed.len());
+        bytes.extend_from_slice(magic);
         bytes.extend_from_slice(&expires.to_be_bytes());
-        bytes.extend_from_slice(record);
+        bytes.extend_from_slice(sealed);
         file.write_all(&bytes)
             .map_err(io_error("write the temporary session file", temp))?;
         if self.durable {
@@ -474,20 +488,35 @@ impl FileState {
             Err(_) => Self::Corrupt,
             Ok(()) => match parse(&header) {
                 None => Self::Corrupt,
-                Some((expires_at, _)) if expires_at > latest => Self::Corrupt,
-                Some((expires_at, _)) if expires_at <= now => Self::Expired,
+                Some(file) if file.expires_at > latest => Self::Corrupt,
+                Some(file) if file.expires_at <= now => Self::Expired,
                 Some(_) => Self::Live,
             },
         }
     }
 }
 
-/// The expiry time (Unix seconds, as stored: any `u64`) and the record of a session file, or `None`
-/// if it is not one.
-fn parse(bytes: &[u8]) -> Option<(u64, &[u8])> {
-    let rest = bytes.strip_prefix(MAGIC)?;
-    let (expires, record) = rest.split_first_chunk::<8>()?;
-    Some((u64::from_be_bytes(*expires), record))
+/// A session file: a sealed record, or a sealed forward, after a header with its expiry.
+struct SessionFile<'a> {
+    forward: bool,
+    /// Unix seconds, as stored: any `u64`.
+    expires_at: u64,
+    sealed: &'a [u8],
+}
+
+/// The parts of a session file, or `None` if it is not one.
+fn parse(bytes: &[u8]) -> Option<SessionFile<'_>> {
+    let (forward, rest) = match bytes.split_first_chunk::<4>()? {
+        (magic, rest) if magic == MAGIC => (false, rest),
+        (magic, rest) if magic == FORWARD_MAGIC => (true, rest),
+        _ => return None,
+    };
+    let (expires, sealed) = rest.split_first_chunk::<8>()?;
+    Some(SessionFile {
+        forward,
+        expires_at: u64::from_be_bytes(*expires),
+        sealed,
+    })
 }
 
 fn is_abandoned(temp: &Path) -> bool {

@@ -44,6 +44,10 @@ impl SessionId {
         Self(bytes)
     }
 
+    pub(crate) fn from_bytes(bytes: [u8; ID_LEN]) -> Self {
+        Self(bytes)
+    }
+
     pub(crate) fn as_bytes(&self) -> &[u8; ID_LEN] {
         &self.0
     }

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use crate::clock::system_time;
 use crate::key::Keys;
 use crate::store::id::SessionId;
-use crate::store::server::{Backend, ServerStore, Stored, Write};
+use crate::store::server::{Backend, Saved, ServerStore, Stored, Write};
 
 /// A [`ServerStore`] keeping sessions in this process's memory. Sessions are lost on restart and not
 /// shared between processes: use it for tests and development.
@@ -52,7 +52,9 @@ pub struct MemoryBackend {
 
 #[derive(Debug)]
 struct Kept {
+    /// A sealed record, or with `forward` a sealed forward.
     payload: Vec<u8>,
+    forward: bool,
     expires_at: SystemTime,
 }
 
@@ -85,29 +87,46 @@ impl Backend for MemoryBackend {
     type Error = Infallible;
 
     async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Infallible> {
-        Ok(self
-            .records()
-            .get(id)
-            .map(|kept| Stored::Record(kept.payload.clone())))
+        Ok(self.records().get(id).map(|kept| {
+            if kept.forward {
+                Stored::Moved(kept.payload.clone())
+            } else {
+                Stored::Record(kept.payload.clone())
+            }
+        }))
     }
 
-    async fn save(&self, write: Write) -> Result<bool, Infallible> {
+    async fn save(&self, write: Write) -> Result<Saved, Infallible> {
         let mut records = self.records();
-        let current = records.get(write.source_id()).map(|kept| &kept.payload[..]);
-        let Some(payload) = write.merge(current) else {
-            return Ok(false);
+        let current = records.get(write.source_id());
+        if let Some(kept) = current.filter(|kept| kept.forward) {
+            return Ok(Saved::Moved(kept.payload.clone()));
+        }
+        let Some(payload) = write.merge(current.map(|kept| &kept.payload[..])) else {
+            return Ok(Saved::Removed);
         };
         if write.source_id() != write.id() {
-            records.remove(write.source_id());
+            match write.forward() {
+                Some(forward) => records.insert(
+                    write.source_id().clone(),
+                    Kept {
+                        payload: forward.to_vec(),
+                        forward: true,
+                        expires_at: write.forward_expires_at(),
+                    },
+                ),
+                None => records.remove(write.source_id()),
+            };
         }
         records.insert(
             write.id().clone(),
             Kept {
                 payload,
+                forward: false,
                 expires_at: write.expires_at(),
             },
         );
-        Ok(true)
+        Ok(Saved::Stored)
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), Infallible> {

@@ -22,6 +22,8 @@ pub(crate) enum Part {
     Meta,
     /// One field's record, by the field's tag.
     Field(u32),
+    /// A forward left under an old id by a save that moved the session to a new one.
+    Forward,
 }
 
 impl Part {
@@ -33,6 +35,7 @@ impl Part {
             Part::Whole => return (subject, 16),
             Part::Meta => (0, 0),
             Part::Field(tag) => (1, tag),
+            Part::Forward => (2, 0),
         };
         subject[16] = kind;
         subject[17..].copy_from_slice(&tag.to_le_bytes());
@@ -85,7 +88,7 @@ pub(crate) fn open(
 ) -> Result<Opened, Rejection> {
     let (subject, len) = part.subject(id);
     let opened = seal::open(&mut buf, keys, binding, &subject[..len]).map_err(|reason| {
-        if reason.maybe_another_instances() {
+        if reason.is_left_alone() {
             reason
         } else {
             Rejection::Unreadable
@@ -96,6 +99,7 @@ pub(crate) fn open(
         let upgraded = match part {
             Part::Field(_) => payload::upgrade_v1_record(plaintext),
             Part::Whole | Part::Meta => payload::upgrade_v1(plaintext),
+            Part::Forward => return Err(Rejection::Unreadable), // v1 had no forwards
         }
         .map_err(|_| Rejection::Unreadable)?;
         return Ok(Opened {

@@ -5,12 +5,15 @@
 //! <prefix><id>   hash, with a TTL of the session's remaining lifetime
 //!   m            the session's times, sealed
 //!   f<tag>       one field's record, sealed (tag: the field's name hash, 8 hex digits)
+//! <prefix><old>  hash, with a TTL of the store's cycle grace: left by a save that moved the session
+//!   fwd          the sealed forward to the new id
 //! ```
 //!
 //! A load is one round trip (`HGETALL`; a key holding something else than a hash reads as an
 //! unreadable session). A save is one round trip (a script, sent by hash after the first call): refuse if the session
 //! was removed meanwhile (unless it is new), rename it when its id is cycled, `HSET` the entries the
-//! save carries (only the changed fields), and set the TTL. Two instances changing different fields
+//! save carries (only the changed fields), and set the TTL; a save whose source holds a forward stores
+//! nothing and answers with the forward, and a move leaves one behind. Two instances changing different fields
 //! of one session both keep their change, without a read before the write.
 
 use std::sync::Arc;
@@ -21,7 +24,7 @@ use redis::{Client, Script};
 
 use crate::key::Keys;
 use crate::store::id::SessionId;
-use crate::store::server::{Backend, Entries, ServerStore, Stored, Write};
+use crate::store::server::{Backend, Entries, Saved, ServerStore, Stored, Write};
 
 const SAVE: &str = r"
 local source, target = KEYS[1], KEYS[2]
@@ -30,14 +33,22 @@ if kind ~= 'hash' and kind ~= 'none' then
   redis.call('DEL', source)
   kind = 'none'
 end
+if kind == 'hash' then
+  local forward = redis.call('HGET', source, 'fwd')
+  if forward then return {2, forward} end
+end
 if kind == 'none' then
-  if ARGV[1] == '0' then return 0 end
+  if ARGV[1] == '0' then return {0} end
 elseif source ~= target then
   redis.call('RENAME', source, target)
+  if ARGV[3] ~= '' then
+    redis.call('HSET', source, 'fwd', ARGV[3])
+    redis.call('PEXPIRE', source, ARGV[4])
+  end
 end
-if #ARGV > 2 then redis.call('HSET', target, unpack(ARGV, 3)) end
+if #ARGV > 4 then redis.call('HSET', target, unpack(ARGV, 5)) end
 redis.call('PEXPIRE', target, ARGV[2])
-return 1
+return {1}
 ";
 
 /// A [`ServerStore`] keeping sessions in Redis.
@@ -177,7 +188,9 @@ impl Backend for RedisBackend {
         }
         let mut entries = Entries::default();
         for (name, value) in pairs {
-            if name == b"m" {
+            if name == b"fwd" {
+                return Ok(Some(Stored::Moved(value)));
+            } else if name == b"m" {
                 entries.meta = value;
             } else if let Some(tag) = name
                 .strip_prefix(b"f")
@@ -190,7 +203,7 @@ impl Backend for RedisBackend {
         Ok(Some(Stored::Entries(entries)))
     }
 
-    async fn save(&self, write: Write) -> Result<bool, RedisStoreError> {
+    async fn save(&self, write: Write) -> Result<Saved, RedisStoreError> {
         let entries = write.entries();
         let ttl = write.time_to_live().as_millis().max(1);
         let mut invocation = self.save.key(self.key(write.source_id()));
@@ -198,14 +211,20 @@ impl Backend for RedisBackend {
             .key(self.key(write.id()))
             .arg(if write.creates() { "1" } else { "0" })
             .arg(ttl.to_string())
+            .arg(write.forward().unwrap_or_default())
+            .arg(write.forward_time_to_live().as_millis().max(1).to_string())
             .arg("m")
             .arg(entries.meta);
         for (tag, entry) in entries.fields {
             invocation.arg(field_name(tag)).arg(entry);
         }
         let mut connection = self.connection.clone();
-        let stored: i64 = self.bounded(invocation.invoke_async(&mut connection)).await?;
-        Ok(stored == 1)
+        let reply: Vec<redis::Value> = self.bounded(invocation.invoke_async(&mut connection)).await?;
+        Ok(match reply.as_slice() {
+            [redis::Value::Int(1)] => Saved::Stored,
+            [redis::Value::Int(2), redis::Value::BulkString(forward)] => Saved::Moved(forward.clone()),
+            _ => Saved::Removed,
+        })
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), RedisStoreError> {

@@ -33,10 +33,15 @@ pub trait Backend: Send + Sync + 'static {
     /// What is stored for `id`, or `None` when there is nothing.
     fn load(&self, id: &SessionId) -> impl Future<Output = Result<Option<Stored>, Self::Error>> + Send;
 
-    /// Applies `write`: merge it into the record of [`Write::source_id`] and store the result under
-    /// [`Write::id`] (removing the source record when the two differ). Returns `false`, storing
-    /// nothing, when [`Write::merge`] says there is nothing to merge into.
-    fn save(&self, write: Write) -> impl Future<Output = Result<bool, Self::Error>> + Send;
+    /// Applies `write`, atomically for the ids it names:
+    /// - when [`Write::source_id`] holds a forward ([`Stored::Moved`]), stores nothing and answers
+    ///   [`Saved::Moved`] with it (the store then writes again to where it points);
+    /// - otherwise merges the write into the record of [`Write::source_id`] and stores the result under
+    ///   [`Write::id`]; when the two differ, the source record is replaced by [`Write::forward`] until
+    ///   [`Write::forward_expires_at`];
+    /// - answers [`Saved::Removed`], storing nothing, when [`Write::merge`] says there is nothing to
+    ///   merge into.
+    fn save(&self, write: Write) -> impl Future<Output = Result<Saved, Self::Error>> + Send;
 
     /// Removes the record of `id`, if there is one.
     fn delete(&self, id: &SessionId) -> impl Future<Output = Result<(), Self::Error>> + Send;
@@ -49,6 +54,23 @@ pub enum Stored {
     Record(Vec<u8>),
     /// Sealed entries, from [`Write::entries`]: for backends that merge on the server, field by field.
     Entries(Entries),
+    /// A sealed forward, from [`Write::forward`]: the session moved to a new id (`cycle_id`) a moment
+    /// ago, and requests still carrying the old id follow it for a grace period.
+    Moved(Vec<u8>),
+}
+
+/// What [`Backend::save`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Saved {
+    /// The write is stored.
+    Stored,
+    /// The session was removed since it was loaded (destroyed, expired): nothing was stored, and it
+    /// stays removed.
+    Removed,
+    /// The session moved to a new id since it was loaded: nothing was stored; this is the sealed
+    /// forward found under [`Write::source_id`].
+    Moved(Vec<u8>),
 }
 
 /// A session as sealed entries: its times, and one entry per field, keyed by the field's tag. A
@@ -75,6 +97,9 @@ pub struct Write {
     changed: Vec<u32>,
     expires_at: SystemTime,
     time_to_live: Duration,
+    /// When the write moves the session: the sealed forward for the source id, and until when.
+    forward: Option<(Vec<u8>, u64)>,
+    now: u64,
     keys: Arc<Keys>,
     binding: Binding,
 }
@@ -100,6 +125,27 @@ impl Write {
     /// then does not depend on the backend's own clock agreeing with the app's.
     pub fn time_to_live(&self) -> Duration {
         self.time_to_live
+    }
+
+    /// When this write moves the session to a new id: what to store under [`Write::source_id`] instead
+    /// of its record, so that requests in flight with the old id find the new one. `None` when the id
+    /// stays.
+    pub fn forward(&self) -> Option<&[u8]> {
+        self.forward.as_ref().map(|(sealed, _)| &sealed[..])
+    }
+
+    /// When the [`Write::forward`] may be dropped (a sweep, or the backend's own expiry).
+    pub fn forward_expires_at(&self) -> SystemTime {
+        system_time(self.forward.as_ref().map_or(self.now, |&(_, until)| until))
+    }
+
+    /// How long from now the [`Write::forward`] is kept, by the store's clock.
+    pub fn forward_time_to_live(&self) -> Duration {
+        Duration::from_secs(
+            self.forward
+                .as_ref()
+                .map_or(0, |&(_, until)| until.saturating_sub(self.now)),
+        )
     }
 
     /// Whether this write may create the session: `false` means it must already be stored (under
@@ -173,6 +219,7 @@ impl Write {
 pub struct ServerStore<B> {
     backend: Arc<B>,
     context: Context,
+    cycle_grace: Duration,
 }
 
 /// Clones share the backend, keys and counts.
@@ -181,6 +228,7 @@ impl<B> Clone for ServerStore<B> {
         Self {
             backend: Arc::clone(&self.backend),
             context: self.context.clone(),
+            cycle_grace: self.cycle_grace,
         }
     }
 }
@@ -191,7 +239,22 @@ impl<B: Backend> ServerStore<B> {
         Self {
             backend: Arc::new(backend),
             context: Context::new(keys),
+            cycle_grace: Self::DEFAULT_CYCLE_GRACE,
         }
+    }
+
+    /// How long requests still carrying a session's old id follow it to its new one after
+    /// [`Loaded::cycle_id`], unless [`ServerStore::with_cycle_grace`] says otherwise: a minute.
+    pub const DEFAULT_CYCLE_GRACE: Duration = Duration::from_secs(60);
+
+    /// Sets how long, after [`Loaded::cycle_id`] moved a session to a new id, requests that loaded it
+    /// under the old id (in flight at that moment) still reach it: their loads follow it, and their
+    /// saves merge into it and answer with the new id's cookie. Past that, the old id is gone. At most
+    /// [`Config::MAX_LIFETIME`](crate::Config::MAX_LIFETIME); zero turns forwarding off.
+    #[must_use]
+    pub fn with_cycle_grace(mut self, grace: Duration) -> Self {
+        self.cycle_grace = crate::options::clamp_lifetime(grace);
+        self
     }
 
     /// Uses `clock` instead of the system clock (for tests of expiry).
@@ -217,7 +280,8 @@ impl<B: Backend> ServerStore<B> {
         }
     }
 
-    /// The session stored under a verified `id`, or why there is none.
+    /// The session stored under `id`. A record that does not open (but one left alone, see
+    /// [`Rejection::is_left_alone`]) is deleted.
     async fn restore<S: Session>(
         &self,
         id: &SessionId,
@@ -229,6 +293,12 @@ impl<B: Backend> ServerStore<B> {
         })?;
         let restored = match stored {
             None => return Ok(Err(Rejection::NotFound)),
+            // Never followed on load: whoever holds the old id (maybe an attacker who planted it)
+            // must not reach the session it moved to.
+            Some(Stored::Moved(sealed)) => match self.follow::<S>(sealed, id, now) {
+                Some(_) => Err(Rejection::Moved),
+                None => Err(Rejection::NotFound),
+            },
             Some(Stored::Record(sealed)) => record::open(
                 sealed,
                 Part::Whole,
@@ -244,7 +314,7 @@ impl<B: Backend> ServerStore<B> {
             Some(Stored::Entries(entries)) => self.assemble::<S>(entries, id, now),
         };
         if let Err(reason) = &restored
-            && !reason.maybe_another_instances()
+            && !reason.is_left_alone()
             && let Err(error) = self.backend.delete(id).await
         {
             tracing::warn!(%error, "could not delete an expired or unreadable session");
@@ -299,8 +369,11 @@ impl<B: Backend> ServerStore<B> {
         )
     }
 
-    /// Stores `payload` and sends the id cookie when it changed or must be refreshed. `old_id` is the id
-    /// the session was loaded under, `None` for a session stored for the first time.
+    /// Stores `payload` and sends the id cookie when the id changed or the cookie must be refreshed.
+    /// `old_id` is the id the session was loaded under, `None` for a session stored for the first
+    /// time. A session that moved meanwhile (another request cycled its id) is written where it moved,
+    /// once, and the cookie is left as the browser has it; one that was removed meanwhile stays
+    /// removed.
     async fn write_record<S: Session>(
         &self,
         session: &mut Loaded<S>,
@@ -311,45 +384,130 @@ impl<B: Backend> ServerStore<B> {
         now: u64,
     ) -> Result<(), SaveError> {
         let options = S::CONFIG.cookie();
-        let new_id = old_id.is_none() || session.intent == Intent::CycleId;
-        let id = match (&old_id, new_id) {
+        let cycles = old_id.is_none() || session.intent == Intent::CycleId;
+        let mut id = match (&old_id, cycles) {
             (Some(old_id), false) => old_id.clone(),
             _ => SessionId::random(),
         };
-        let send_cookie = new_id
-            || session.rekey
-            || session.persistent != session.meta.persistent
-            || (session.persistent && session.refresh_due(now));
+        let mut source_id = old_id.clone().unwrap_or_else(|| id.clone());
+        let rewrites_all = cycles || session.rekey;
+        let mut followed = false;
+        loop {
+            let write = self.write::<S>(
+                (&id, &source_id),
+                old_id.is_none(),
+                rewrites_all,
+                (payload.clone(), changed.clone()),
+                session,
+                now,
+            );
+            match self.backend.save(write).await.map_err(Self::store_error::<S>)? {
+                Saved::Stored => break,
+                Saved::Moved(sealed) if !followed => {
+                    let Some(to) = self.follow::<S>(sealed, &source_id, now) else {
+                        return self.removed(session, response, now);
+                    };
+                    tracing::debug!(
+                        cookie = options.name(),
+                        "session moved to a new id while this request ran; saving there"
+                    );
+                    // Only the changed fields go over what the session holds now: entries are
+                    // already sealed for the id written to.
+                    if id == source_id {
+                        id = to.clone();
+                    }
+                    source_id = to;
+                    followed = true;
+                }
+                Saved::Moved(_) | Saved::Removed => return self.removed(session, response, now),
+            }
+        }
+        // After following a move, no cookie at all: the new id goes only to the request that moved
+        // the session (the old id may be an attacker's planted one), and the browser keeps it.
+        let send_cookie = !followed
+            && (old_id.as_ref() != Some(&id)
+                || session.rekey
+                || session.persistent != session.meta.persistent
+                || (session.persistent && session.refresh_due(now)));
         let line = send_cookie
             .then(|| self.id_cookie(&id, session, now))
             .transpose()?;
-        let write = Write {
-            id: id.clone(),
-            source_id: old_id.clone().unwrap_or_else(|| id.clone()),
-            creates: old_id.is_none(),
-            rewrites_all: new_id || session.rekey,
-            payload: payload.clone(),
-            changed,
-            expires_at: system_time(session.expires_at_unix(now)),
-            time_to_live: Duration::from_secs(session.expires_at_unix(now).saturating_sub(now)),
-            keys: Arc::clone(&self.context.keys),
-            binding: S::prepared().binding,
-        };
-        let stored = self.backend.save(write).await.map_err(Self::store_error::<S>)?;
-        if !stored {
-            tracing::debug!(
-                cookie = options.name(),
-                "session was removed while this request ran; not restoring it"
-            );
-            http::append(response, http::removal(options)?);
-            *session = Loaded::new(Origin::New, now);
-            return Ok(());
-        }
         codec::commit(session, payload, layout);
         session.id = Some(id);
         if let Some(line) = line {
             http::append(response, line);
         }
+        Ok(())
+    }
+
+    /// The [`Write`] of `payload` from `source_id` to `id`, with the forward a move leaves behind.
+    fn write<S: Session>(
+        &self,
+        (id, source_id): (&SessionId, &SessionId),
+        creates: bool,
+        rewrites_all: bool,
+        (payload, changed): (Vec<u8>, Vec<u32>),
+        session: &Loaded<S>,
+        now: u64,
+    ) -> Write {
+        let forward = (id != source_id && !creates && !self.cycle_grace.is_zero()).then(|| {
+            let until = now.saturating_add(self.cycle_grace.as_secs());
+            let mut plaintext = id.as_bytes().to_vec();
+            plaintext.extend_from_slice(&until.to_be_bytes());
+            let sealed = record::seal(
+                &plaintext,
+                Part::Forward,
+                source_id,
+                &self.context.keys,
+                &S::prepared().binding,
+            );
+            (sealed, until)
+        });
+        Write {
+            id: id.clone(),
+            source_id: source_id.clone(),
+            creates,
+            rewrites_all,
+            payload,
+            changed,
+            expires_at: system_time(session.expires_at_unix(now)),
+            time_to_live: Duration::from_secs(session.expires_at_unix(now).saturating_sub(now)),
+            forward,
+            now,
+            keys: Arc::clone(&self.context.keys),
+            binding: S::prepared().binding,
+        }
+    }
+
+    /// Where the forward `sealed`, found under `from`, points, if it opens and its grace has not
+    /// passed by `now`.
+    fn follow<S: Session>(&self, sealed: Vec<u8>, from: &SessionId, now: u64) -> Option<SessionId> {
+        let opened = record::open(
+            sealed,
+            Part::Forward,
+            from,
+            &self.context.keys,
+            &S::prepared().binding,
+        )
+        .ok()?;
+        let (to, until) = opened.plaintext().split_first_chunk::<16>()?;
+        let until = u64::from_be_bytes(until.try_into().ok()?);
+        (now <= until).then(|| SessionId::from_bytes(*to))
+    }
+
+    /// The answer to a save of a session removed meanwhile: it is not restored, and the cookie goes.
+    fn removed<S: Session>(
+        &self,
+        session: &mut Loaded<S>,
+        response: &mut HeaderMap,
+        now: u64,
+    ) -> Result<(), SaveError> {
+        tracing::debug!(
+            cookie = S::CONFIG.cookie().name(),
+            "session was removed while this request ran; not restoring it"
+        );
+        http::append(response, http::removal(S::CONFIG.cookie())?);
+        *session = Loaded::new(Origin::New, now);
         Ok(())
     }
 }
@@ -400,6 +558,15 @@ impl<B: Backend> Store for ServerStore<B> {
             *session = Loaded::new(Origin::New, now);
             return Ok(());
         }
+        if session.rejection() == Some(Rejection::Moved) {
+            // Storing this fresh session would give the browser a new id over the one its session
+            // just moved to: signed out. The racing request's changes are dropped instead.
+            tracing::debug!(
+                cookie = options.name(),
+                "a request racing a cycle_id: its changes are not stored"
+            );
+            return Ok(());
+        }
 
         let mut payload = Vec::with_capacity(session.snapshot.bytes.len() + 64);
         let mut changed = Vec::new();
@@ -410,10 +577,7 @@ impl<B: Backend> Store for ServerStore<B> {
         let old_id = session.id.clone();
         if old_id.is_none() && changed.is_empty() && !session.stale(now) {
             // A new session nobody wrote to: nothing to store, but a refused cookie is cleared.
-            if session
-                .rejection()
-                .is_some_and(|reason| !reason.maybe_another_instances())
-            {
+            if session.rejection().is_some_and(|reason| !reason.is_left_alone()) {
                 http::append(response, http::removal(options)?);
                 session.origin = Origin::New;
             }
