@@ -234,6 +234,10 @@ pub async fn a_save_racing_cycle_id_loses_nothing<St: Store>(a: &St, b: &St, clo
         (Some(7), vec![1], "dark"),
         "the late save's change was lost"
     );
+    // A second save in the same late request goes the same way.
+    late.theme = "darker".into();
+    assert!(old_id.clone().save(b, &mut late).await.is_empty());
+    assert_eq!(browser.load::<AppSession>(a).await.theme, "darker");
 
     let mut racing = old_id.load::<AppSession>(b).await;
     assert_eq!(racing.rejection(), Some(Rejection::Moved));

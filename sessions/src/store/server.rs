@@ -433,7 +433,9 @@ impl<B: Backend> ServerStore<B> {
             .then(|| self.id_cookie(&id, session, now))
             .transpose()?;
         codec::commit(session, payload, layout);
-        session.id = Some(id);
+        // A request that followed a move keeps the old id, which it may hand out; its next save in
+        // this request goes through the forward again.
+        session.id = if followed { old_id } else { Some(id) };
         if let Some(line) = line {
             http::append(response, line);
         }
