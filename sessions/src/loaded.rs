@@ -124,6 +124,14 @@ impl<S: Session> Loaded<S> {
         }
     }
 
+    /// After [`Loaded::destroy`], at save: a new session (no id, nothing stored) holding what was
+    /// written since the destroy.
+    pub(crate) fn restart(&mut self, now: u64) {
+        let value = std::mem::take(&mut self.value);
+        *self = Loaded::new(Origin::New, now);
+        self.value = value;
+    }
+
     /// Where this session came from.
     pub fn origin(&self) -> Origin {
         self.origin
@@ -196,6 +204,26 @@ impl<S: Session> Loaded<S> {
     /// Ends the session: every field goes back to its default, and saving removes the cookie (and a
     /// server-side store's record). The removal cookie keeps the cookie's `Path`, `Domain`, `Secure`,
     /// `SameSite` and `Partitioned`, so a browser really drops it.
+    ///
+    /// What is written after `destroy` starts a fresh session, under a new id on a server-side store,
+    /// holding only that: a sign-out can leave "You have been signed out." for the next page.
+    ///
+    /// ```
+    /// # use sessions::{CookieStore, Key, Keys, Session, Store};
+    /// #[derive(Session, Default)]
+    /// struct App {
+    ///     user_id: Option<u64>,
+    ///     #[flash]
+    ///     notice: Option<String>,
+    /// }
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// # let store = CookieStore::new(Keys::new(Key::generate()));
+    /// # let mut session = store.load::<App>(&http::HeaderMap::new()).await.unwrap();
+    /// session.destroy();
+    /// session.flash_notice("You have been signed out.".into());
+    /// assert_eq!(session.user_id, None);
+    /// # });
+    /// ```
     ///
     /// On the cookie store this ends the session in this browser only. A copy of the cookie taken
     /// before (by malware, a shared computer, a proxy log) stays valid until its `idle_timeout` or

@@ -253,3 +253,30 @@ pub async fn a_save_racing_cycle_id_loses_nothing<St: Store>(a: &St, b: &St, clo
     );
     assert_eq!(browser.load::<AppSession>(a).await.cart, [1]);
 }
+
+/// The contract of writing after `destroy()`, as in a sign-out that says "You have been signed out.":
+/// the old session ends (its record is deleted, every copy of its cookie refused on a server-side
+/// store), and a fresh one carries only what was written after, under a new id.
+pub async fn a_write_after_destroy_starts_a_fresh_session(store: &impl Store) {
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(store).await;
+    session.user_id = Some(7);
+    session.cart = vec![1, 2];
+    browser.save(store, &mut session).await;
+    let signed_in = browser.clone();
+
+    let mut session = browser.load::<AppSession>(store).await;
+    session.destroy();
+    session.theme = "signed out".into(); // a message for the next page
+    let sent = browser.save(store, &mut session).await;
+    assert_eq!(sent.len(), 1, "one Set-Cookie: the fresh session's");
+    assert_ne!(browser.cookie("sid"), signed_in.cookie("sid"));
+
+    let next = browser.load::<AppSession>(store).await;
+    assert_eq!(next.rejection(), None);
+    assert_eq!(
+        (next.user_id, next.cart.clone(), next.theme.as_str()),
+        (None, vec![], "signed out"),
+        "only what was written after destroy"
+    );
+}

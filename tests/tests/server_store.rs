@@ -489,3 +489,10 @@ async fn a_save_racing_cycle_id_loses_nothing_and_signs_nobody_out() {
     let (store, clock, _) = setup();
     sessions_tests::a_save_racing_cycle_id_loses_nothing(&store, &store.clone(), &clock).await;
 }
+
+#[tokio::test]
+async fn a_write_after_destroy_starts_a_fresh_session_under_a_new_id() {
+    let (store, _, _) = setup();
+    sessions_tests::a_write_after_destroy_starts_a_fresh_session(&store).await;
+    assert_eq!(store.backend().len(), 1, "the old record is gone");
+}

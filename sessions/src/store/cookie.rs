@@ -111,14 +111,10 @@ impl CookieStore {
         start: impl FnOnce(usize, Option<Duration>) -> Result<Out, SaveError>,
     ) -> Result<Sealed<Out>, SaveError> {
         let now = self.context.now();
+        // After `destroy`, the old cookie goes, and what was written since is a fresh session.
+        let ended = session.is_destroyed() && session.origin != Origin::New;
         if session.is_destroyed() {
-            let had_cookie = session.origin != Origin::New;
-            *session = Loaded::new(Origin::New, now);
-            return Ok(if had_cookie {
-                Sealed::Remove
-            } else {
-                Sealed::Unchanged
-            });
+            session.restart(now);
         }
         let offset = seal::payload_offset(S::CONFIG.protection());
         let mut buf = Vec::with_capacity(offset + session.snapshot.bytes.len() + 64);
@@ -126,7 +122,7 @@ impl CookieStore {
         let mut changed = false;
         let layout = codec::encode(session, now, &mut buf, |_| changed = true)?;
         if !session.must_store(changed, now) {
-            if session.rejection().is_some_and(|reason| !reason.is_left_alone()) {
+            if ended || session.rejection().is_some_and(|reason| !reason.is_left_alone()) {
                 session.origin = Origin::New;
                 return Ok(Sealed::Remove);
             }

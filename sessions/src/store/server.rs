@@ -550,15 +550,14 @@ impl<B: Backend> Store for ServerStore<B> {
     ) -> Result<(), SaveError> {
         let options = S::CONFIG.cookie();
         let now = self.context.now();
+        // After `destroy`, the old record and cookie go, and what was written since is a fresh
+        // session under a new id.
+        let ended = session.is_destroyed() && session.origin != Origin::New;
         if session.is_destroyed() {
             if let Some(id) = session.id.take() {
                 self.backend.delete(&id).await.map_err(Self::store_error::<S>)?;
             }
-            if session.origin != Origin::New {
-                http::append(response, http::removal(options)?);
-            }
-            *session = Loaded::new(Origin::New, now);
-            return Ok(());
+            session.restart(now);
         }
         if session.rejection() == Some(Rejection::Moved) {
             // Storing this fresh session would give the browser a new id over the one its session
@@ -578,8 +577,9 @@ impl<B: Backend> Store for ServerStore<B> {
         let must_store = session.must_store(!changed.is_empty(), now);
         let old_id = session.id.clone();
         if old_id.is_none() && changed.is_empty() && !session.stale(now) {
-            // A new session nobody wrote to: nothing to store, but a refused cookie is cleared.
-            if session.rejection().is_some_and(|reason| !reason.is_left_alone()) {
+            // A new session nobody wrote to: nothing to store, but an ended session's cookie or a
+            // refused one is cleared.
+            if ended || session.rejection().is_some_and(|reason| !reason.is_left_alone()) {
                 http::append(response, http::removal(options)?);
                 session.origin = Origin::New;
             }
