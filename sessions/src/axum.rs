@@ -30,6 +30,7 @@ use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::request::Parts;
 
+use crate::layer::{RETRY_AFTER_SECONDS, report_fault};
 use crate::layer::{RequestSessions, SessionGuard};
 pub use crate::layer::{SessionError, SessionLayer};
 
@@ -49,14 +50,22 @@ impl<S: crate::Session, State: Sync> FromRequestParts<State> for SessionGuard<S>
     }
 }
 
-/// A handler could not get its session: a 500, with the cause logged (it is a server fault: a missing
-/// layer or an unreachable store, never the client's cookie).
+/// A handler could not get its session: a server fault, never the client's cookie. The cause is
+/// logged; the response is [`SessionError::status`] (503 with `Retry-After` for a store outage, 500
+/// for a misconfigured app) with [`SessionError::body_text`] (the fix, in debug builds).
+///
+/// For a response of the app's own, extract `Result<Session<S>, SessionError>` and match on it.
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
-        tracing::error!(
-            error = &self as &dyn std::error::Error,
-            "could not load a session"
-        );
-        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        report_fault("could not load a session", &self);
+        let status = self.status();
+        let mut response = (status, self.body_text()).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
+        response
     }
 }

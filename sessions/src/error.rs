@@ -206,6 +206,26 @@ pub struct LoadError {
     pub source: Box<dyn std::error::Error + Send + Sync>,
 }
 
+impl LoadError {
+    /// The status a response carries when this load failed: 503 Service Unavailable. The store is
+    /// down, not the client's cookie wrong, and the same request may succeed a little later.
+    pub fn status(&self) -> http::StatusCode {
+        http::StatusCode::SERVICE_UNAVAILABLE
+    }
+}
+
+impl SaveError {
+    /// The status a response carries when this save failed: 503 Service Unavailable when the store
+    /// failed (an outage: retry later); 500 Internal Server Error for anything else (a session too
+    /// large for its cookie, a value that does not encode: a bug in the app).
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            SaveError::Store { .. } => http::StatusCode::SERVICE_UNAVAILABLE,
+            _ => http::StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
 /// One field's value could not be encoded or decoded.
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]

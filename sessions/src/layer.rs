@@ -36,7 +36,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
-use ::http::{HeaderMap, Request, Response, StatusCode};
+use ::http::header::RETRY_AFTER;
+use ::http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -96,8 +97,9 @@ impl<S: Session, St: Store> TypedStore for Typed<S, St> {
 /// session types, each in its own cookie, from different stores. Sessions load lazily, when a
 /// handler asks; they are saved after the handler, only when they changed or their cookie must be
 /// re-issued. By default nothing is saved into a 5xx response (a failed request should not half-apply);
-/// [`SessionLayer::save_on_server_error`] changes that. A failed save turns the response into a 500 and
-/// logs the cause: a write is never lost silently.
+/// [`SessionLayer::save_on_server_error`] changes that. A failed save replaces the response and logs
+/// the cause, so a write is never lost silently: a store that failed (an outage) answers 503 with
+/// `Retry-After: 5`, anything else 500 (see [`SaveError::status`](crate::SaveError::status)).
 #[derive(Clone, Default)]
 pub struct SessionLayer {
     registry: Arc<Registry>,
@@ -327,11 +329,47 @@ pub enum SessionError {
     #[error("the session `{0}` is already in use in this request; use the one loaded first")]
     AlreadyLoaded(&'static str),
     /// The session type was not registered with the layer.
-    #[error("the session type `{0}` is not registered; add `.with::<{0}>(store)` to the SessionLayer")]
+    #[error(
+        "the session type `{0}` is not registered with the SessionLayer; register it with its store: `SessionLayer::new().with::<{0}>(store)`"
+    )]
     NotRegistered(&'static str),
     /// The store failed (a server-side store could not be reached).
     #[error(transparent)]
     Load(#[from] LoadError),
+}
+
+impl SessionError {
+    /// The status of the response this error becomes: 503 Service Unavailable when the store could
+    /// not be reached (an outage: retry later), 500 Internal Server Error when the app is
+    /// misconfigured (no layer, a type not registered, a session extracted twice).
+    pub fn status(&self) -> StatusCode {
+        match self {
+            SessionError::Load(error) => error.status(),
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The body of the response this error becomes: in debug builds, what went wrong and how to fix
+    /// it; in release builds only the status's reason, since details are for the logs, not clients.
+    pub fn body_text(&self) -> String {
+        if cfg!(debug_assertions) {
+            self.to_string()
+        } else {
+            self.status().canonical_reason().unwrap_or_default().to_owned()
+        }
+    }
+}
+
+/// What a 503 asks clients to wait before retrying, in seconds (`Retry-After`).
+pub(crate) const RETRY_AFTER_SECONDS: &str = "5";
+
+/// Logs a fault of the server (a store down, an app misconfigured) at error level. In a debug build
+/// with no `tracing` subscriber installed, it is printed to stderr too, so it cannot go unseen.
+pub(crate) fn report_fault(what: &str, error: &(dyn std::error::Error + 'static)) {
+    tracing::error!(error, "{what}");
+    if cfg!(debug_assertions) && !tracing::dispatcher::has_been_set() {
+        eprintln!("sessions: {what}: {error}");
+    }
 }
 
 impl RequestSessions {
@@ -408,12 +446,15 @@ impl RequestSessions {
                 continue;
             };
             if let Err(error) = store.save(session, response.headers_mut()).await {
-                tracing::error!(
-                    error = &error as &dyn std::error::Error,
-                    "saving a session failed; answering 500"
-                );
+                let status = error.status();
+                report_fault(&format!("saving a session failed; answering {status}"), &error);
                 let mut failed = Response::default();
-                *failed.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                *failed.status_mut() = status;
+                if status == StatusCode::SERVICE_UNAVAILABLE {
+                    failed
+                        .headers_mut()
+                        .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+                }
                 return failed;
             }
         }

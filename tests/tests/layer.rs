@@ -175,19 +175,33 @@ async fn nothing_is_saved_into_a_server_error_unless_asked() {
     assert_eq!(server.backend().inner.len(), 1);
 }
 
+/// The status, `Retry-After` and body text of `response`.
+async fn outcome(response: axum::response::Response) -> (StatusCode, Option<String>, String) {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(http::header::RETRY_AFTER)
+        .map(|value| value.to_str().unwrap().to_owned());
+    let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap();
+    (status, retry_after, String::from_utf8(body.to_vec()).unwrap())
+}
+
 #[tokio::test]
-async fn a_failed_save_is_a_500_not_a_lost_write() {
+async fn a_failed_save_is_a_503_to_retry_not_a_lost_write() {
     let (server, _) = stores();
     let app = app(SessionLayer::new()
         .with::<Account>(server.clone())
         .with::<Cart>(CookieStore::new(Keys::new(Key::generate()))));
     server.backend().down.store(true, Ordering::SeqCst);
-    let response = call(&app, "/sign-in", &[]).await;
-    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let (status, retry_after, _) = outcome(call(&app, "/sign-in", &[]).await).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(retry_after.as_deref(), Some("5"));
 }
 
 #[tokio::test]
-async fn an_unreachable_store_is_a_500_not_a_sign_out() {
+async fn an_unreachable_store_is_a_503_to_retry_not_a_sign_out() {
     let (server, cookies) = stores();
     let app = app(SessionLayer::new()
         .with::<Account>(server.clone())
@@ -195,32 +209,33 @@ async fn an_unreachable_store_is_a_500_not_a_sign_out() {
     let signed_in = set_cookies(&call(&app, "/sign-in", &[]).await);
     server.backend().down.store(true, Ordering::SeqCst);
     let response = call(&app, "/whoami", &signed_in).await;
-    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert!(
         set_cookies(&response).is_empty(),
         "the client's cookie is left alone"
     );
+    let (status, retry_after, body) = outcome(response).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(retry_after.as_deref(), Some("5"));
+    assert!(body.contains("failed to load the `account` session"), "{body}");
 }
 
 #[tokio::test]
-async fn misuse_is_a_500() {
+async fn misuse_is_a_500_whose_body_names_the_fix_in_debug_builds() {
     let (server, _) = stores();
     // Cart is not registered; Account is extracted twice.
     let app = app(SessionLayer::new().with::<Account>(server));
-    assert_eq!(
-        call(&app, "/sign-in", &[]).await.status(),
-        StatusCode::INTERNAL_SERVER_ERROR
-    );
-    assert_eq!(
-        call(&app, "/twice", &[]).await.status(),
-        StatusCode::INTERNAL_SERVER_ERROR
-    );
+    let (status, _, body) = outcome(call(&app, "/sign-in", &[]).await).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body.contains("`Cart` is not registered"), "{body}");
+    assert!(body.contains("SessionLayer::new().with::<Cart>(store)"), "{body}");
+    let (status, _, body) = outcome(call(&app, "/twice", &[]).await).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body.contains("already in use"), "{body}");
     // No layer at all.
     let bare = Router::new().route("/whoami", get(whoami));
-    assert_eq!(
-        call(&bare, "/whoami", &[]).await.status(),
-        StatusCode::INTERNAL_SERVER_ERROR
-    );
+    let (status, _, body) = outcome(call(&bare, "/whoami", &[]).await).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body.contains("no SessionLayer"), "{body}");
 }
 
 /// A counter only one service owns: the service around it cannot be cloned.
