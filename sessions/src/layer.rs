@@ -105,11 +105,15 @@ pub struct SessionLayer {
     registry: Arc<Registry>,
 }
 
-#[derive(Default)]
+/// What the app makes of a failed save: see [`SessionLayer::on_save_error`].
+type SaveErrorHook = Arc<dyn Fn(&SaveError, &mut ::http::response::Parts) + Send + Sync>;
+
+#[derive(Default, Clone)]
 struct Registry {
     /// A few entries: a linear search beats hashing a `TypeId`.
     stores: Vec<(TypeId, Arc<dyn TypedStore>)>,
     save_on_server_error: bool,
+    on_save_error: Option<SaveErrorHook>,
 }
 
 impl Registry {
@@ -133,6 +137,7 @@ impl fmt::Debug for SessionLayer {
         f.debug_struct("SessionLayer")
             .field("sessions", &types)
             .field("save_on_server_error", &self.registry.save_on_server_error)
+            .field("on_save_error", &self.registry.on_save_error.is_some())
             .finish()
     }
 }
@@ -163,15 +168,32 @@ impl SessionLayer {
         self
     }
 
+    /// Lets the app shape the response when saving a session fails: `hook` gets the error and the
+    /// response's head as the layer made it (503 with `Retry-After` for a store outage, 500 for
+    /// anything else), and may change its status and headers. The body is empty.
+    ///
+    /// ```
+    /// use http::{StatusCode, header};
+    /// use sessions::layer::SessionLayer;
+    ///
+    /// // Send the user to a page that says "please try again", rather than a bare error.
+    /// let layer = SessionLayer::new().on_save_error(|_error, response| {
+    ///     response.status = StatusCode::SEE_OTHER;
+    ///     response.headers.insert(header::LOCATION, "/try-again".parse().unwrap());
+    /// });
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn on_save_error(
+        mut self,
+        hook: impl Fn(&SaveError, &mut ::http::response::Parts) + Send + Sync + 'static,
+    ) -> Self {
+        self.registry_mut().on_save_error = Some(Arc::new(hook));
+        self
+    }
+
     fn registry_mut(&mut self) -> &mut Registry {
-        if Arc::get_mut(&mut self.registry).is_none() {
-            let copy = Registry {
-                stores: self.registry.stores.clone(),
-                save_on_server_error: self.registry.save_on_server_error,
-            };
-            self.registry = Arc::new(copy);
-        }
-        Arc::get_mut(&mut self.registry).expect("the registry was just made unique")
+        Arc::make_mut(&mut self.registry)
     }
 }
 
@@ -448,14 +470,17 @@ impl RequestSessions {
             if let Err(error) = store.save(session, response.headers_mut()).await {
                 let status = error.status();
                 report_fault(&format!("saving a session failed; answering {status}"), &error);
-                let mut failed = Response::default();
-                *failed.status_mut() = status;
+                let (mut failed, body) = Response::new(B::default()).into_parts();
+                failed.status = status;
                 if status == StatusCode::SERVICE_UNAVAILABLE {
                     failed
-                        .headers_mut()
+                        .headers
                         .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
                 }
-                return failed;
+                if let Some(hook) = &self.inner.registry.on_save_error {
+                    hook(&error, &mut failed);
+                }
+                return Response::from_parts(failed, body);
             }
         }
         response

@@ -201,6 +201,25 @@ async fn a_failed_save_is_a_503_to_retry_not_a_lost_write() {
 }
 
 #[tokio::test]
+async fn the_app_can_answer_a_failed_save_its_own_way() {
+    let (server, _) = stores();
+    let app = app(SessionLayer::new()
+        .with::<Account>(server.clone())
+        .with::<Cart>(CookieStore::new(Keys::new(Key::generate())))
+        .on_save_error(|error, response| {
+            assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+            response.status = StatusCode::SEE_OTHER;
+            response
+                .headers
+                .insert(http::header::LOCATION, "/try-again".parse().unwrap());
+        }));
+    server.backend().down.store(true, Ordering::SeqCst);
+    let response = call(&app, "/sign-in", &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[http::header::LOCATION], "/try-again");
+}
+
+#[tokio::test]
 async fn an_unreachable_store_is_a_503_to_retry_not_a_sign_out() {
     let (server, cookies) = stores();
     let app = app(SessionLayer::new()
