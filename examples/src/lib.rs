@@ -1,12 +1,19 @@
 //! The demo app: sign in with a one-time code, flash messages after redirects, "remember me", a cart,
 //! and sign-out, on two typed sessions. `src/main.rs` serves it; the end-to-end tests drive it.
 //!
-//! - `Account` keeps who is signed in, a flash notice, and a pending sign-in whose code expires by
-//!   itself ten minutes after it was sent (`#[max_age("10m")]`).
+//! - `Account` keeps who is signed in, flash messages (good news and errors apart), and a pending
+//!   sign-in whose code expires by itself ten minutes after it was sent (`#[max_age("10m")]`).
 //! - `Cart` keeps the cart in its own cookie, so signing out leaves it alone.
+//! - Wrong codes are counted on the server ([`Attempts`]), never in the session: a counter kept in a
+//!   cookie can be replayed (send the cookie from before the guesses again), and one kept in any
+//!   session can be raced (concurrent guesses all read the same count).
 
-use axum::Form;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
 use axum::Router;
+use axum::extract::{Form, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
@@ -20,21 +27,91 @@ use subtle::ConstantTimeEq;
 pub struct Account {
     /// The signed-in user.
     pub user: Option<String>,
-    /// A message for the next page.
+    /// Good news for the next page.
     #[flash]
     pub notice: Option<String>,
+    /// An error for the next page, shown as one.
+    #[flash]
+    pub alert: Option<String>,
     /// A sign-in waiting for its code; gone ten minutes after the code was sent.
     #[max_age("10m")]
     pub pending: Option<PendingSignIn>,
 }
 
-/// A sign-in waiting for its one-time code.
+/// A sign-in waiting for its one-time code. It never changes once made, so its ten minutes run from
+/// when the code was sent.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct PendingSignIn {
     user: String,
     code: String,
     remember: bool,
-    wrong_tries: u8,
+    /// The key of this sign-in's count of wrong codes in [`Attempts`].
+    attempt: u128,
+}
+
+/// The wrong codes of each pending sign-in, counted on the server and atomically, so that they can
+/// be neither replayed nor raced. Kept in memory: the demo runs as one process.
+#[derive(Debug, Default)]
+pub struct Attempts {
+    by_id: Mutex<HashMap<u128, Attempt>>,
+}
+
+#[derive(Debug)]
+struct Attempt {
+    wrong: u8,
+    used: bool,
+    started: Instant,
+}
+
+/// What checking a code found.
+enum Check {
+    Right,
+    Wrong,
+    TooMany,
+    Used,
+    Unknown,
+}
+
+impl Attempts {
+    /// Starts counting a new sign-in; forgets sign-ins older than their code (memory stays bounded).
+    fn start(&self) -> u128 {
+        let id = rand::random();
+        let mut by_id = self.by_id.lock().unwrap_or_else(PoisonError::into_inner);
+        by_id.retain(|_, attempt| attempt.started.elapsed() < CODE_LIFETIME);
+        by_id.insert(
+            id,
+            Attempt {
+                wrong: 0,
+                used: false,
+                started: Instant::now(),
+            },
+        );
+        id
+    }
+
+    /// Checks `guess` against `pending`'s code, counting it, in one step under the lock.
+    fn check(&self, pending: &PendingSignIn, guess: &str) -> Check {
+        let mut by_id = self.by_id.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(attempt) = by_id.get_mut(&pending.attempt) else {
+            return Check::Unknown;
+        };
+        if attempt.used {
+            return Check::Used;
+        }
+        if attempt.wrong >= MAX_WRONG_CODES {
+            return Check::TooMany;
+        }
+        if bool::from(guess.trim().as_bytes().ct_eq(pending.code.as_bytes())) {
+            attempt.used = true;
+            return Check::Right;
+        }
+        attempt.wrong += 1;
+        if attempt.wrong >= MAX_WRONG_CODES {
+            Check::TooMany
+        } else {
+            Check::Wrong
+        }
+    }
 }
 
 /// The cart: the [`CART_SIZE`] most recently added items.
@@ -54,6 +131,9 @@ pub const CART_SIZE: usize = 10;
 /// Wrong codes allowed before a sign-in must start over.
 const MAX_WRONG_CODES: u8 = 3;
 
+/// How long a code is valid; the session's `#[max_age("10m")]` enforces it.
+const CODE_LIFETIME: Duration = Duration::from_secs(10 * 60);
+
 /// The app, keeping accounts in `accounts` and carts in `carts`.
 pub fn app(accounts: impl Store, carts: impl Store) -> Router {
     Router::new()
@@ -63,11 +143,12 @@ pub fn app(accounts: impl Store, carts: impl Store) -> Router {
         .route("/sign-out", post(sign_out))
         .route("/cart", post(add_to_cart))
         .route("/cart/clear", post(clear_cart))
+        .with_state(Arc::new(Attempts::default()))
         .layer(SessionLayer::new().with::<Account>(accounts).with::<Cart>(carts))
 }
 
 async fn home(mut account: Session<Account>, cart: Session<Cart>) -> Html<String> {
-    let notice = account.take_notice();
+    let messages = Messages::take(&mut account);
     let body = match &account.user {
         Some(user) => format!(
             r#"<p>Signed in as <b>{}</b>.</p>
@@ -80,7 +161,7 @@ async fn home(mut account: Session<Account>, cart: Session<Cart>) -> Html<String
 <button>Send me a code</button></form>"#
             .to_owned(),
     };
-    Html(page("Home", notice.as_deref(), &(body + &cart_section(&cart))))
+    Html(page("Home", &messages, &(body + &cart_section(&cart))))
 }
 
 fn cart_section(cart: &Cart) -> String {
@@ -107,26 +188,30 @@ struct SignInForm {
     remember: Option<String>,
 }
 
-async fn sign_in(mut account: Session<Account>, Form(form): Form<SignInForm>) -> Redirect {
+async fn sign_in(
+    State(attempts): State<Arc<Attempts>>,
+    mut account: Session<Account>,
+    Form(form): Form<SignInForm>,
+) -> Redirect {
     let user = form.user.trim();
     if user.is_empty() || user.chars().count() > 40 {
-        account.flash_notice("Names are 1 to 40 characters.".into());
+        account.flash_alert("Names are 1 to 40 characters.".into());
         return Redirect::to("/");
     }
     account.pending = Some(PendingSignIn {
         user: user.to_owned(),
         code: format!("{:06}", rand::random_range(0..1_000_000)),
         remember: form.remember.is_some(),
-        wrong_tries: 0,
+        attempt: attempts.start(),
     });
     account.flash_notice("We sent you a code. It is valid for 10 minutes.".into());
     Redirect::to("/code")
 }
 
 async fn code_page(mut account: Session<Account>) -> Response {
-    let notice = account.take_notice();
+    let messages = Messages::take(&mut account);
     let Some(pending) = &account.pending else {
-        account.flash_notice("That code expired; please sign in again.".into());
+        no_pending_sign_in(&mut account);
         return Redirect::to("/").into_response();
     };
     let body = format!(
@@ -135,7 +220,25 @@ async fn code_page(mut account: Session<Account>) -> Response {
 <button>Sign in</button></form>"#,
         pending.code
     );
-    Html(page("Enter your code", notice.as_deref(), &body)).into_response()
+    Html(page("Enter your code", &messages, &body)).into_response()
+}
+
+/// Why there is no sign-in to enter a code for, as the truth: already signed in, the code's ten minutes
+/// are over, the session could not be read, or no sign-in was started.
+fn no_pending_sign_in(account: &mut sessions::Loaded<Account>) {
+    if account.user.is_some() {
+        account.flash_notice("You are already signed in.".into());
+    } else if account
+        .reset_fields()
+        .iter()
+        .any(|reset| reset.field == "pending")
+    {
+        account.flash_alert("That code expired; please sign in again.".into());
+    } else if account.rejection().is_some() {
+        account.flash_alert("Your session could not be read; please sign in again.".into());
+    } else {
+        account.flash_alert("Enter your name to get a code first.".into());
+    }
 }
 
 #[derive(Deserialize)]
@@ -143,21 +246,38 @@ struct CodeForm {
     code: String,
 }
 
-async fn check_code(mut account: Session<Account>, Form(form): Form<CodeForm>) -> Redirect {
-    let Some(mut pending) = account.pending.take() else {
-        account.flash_notice("That code expired; please sign in again.".into());
+async fn check_code(
+    State(attempts): State<Arc<Attempts>>,
+    mut account: Session<Account>,
+    Form(form): Form<CodeForm>,
+) -> Redirect {
+    let Some(pending) = account.pending.clone() else {
+        no_pending_sign_in(&mut account);
         return Redirect::to("/");
     };
-    if !bool::from(form.code.trim().as_bytes().ct_eq(pending.code.as_bytes())) {
-        pending.wrong_tries += 1;
-        if pending.wrong_tries >= MAX_WRONG_CODES {
-            account.flash_notice("Too many wrong codes; please sign in again.".into());
+    match attempts.check(&pending, &form.code) {
+        Check::Wrong => {
+            account.flash_alert("Wrong code; try again.".into());
+            return Redirect::to("/code");
+        }
+        Check::TooMany => {
+            account.pending = None;
+            account.flash_alert("Too many wrong codes; please sign in again.".into());
             return Redirect::to("/");
         }
-        account.pending = Some(pending);
-        account.flash_notice("Wrong code; try again.".into());
-        return Redirect::to("/code");
+        Check::Used => {
+            account.pending = None;
+            account.flash_alert("That code was already used; please sign in again.".into());
+            return Redirect::to("/");
+        }
+        Check::Unknown => {
+            account.pending = None;
+            account.flash_alert("That code expired; please sign in again.".into());
+            return Redirect::to("/");
+        }
+        Check::Right => {}
     }
+    account.pending = None;
     account.flash_notice(format!("Welcome, {}!", pending.user));
     account.user = Some(pending.user);
     account.set_persistent(pending.remember);
@@ -167,6 +287,7 @@ async fn check_code(mut account: Session<Account>, Form(form): Form<CodeForm>) -
 
 async fn sign_out(mut account: Session<Account>) -> Redirect {
     account.destroy();
+    account.flash_notice("You have been signed out.".into());
     Redirect::to("/")
 }
 
@@ -190,14 +311,32 @@ async fn clear_cart(mut cart: Session<Cart>) -> Redirect {
     Redirect::to("/")
 }
 
-fn page(title: &str, notice: Option<&str>, body: &str) -> String {
-    let notice = notice.map_or(String::new(), |notice| {
-        format!(r#"<p class="notice">{}</p>"#, escape(notice))
-    });
+/// The flash messages a page shows, taken from the session: read once, then gone.
+struct Messages {
+    notice: Option<String>,
+    alert: Option<String>,
+}
+
+impl Messages {
+    fn take(account: &mut Account) -> Self {
+        Self {
+            notice: account.take_notice(),
+            alert: account.take_alert(),
+        }
+    }
+}
+
+fn page(title: &str, messages: &Messages, body: &str) -> String {
+    let shown = |class: &str, text: &Option<String>| {
+        text.as_deref().map_or(String::new(), |text| {
+            format!(r#"<p class="{class}">{}</p>"#, escape(text))
+        })
+    };
+    let messages = shown("alert", &messages.alert) + &shown("notice", &messages.notice);
     format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>{title} · sessions demo</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>
-<body><main><p class="brand">sessions demo</p><h1>{title}</h1>{notice}{body}</main></body></html>"#
+<body><main><p class="brand">sessions demo</p><h1>{title}</h1>{messages}{body}</main></body></html>"#
     )
 }
 
@@ -206,6 +345,7 @@ main{max-width:34rem;margin:3rem auto;background:#fff;padding:2rem 2.5rem;border
 box-shadow:0 2px 12px #0001}.brand{color:#888;font-size:.85rem;margin:0;text-transform:uppercase;\
 letter-spacing:.08em}h1{margin:.2rem 0 1rem}h2{font-size:1.1rem;margin-top:2rem}\
 .notice{background:#e8f4ea;border-left:4px solid #3a8f4a;padding:.6rem .9rem;border-radius:4px}\
+.alert{background:#fbeaea;border-left:4px solid #c0392b;padding:.6rem .9rem;border-radius:4px}\
 form{margin:.6rem 0}label{display:block;margin:.4rem 0}input[name]{padding:.35rem .5rem;\
 border:1px solid #bbb;border-radius:6px}button{padding:.4rem .9rem;border:0;border-radius:6px;\
 background:#2f5bd3;color:#fff;cursor:pointer;margin:.2rem .3rem .2rem 0}code{font-size:1.2rem;\
