@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Form, State};
+use axum::http::header::HOST;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
@@ -143,12 +145,61 @@ pub fn app(accounts: impl Store, carts: impl Store) -> Router {
         .route("/sign-out", post(sign_out))
         .route("/cart", post(add_to_cart))
         .route("/cart/clear", post(clear_cart))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(Arc::new(Attempts::default()))
         .layer(SessionLayer::new().with::<Account>(accounts).with::<Cart>(carts))
 }
 
-async fn home(mut account: Session<Account>, cart: Session<Cart>) -> Html<String> {
-    let messages = Messages::take(&mut account);
+async fn not_found() -> (StatusCode, Html<String>) {
+    let body = r#"<p>There is no such page here. <a href="/">Back to the start</a>.</p>"#;
+    (
+        StatusCode::NOT_FOUND,
+        Html(page("Not found", &Messages::none(), body)),
+    )
+}
+
+async fn method_not_allowed() -> (StatusCode, Html<String>) {
+    let body = r#"<p>This page does not take that kind of request. <a href="/">Back to the start</a>.</p>"#;
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Html(page("Not allowed", &Messages::none(), body)),
+    )
+}
+
+/// Why nothing will work, when it will not: the demo opened over plain HTTP under a host name
+/// browsers do not treat as secure. Its cookies are all `Secure`, which browsers keep only over HTTPS
+/// or on loopback, so without this the visitor would see every sign-in fail, with no reason given.
+fn insecure_origin(headers: &HeaderMap) -> Option<String> {
+    let host = headers.get(HOST)?.to_str().ok()?;
+    let name = host.rsplit_once(':').map_or(host, |(name, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) {
+            name
+        } else {
+            host
+        }
+    });
+    let loopback = name == "localhost"
+        || name.ends_with(".localhost")
+        || name == "[::1]"
+        || name
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let https = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
+    (!loopback && !https).then(|| {
+        format!(
+            "You opened this demo as http://{host}/. Its cookies are Secure, and browsers keep Secure \
+             cookies only over HTTPS or on localhost, so signing in cannot work here: open it as \
+             http://localhost/ (with its port), or serve it over HTTPS."
+        )
+    })
+}
+
+async fn home(headers: HeaderMap, mut account: Session<Account>, cart: Session<Cart>) -> Html<String> {
+    let mut messages = Messages::take(&mut account);
+    messages.warning = insecure_origin(&headers);
     let body = match &account.user {
         Some(user) => format!(
             r#"<p>Signed in as <b>{}</b>.</p>
@@ -311,10 +362,12 @@ async fn clear_cart(mut cart: Session<Cart>) -> Redirect {
     Redirect::to("/")
 }
 
-/// The flash messages a page shows, taken from the session: read once, then gone.
+/// The messages a page shows: the flash messages taken from the session (read once, then gone), and a
+/// warning about how the demo was opened.
 struct Messages {
     notice: Option<String>,
     alert: Option<String>,
+    warning: Option<String>,
 }
 
 impl Messages {
@@ -322,6 +375,15 @@ impl Messages {
         Self {
             notice: account.take_notice(),
             alert: account.take_alert(),
+            warning: None,
+        }
+    }
+
+    fn none() -> Self {
+        Self {
+            notice: None,
+            alert: None,
+            warning: None,
         }
     }
 }
@@ -332,7 +394,9 @@ fn page(title: &str, messages: &Messages, body: &str) -> String {
             format!(r#"<p class="{class}">{}</p>"#, escape(text))
         })
     };
-    let messages = shown("alert", &messages.alert) + &shown("notice", &messages.notice);
+    let messages = shown("alert", &messages.warning)
+        + &shown("alert", &messages.alert)
+        + &shown("notice", &messages.notice);
     format!(
         r#"<!doctype html><html><head><meta charset="utf-8"><title>{title} · sessions demo</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>

@@ -8,8 +8,9 @@
 //! start instead, since a generated key signs every user out at each restart.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
-use sessions::{CookieStore, FileStore, Key, KeyError, Keys, RedisOptions, RedisStore};
+use sessions::{CookieStore, FileStore, Key, KeyError, Keys, RedisOptions, RedisStore, Sweeper};
 
 const USAGE: &str =
     "usage: sessions-examples [--port N] [--store cookie | files:DIR | redis://HOST:PORT] [--production]";
@@ -20,19 +21,25 @@ struct Options {
     production: bool,
 }
 
+/// What the command line asks for: the demo, or its usage.
+enum Command {
+    Serve(Options),
+    Help,
+}
+
 enum StoreChoice {
     Cookie,
     Files(String),
     Redis(String),
 }
 
-fn options() -> Result<Options, String> {
+fn command(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut options = Options {
         port: 3000,
         store: StoreChoice::Cookie,
         production: false,
     };
-    let mut args = std::env::args().skip(1);
+    let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--port" => {
@@ -57,11 +64,11 @@ fn options() -> Result<Options, String> {
                 }
             }
             "--production" => options.production = true,
-            "--help" | "-h" => return Err(String::new()),
+            "--help" | "-h" => return Ok(Command::Help),
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
-    Ok(options)
+    Ok(Command::Serve(options))
 }
 
 fn key(production: bool) -> Result<Key, String> {
@@ -82,26 +89,48 @@ fn key(production: bool) -> Result<Key, String> {
     Ok(key)
 }
 
-/// The demo on the chosen store, or why that store cannot be used.
-async fn app(choice: &StoreChoice, keys: Keys) -> Result<axum::Router, String> {
+/// The demo on the chosen store (with the file store's sweeper, which sweeps until dropped), or why
+/// that store cannot be used.
+async fn app(choice: &StoreChoice, keys: Keys) -> Result<(axum::Router, Option<Sweeper>), String> {
     Ok(match choice {
         StoreChoice::Cookie => {
             let store = CookieStore::new(keys);
-            sessions_examples::app(store.clone(), store)
+            (sessions_examples::app(store.clone(), store), None)
         }
         StoreChoice::Files(dir) => {
             let store = FileStore::open(dir, keys).map_err(|error| chain(&error))?;
-            println!("Sessions are kept in files under {dir}.");
-            sessions_examples::app(store.clone(), store)
+            // Anonymous visits leave a file each: expired ones are swept while the demo runs.
+            let sweeper = store
+                .spawn_sweeper(Duration::from_secs(10 * 60))
+                .map_err(|error| chain(&error))?;
+            println!("Sessions are kept in files under {dir}, swept every 10 minutes.");
+            (sessions_examples::app(store.clone(), store), Some(sweeper))
         }
         StoreChoice::Redis(url) => {
+            let shown = redacted(url);
             let store = RedisStore::connect(url, RedisOptions::default(), keys)
                 .await
-                .map_err(|error| format!("cannot use Redis at {url}: {}", chain(&error)))?;
-            println!("Sessions are kept in Redis at {url}.");
-            sessions_examples::app(store.clone(), store)
+                .map_err(|error| format!("cannot use Redis at {shown}: {}", chain(&error)))?;
+            println!("Sessions are kept in Redis at {shown}.");
+            (sessions_examples::app(store.clone(), store), None)
         }
     })
+}
+
+/// `url` with its password, if any, replaced by `***`: fit to print.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            let hidden = if userinfo.contains(':') { ":***" } else { "" };
+            format!("{scheme}://{user}{hidden}@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
 }
 
 /// An error and its causes, as one line.
@@ -118,12 +147,14 @@ fn chain(error: &dyn std::error::Error) -> String {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let options = match options() {
-        Ok(options) => options,
+    let options = match command(std::env::args().skip(1)) {
+        Ok(Command::Serve(options)) => options,
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(message) => {
-            if !message.is_empty() {
-                eprintln!("{message}");
-            }
+            eprintln!("{message}");
             eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
@@ -135,7 +166,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let app = match app(&options.store, keys).await {
+    let (app, _sweeper) = match app(&options.store, keys).await {
         Ok(app) => app,
         Err(message) => {
             eprintln!("{message}");
@@ -156,4 +187,28 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_is_not_a_usage_error() {
+        for flag in ["--help", "-h"] {
+            assert!(matches!(command([flag.to_owned()]), Ok(Command::Help)));
+        }
+        assert!(command(["--bogus".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn a_redis_password_is_never_printed() {
+        assert_eq!(
+            redacted("redis://user:hunter2@10.0.0.5:6379/0"),
+            "redis://user:***@10.0.0.5:6379/0"
+        );
+        assert_eq!(redacted("redis://:hunter2@cache:6379"), "redis://:***@cache:6379");
+        assert_eq!(redacted("redis://cache:6379/1"), "redis://cache:6379/1");
+        assert_eq!(redacted("redis://user@cache"), "redis://user@cache");
+    }
 }

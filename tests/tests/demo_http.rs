@@ -405,3 +405,60 @@ async fn on_the_file_store_sign_in_moves_the_session_to_a_new_id() {
     assert!(page.contains("Send me a code"));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn unknown_pages_and_methods_get_pages_of_the_demo() {
+    let clock = clock();
+    let base = cookie_app(Keys::new(Key::generate()), &clock).await;
+    let visitor = Visitor::new(&base);
+    let (status, page) = visitor.get("/no-such-page").await;
+    assert_eq!(status, 404);
+    assert!(
+        page.contains("<h1>Not found</h1>") && page.contains(r#"href="/""#),
+        "{page}"
+    );
+    let response = visitor
+        .client
+        .delete(format!("{base}/cart"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert!(response.text().await.unwrap().contains("<h1>Not allowed</h1>"));
+}
+
+#[tokio::test]
+async fn opened_over_plain_http_under_another_host_name_the_demo_says_why_nothing_works() {
+    let clock = clock();
+    let base = cookie_app(Keys::new(Key::generate()), &clock).await;
+    let visitor = Visitor::new(&base);
+    let port = base.rsplit(':').next().unwrap();
+    let page_as = |host: String| {
+        let request = visitor.client.get(format!("{base}/")).header("host", host);
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    let page = page_as(format!("demo.example:{port}")).await;
+    assert!(page.contains("cookies only over HTTPS or on localhost"), "{page}");
+    for loopback in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+    ] {
+        assert!(!page_as(loopback).await.contains("over HTTPS"));
+    }
+    let behind_tls = visitor
+        .client
+        .get(format!("{base}/"))
+        .header("host", "demo.example")
+        .header("x-forwarded-proto", "https");
+    assert!(
+        !behind_tls
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("over HTTPS")
+    );
+}

@@ -56,6 +56,8 @@ const STALE_TEMP_AGE: Duration = Duration::from_secs(60 * 60);
 /// }
 ///
 /// # let dir = std::env::temp_dir().join(format!("sessions-doc-{}", std::process::id()));
+/// // An app reads its key (`Key::from_env("SESSION_KEY")?`): the files outlive the process, and a
+/// // key generated at each start could not open them after a restart.
 /// let store = FileStore::open(&dir, Keys::new(Key::generate()))?;
 /// let mut visits = store.load::<Visits>(&HeaderMap::new()).await?;
 /// visits.count += 1;

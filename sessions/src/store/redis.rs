@@ -57,7 +57,9 @@ return {1}
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use sessions::{Key, Keys, RedisOptions, RedisStore};
 ///
-/// let store = RedisStore::connect("redis://127.0.0.1:6379", RedisOptions::default(), Keys::new(Key::generate())).await?;
+/// // Every instance sharing the Redis must share the key too: read it, never generate it here.
+/// let keys = Keys::new(Key::from_env("SESSION_KEY")?);
+/// let store = RedisStore::connect("redis://127.0.0.1:6379", RedisOptions::default(), keys).await?;
 /// # Ok(()) }
 /// ```
 pub type RedisStore = ServerStore<RedisBackend>;
