@@ -1,0 +1,213 @@
+//! The demo in a real browser: headless Chromium through chromedriver (Debian's `chromium` and
+//! `chromium-driver`), walked as a visitor would. Ignored, with the reason, where they are missing;
+//! CI installs them and requires them (`SESSIONS_REQUIRE_BROWSER=1`).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use sessions::{CookieStore, Key, Keys};
+
+/// A chromedriver on a free loopback port, stopped when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start() -> Self {
+        let port = free_port();
+        // Made first, so that a panic below still stops the process (`Drop`).
+        let driver = Self {
+            child: Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver was on the PATH when the tests were built"),
+            port,
+        };
+        for _ in 0..500 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return driver;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("chromedriver did not start on port {port}");
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A headless Chromium with its own profile in `profile`: starting another one on the same profile
+/// is a browser restart, which keeps persistent cookies and drops browser-session ones.
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    let options = serde_json::json!({
+        "binary": "/usr/bin/chromium",
+        "args": [
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--no-first-run", "--disable-quic",
+            format!("--user-data-dir={}", profile.display()),
+        ],
+    });
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert("goog:chromeOptions".into(), options);
+    let mut builder = ClientBuilder::new(HttpConnector::new());
+    builder.capabilities(capabilities);
+    let webdriver = format!("http://127.0.0.1:{}", driver.port);
+    // Starting a browser can fail for reasons of the machine, not of the demo: tried three times.
+    let mut last = None;
+    for _ in 0..3 {
+        match builder.connect(&webdriver).await {
+            Ok(client) => return client,
+            Err(error) => last = Some(error),
+        }
+    }
+    panic!("no Chromium session: {last:?}");
+}
+
+/// Ends the browser and waits until it has exited and released its profile (with its cookies
+/// written), as a person's browser has when it is started again.
+async fn quit(browser: Client, profile: &std::path::Path) {
+    browser.close().await.unwrap();
+    let lock = profile.join("SingletonLock");
+    for _ in 0..500 {
+        if std::fs::symlink_metadata(&lock).is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("Chromium did not release its profile");
+}
+
+/// The demo on the cookie store, on a free loopback port.
+async fn serve_demo() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let store = CookieStore::new(Keys::new(Key::generate()));
+    tokio::spawn(async move {
+        axum::serve(listener, sessions_examples::app(store.clone(), store))
+            .await
+            .unwrap()
+    });
+    format!("http://{address}")
+}
+
+async fn text(browser: &Client) -> String {
+    browser
+        .find(Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Clicks the button showing `label`, in whichever form holds it, and waits for the next page.
+async fn click(browser: &Client, label: &str) {
+    let xpath = format!("//button[normalize-space()='{label}']");
+    browser
+        .find(Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|_| panic!("a `{label}` button"))
+        .click()
+        .await
+        .unwrap();
+    browser.wait().for_element(Locator::Css("main")).await.unwrap();
+}
+
+/// Signs in as `user` through the code the demo shows; returns the page it lands on.
+async fn sign_in(browser: &Client, user: &str, remember: bool) -> String {
+    let name = browser.find(Locator::Css("input[name=user]")).await.unwrap();
+    name.send_keys(user).await.unwrap();
+    if remember {
+        let checkbox = browser.find(Locator::Css("input[name=remember]")).await.unwrap();
+        checkbox.click().await.unwrap();
+    }
+    click(browser, "Send me a code").await;
+    let code = browser
+        .find(Locator::Css("#code"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let field = browser.find(Locator::Css("input[name=code]")).await.unwrap();
+    field.send_keys(&code).await.unwrap();
+    click(browser, "Sign in").await;
+    text(browser).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(browser),
+    ignore = "chromium or chromedriver is not on the PATH: the demo is not tested in a browser"
+)]
+async fn a_visit_in_a_real_browser() {
+    let driver = Driver::start();
+    let base = serve_demo().await;
+    let profile = std::env::temp_dir().join(format!(
+        "sessions-browser-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let _ = std::fs::remove_dir_all(&profile);
+
+    let visit = browser(&driver, &profile).await;
+    visit.goto(&base).await.unwrap();
+    // The cart first, then sign-in with the code: the flash shows once.
+    click(&visit, "Add tea").await;
+    click(&visit, "Add cake").await;
+    let home = sign_in(&visit, "Ada", false).await;
+    assert!(home.contains("Welcome, Ada!"), "{home}");
+    assert!(home.contains("Signed in as Ada"), "{home}");
+    visit.refresh().await.unwrap();
+    let home = text(&visit).await;
+    assert!(!home.contains("Welcome"), "the flash is shown once: {home}");
+    assert!(home.contains("Cart (2)"), "the cart across reloads: {home}");
+    quit(visit, &profile).await;
+
+    // A browser restart: the plain sign-in was a browser-session cookie, the cart a persistent one.
+    let visit = browser(&driver, &profile).await;
+    visit.goto(&base).await.unwrap();
+    let home = text(&visit).await;
+    assert!(
+        home.contains("Send me a code"),
+        "signed out by the restart: {home}"
+    );
+    assert!(home.contains("Cart (2)"), "{home}");
+    let home = sign_in(&visit, "Ada", true).await;
+    assert!(home.contains("Signed in as Ada"), "{home}");
+    quit(visit, &profile).await;
+
+    // With "remember me", the sign-in survives a restart; signing out says so.
+    let visit = browser(&driver, &profile).await;
+    visit.goto(&base).await.unwrap();
+    let home = text(&visit).await;
+    assert!(home.contains("Signed in as Ada"), "remembered: {home}");
+    click(&visit, "Sign out").await;
+    let home = text(&visit).await;
+    assert!(home.contains("You have been signed out."), "{home}");
+    assert!(home.contains("Send me a code"), "{home}");
+    quit(visit, &profile).await;
+    let _ = std::fs::remove_dir_all(&profile);
+}
