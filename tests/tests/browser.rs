@@ -119,8 +119,10 @@ async fn text(browser: &Client) -> String {
         .unwrap()
 }
 
-/// Clicks the button showing `label`, in whichever form holds it, and waits for the next page.
+/// Clicks the button showing `label`, in whichever form holds it, and waits for the next page: until
+/// the page it was on has gone (its `main` is stale), then for the new one's `main`.
 async fn click(browser: &Client, label: &str) {
+    let before = browser.find(Locator::Css("main")).await.unwrap();
     let xpath = format!("//button[normalize-space()='{label}']");
     browser
         .find(Locator::XPath(&xpath))
@@ -129,6 +131,15 @@ async fn click(browser: &Client, label: &str) {
         .click()
         .await
         .unwrap();
+    let mut left = false;
+    for _ in 0..500 {
+        if before.text().await.is_err() {
+            left = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(left, "clicking `{label}` did not lead to another page");
     browser.wait().for_element(Locator::Css("main")).await.unwrap();
 }
 
