@@ -55,7 +55,8 @@ pub enum Stored {
     /// Sealed entries, from [`Write::entries`]: for backends that merge on the server, field by field.
     Entries(Entries),
     /// A sealed forward, from [`Write::forward`]: the session moved to a new id (`cycle_id`) a moment
-    /// ago, and requests still carrying the old id follow it for a grace period.
+    /// ago. For a grace period, saves of requests that loaded it under the old id are written where it
+    /// went; loads of the old id are refused ([`crate::Rejection::Moved`]).
     Moved(Vec<u8>),
 }
 
@@ -128,8 +129,8 @@ impl Write {
     }
 
     /// When this write moves the session to a new id: what to store under [`Write::source_id`] instead
-    /// of its record, so that requests in flight with the old id find the new one. `None` when the id
-    /// stays.
+    /// of its record, so that the saves of requests in flight with the old id reach the new one.
+    /// `None` when the id stays, or when the store's cycle grace is zero.
     pub fn forward(&self) -> Option<&[u8]> {
         self.forward.as_ref().map(|(sealed, _)| &sealed[..])
     }
@@ -243,13 +244,15 @@ impl<B: Backend> ServerStore<B> {
         }
     }
 
-    /// How long requests still carrying a session's old id follow it to its new one after
-    /// [`Loaded::cycle_id`], unless [`ServerStore::with_cycle_grace`] says otherwise: a minute.
+    /// How long after [`Loaded::cycle_id`] the saves of requests still carrying a session's old id reach
+    /// it, unless [`ServerStore::with_cycle_grace`] says otherwise: a minute.
     pub const DEFAULT_CYCLE_GRACE: Duration = Duration::from_secs(60);
 
     /// Sets how long, after [`Loaded::cycle_id`] moved a session to a new id, requests that loaded it
-    /// under the old id (in flight at that moment) still reach it: their loads follow it, and their
-    /// saves merge into it and answer with the new id's cookie. Past that, the old id is gone. At most
+    /// under the old id (in flight at that moment) still reach it with their saves: their changes are
+    /// merged into it, and their responses leave the cookie alone. A load of the old id never reaches
+    /// it (the old id may be an attacker's planted one): it is refused as
+    /// [`Rejection::Moved`](crate::Rejection::Moved). Past the grace, the old id is gone. At most
     /// [`Config::MAX_LIFETIME`](crate::Config::MAX_LIFETIME); zero turns forwarding off.
     #[must_use]
     pub fn with_cycle_grace(mut self, grace: Duration) -> Self {
@@ -552,12 +555,8 @@ impl<B: Backend> Store for ServerStore<B> {
         let now = self.context.now();
         // After `destroy`, the old record and cookie go, and what was written since is a fresh
         // session under a new id.
-        let ended = session.is_destroyed() && session.origin != Origin::New;
-        if session.is_destroyed() {
-            if let Some(id) = session.id.take() {
-                self.backend.delete(&id).await.map_err(Self::store_error::<S>)?;
-            }
-            session.restart(now);
+        if let Some(id) = session.restart_if_destroyed(now) {
+            self.backend.delete(&id).await.map_err(Self::store_error::<S>)?;
         }
         if session.rejection() == Some(Rejection::Moved) {
             // Storing this fresh session would give the browser a new id over the one its session
@@ -579,9 +578,9 @@ impl<B: Backend> Store for ServerStore<B> {
         if old_id.is_none() && changed.is_empty() && !session.stale(now) {
             // A new session nobody wrote to: nothing to store, but an ended session's cookie or a
             // refused one is cleared.
-            if ended || session.rejection().is_some_and(|reason| !reason.is_left_alone()) {
+            if session.clears_cookie() {
                 http::append(response, http::removal(options)?);
-                session.origin = Origin::New;
+                session.cookie_cleared();
             }
             return Ok(());
         }
