@@ -44,6 +44,9 @@ pub struct Loaded<S> {
     pub(crate) rekey: bool,
     pub(crate) intent: Intent,
     pub(crate) id: Option<SessionId>,
+    /// The client holds the cookie of a session [`Loaded::destroy`] ended, until a save clears it or
+    /// replaces it.
+    pub(crate) ended: bool,
 }
 
 /// Where a loaded session came from.
@@ -121,15 +124,36 @@ impl<S: Session> Loaded<S> {
             rekey: false,
             intent: Intent::Keep,
             id: None,
+            ended: false,
         }
     }
 
-    /// After [`Loaded::destroy`], at save: a new session (no id, nothing stored) holding what was
-    /// written since the destroy.
-    pub(crate) fn restart(&mut self, now: u64) {
+    /// At save, after [`Loaded::destroy`]: ends the session and makes this a new one (no id, nothing
+    /// stored) holding what was written since. Returns the id the ended session was stored under, for
+    /// a server-side store to delete.
+    pub(crate) fn restart_if_destroyed(&mut self, now: u64) -> Option<SessionId> {
+        if !self.is_destroyed() {
+            return None;
+        }
+        let ended = self.origin != Origin::New;
+        let id = self.id.take();
         let value = std::mem::take(&mut self.value);
         *self = Loaded::new(Origin::New, now);
         self.value = value;
+        self.ended = ended;
+        id
+    }
+
+    /// Whether a save that stores nothing removes the client's cookie: it carried a session that was
+    /// ended, or one that was refused (but for one left alone, see `Rejection::is_left_alone`).
+    pub(crate) fn clears_cookie(&self) -> bool {
+        self.ended || self.rejection().is_some_and(|reason| !reason.is_left_alone())
+    }
+
+    /// Notes that the client's cookie was removed: a second save in the request sends nothing.
+    pub(crate) fn cookie_cleared(&mut self) {
+        self.origin = Origin::New;
+        self.ended = false;
     }
 
     /// Where this session came from.

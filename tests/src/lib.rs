@@ -271,6 +271,8 @@ pub async fn a_write_after_destroy_starts_a_fresh_session(store: &impl Store) {
     let sent = browser.save(store, &mut session).await;
     assert_eq!(sent.len(), 1, "one Set-Cookie: the fresh session's");
     assert_ne!(browser.cookie("sid"), signed_in.cookie("sid"));
+    // A second save in the same request leaves the fresh cookie alone.
+    assert!(browser.save(store, &mut session).await.is_empty());
 
     let next = browser.load::<AppSession>(store).await;
     assert_eq!(next.rejection(), None);

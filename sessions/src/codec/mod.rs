@@ -286,6 +286,7 @@ pub(crate) fn commit<S: Session>(loaded: &mut Loaded<S>, payload: Vec<u8>, layou
     loaded.origin = Origin::Restored;
     loaded.resets.clear();
     loaded.rekey = false;
+    loaded.ended = false;
     loaded.intent = Intent::Keep;
     loaded.snapshot = Snapshot {
         bytes: payload,

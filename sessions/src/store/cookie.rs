@@ -9,7 +9,7 @@ use crate::codec::{self, seal};
 use crate::error::{LoadError, SaveError};
 use crate::http::{self, ValueOut};
 use crate::key::Keys;
-use crate::loaded::{Loaded, Origin};
+use crate::loaded::Loaded;
 use crate::session::Session;
 use crate::stats::RejectionCounts;
 use crate::store::{Context, Store};
@@ -112,18 +112,15 @@ impl CookieStore {
     ) -> Result<Sealed<Out>, SaveError> {
         let now = self.context.now();
         // After `destroy`, the old cookie goes, and what was written since is a fresh session.
-        let ended = session.is_destroyed() && session.origin != Origin::New;
-        if session.is_destroyed() {
-            session.restart(now);
-        }
+        session.restart_if_destroyed(now);
         let offset = seal::payload_offset(S::CONFIG.protection());
         let mut buf = Vec::with_capacity(offset + session.snapshot.bytes.len() + 64);
         buf.resize(offset, 0);
         let mut changed = false;
         let layout = codec::encode(session, now, &mut buf, |_| changed = true)?;
         if !session.must_store(changed, now) {
-            if ended || session.rejection().is_some_and(|reason| !reason.is_left_alone()) {
-                session.origin = Origin::New;
+            if session.clears_cookie() {
+                session.cookie_cleared();
                 return Ok(Sealed::Remove);
             }
             return Ok(Sealed::Unchanged);
