@@ -27,12 +27,11 @@
 
 use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
-use http::StatusCode;
 use http::request::Parts;
 
-use crate::layer::{RETRY_AFTER_SECONDS, report_fault};
 use crate::layer::{RequestSessions, SessionGuard};
 pub use crate::layer::{SessionError, SessionLayer};
+use crate::layer::{ask_to_retry, report_fault};
 
 /// A typed session, extracted in a handler; saved after it when it changed.
 pub type Session<S> = SessionGuard<S>;
@@ -60,12 +59,7 @@ impl IntoResponse for SessionError {
         report_fault("could not load a session", &self);
         let status = self.status();
         let mut response = (status, self.body_text()).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(
-                http::header::RETRY_AFTER,
-                http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
-            );
-        }
+        ask_to_retry(status, response.headers_mut());
         response
     }
 }

@@ -383,7 +383,14 @@ impl SessionError {
 }
 
 /// What a 503 asks clients to wait before retrying, in seconds (`Retry-After`).
-pub(crate) const RETRY_AFTER_SECONDS: &str = "5";
+const RETRY_AFTER_SECONDS: &str = "5";
+
+/// Asks the client to retry later when `status` says the service is unavailable (a store outage).
+pub(crate) fn ask_to_retry(status: StatusCode, headers: &mut HeaderMap) {
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+    }
+}
 
 /// Logs a fault of the server (a store down, an app misconfigured) at error level. In a debug build
 /// with no `tracing` subscriber installed, it is printed to stderr too, so it cannot go unseen.
@@ -472,11 +479,7 @@ impl RequestSessions {
                 report_fault(&format!("saving a session failed; answering {status}"), &error);
                 let (mut failed, body) = Response::new(B::default()).into_parts();
                 failed.status = status;
-                if status == StatusCode::SERVICE_UNAVAILABLE {
-                    failed
-                        .headers
-                        .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
-                }
+                ask_to_retry(status, &mut failed.headers);
                 if let Some(hook) = &self.inner.registry.on_save_error {
                     hook(&error, &mut failed);
                 }

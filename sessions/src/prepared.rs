@@ -52,6 +52,8 @@ impl Prepared {
             defaults: default_values::<S>(),
             type_tags: (0..S::FIELDS.len())
                 .map(|index| match S::shape_tag(index) {
+                    // The bit again, for a hand-written `shape_tag`: it is what tells a shape tag
+                    // from a spelling tag on the wire.
                     Some(shape) => shape | SHAPE_BIT,
                     None => u32::from(S::FIELDS[index].type_tag()),
                 })
