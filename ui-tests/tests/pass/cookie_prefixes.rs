@@ -15,7 +15,12 @@ struct HostLowercase {
 }
 
 #[derive(Session, Default)]
-#[session(cookie = "__Secure-app", domain = "example.com", path = "/shop", http_only = false)]
+#[session(
+    cookie = "__Secure-app",
+    domain = "example.com",
+    path = "/shop",
+    http_only = false
+)]
 struct SecureWithDomain {
     user_id: Option<u64>,
 }
@@ -26,7 +31,8 @@ struct HostHttp {
     user_id: Option<u64>,
 }
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     assert_eq!(Host::CONFIG.cookie().name(), "__Host-app");
     assert!(Host::CONFIG.cookie().secure());
     assert_eq!(HostLowercase::CONFIG.cookie().name(), "__host-app");

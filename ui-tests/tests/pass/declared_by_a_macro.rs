@@ -17,7 +17,8 @@ session!(AppSession {
     code: Option<u32>,
 });
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     let mut session = AppSession::default();
     session.flash_notice("hello".into());
     assert_eq!(session.take_notice().as_deref(), Some("hello"));

@@ -6,7 +6,8 @@ struct HTTPSession {
     user_id: Option<u64>,
 }
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     let config = HTTPSession::CONFIG;
     assert_eq!(config.cookie().name(), "http_session");
     assert_eq!(config.cookie().path(), "/");

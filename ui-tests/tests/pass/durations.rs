@@ -17,9 +17,19 @@ struct AppSession {
     e: Option<String>,
 }
 
-fn main() {
-    let ages: Vec<_> = AppSession::FIELDS.iter().map(|f| f.lifetime().unwrap().as_secs()).collect();
+#[test]
+fn compiles_and_runs() {
+    let ages: Vec<_> = AppSession::FIELDS
+        .iter()
+        .map(|f| f.lifetime().unwrap().as_secs())
+        .collect();
     assert_eq!(ages, [90, 600, 7200, 86_400, 30]);
-    assert_eq!(AppSession::CONFIG.lifetime().max_age(), Duration::from_secs(86_400));
-    assert_eq!(AppSession::CONFIG.lifetime().idle_timeout(), Some(Duration::from_secs(5400)));
+    assert_eq!(
+        AppSession::CONFIG.lifetime().max_age(),
+        Duration::from_secs(86_400)
+    );
+    assert_eq!(
+        AppSession::CONFIG.lifetime().idle_timeout(),
+        Some(Duration::from_secs(5400))
+    );
 }

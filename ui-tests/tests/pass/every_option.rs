@@ -20,7 +20,8 @@ struct AppSession {
     user_id: Option<u64>,
 }
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     let config = AppSession::CONFIG;
     let cookie = config.cookie();
     assert_eq!(cookie.name(), "__Secure-app");

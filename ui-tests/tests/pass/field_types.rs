@@ -29,7 +29,12 @@ struct Shop {
     name: Box<str>,
 }
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     assert_eq!(Shop::FIELDS.len(), 7);
-    let _ = Shop { theme: Theme::Dark, lines: vec![Line::default()], ..Shop::default() };
+    let _ = Shop {
+        theme: Theme::Dark,
+        lines: vec![Line::default()],
+        ..Shop::default()
+    };
 }

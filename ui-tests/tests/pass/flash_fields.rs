@@ -27,7 +27,8 @@ mod session {
 
 use sessions::Session;
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     let mut s = session::AppSession::default();
     s.flash_notice("saved".to_string());
     s.flash_errors("a".to_string());

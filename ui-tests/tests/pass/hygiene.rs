@@ -42,7 +42,8 @@ mod no_prelude {
     }
 }
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     let _ = AppSession::default();
     let _ = no_prelude::Bare::default();
 }

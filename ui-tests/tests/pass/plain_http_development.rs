@@ -2,12 +2,19 @@
 use sessions::{SameSite, Session};
 
 #[derive(Session, Default)]
-#[session(cookie = "dev", secure = false, same_site = "strict", partitioned = false, signed = false)]
+#[session(
+    cookie = "dev",
+    secure = false,
+    same_site = "strict",
+    partitioned = false,
+    signed = false
+)]
 struct DevSession {
     user_id: Option<u64>,
 }
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     assert!(!DevSession::CONFIG.cookie().secure());
     assert_eq!(DevSession::CONFIG.cookie().same_site(), SameSite::Strict);
     assert_eq!(DevSession::CONFIG.protection(), sessions::Protection::Sealed);

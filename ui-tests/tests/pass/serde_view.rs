@@ -15,7 +15,14 @@ fn count<S: serde::Serializer>(items: &[u32], serializer: S) -> Result<S::Ok, S:
     serializer.serialize_u64(items.len() as u64)
 }
 
-fn main() {
-    let session = AppSession { user_id: Some(7), cart_items: vec![4, 2] };
-    assert_eq!(serde_json::to_string(&session).unwrap(), r#"{"userId":7,"cartItems":2}"#);
+#[test]
+fn compiles_and_runs() {
+    let session = AppSession {
+        user_id: Some(7),
+        cart_items: vec![4, 2],
+    };
+    assert_eq!(
+        serde_json::to_string(&session).unwrap(),
+        r#"{"userId":7,"cartItems":2}"#
+    );
 }

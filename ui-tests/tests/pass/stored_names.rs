@@ -12,7 +12,8 @@ struct r#Match {
     liquid: Option<u64>,
 }
 
-fn main() {
+#[test]
+fn compiles_and_runs() {
     let names: Vec<_> = r#Match::FIELDS.iter().map(|field| field.name()).collect();
     assert_eq!(names, ["type", "loop", "costarring", "liquid"]);
     assert_eq!(r#Match::CONFIG.cookie().name(), "match");
