@@ -19,8 +19,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use sessions::Store;
 use sessions::axum::{Session, SessionLayer};
+use sessions::{FileStore, FileStoreError, Store, Sweeper};
 use subtle::ConstantTimeEq;
 
 /// Who is signed in.
@@ -149,6 +149,14 @@ pub fn app(accounts: impl Store, carts: impl Store) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(Arc::new(Attempts::default()))
         .layer(SessionLayer::new().with::<Account>(accounts).with::<Cart>(carts))
+}
+
+/// The app on one file store for both sessions, with its sweeper, which removes expired sessions
+/// every `sweep_every` until the returned handle is dropped: each anonymous visit that starts a
+/// sign-in leaves a file, which would otherwise stay for good.
+pub fn on_files(store: FileStore, sweep_every: Duration) -> Result<(Router, Sweeper), FileStoreError> {
+    let sweeper = store.spawn_sweeper(sweep_every)?;
+    Ok((app(store.clone(), store), sweeper))
 }
 
 async fn not_found() -> (StatusCode, Html<String>) {

@@ -462,3 +462,48 @@ async fn opened_over_plain_http_under_another_host_name_the_demo_says_why_nothin
             .contains("over HTTPS")
     );
 }
+
+/// The session files under `dir`: not its lock files.
+fn session_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_dir() && !path.ends_with("locks"))
+        .map(|shard| std::fs::read_dir(shard).unwrap().count())
+        .sum()
+}
+
+#[tokio::test]
+async fn on_the_file_store_anonymous_visits_leave_no_file_for_good() {
+    let dir = std::env::temp_dir().join(format!("sessions-demo-sweep-{}", std::process::id()));
+    let clock = clock();
+    let store = FileStore::open(&dir, Keys::new(Key::generate()))
+        .unwrap()
+        .with_clock(clock.clone());
+    let (app, sweeper) = sessions_examples::on_files(store, Duration::from_millis(10)).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    for _ in 0..3 {
+        // Opening the code page without a sign-in leaves a message, in a session of its own.
+        let (status, page) = Visitor::new(&base).get("/code").await;
+        assert_eq!(status, 200);
+        assert!(page.contains("Send me a code"));
+    }
+    assert_eq!(session_files(&dir), 3);
+
+    clock.advance(Duration::from_secs(31 * 24 * 3600)); // past every lifetime, by the store's clock
+    // The sweeper runs on its own thread: wait for its effect, a bounded number of times.
+    let mut left = session_files(&dir);
+    for _ in 0..500 {
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        left = session_files(&dir);
+    }
+    assert_eq!(left, 0, "the demo's sweeper did not remove the expired sessions");
+    drop(sweeper);
+    std::fs::remove_dir_all(dir).unwrap();
+}
