@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::post;
-use sessions::{Key, Keys, RedisOptions, RedisStore};
+use sessions::store::{RedisOptions, RedisStore};
+use sessions::{Key, Keys};
 use support::{SECONDS, add_to_cart, filled_cart, have_wrk, serve, tower_sessions_cart, wrk};
 use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
 

@@ -19,8 +19,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
+use sessions::Store;
 use sessions::axum::{Session, SessionLayer};
-use sessions::{FileStore, FileStoreError, Store, Sweeper};
+use sessions::store::{FileStore, FileStoreError, Sweeper};
 use subtle::ConstantTimeEq;
 
 /// Who is signed in.

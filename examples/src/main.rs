@@ -10,7 +10,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use sessions::{CookieStore, FileStore, Key, KeyError, Keys, RedisOptions, RedisStore, Sweeper};
+use sessions::store::{FileStore, RedisOptions, RedisStore, Sweeper};
+use sessions::{CookieStore, Key, KeyError, Keys};
 
 const USAGE: &str =
     "usage: sessions-examples [--port N] [--store cookie | files:DIR | redis://HOST:PORT] [--production]";

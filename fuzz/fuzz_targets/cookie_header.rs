@@ -5,7 +5,9 @@
 use http::{HeaderMap, HeaderValue, header};
 use libfuzzer_sys::fuzz_target;
 use sessions::__fuzz::{NOW, envelope, ready};
-use sessions::{CookieStore, ManualClock, MemoryStore, Store};
+use sessions::{CookieStore, Store};
+use sessions::clock::ManualClock;
+use sessions::store::MemoryStore;
 
 mod golden;
 use golden::{Golden, keys};

@@ -58,13 +58,9 @@ fn generate(input: &Input<'_>) -> TokenStream {
             ::core::result::Result::Ok(())
         })
     });
-    let shapes = input.fields.iter().zip(indices.clone()).map(|(field, index)| {
+    let shapes = input.fields.iter().zip(indices).map(|(field, index)| {
         let value = value_trait(field);
         quote!(#index => #value::shape_tag(),)
-    });
-    let reset = input.fields.iter().zip(indices).map(|(field, index)| {
-        let name = field.ident;
-        quote!(#index => self.#name = __sessions_default.#name,)
     });
     let accessors = input
         .fields
@@ -108,14 +104,6 @@ fn generate(input: &Input<'_>) -> TokenStream {
                     match __sessions_index {
                         #(#shapes)*
                         _ => ::core::option::Option::None,
-                    }
-                }
-
-                fn reset_field(&mut self, __sessions_index: usize) {
-                    let __sessions_default = <Self as ::core::default::Default>::default();
-                    match __sessions_index {
-                        #(#reset)*
-                        _ => {}
                     }
                 }
 

@@ -35,15 +35,6 @@ pub(crate) fn stub(input: &Input<'_>) -> TokenStream {
                 fn decode_field(&mut self, _: usize, _: &[u8]) -> ::core::result::Result<(), ::sessions::__private::FieldError> {
                     ::core::unimplemented!()
                 }
-                fn reset_field(&mut self, _: usize) {
-                    ::core::unimplemented!()
-                }
-
-                fn prepared() -> &'static ::sessions::__private::Prepared {
-                    static __SESSIONS_PREPARED: ::sessions::__private::OnceLock<::sessions::__private::Prepared> =
-                        ::sessions::__private::OnceLock::new();
-                    ::sessions::__private::Prepared::get_or_init::<Self>(&__SESSIONS_PREPARED)
-                }
             }
             #[automatically_derived]
             impl #ident {

@@ -11,7 +11,8 @@ mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderMap;
-use sessions::{CookieStore, FileBackend, Key, Keys, ServerStore, Store};
+use sessions::store::{FileBackend, ServerStore};
+use sessions::{CookieStore, Key, Keys, Store};
 use support::{Typical, signed_in};
 
 fn bench_store<St: Store>(c: &mut Criterion, name: &str, runtime: &tokio::runtime::Runtime, store: &St) {

@@ -3,7 +3,7 @@
 //! ```
 //! use axum::{Router, routing::post};
 //! use sessions::axum::{Session, SessionLayer};
-//! use sessions::{CookieStore, Key, Keys};
+//! use sessions::{CookieStore, Key};
 //!
 //! #[derive(sessions::Session, Default)]
 //! struct Cart {
@@ -15,7 +15,7 @@
 //!     format!("{} items", cart.items.len())
 //! }
 //!
-//! let store = CookieStore::new(Keys::new(Key::generate()));
+//! let store = CookieStore::new(Key::generate());
 //! let app: Router = Router::new()
 //!     .route("/cart", post(add))
 //!     .layer(SessionLayer::new().with::<Cart>(store));

@@ -43,7 +43,7 @@ impl Clock for SystemClock {
 /// A clock that only moves when told to; clones share the same time.
 ///
 /// ```
-/// use sessions::{Clock, ManualClock};
+/// use sessions::clock::{Clock, ManualClock};
 /// use std::time::{Duration, UNIX_EPOCH};
 ///
 /// let clock = ManualClock::at_unix(1_700_000_000);

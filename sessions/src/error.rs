@@ -84,7 +84,7 @@ pub enum Rejection {
 }
 
 impl Rejection {
-    /// Every reason, in the order [`crate::RejectionCounts`] reports them.
+    /// Every reason, in the order [`crate::store::RejectionCounts`] reports them.
     pub const ALL: [Rejection; 11] = [
         Rejection::Malformed,
         Rejection::Oversized,

@@ -9,13 +9,14 @@ use std::task::{Context, Poll, Waker};
 
 use http::{HeaderMap, HeaderValue, header};
 
+use crate::Store;
 use crate::codec::{self, seal};
 use crate::key::Keys;
 use crate::loaded::{Loaded, Origin};
 use crate::session::Session;
 use crate::store::id::{self, SessionId};
 use crate::store::record::{self, Part};
-use crate::{Backend, Entries, Saved, ServerStore, Store, Stored, Write};
+use crate::store::{Backend, Entries, Saved, ServerStore, SessionWrite, Stored};
 
 /// The clock every entry point reads: the golden vectors' time, so their seeds open.
 pub const NOW: u64 = 1_700_000_000;
@@ -68,7 +69,7 @@ pub fn stored_record<S: Session>(keys: &Keys, plaintext: &[u8]) {
         Stored::Moved(forward),
     ] {
         let store = ServerStore::with_backend(Fixed(stored), keys.clone())
-            .with_clock(crate::ManualClock::at_unix(NOW));
+            .with_clock(crate::clock::ManualClock::at_unix(NOW));
         let Ok(mut session) = ready(store.load::<S>(&request)) else {
             continue;
         };
@@ -98,7 +99,7 @@ impl Backend for Fixed {
         Ok(Some(self.0.clone()))
     }
 
-    async fn save(&self, write: Write) -> Result<Saved, Self::Error> {
+    async fn save(&self, write: SessionWrite) -> Result<Saved, Self::Error> {
         let _ = write.entries();
         Ok(match &self.0 {
             Stored::Record(current) => {

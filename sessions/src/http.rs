@@ -9,8 +9,8 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
 
 use crate::codec::MAX_COOKIE_LEN;
+use crate::config::{CookieOptions, SameSite};
 use crate::error::SaveError;
-use crate::options::{CookieOptions, SameSite};
 
 /// The values of every cookie called `name` in the request, in order. A browser sends several when
 /// cookies of one name were set for different paths or domains.
@@ -213,7 +213,7 @@ fn with_attributes<'c>(options: &CookieOptions, mut cookie: Cookie<'c>) -> Cooki
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::Config;
+    use crate::config::Config;
 
     const OPTIONS: Config = Config::new("S", "__Host-s")
         .same_site(SameSite::Strict)

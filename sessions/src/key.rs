@@ -206,6 +206,13 @@ impl Keys {
     }
 }
 
+/// One key, with no fallback: what every store's constructor takes for `impl Into<Keys>`.
+impl From<Key> for Keys {
+    fn from(primary: Key) -> Self {
+        Self::new(primary)
+    }
+}
+
 impl fmt::Debug for Keys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Keys")

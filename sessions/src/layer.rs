@@ -4,7 +4,7 @@
 //! ```
 //! use http::{Request, Response, StatusCode};
 //! use sessions::layer::{RequestSessions, SessionLayer};
-//! use sessions::{CookieStore, Key, Keys, Session};
+//! use sessions::{CookieStore, Key, Session};
 //! use tower::{Layer, Service, ServiceExt, service_fn};
 //!
 //! #[derive(Session, Default)]
@@ -13,7 +13,7 @@
 //! }
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let layer = SessionLayer::new().with::<Visits>(CookieStore::new(Keys::new(Key::generate())));
+//! let layer = SessionLayer::new().with::<Visits>(CookieStore::new(Key::generate()));
 //! let service = layer.layer(service_fn(|request: Request<String>| async move {
 //!     let sessions = request.extensions().get::<RequestSessions>().unwrap().clone();
 //!     let mut visits = sessions.load::<Visits>(request.headers()).await?; // loaded on first use

@@ -2,10 +2,10 @@
 //!
 //! Write a plain struct, derive [`Session`], and every field is a typed session value: no string keys,
 //! no casts. The cookie's options are checked when the code compiles, and the session travels sealed
-//! (AES-256-GCM) in its cookie, or as a signed id when a [`ServerStore`] keeps it.
+//! (AES-256-GCM) in its cookie, or as a signed id when a [`ServerStore`](store::ServerStore) keeps it.
 //!
 //! ```
-//! use sessions::{CookieStore, Key, Keys, Session, Store};
+//! use sessions::{CookieStore, Key, Session, Store};
 //! use http::{HeaderMap, HeaderValue, header};
 //!
 //! #[derive(Session, Default)]
@@ -19,7 +19,7 @@
 //! }
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let store = CookieStore::new(Keys::new(Key::generate()));
+//! let store = CookieStore::new(Key::generate());
 //!
 //! // A request without a cookie: a new session, every field at its default.
 //! let mut session = store.load::<AppSession>(&HeaderMap::new()).await.unwrap();
@@ -121,14 +121,33 @@
 //! own impls; `#[serde(skip)]`, `#[serde(rename)]`, `#[serde(alias)]` and `#[serde(default)]` on a
 //! field are refused, since they would seem to change what is stored.
 //!
-//! # Stores
-//! [`CookieStore`] keeps the whole session in the cookie. [`ServerStore`] keeps it on the server
-//! behind a [`Backend`], sealed at rest, and puts only a signed id in the cookie; [`MemoryStore`] is
-//! the in-memory one, and `FileStore` (feature `fs`) keeps sessions in files.
+//! # Where things are
+//! At the root, what the common path needs: [`Session`] (the trait and its derive), [`Loaded`] (a
+//! session as a request has it), [`Key`] and [`Keys`], [`Store`] and [`CookieStore`], and the errors.
+//! The rest is in modules named for what they hold:
+//! - [`store`]: the stores ([`CookieStore`], [`ServerStore`](store::ServerStore) and its
+//!   [`Backend`](store::Backend)s: [`MemoryStore`](store::MemoryStore), `FileStore` with feature
+//!   `fs`, `RedisStore` with feature `redis`), and the counts of refused cookies.
+//! - [`session`]: the [`Session`] trait, [`Field`](session::Field) for a hand-written impl, and what
+//!   a load reports ([`Origin`](session::Origin), [`ResetField`](session::ResetField)).
+//! - [`config`]: a session type's cookie attributes, lifetime and protection, which the derive builds
+//!   from `#[session(...)]`.
+//! - [`clock`]: where stores read the time; [`ManualClock`](clock::ManualClock) moves it in tests.
+//! - `layer` (feature `tower`) and `axum` (feature `axum`): loading sessions per request.
+//!
+//! # Extending it
+//! - **Your own storage**: implement [`Backend`](store::Backend) and wrap it in a
+//!   [`ServerStore`](store::ServerStore). The store signs ids, seals records and decides what a save
+//!   does; a backend only keeps sealed bytes under ids, atomically per save. The workspace's
+//!   `sessions-examples` crate has one outside this crate, run through the same contract tests as
+//!   the built-in stores.
+//! - **A store around a store**: [`Store`] can be implemented by delegating to another store, for
+//!   example to pick a store per tenant or to count loads. A store from scratch is not an extension
+//!   point: [`Loaded`] is built only by this crate's stores, which keep the wire format.
+//! - **Your own clock**: implement [`Clock`](clock::Clock).
 //!
 //! # Features
-//! - `fs`: `FileStore`, sessions in files, crash-safe and merged across
-//!   processes.
+//! - `fs` (Unix): `FileStore`, sessions in files, crash-safe and merged across processes.
 //! - `tower`: `layer::SessionLayer`, loading sessions per request and saving them into the response,
 //!   for any tower-based framework.
 //! - `axum` (implies `tower`): the extractor `axum::Session<S>`.
@@ -141,26 +160,30 @@
 //! A [`Key`] is a secret of at least 32 bytes; [`Keys`] holds the primary key and any fallbacks, so
 //! a key can be rotated without signing anybody out.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 // Lets the crate's own unit tests use `#[derive(Session)]`, whose output names `::sessions`.
 #[cfg(test)]
 extern crate self as sessions;
 
-mod clock;
+pub mod clock;
 mod codec;
+pub mod config;
 mod error;
 mod http;
 mod key;
 mod loaded;
-mod options;
 mod prepared;
 mod random;
-mod session;
+pub mod session;
 mod stats;
-mod store;
+pub mod store;
 
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
 #[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod layer;
 
 #[doc(hidden)]
@@ -172,25 +195,17 @@ pub mod __private;
 #[path = "fuzz.rs"]
 pub mod __fuzz;
 
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{FieldError, KeyError, LoadError, Rejection, SaveError};
 pub use key::{Key, Keys};
-pub use loaded::{Loaded, Origin, ResetField, ResetReason};
-pub use options::{Config, CookieOptions, Lifetime, Protection, SameSite};
-pub use prepared::Prepared;
-pub use session::{Field, Session};
+pub use session::{Loaded, Session};
 /// Derives [`Session`](trait@Session) for a struct; see the [crate docs](crate).
 pub use sessions_derive::Session;
-pub use stats::RejectionCounts;
-pub use store::Store;
-pub use store::cookie::{CookieStore, CookieUpdate};
-#[cfg(feature = "fs")]
-pub use store::fs::{FileBackend, FileStore, FileStoreError, Sweeper, Swept};
-pub use store::id::SessionId;
-pub use store::memory::{MemoryBackend, MemoryStore};
-#[cfg(feature = "redis")]
-pub use store::redis::{RedisBackend, RedisOptions, RedisStore, RedisStoreError};
-pub use store::server::{Backend, Entries, Saved, ServerStore, Stored, Write};
+pub use store::{CookieStore, Store};
+
+#[cfg(all(feature = "fs", not(unix)))]
+compile_error!(
+    "the `fs` feature needs Unix: its files and directories are private to their owner (modes 0600 and 0700)"
+);
 
 /// The README's examples, compiled and run as doctests (they use axum and Redis).
 #[cfg(all(doctest, feature = "axum", feature = "redis"))]

@@ -13,7 +13,7 @@ use crate::store::id::SessionId;
 /// refused, which fields were reset, and what saving it should do.
 ///
 /// ```
-/// use sessions::{CookieStore, Key, Keys, Session, Store};
+/// use sessions::{CookieStore, Key, Session, Store};
 /// use http::HeaderMap;
 ///
 /// #[derive(Session, Default)]
@@ -23,7 +23,7 @@ use crate::store::id::SessionId;
 /// }
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let store = CookieStore::new(Keys::new(Key::generate()));
+/// let store = CookieStore::new(Key::generate());
 /// let mut session = store.load::<AppSession>(&HeaderMap::new()).await.unwrap();
 /// assert!(session.is_new());
 /// session.user_id = Some(7); // DerefMut to AppSession
@@ -233,7 +233,7 @@ impl<S: Session> Loaded<S> {
     /// holding only that: a sign-out can leave "You have been signed out." for the next page.
     ///
     /// ```
-    /// # use sessions::{CookieStore, Key, Keys, Session, Store};
+    /// # use sessions::{CookieStore, Key, Session, Store};
     /// #[derive(Session, Default)]
     /// struct App {
     ///     user_id: Option<u64>,
@@ -241,7 +241,7 @@ impl<S: Session> Loaded<S> {
     ///     notice: Option<String>,
     /// }
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-    /// # let store = CookieStore::new(Keys::new(Key::generate()));
+    /// # let store = CookieStore::new(Key::generate());
     /// # let mut session = store.load::<App>(&http::HeaderMap::new()).await.unwrap();
     /// session.destroy();
     /// session.flash_notice("You have been signed out.".into());
@@ -274,7 +274,7 @@ impl<S: Session> Loaded<S> {
     /// response leaves the cookie alone, so nobody is signed out. A load of the old id never reaches
     /// the moved session (refused as [`Rejection::Moved`]): the old id may be an attacker's.
     ///
-    /// [`ServerStore::with_cycle_grace`]: crate::ServerStore::with_cycle_grace
+    /// [`ServerStore::with_cycle_grace`]: crate::store::ServerStore::with_cycle_grace
     /// [`Rejection::Moved`]: crate::Rejection::Moved
     pub fn cycle_id(&mut self) {
         if self.intent == Intent::Keep {

@@ -1,7 +1,9 @@
-//! What the runtime derives once per session type from its [`Config`](crate::Config), so requests do
-//! not redo it.
+//! What the runtime derives once per session type from its [`Config`](crate::config::Config), so
+//! requests do not redo it. Internal: the derive reaches it through `__private`.
 
-use std::sync::OnceLock;
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{OnceLock, PoisonError, RwLock};
 
 use crate::codec::seal::Binding;
 use crate::codec::shape::SHAPE_BIT;
@@ -10,24 +12,6 @@ use crate::session::Session;
 
 /// A session type's cookie attributes, formatted once by the `cookie` crate, the bytes its cookies
 /// are bound to, and per field the encoding of its default value and its type tag.
-///
-/// `#[derive(Session)]` keeps one in a `static` per type. A hand-written [`Session`] impl does the same:
-///
-/// ```
-/// # use sessions::{Config, Field, FieldError, Prepared, Session};
-/// # #[derive(Default)] struct Visits { count: u32 }
-/// # impl Session for Visits {
-/// #     const CONFIG: Config = Config::new("Visits", "visits");
-/// #     const FIELDS: &'static [Field] = &[];
-/// #     fn encode_field(&self, _: usize, _: &mut Vec<u8>) -> Result<(), FieldError> { Ok(()) }
-/// #     fn decode_field(&mut self, _: usize, _: &[u8]) -> Result<(), FieldError> { Ok(()) }
-/// #     fn reset_field(&mut self, _: usize) {}
-/// fn prepared() -> &'static Prepared {
-///     static PREPARED: std::sync::OnceLock<Prepared> = std::sync::OnceLock::new();
-///     Prepared::get_or_init::<Self>(&PREPARED)
-/// }
-/// # }
-/// ```
 #[derive(Debug)]
 pub struct Prepared {
     pub(crate) binding: Binding,
@@ -44,9 +28,14 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// The prepared data of `S`, computed on first use and kept in `cell`.
+    /// The prepared data of `S`, computed on first use and kept in `cell`: what the derive calls, with
+    /// a `static` cell of its own per type.
     pub fn get_or_init<S: Session>(cell: &'static OnceLock<Prepared>) -> &'static Prepared {
-        cell.get_or_init(|| Prepared {
+        cell.get_or_init(Self::compute::<S>)
+    }
+
+    fn compute<S: Session>() -> Self {
+        Prepared {
             binding: Binding::new(S::CONFIG.cookie().name(), S::CONFIG.type_name()),
             attributes: http::attributes(S::CONFIG.cookie()),
             defaults: default_values::<S>(),
@@ -58,8 +47,24 @@ impl Prepared {
                     None => u32::from(S::FIELDS[index].type_tag()),
                 })
                 .collect(),
-        })
+        }
     }
+}
+
+/// The prepared data of `S` for a hand-written [`Session`] impl, which has no `static` of its own:
+/// computed on first use and kept for good, in a map by type.
+pub(crate) fn by_type<S: Session>() -> &'static Prepared {
+    static BY_TYPE: OnceLock<RwLock<HashMap<TypeId, &'static Prepared>>> = OnceLock::new();
+    let map = BY_TYPE.get_or_init(RwLock::default);
+    let type_id = TypeId::of::<S>();
+    if let Some(&prepared) = map.read().unwrap_or_else(PoisonError::into_inner).get(&type_id) {
+        return prepared;
+    }
+    // Computed outside the lock: it runs the type's own code (`Default`, `Serialize`).
+    let computed = Prepared::compute::<S>();
+    let mut map = map.write().unwrap_or_else(PoisonError::into_inner);
+    map.entry(type_id)
+        .or_insert_with(|| Box::leak(Box::new(computed)))
 }
 
 fn default_values<S: Session>() -> Box<[Option<Box<[u8]>>]> {

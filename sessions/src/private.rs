@@ -5,8 +5,8 @@
 pub use std::sync::OnceLock;
 pub use std::time::Duration;
 
+pub use crate::config::{Config, SameSite};
 pub use crate::error::FieldError;
-pub use crate::options::{Config, SameSite};
 pub use crate::prepared::Prepared;
 pub use crate::session::{Field, Session};
 

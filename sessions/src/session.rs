@@ -1,9 +1,13 @@
-//! The [`Session`] trait: what `#[derive(Session)]` generates, and what every store works with.
+//! A session type and a loaded session: the [`Session`] trait, which `#[derive(Session)]`
+//! implements, and [`Loaded`], what a [`Store`](crate::Store) hands a request, with what happened to
+//! the session on its way in ([`Origin`], [`ResetField`]).
 
 use std::time::Duration;
 
+pub use crate::loaded::{Loaded, Origin, ResetField, ResetReason};
+
+use crate::config::Config;
 use crate::error::FieldError;
-use crate::options::Config;
 use crate::prepared::Prepared;
 
 /// A typed session: a plain struct whose fields travel in one cookie (or one server-side record).
@@ -51,11 +55,12 @@ pub trait Session: Default + Send + Sync + 'static {
         None
     }
 
-    /// Puts field `index` back to its value in `Self::default()`.
-    fn reset_field(&mut self, index: usize);
-
-    /// What the runtime computes once for this type; see [`Prepared`] for the impl to write.
-    fn prepared() -> &'static Prepared;
+    /// What the runtime computes once for this type. The derive keeps it in a `static` of the type;
+    /// left at this default (a hand-written impl), it is kept in a map by type, one lookup per use.
+    #[doc(hidden)]
+    fn prepared() -> &'static Prepared {
+        crate::prepared::by_type::<Self>()
+    }
 }
 
 /// What the runtime knows about one field of a session.
@@ -103,9 +108,9 @@ impl Field {
     }
 
     /// Gives the field its own lifetime: it resets to its default once `max_age` has passed since its
-    /// value last changed. At most [`Config::MAX_LIFETIME`](crate::Config::MAX_LIFETIME).
+    /// value last changed. At most [`Config::MAX_LIFETIME`](crate::config::Config::MAX_LIFETIME).
     pub const fn max_age(mut self, max_age: Duration) -> Self {
-        self.max_age = Some(crate::options::clamp_lifetime(max_age));
+        self.max_age = Some(crate::config::clamp_lifetime(max_age));
         self
     }
 

@@ -207,7 +207,11 @@ pub async fn keys_roll_across_a_fleet<St: Store>(instance: impl AsyncFn(Keys) ->
 /// old id may be an attacker's planted one. A request arriving with the old id meanwhile gets a fresh
 /// session, refused as [`Rejection::Moved`], and nothing it writes is stored. Past the grace period the
 /// old id is simply gone.
-pub async fn a_save_racing_cycle_id_loses_nothing<St: Store>(a: &St, b: &St, clock: &sessions::ManualClock) {
+pub async fn a_save_racing_cycle_id_loses_nothing<St: Store>(
+    a: &St,
+    b: &St,
+    clock: &sessions::clock::ManualClock,
+) {
     let mut browser = Browser::default();
     let mut session = browser.load::<AppSession>(a).await;
     session.user_id = Some(7);

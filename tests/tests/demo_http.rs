@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use cookie::Cookie;
 use http::HeaderValue;
-use sessions::{CookieStore, FileStore, Key, Keys, ManualClock, Store};
+use sessions::clock::ManualClock;
+use sessions::store::FileStore;
+use sessions::{CookieStore, Key, Keys, Store};
 
 /// A browser's cookie jar for one site. Like browsers, it sends `Secure` cookies to a loopback
 /// address; it records every `Set-Cookie` it receives, for checks on their attributes.

@@ -3,7 +3,9 @@
 //! which reset, and the reason given. No change makes a stored value open as a different value.
 
 use serde::{Deserialize, Serialize};
-use sessions::{CookieStore, Key, Keys, Loaded, MemoryStore, ResetField, ResetReason, Session, Store};
+use sessions::session::{ResetField, ResetReason};
+use sessions::store::MemoryStore;
+use sessions::{CookieStore, Key, Keys, Loaded, Session, Store};
 use sessions_tests::Browser;
 
 /// Stores a session of type `A` filled by `fill`, then reads it back as `B`, on the cookie store and

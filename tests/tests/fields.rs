@@ -1,7 +1,9 @@
 //! Per-field behaviour of derived sessions, through a real store: flash fields, fields with their own
 //! `max_age`, and structs that change between two deploys.
 
-use sessions::{CookieStore, Key, Keys, ManualClock, Origin, ResetField, ResetReason, Session};
+use sessions::clock::ManualClock;
+use sessions::session::{Origin, ResetField, ResetReason};
+use sessions::{CookieStore, Key, Keys, Session};
 use sessions_tests::Browser;
 use std::time::Duration;
 
@@ -337,7 +339,7 @@ struct Credits {
 
 #[tokio::test]
 async fn names_whose_tags_collide_keep_their_own_values_once_one_is_renamed() {
-    let store = sessions::MemoryStore::new(Keys::new(Key::generate()));
+    let store = sessions::store::MemoryStore::new(Keys::new(Key::generate()));
     let mut browser = Browser::default();
     let mut first = browser.load::<Credits>(&store).await;
     first.costarring = Some(1);

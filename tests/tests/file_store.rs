@@ -9,10 +9,10 @@ use std::time::{Duration, SystemTime};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
-use sessions::{
-    FileBackend, FileStore, FileStoreError, Key, Keys, ManualClock, Origin, Rejection, SaveError,
-    ServerStore, Session, Store, Swept,
-};
+use sessions::clock::ManualClock;
+use sessions::session::Origin;
+use sessions::store::{FileBackend, FileStore, FileStoreError, ServerStore, Swept};
+use sessions::{Key, Keys, Rejection, SaveError, Session, Store};
 use sessions_tests::Browser;
 
 #[derive(Session, Default, Debug, PartialEq)]
@@ -145,7 +145,7 @@ async fn cycle_id_moves_the_file_and_destroy_removes_it() {
     );
     assert_eq!(browser.load::<Counters>(&store).await.note, "kept");
     // Past the cycle grace, a sweep removes the forward.
-    clock.advance(ServerStore::<sessions::FileBackend>::DEFAULT_CYCLE_GRACE + Duration::from_secs(1));
+    clock.advance(ServerStore::<sessions::store::FileBackend>::DEFAULT_CYCLE_GRACE + Duration::from_secs(1));
     assert_eq!(store.sweep().unwrap().expired, 1);
     let after = session_files(&dir.0);
     assert_eq!(after.len(), 1);
@@ -303,7 +303,7 @@ async fn path_traversal_through_the_cookie_never_reaches_the_disk() {
     for file in session_files(&dir.0) {
         assert!(file.starts_with(&dir.0));
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(sessions::SessionId::from_text(&name).is_some(), "{name}");
+        assert!(sessions::store::SessionId::from_text(&name).is_some(), "{name}");
     }
     std::fs::remove_dir_all(outside).unwrap();
 }

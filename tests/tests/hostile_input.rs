@@ -5,9 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
-use sessions::{
-    Backend, CookieStore, Key, Keys, MemoryBackend, Rejection, ServerStore, SessionId, Store, Stored, Write,
-};
+use sessions::store::{Backend, MemoryBackend, ServerStore, SessionId, SessionWrite, Stored};
+use sessions::{CookieStore, Key, Keys, Rejection, Store};
 use sessions_tests::{AppSession, Browser};
 
 /// A memory backend that counts how often it is asked for a session.
@@ -25,7 +24,7 @@ impl Backend for CountingBackend {
         self.inner.load(id).await
     }
 
-    async fn save(&self, write: Write) -> Result<sessions::Saved, Self::Error> {
+    async fn save(&self, write: SessionWrite) -> Result<sessions::store::Saved, Self::Error> {
         self.inner.save(write).await
     }
 

@@ -9,7 +9,8 @@ use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use http::header::{COOKIE, SET_COOKIE};
 use sessions::axum::{Session, SessionLayer};
-use sessions::{Backend, CookieStore, Key, Keys, MemoryBackend, ServerStore, SessionId, Stored, Write};
+use sessions::store::{Backend, MemoryBackend, ServerStore, SessionId, SessionWrite, Stored};
+use sessions::{CookieStore, Key, Keys};
 use tower::ServiceExt;
 
 #[derive(sessions::Session, Default)]
@@ -45,7 +46,7 @@ impl Backend for Watched {
         }
         Ok(self.inner.load(id).await.unwrap_or_default())
     }
-    async fn save(&self, write: Write) -> Result<sessions::Saved, Down> {
+    async fn save(&self, write: SessionWrite) -> Result<sessions::store::Saved, Down> {
         if self.down.load(Ordering::SeqCst) {
             return Err(Down);
         }

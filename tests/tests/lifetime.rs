@@ -1,7 +1,9 @@
 //! How long sessions live: absolute `max_age`, sliding `idle_timeout`, browser-session cookies,
 //! "remember me", and `destroy`. Time moves through an injected clock.
 
-use sessions::{CookieStore, Key, Keys, ManualClock, Origin, Rejection, Session};
+use sessions::clock::ManualClock;
+use sessions::session::Origin;
+use sessions::{CookieStore, Key, Keys, Rejection, Session};
 use sessions_tests::Browser;
 use std::time::Duration;
 
@@ -199,10 +201,11 @@ struct Forever {
 }
 
 impl Session for Forever {
-    const CONFIG: sessions::Config = sessions::Config::new("Forever", "forever")
+    const CONFIG: sessions::config::Config = sessions::config::Config::new("Forever", "forever")
         .max_age(Duration::MAX)
         .idle_timeout(Duration::MAX);
-    const FIELDS: &'static [sessions::Field] = &[sessions::Field::new("visits", "u8").max_age(Duration::MAX)];
+    const FIELDS: &'static [sessions::session::Field] =
+        &[sessions::session::Field::new("visits", "u8").max_age(Duration::MAX)];
 
     fn encode_field(&self, _: usize, out: &mut Vec<u8>) -> Result<(), sessions::FieldError> {
         out.push(self.visits);
@@ -212,15 +215,6 @@ impl Session for Forever {
     fn decode_field(&mut self, _: usize, bytes: &[u8]) -> Result<(), sessions::FieldError> {
         self.visits = bytes.first().copied().unwrap_or_default();
         Ok(())
-    }
-
-    fn reset_field(&mut self, _: usize) {
-        self.visits = 0;
-    }
-
-    fn prepared() -> &'static sessions::Prepared {
-        static PREPARED: std::sync::OnceLock<sessions::Prepared> = std::sync::OnceLock::new();
-        sessions::Prepared::get_or_init::<Self>(&PREPARED)
     }
 }
 
@@ -239,23 +233,23 @@ async fn lifetimes_are_cut_on(store: &impl sessions::Store) {
 async fn lifetimes_past_what_browsers_keep_are_cut_to_400_days_never_a_panic() {
     assert_eq!(
         Forever::CONFIG.lifetime().max_age(),
-        sessions::Config::MAX_LIFETIME
+        sessions::config::Config::MAX_LIFETIME
     );
     assert_eq!(
         Forever::CONFIG.lifetime().idle_timeout(),
-        Some(sessions::Config::MAX_LIFETIME)
+        Some(sessions::config::Config::MAX_LIFETIME)
     );
     assert_eq!(
         Forever::FIELDS[0].lifetime(),
-        Some(sessions::Config::MAX_LIFETIME)
+        Some(sessions::config::Config::MAX_LIFETIME)
     );
     lifetimes_are_cut_on(&CookieStore::new(Keys::new(Key::generate()))).await;
-    lifetimes_are_cut_on(&sessions::MemoryStore::new(Keys::new(Key::generate()))).await;
+    lifetimes_are_cut_on(&sessions::store::MemoryStore::new(Keys::new(Key::generate()))).await;
 }
 
 #[test]
 fn a_manual_clock_at_any_time_reads_without_a_panic() {
-    use sessions::Clock as _;
+    use sessions::clock::Clock as _;
     let clock = ManualClock::at_unix(u64::MAX);
     clock.advance(Duration::MAX);
     assert!(clock.now() > std::time::UNIX_EPOCH);

@@ -11,7 +11,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use http::HeaderMap;
-use sessions::{Key, Keys, ManualClock, Origin, RedisOptions, RedisStore, Rejection, Store};
+use sessions::clock::ManualClock;
+use sessions::session::Origin;
+use sessions::store::{RedisOptions, RedisStore};
+use sessions::{Key, Keys, Rejection, Store};
 use sessions_tests::{AppSession, Browser};
 
 /// A `redis-server` of this test's own, with an append-only file so a restart keeps the data.

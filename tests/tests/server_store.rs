@@ -5,10 +5,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use http::HeaderMap;
-use sessions::{
-    Backend, Entries, Key, Keys, LoadError, ManualClock, MemoryBackend, MemoryStore, Origin, Rejection,
-    SaveError, ServerStore, SessionId, Store, Stored, Write,
+use sessions::clock::ManualClock;
+use sessions::session::Origin;
+use sessions::store::{
+    Backend, Entries, MemoryBackend, MemoryStore, ServerStore, SessionId, SessionWrite, Stored,
 };
+use sessions::{Key, Keys, LoadError, Rejection, SaveError, Store};
 use sessions_tests::{AppSession, Browser};
 
 fn setup() -> (MemoryStore, ManualClock, Browser) {
@@ -205,17 +207,17 @@ impl Backend for Peek {
     async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Self::Error> {
         Ok(self.records.lock().unwrap().get(id).cloned().map(Stored::Record))
     }
-    async fn save(&self, write: Write) -> Result<sessions::Saved, Self::Error> {
+    async fn save(&self, write: SessionWrite) -> Result<sessions::store::Saved, Self::Error> {
         let mut records = self.records.lock().unwrap();
         let Some(record) = write.merge(records.get(write.source_id()).map(Vec::as_slice)) else {
-            return Ok(sessions::Saved::Removed);
+            return Ok(sessions::store::Saved::Removed);
         };
         if !records.contains_key(write.source_id()) {
             self.order.lock().unwrap().push(write.id().clone());
         }
         records.remove(write.source_id());
         records.insert(write.id().clone(), record);
-        Ok(sessions::Saved::Stored)
+        Ok(sessions::store::Saved::Stored)
     }
     async fn delete(&self, id: &SessionId) -> Result<(), Self::Error> {
         self.records.lock().unwrap().remove(id);
@@ -263,7 +265,7 @@ impl Backend for Shared {
     async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Self::Error> {
         self.0.backend().load(id).await
     }
-    async fn save(&self, write: Write) -> Result<sessions::Saved, Self::Error> {
+    async fn save(&self, write: SessionWrite) -> Result<sessions::store::Saved, Self::Error> {
         self.0.backend().save(write).await
     }
     async fn delete(&self, id: &SessionId) -> Result<(), Self::Error> {
@@ -300,7 +302,7 @@ impl Backend for Flaky {
         self.check()?;
         Ok(self.inner.load(id).await.unwrap_or_default())
     }
-    async fn save(&self, write: Write) -> Result<sessions::Saved, Down> {
+    async fn save(&self, write: SessionWrite) -> Result<sessions::store::Saved, Down> {
         self.check()?;
         let Ok(saved) = self.inner.save(write).await;
         Ok(saved)
@@ -387,17 +389,17 @@ impl Backend for EntryMap {
             })
         }))
     }
-    async fn save(&self, write: Write) -> Result<sessions::Saved, Self::Error> {
+    async fn save(&self, write: SessionWrite) -> Result<sessions::store::Saved, Self::Error> {
         let mut sessions = self.sessions.lock().unwrap();
         let current = sessions.remove(write.source_id());
         if current.is_none() && !write.creates() {
-            return Ok(sessions::Saved::Removed);
+            return Ok(sessions::store::Saved::Removed);
         }
         let (_, mut fields) = current.unwrap_or_default();
         let entries = write.entries();
         fields.extend(entries.fields);
         sessions.insert(write.id().clone(), (entries.meta, fields));
-        Ok(sessions::Saved::Stored)
+        Ok(sessions::store::Saved::Stored)
     }
     async fn delete(&self, id: &SessionId) -> Result<(), Self::Error> {
         self.sessions.lock().unwrap().remove(id);

@@ -4,7 +4,9 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::HeaderMap;
-use sessions::{CookieStore, Key, Keys, ManualClock, Origin, Rejection, SaveError, Session, Store};
+use sessions::clock::ManualClock;
+use sessions::session::Origin;
+use sessions::{CookieStore, Key, Keys, Rejection, SaveError, Session, Store};
 use sessions_tests::Browser;
 use std::time::Duration;
 

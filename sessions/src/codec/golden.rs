@@ -19,12 +19,12 @@ use std::sync::Mutex;
 use http::{HeaderMap, HeaderValue, header};
 use serde::{Deserialize, Serialize};
 
+use crate::clock::ManualClock;
 use crate::random::tests::pinned;
+use crate::session::Origin;
 use crate::store::cookie::CookieUpdate;
-use crate::{
-    Backend, CookieStore, Entries, Key, Keys, Loaded, ManualClock, Origin, Saved, ServerStore, Session,
-    Store, Stored, Write,
-};
+use crate::store::{Backend, Entries, Saved, ServerStore, SessionWrite, Stored};
+use crate::{CookieStore, Key, Keys, Loaded, Session, Store};
 
 const NOW: u64 = 1_700_000_000;
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
@@ -122,17 +122,17 @@ struct Capture {
 impl Backend for Capture {
     type Error = Infallible;
 
-    async fn load(&self, _: &crate::SessionId) -> Result<Option<Stored>, Infallible> {
+    async fn load(&self, _: &crate::store::SessionId) -> Result<Option<Stored>, Infallible> {
         Ok(self.serve.lock().unwrap().clone())
     }
 
-    async fn save(&self, write: Write) -> Result<Saved, Infallible> {
+    async fn save(&self, write: SessionWrite) -> Result<Saved, Infallible> {
         *self.record.lock().unwrap() = write.merge(None);
         *self.entries.lock().unwrap() = Some(write.entries());
         Ok(Saved::Stored)
     }
 
-    async fn delete(&self, _: &crate::SessionId) -> Result<(), Infallible> {
+    async fn delete(&self, _: &crate::store::SessionId) -> Result<(), Infallible> {
         Ok(())
     }
 }

@@ -18,10 +18,10 @@ use std::ops::Range;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::config::Protection;
 use crate::error::{Rejection, SaveError};
 use crate::key::Keys;
 use crate::loaded::{Intent, Loaded, Origin, ResetField, ResetReason, Snapshot, SnapshotField};
-use crate::options::Protection;
 use crate::session::{Field, Session};
 use payload::{Meta, Writer};
 

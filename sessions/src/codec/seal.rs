@@ -21,9 +21,9 @@ use aes_gcm::{Nonce, Tag};
 use hmac::Mac;
 use sha2::{Digest, Sha256};
 
+use crate::config::Protection;
 use crate::error::Rejection;
 use crate::key::{DerivedKey, Keys};
-use crate::options::Protection;
 
 /// The format version this build writes.
 pub(crate) const VERSION: u8 = 2;

@@ -20,7 +20,7 @@ use crate::store::{Context, Store};
 /// limit, which [`Store::save`] checks.
 ///
 /// ```
-/// use sessions::{CookieStore, Key, Keys, Session, Store};
+/// use sessions::{CookieStore, Key, Session, Store};
 /// use http::{HeaderMap, HeaderValue, header};
 ///
 /// #[derive(Session, Default)]
@@ -30,7 +30,7 @@ use crate::store::{Context, Store};
 /// }
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let store = CookieStore::new(Keys::new(Key::generate()));
+/// let store = CookieStore::new(Key::generate());
 ///
 /// // Request 1: no cookie yet.
 /// let mut cart = store.load::<Cart>(&HeaderMap::new()).await.unwrap();
@@ -52,10 +52,11 @@ pub struct CookieStore {
 }
 
 impl CookieStore {
-    /// A cookie store sealing with `keys`' primary key.
-    pub fn new(keys: Keys) -> Self {
+    /// A cookie store sealing with `keys`' primary key: a [`Key`](crate::Key), or [`Keys`] with
+    /// fallbacks to rotate.
+    pub fn new(keys: impl Into<Keys>) -> Self {
         Self {
-            context: Context::new(keys),
+            context: Context::new(keys.into()),
         }
     }
 

@@ -24,10 +24,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::clock::{LATEST_UNIX_SECONDS, system_time};
+use crate::config::Config;
 use crate::key::Keys;
-use crate::options::Config;
 use crate::store::id::SessionId;
-use crate::store::server::{Backend, Saved, ServerStore, Stored, Write};
+use crate::store::server::{Backend, Saved, ServerStore, SessionWrite, Stored};
 
 const MAGIC: &[u8; 4] = b"SSN1";
 /// The magic of a forward left under an old id by `cycle_id` (same header, a sealed forward after it).
@@ -47,7 +47,8 @@ const STALE_TEMP_AGE: Duration = Duration::from_secs(60 * 60);
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use sessions::{FileStore, Key, Keys, Session, Store};
+/// use sessions::{Key, Session, Store};
+/// use sessions::store::FileStore;
 /// use http::HeaderMap;
 ///
 /// #[derive(Session, Default)]
@@ -58,7 +59,7 @@ const STALE_TEMP_AGE: Duration = Duration::from_secs(60 * 60);
 /// # let dir = std::env::temp_dir().join(format!("sessions-doc-{}", std::process::id()));
 /// // An app reads its key (`Key::from_env("SESSION_KEY")?`): the files outlive the process, and a
 /// // key generated at each start could not open them after a restart.
-/// let store = FileStore::open(&dir, Keys::new(Key::generate()))?;
+/// let store = FileStore::open(&dir, Key::generate())?;
 /// let mut visits = store.load::<Visits>(&HeaderMap::new()).await?;
 /// visits.count += 1;
 /// store.save(&mut visits, &mut HeaderMap::new()).await?;
@@ -73,7 +74,7 @@ pub type FileStore = ServerStore<FileBackend>;
 impl FileStore {
     /// A store in `dir`, created (mode 0700) if missing; refused if `dir` is world-writable. Every
     /// write is synced to disk; see [`FileBackend::durable`] to trade that for speed.
-    pub fn open(dir: impl AsRef<Path>, keys: Keys) -> Result<Self, FileStoreError> {
+    pub fn open(dir: impl AsRef<Path>, keys: impl Into<Keys>) -> Result<Self, FileStoreError> {
         Ok(Self::with_backend(FileBackend::open(dir)?, keys))
     }
 
@@ -256,7 +257,7 @@ impl Backend for FileBackend {
         self.blocking(move |files| files.load(&id)).await
     }
 
-    async fn save(&self, write: Write) -> Result<Saved, FileStoreError> {
+    async fn save(&self, write: SessionWrite) -> Result<Saved, FileStoreError> {
         self.blocking(move |files| files.save(&write)).await
     }
 
@@ -318,7 +319,7 @@ impl Files {
         }
     }
 
-    fn save(&self, write: &Write) -> Result<Saved, FileStoreError> {
+    fn save(&self, write: &SessionWrite) -> Result<Saved, FileStoreError> {
         let _locks = self.lock(&[write.source_id(), write.id()])?;
         let source = self.path(write.source_id());
         let current = match fs::read(&source) {

@@ -8,13 +8,14 @@ use std::time::SystemTime;
 use crate::clock::system_time;
 use crate::key::Keys;
 use crate::store::id::SessionId;
-use crate::store::server::{Backend, Saved, ServerStore, Stored, Write};
+use crate::store::server::{Backend, Saved, ServerStore, SessionWrite, Stored};
 
 /// A [`ServerStore`] keeping sessions in this process's memory. Sessions are lost on restart and not
 /// shared between processes: use it for tests and development.
 ///
 /// ```
-/// use sessions::{Key, Keys, MemoryStore, Session, Store};
+/// use sessions::{Key, Session, Store};
+/// use sessions::store::MemoryStore;
 /// use http::HeaderMap;
 ///
 /// #[derive(Session, Default)]
@@ -23,7 +24,7 @@ use crate::store::server::{Backend, Saved, ServerStore, Stored, Write};
 /// }
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let store = MemoryStore::new(Keys::new(Key::generate()));
+/// let store = MemoryStore::new(Key::generate());
 /// let mut visits = store.load::<Visits>(&HeaderMap::new()).await.unwrap();
 /// visits.count += 1;
 /// store.save(&mut visits, &mut HeaderMap::new()).await.unwrap();
@@ -34,7 +35,7 @@ pub type MemoryStore = ServerStore<MemoryBackend>;
 
 impl MemoryStore {
     /// An empty in-memory store signing ids with `keys`' primary key.
-    pub fn new(keys: Keys) -> Self {
+    pub fn new(keys: impl Into<Keys>) -> Self {
         Self::with_backend(MemoryBackend::default(), keys)
     }
 
@@ -96,7 +97,7 @@ impl Backend for MemoryBackend {
         }))
     }
 
-    async fn save(&self, write: Write) -> Result<Saved, Infallible> {
+    async fn save(&self, write: SessionWrite) -> Result<Saved, Infallible> {
         let mut records = self.records();
         let current = records.get(write.source_id());
         if let Some(kept) = current.filter(|kept| kept.forward) {

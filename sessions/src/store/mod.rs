@@ -8,7 +8,7 @@
 //!   session both keep their change: backends merge per field.
 
 pub(crate) mod cookie;
-#[cfg(feature = "fs")]
+#[cfg(all(feature = "fs", unix))]
 pub(crate) mod fs;
 pub(crate) mod id;
 pub(crate) mod memory;
@@ -17,6 +17,18 @@ pub(crate) mod record;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 pub(crate) mod server;
+
+pub use crate::stats::RejectionCounts;
+pub use cookie::{CookieStore, CookieUpdate};
+#[cfg(all(feature = "fs", unix))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "fs", unix))))]
+pub use fs::{FileBackend, FileStore, FileStoreError, Sweeper, Swept};
+pub use id::SessionId;
+pub use memory::{MemoryBackend, MemoryStore};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::{RedisBackend, RedisOptions, RedisStore, RedisStoreError};
+pub use server::{Backend, Entries, Saved, ServerStore, SessionWrite, Stored};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -28,8 +40,6 @@ use crate::error::{LoadError, Rejection, SaveError};
 use crate::key::Keys;
 use crate::loaded::{Loaded, Origin};
 use crate::session::Session;
-
-use crate::stats::RejectionCounts;
 
 /// Loads typed sessions from requests and saves them into responses.
 ///

@@ -8,9 +8,9 @@ use std::ops::Range;
 
 use crate::codec::payload;
 use crate::codec::seal::{self, Binding};
+use crate::config::Protection;
 use crate::error::Rejection;
 use crate::key::Keys;
-use crate::options::Protection;
 use crate::store::id::SessionId;
 
 /// Which part of a session a sealed value is: a whole record, or one of its entries.

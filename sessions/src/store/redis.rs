@@ -24,7 +24,7 @@ use redis::{Client, Script};
 
 use crate::key::Keys;
 use crate::store::id::SessionId;
-use crate::store::server::{Backend, Entries, Saved, ServerStore, Stored, Write};
+use crate::store::server::{Backend, Entries, Saved, ServerStore, SessionWrite, Stored};
 
 const SAVE: &str = r"
 local source, target = KEYS[1], KEYS[2]
@@ -55,18 +55,23 @@ return {1}
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use sessions::{Key, Keys, RedisOptions, RedisStore};
+/// use sessions::Key;
+/// use sessions::store::{RedisOptions, RedisStore};
 ///
 /// // Every instance sharing the Redis must share the key too: read it, never generate it here.
-/// let keys = Keys::new(Key::from_env("SESSION_KEY")?);
-/// let store = RedisStore::connect("redis://127.0.0.1:6379", RedisOptions::default(), keys).await?;
+/// let key = Key::from_env("SESSION_KEY")?;
+/// let store = RedisStore::connect("redis://127.0.0.1:6379", RedisOptions::default(), key).await?;
 /// # Ok(()) }
 /// ```
 pub type RedisStore = ServerStore<RedisBackend>;
 
 impl RedisStore {
     /// Connects to the Redis at `url` (`redis://host:port/db`).
-    pub async fn connect(url: &str, options: RedisOptions, keys: Keys) -> Result<Self, RedisStoreError> {
+    pub async fn connect(
+        url: &str,
+        options: RedisOptions,
+        keys: impl Into<Keys>,
+    ) -> Result<Self, RedisStoreError> {
         Ok(Self::with_backend(
             RedisBackend::connect(url, options).await?,
             keys,
@@ -205,7 +210,7 @@ impl Backend for RedisBackend {
         Ok(Some(Stored::Entries(entries)))
     }
 
-    async fn save(&self, write: Write) -> Result<Saved, RedisStoreError> {
+    async fn save(&self, write: SessionWrite) -> Result<Saved, RedisStoreError> {
         let entries = write.entries();
         let ttl = write.time_to_live().as_millis().max(1);
         let mut invocation = self.save.key(self.key(write.source_id()));

@@ -24,8 +24,8 @@ use crate::store::{Context, Store};
 /// Storage for server-side sessions: sealed records under session ids.
 ///
 /// A backend never sees a field's value: records arrive sealed (AES-256-GCM, bound to the session's
-/// id), and [`Write::merge`] opens, merges and re-seals them under whatever lock makes that atomic for
-/// the backend (a mutex, a file lock, a Redis transaction).
+/// id), and [`SessionWrite::merge`] opens, merges and re-seals them under whatever lock makes that
+/// atomic for the backend (a mutex, a file lock, a Redis transaction).
 pub trait Backend: Send + Sync + 'static {
     /// What goes wrong in this backend (I/O, connection).
     type Error: std::error::Error + Send + Sync + 'static;
@@ -34,14 +34,14 @@ pub trait Backend: Send + Sync + 'static {
     fn load(&self, id: &SessionId) -> impl Future<Output = Result<Option<Stored>, Self::Error>> + Send;
 
     /// Applies `write`, atomically for the ids it names:
-    /// - when [`Write::source_id`] holds a forward ([`Stored::Moved`]), stores nothing and answers
-    ///   [`Saved::Moved`] with it (the store then writes again to where it points);
-    /// - otherwise merges the write into the record of [`Write::source_id`] and stores the result under
-    ///   [`Write::id`]; when the two differ, the source record is replaced by [`Write::forward`] until
-    ///   [`Write::forward_expires_at`];
-    /// - answers [`Saved::Removed`], storing nothing, when [`Write::merge`] says there is nothing to
-    ///   merge into.
-    fn save(&self, write: Write) -> impl Future<Output = Result<Saved, Self::Error>> + Send;
+    /// - when [`SessionWrite::source_id`] holds a forward ([`Stored::Moved`]), stores nothing and
+    ///   answers [`Saved::Moved`] with it (the store then writes again to where it points);
+    /// - otherwise merges the write into the record of [`SessionWrite::source_id`] and stores the
+    ///   result under [`SessionWrite::id`]; when the two differ, the source record is replaced by
+    ///   [`SessionWrite::forward`] until [`SessionWrite::forward_expires_at`];
+    /// - answers [`Saved::Removed`], storing nothing, when [`SessionWrite::merge`] says there is
+    ///   nothing to merge into.
+    fn save(&self, write: SessionWrite) -> impl Future<Output = Result<Saved, Self::Error>> + Send;
 
     /// Removes the record of `id`, if there is one.
     fn delete(&self, id: &SessionId) -> impl Future<Output = Result<(), Self::Error>> + Send;
@@ -50,11 +50,11 @@ pub trait Backend: Send + Sync + 'static {
 /// A session as a backend stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stored {
-    /// One sealed record, from [`Write::merge`].
+    /// One sealed record, from [`SessionWrite::merge`].
     Record(Vec<u8>),
-    /// Sealed entries, from [`Write::entries`]: for backends that merge on the server, field by field.
+    /// Sealed entries, from [`SessionWrite::entries`]: for backends that merge on the server, field by field.
     Entries(Entries),
-    /// A sealed forward, from [`Write::forward`]: the session moved to a new id (`cycle_id`) a moment
+    /// A sealed forward, from [`SessionWrite::forward`]: the session moved to a new id (`cycle_id`) a moment
     /// ago. For a grace period, saves of requests that loaded it under the old id are written where it
     /// went; loads of the old id are refused ([`crate::Rejection::Moved`]).
     Moved(Vec<u8>),
@@ -70,7 +70,7 @@ pub enum Saved {
     /// stays removed.
     Removed,
     /// The session moved to a new id since it was loaded: nothing was stored; this is the sealed
-    /// forward found under [`Write::source_id`].
+    /// forward found under [`SessionWrite::source_id`].
     Moved(Vec<u8>),
 }
 
@@ -87,7 +87,7 @@ pub struct Entries {
 /// One save of a server-side session, handed to [`Backend::save`]. It owns its data, so a backend
 /// can move it to a blocking thread.
 #[derive(Debug)]
-pub struct Write {
+pub struct SessionWrite {
     id: SessionId,
     source_id: SessionId,
     creates: bool,
@@ -105,13 +105,13 @@ pub struct Write {
     binding: Binding,
 }
 
-impl Write {
+impl SessionWrite {
     /// The id the record is stored under after this write.
     pub fn id(&self) -> &SessionId {
         &self.id
     }
 
-    /// The id whose record this write merges into: [`Write::id`], or the old id when the session's id
+    /// The id whose record this write merges into: [`SessionWrite::id`], or the old id when the session's id
     /// is being cycled.
     pub fn source_id(&self) -> &SessionId {
         &self.source_id
@@ -128,19 +128,19 @@ impl Write {
         self.time_to_live
     }
 
-    /// When this write moves the session to a new id: what to store under [`Write::source_id`] instead
+    /// When this write moves the session to a new id: what to store under [`SessionWrite::source_id`] instead
     /// of its record, so that the saves of requests in flight with the old id reach the new one.
     /// `None` when the id stays, or when the store's cycle grace is zero.
     pub fn forward(&self) -> Option<&[u8]> {
         self.forward.as_ref().map(|(sealed, _)| &sealed[..])
     }
 
-    /// When the [`Write::forward`] may be dropped (a sweep, or the backend's own expiry).
+    /// When the [`SessionWrite::forward`] may be dropped (a sweep, or the backend's own expiry).
     pub fn forward_expires_at(&self) -> SystemTime {
         system_time(self.forward.as_ref().map_or(self.now, |&(_, until)| until))
     }
 
-    /// How long from now the [`Write::forward`] is kept, by the store's clock.
+    /// How long from now the [`SessionWrite::forward`] is kept, by the store's clock.
     pub fn forward_time_to_live(&self) -> Duration {
         Duration::from_secs(
             self.forward
@@ -150,15 +150,15 @@ impl Write {
     }
 
     /// Whether this write may create the session: `false` means it must already be stored (under
-    /// [`Write::source_id`]); if it is not, a concurrent request removed it, and it must stay removed.
+    /// [`SessionWrite::source_id`]); if it is not, a concurrent request removed it, and it must stay removed.
     pub fn creates(&self) -> bool {
         self.creates
     }
 
     /// For a backend that merges on the server: the session's times and the records of the fields
-    /// this save changed, each sealed for [`Write::id`]; every record when the session is new, moves to
-    /// a new id, or was sealed with a fallback key. Storing them over what is stored, entry by entry,
-    /// is the per-field merge.
+    /// this save changed, each sealed for [`SessionWrite::id`]; every record when the session is new,
+    /// moves to a new id, or was sealed with a fallback key. Storing them over what is stored, entry
+    /// by entry, is the per-field merge.
     pub fn entries(&self) -> Entries {
         let seal =
             |plaintext: &[u8], entry| record::seal(plaintext, entry, &self.id, &self.keys, &self.binding);
@@ -179,7 +179,7 @@ impl Write {
         entries
     }
 
-    /// The sealed record to store, given the sealed record stored under [`Write::source_id`] now.
+    /// The sealed record to store, given the sealed record stored under [`SessionWrite::source_id`] now.
     ///
     /// Fields this save changed come from it, every other field stays as stored, so concurrent saves
     /// that change different fields both keep their change. `None` means the session was removed since
@@ -215,7 +215,7 @@ impl Write {
 ///
 /// Sessions are not limited by cookie size, can be revoked on the server, are sealed at rest, and
 /// concurrent requests changing different fields of one session both keep their change. See
-/// [`MemoryStore`](crate::MemoryStore) for an example.
+/// [`MemoryStore`](crate::store::MemoryStore) for an example.
 #[derive(Debug)]
 pub struct ServerStore<B> {
     backend: Arc<B>,
@@ -236,10 +236,10 @@ impl<B> Clone for ServerStore<B> {
 
 impl<B: Backend> ServerStore<B> {
     /// A store keeping sessions in `backend`, signing ids and sealing records with `keys`' primary key.
-    pub fn with_backend(backend: B, keys: Keys) -> Self {
+    pub fn with_backend(backend: B, keys: impl Into<Keys>) -> Self {
         Self {
             backend: Arc::new(backend),
-            context: Context::new(keys),
+            context: Context::new(keys.into()),
             cycle_grace: Self::DEFAULT_CYCLE_GRACE,
         }
     }
@@ -253,10 +253,10 @@ impl<B: Backend> ServerStore<B> {
     /// merged into it, and their responses leave the cookie alone. A load of the old id never reaches
     /// it (the old id may be an attacker's planted one): it is refused as
     /// [`Rejection::Moved`](crate::Rejection::Moved). Past the grace, the old id is gone. At most
-    /// [`Config::MAX_LIFETIME`](crate::Config::MAX_LIFETIME); zero turns forwarding off.
+    /// [`Config::MAX_LIFETIME`](crate::config::Config::MAX_LIFETIME); zero turns forwarding off.
     #[must_use]
     pub fn with_cycle_grace(mut self, grace: Duration) -> Self {
-        self.cycle_grace = crate::options::clamp_lifetime(grace);
+        self.cycle_grace = crate::config::clamp_lifetime(grace);
         self
     }
 
@@ -445,7 +445,7 @@ impl<B: Backend> ServerStore<B> {
         Ok(())
     }
 
-    /// The [`Write`] of `payload` from `source_id` to `id`, with the forward a move leaves behind.
+    /// The [`SessionWrite`] of `payload` from `source_id` to `id`, with the forward a move leaves behind.
     fn write<S: Session>(
         &self,
         (id, source_id): (&SessionId, &SessionId),
@@ -454,7 +454,7 @@ impl<B: Backend> ServerStore<B> {
         (payload, changed): (Vec<u8>, Vec<u32>),
         session: &Loaded<S>,
         now: u64,
-    ) -> Write {
+    ) -> SessionWrite {
         let forward = (id != source_id && !creates && !self.cycle_grace.is_zero()).then(|| {
             let until = now.saturating_add(self.cycle_grace.as_secs());
             let mut plaintext = id.as_bytes().to_vec();
@@ -468,7 +468,7 @@ impl<B: Backend> ServerStore<B> {
             );
             (sealed, until)
         });
-        Write {
+        SessionWrite {
             id: id.clone(),
             source_id: source_id.clone(),
             creates,

@@ -1,5 +1,6 @@
 //! With no options: the struct's name in snake_case, and the secure defaults.
-use sessions::{Config, Protection, SameSite, Session};
+use sessions::Session;
+use sessions::config::{Config, Protection, SameSite};
 
 #[derive(Session, Default)]
 struct HTTPSession {

@@ -1,5 +1,6 @@
 //! Every `#[session(...)]` option at once, and each one's effect on the generated config.
-use sessions::{Protection, SameSite, Session};
+use sessions::Session;
+use sessions::config::{Protection, SameSite};
 use std::time::Duration;
 
 #[derive(Session, Default)]

@@ -1,5 +1,6 @@
 //! `secure = false` is allowed for plain-HTTP development, with the options that do not need it.
-use sessions::{SameSite, Session};
+use sessions::Session;
+use sessions::config::SameSite;
 
 #[derive(Session, Default)]
 #[session(
@@ -17,5 +18,8 @@ struct DevSession {
 fn compiles_and_runs() {
     assert!(!DevSession::CONFIG.cookie().secure());
     assert_eq!(DevSession::CONFIG.cookie().same_site(), SameSite::Strict);
-    assert_eq!(DevSession::CONFIG.protection(), sessions::Protection::Sealed);
+    assert_eq!(
+        DevSession::CONFIG.protection(),
+        sessions::config::Protection::Sealed
+    );
 }

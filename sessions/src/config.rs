@@ -4,7 +4,7 @@
 //! hand-written [`crate::Session`] impl builds one with the same `const` builder:
 //!
 //! ```
-//! use sessions::{Config, SameSite};
+//! use sessions::config::{Config, SameSite};
 //! use std::time::Duration;
 //!
 //! const CONFIG: Config = Config::new("Cart", "cart")
