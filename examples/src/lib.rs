@@ -7,6 +7,13 @@
 //! - Wrong codes are counted on the server ([`Attempts`]), never in the session: a counter kept in a
 //!   cookie can be replayed (send the cookie from before the guesses again), and one kept in any
 //!   session can be raced (concurrent guesses all read the same count).
+//!
+//! Beside the demo, two extension points used from outside the `sessions` crate, each run through
+//! the store contract in the tests crate: [`entry_backend`], a storage backend of your own, and
+//! [`counted`], a store around another store.
+
+pub mod counted;
+pub mod entry_backend;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

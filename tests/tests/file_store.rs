@@ -308,13 +308,6 @@ async fn path_traversal_through_the_cookie_never_reaches_the_disk() {
     std::fs::remove_dir_all(outside).unwrap();
 }
 
-#[tokio::test]
-async fn concurrent_saves_merge_per_field() {
-    let dir = TempDir::new("contract");
-    let store = store_in(&dir.0, &secret(), &ManualClock::at_unix(START));
-    sessions_tests::merges_per_field(&store, &store).await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_saves_from_threads_each_keep_their_field() {
     let dir = TempDir::new("threads");
@@ -661,7 +654,7 @@ async fn permission_denied_is_an_error_with_the_path() {
 #[tokio::test]
 async fn a_rolling_key_change_signs_nobody_out_and_deletes_nothing() {
     let dir = TempDir::new("rolling-keys");
-    sessions_tests::keys_roll_across_a_fleet(async |keys| FileStore::open(&dir.0, keys).unwrap()).await;
+    sessions_tests::contract::keys_roll(async |keys| FileStore::open(&dir.0, keys).unwrap()).await;
     assert_eq!(
         session_files(&dir.0).len(),
         1,
@@ -695,13 +688,4 @@ async fn a_sweep_counts_corrupt_headers_and_goes_on_to_the_next_file() {
     assert_eq!((swept.corrupt, swept.expired), (3, 0));
     assert_eq!(session_files(&dir.0).len(), 1);
     assert_eq!(live.load::<Counters>(&store).await.rejection(), None);
-}
-
-#[tokio::test]
-async fn a_save_racing_cycle_id_loses_nothing_and_signs_nobody_out() {
-    let dir = TempDir::new("cycle-race");
-    let clock = ManualClock::at_unix(START);
-    let a = store_in(&dir.0, &secret(), &clock);
-    let b = store_in(&dir.0, &secret(), &clock);
-    sessions_tests::a_save_racing_cycle_id_loses_nothing(&a, &b, &clock).await;
 }

@@ -153,8 +153,3 @@ async fn at_most_four_distinct_values_are_tried_and_the_rest_are_counted() {
     assert_eq!(cookies.rejections().get(Rejection::TooManyValues), 6);
     assert_eq!(cookies.rejections().get(Rejection::Malformed), 1);
 }
-
-#[tokio::test]
-async fn a_rolling_key_change_signs_nobody_out_on_the_cookie_store() {
-    sessions_tests::keys_roll_across_a_fleet(async |keys| CookieStore::new(keys)).await;
-}

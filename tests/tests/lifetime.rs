@@ -254,9 +254,3 @@ fn a_manual_clock_at_any_time_reads_without_a_panic() {
     clock.advance(Duration::MAX);
     assert!(clock.now() > std::time::UNIX_EPOCH);
 }
-
-#[tokio::test]
-async fn a_write_after_destroy_starts_a_fresh_cookie_session() {
-    let store = CookieStore::new(Keys::new(Key::generate()));
-    sessions_tests::a_write_after_destroy_starts_a_fresh_session(&store).await;
-}

@@ -2,12 +2,10 @@
 //! sharing sessions, the per-field merge on the server, TTLs, `cycle_id`, Redis going away and coming
 //! back, and corrupt values.
 //!
-//! Without `redis-server` on the PATH these tests say so and pass, unless `SESSIONS_REQUIRE_REDIS=1`
-//! (set by `.ci/run`), which makes them fail instead.
+//! Without `redis-server` on the PATH these tests are listed as ignored, with the reason, unless
+//! `SESSIONS_REQUIRE_REDIS=1` (set by `.ci/run`), which fails the build instead.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use http::HeaderMap;
@@ -15,91 +13,7 @@ use sessions::clock::ManualClock;
 use sessions::session::Origin;
 use sessions::store::{RedisOptions, RedisStore};
 use sessions::{Key, Keys, Rejection, Store};
-use sessions_tests::{AppSession, Browser};
-
-/// A `redis-server` of this test's own, with an append-only file so a restart keeps the data.
-struct RedisServer {
-    child: Option<Child>,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl RedisServer {
-    /// A fresh server for one test. The tests that call it are ignored unless the build script found
-    /// `redis-server` (cfg `redis_server`).
-    fn start(name: &str) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = std::env::temp_dir().join(format!("sessions-redis-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut server = Self {
-            child: None,
-            port,
-            dir,
-        };
-        server.run();
-        server
-    }
-
-    fn run(&mut self) {
-        let child = Command::new("redis-server")
-            .args([
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                &self.port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--enable-debug-command",
-                "local",
-            ])
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server was on the PATH when the tests were built");
-        self.child = Some(child);
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("redis-server did not start on port {}", self.port);
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    async fn raw(&self) -> redis::aio::MultiplexedConnection {
-        redis::Client::open(self.url())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap()
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use sessions_tests::{AppSession, Browser, RedisServer};
 
 const START: u64 = 1_700_000_000;
 
@@ -145,16 +59,6 @@ async fn a_session_made_on_one_instance_is_read_and_changed_on_the_other() {
     on_b.cart.push(3);
     browser.save(&b, &mut on_b).await;
     assert_eq!(browser.load::<AppSession>(&a).await.cart, [3]);
-}
-
-#[tokio::test]
-#[cfg_attr(
-    not(redis_server),
-    ignore = "redis-server is not on the PATH: the Redis store is not tested"
-)]
-async fn concurrent_changes_on_two_instances_merge_per_field() {
-    let (_server, a, b, _) = two_instances("merge").await;
-    sessions_tests::merges_per_field(&a, &b).await;
 }
 
 #[tokio::test]
@@ -306,7 +210,7 @@ async fn a_slow_redis_is_a_timeout_error_after_the_configured_time() {
     // Redis stalls for two seconds, from another process. When the stall takes effect is up to the
     // OS: loads before it succeed; the first that fails must be a timeout, back by the 200 ms.
     let stall = Command::new("redis-cli")
-        .args(["-p", &server.port.to_string(), "debug", "sleep", "2"])
+        .args(["-p", &server.port().to_string(), "debug", "sleep", "2"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("redis-cli runs");
@@ -392,20 +296,10 @@ async fn a_corrupt_value_gives_a_fresh_session_and_is_removed() {
 async fn a_rolling_key_change_signs_nobody_out_and_deletes_nothing() {
     let server = RedisServer::start("rolling-keys");
     let clock = ManualClock::at_unix(START);
-    sessions_tests::keys_roll_across_a_fleet(async |keys| instance(&server, &keys, &clock).await).await;
+    sessions_tests::contract::keys_roll(async |keys| instance(&server, &keys, &clock).await).await;
     assert_eq!(
         session_keys(&server).await.len(),
         1,
         "the session is still in Redis"
     );
-}
-
-#[tokio::test]
-#[cfg_attr(
-    not(redis_server),
-    ignore = "redis-server is not on the PATH: the Redis store is not tested"
-)]
-async fn a_save_racing_cycle_id_loses_nothing_and_signs_nobody_out() {
-    let (_server, a, b, clock) = two_instances("cycle-race").await;
-    sessions_tests::a_save_racing_cycle_id_loses_nothing(&a, &b, &clock).await;
 }

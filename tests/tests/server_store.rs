@@ -46,12 +46,6 @@ async fn the_cookie_holds_only_a_signed_id() {
 }
 
 #[tokio::test]
-async fn concurrent_saves_merge_per_field() {
-    let (store, _, _) = setup();
-    sessions_tests::merges_per_field(&store, &store).await;
-}
-
-#[tokio::test]
 async fn cycle_id_moves_the_session_to_a_new_id_and_the_old_one_stops_working() {
     let (store, clock, mut browser) = setup();
     signed_in(&store, &mut browser).await;
@@ -80,26 +74,6 @@ async fn cycle_id_moves_the_session_to_a_new_id_and_the_old_one_stops_working() 
     assert_eq!(
         attacker.load::<AppSession>(&store).await.rejection(),
         Some(Rejection::NotFound)
-    );
-}
-
-#[tokio::test]
-async fn a_destroyed_session_is_not_brought_back_by_a_slower_request() {
-    let (store, _, mut browser) = setup();
-    signed_in(&store, &mut browser).await;
-    let mut slow = browser.load::<AppSession>(&store).await;
-    let mut sign_out = browser.load::<AppSession>(&store).await;
-    sign_out.destroy();
-    browser.save(&store, &mut sign_out).await;
-    assert!(store.backend().is_empty());
-
-    slow.cart.push(3); // the slow request finishes after the sign-out
-    let sent = browser.save(&store, &mut slow).await;
-    assert!(store.backend().is_empty(), "the session stays destroyed");
-    assert_eq!(
-        sent[0].max_age(),
-        Some(cookie::time::Duration::ZERO),
-        "its cookie is removed"
     );
 }
 
@@ -431,9 +405,6 @@ async fn entry_backends_merge_field_by_field() {
         .unwrap();
     assert_eq!(fields.len(), 3, "a new session writes every field");
 
-    let contract = entry_store();
-    sessions_tests::merges_per_field(&contract, &contract).await;
-
     // cycle_id moves the entries; destroy removes them, and a slower save does not bring them back.
     let mut session = browser.load::<AppSession>(&store).await;
     session.cycle_id();
@@ -487,14 +458,8 @@ async fn a_bad_field_entry_loses_only_that_field_and_a_bad_meta_entry_the_sessio
 }
 
 #[tokio::test]
-async fn a_save_racing_cycle_id_loses_nothing_and_signs_nobody_out() {
-    let (store, clock, _) = setup();
-    sessions_tests::a_save_racing_cycle_id_loses_nothing(&store, &store.clone(), &clock).await;
-}
-
-#[tokio::test]
 async fn a_write_after_destroy_starts_a_fresh_session_under_a_new_id() {
     let (store, _, _) = setup();
-    sessions_tests::a_write_after_destroy_starts_a_fresh_session(&store).await;
+    sessions_tests::contract::after_destroy(&store).await;
     assert_eq!(store.backend().len(), 1, "the old record is gone");
 }

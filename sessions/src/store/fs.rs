@@ -23,7 +23,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::clock::{LATEST_UNIX_SECONDS, system_time};
+use crate::clock::LATEST_UNIX_SECONDS;
 use crate::config::Config;
 use crate::key::Keys;
 use crate::store::id::SessionId;
@@ -80,7 +80,7 @@ impl FileStore {
 
     /// Removes expired sessions and abandoned temporary files, by the store's clock.
     pub fn sweep(&self) -> Result<Swept, FileStoreError> {
-        self.backend().sweep(system_time(self.context().now()))
+        self.backend().sweep(self.now())
     }
 
     /// Sweeps every `interval` (at least 10 ms) on a background thread until the returned handle is

@@ -5,7 +5,6 @@ use std::convert::Infallible;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
-use crate::clock::system_time;
 use crate::key::Keys;
 use crate::store::id::SessionId;
 use crate::store::server::{Backend, Saved, ServerStore, SessionWrite, Stored};
@@ -41,7 +40,7 @@ impl MemoryStore {
 
     /// Removes every session that has expired by the store's clock; returns how many.
     pub fn sweep(&self) -> usize {
-        self.backend().remove_expired(system_time(self.context().now()))
+        self.backend().remove_expired(self.now())
     }
 }
 

@@ -47,6 +47,24 @@ pub trait Backend: Send + Sync + 'static {
     fn delete(&self, id: &SessionId) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
 
+/// One backend behind several stores, each with its own keys or clock: the app instances of a test,
+/// or of a key rotation, on one storage.
+impl<B: Backend> Backend for Arc<B> {
+    type Error = B::Error;
+
+    fn load(&self, id: &SessionId) -> impl Future<Output = Result<Option<Stored>, Self::Error>> + Send {
+        B::load(self, id)
+    }
+
+    fn save(&self, write: SessionWrite) -> impl Future<Output = Result<Saved, Self::Error>> + Send {
+        B::save(self, write)
+    }
+
+    fn delete(&self, id: &SessionId) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        B::delete(self, id)
+    }
+}
+
 /// A session as a backend stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stored {
@@ -272,8 +290,10 @@ impl<B: Backend> ServerStore<B> {
         &self.backend
     }
 
-    pub(crate) fn context(&self) -> &Context {
-        &self.context
+    /// The time now by the store's clock (see `with_clock`): for a backend's own sweep, so it agrees
+    /// with the store on what has expired.
+    pub fn now(&self) -> SystemTime {
+        system_time(self.context.now())
     }
 
     fn store_error<S: Session>(error: B::Error) -> SaveError {

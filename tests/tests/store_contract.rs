@@ -1,0 +1,126 @@
+//! The store contract ([`sessions_tests::contract`]) over every store: the built-in ones, and two
+//! written outside the `sessions` crate with its public API alone (a backend, and a store around a
+//! store, from `sessions-examples`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sessions::clock::ManualClock;
+use sessions::store::{FileStore, MemoryBackend, RedisOptions, RedisStore, ServerStore};
+use sessions::{CookieStore, Keys};
+use sessions_examples::counted::Counted;
+use sessions_examples::entry_backend::EntryBackend;
+use sessions_tests::RedisServer;
+use sessions_tests::contract::Fleet;
+
+/// Cookie stores share nothing: the browser carries the session.
+struct Cookies;
+
+impl Fleet for Cookies {
+    type Store = CookieStore;
+    async fn storage() -> Self {
+        Cookies
+    }
+    async fn instance(&self, keys: Keys, clock: &ManualClock) -> CookieStore {
+        CookieStore::new(keys).with_clock(clock.clone())
+    }
+}
+
+sessions_tests::store_contract!(cookie_store: Cookies);
+
+/// One process's memory, shared by the instances.
+struct Memory(Arc<MemoryBackend>);
+
+impl Fleet for Memory {
+    type Store = ServerStore<Arc<MemoryBackend>>;
+    async fn storage() -> Self {
+        Memory(Arc::default())
+    }
+    async fn instance(&self, keys: Keys, clock: &ManualClock) -> Self::Store {
+        ServerStore::with_backend(Arc::clone(&self.0), keys).with_clock(clock.clone())
+    }
+}
+
+sessions_tests::store_contract!(memory_store: server Memory);
+
+/// A directory of its own per test, removed after it.
+struct Files(PathBuf);
+
+impl Fleet for Files {
+    type Store = FileStore;
+    async fn storage() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        Files(std::env::temp_dir().join(format!("sessions-contract-{}-{n}", std::process::id())))
+    }
+    async fn instance(&self, keys: Keys, clock: &ManualClock) -> FileStore {
+        FileStore::open(&self.0, keys).unwrap().with_clock(clock.clone())
+    }
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+sessions_tests::store_contract!(file_store: server Files);
+
+/// A `redis-server` of its own per test.
+struct Redis(RedisServer);
+
+impl Fleet for Redis {
+    type Store = RedisStore;
+    async fn storage() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        Redis(RedisServer::start(&format!(
+            "contract-{}",
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        )))
+    }
+    async fn instance(&self, keys: Keys, clock: &ManualClock) -> RedisStore {
+        RedisStore::connect(&self.0.url(), RedisOptions::default(), keys)
+            .await
+            .unwrap()
+            .with_clock(clock.clone())
+    }
+}
+
+sessions_tests::store_contract!(
+    redis_store: server Redis,
+    #[cfg_attr(
+        not(redis_server),
+        ignore = "redis-server is not on the PATH: the Redis store is not tested"
+    )]
+);
+
+/// The backend of `sessions-examples`, written with the public API alone.
+struct Entries(Arc<EntryBackend>);
+
+impl Fleet for Entries {
+    type Store = ServerStore<Arc<EntryBackend>>;
+    async fn storage() -> Self {
+        Entries(Arc::default())
+    }
+    async fn instance(&self, keys: Keys, clock: &ManualClock) -> Self::Store {
+        ServerStore::with_backend(Arc::clone(&self.0), keys).with_clock(clock.clone())
+    }
+}
+
+sessions_tests::store_contract!(outside_backend: server Entries);
+
+/// The store around a store of `sessions-examples`, around the memory store.
+struct CountedMemory(Memory);
+
+impl Fleet for CountedMemory {
+    type Store = Counted<ServerStore<Arc<MemoryBackend>>>;
+    async fn storage() -> Self {
+        CountedMemory(Memory::storage().await)
+    }
+    async fn instance(&self, keys: Keys, clock: &ManualClock) -> Self::Store {
+        Counted::new(self.0.instance(keys, clock).await)
+    }
+}
+
+sessions_tests::store_contract!(outside_store: server CountedMemory);
