@@ -57,7 +57,7 @@ pub fn stored_record<S: Session>(keys: &Keys, plaintext: &[u8]) {
     let forward = record::seal(plaintext, Part::Forward, &id, keys, &binding);
     let mut cookie = String::from(S::CONFIG.cookie().name());
     cookie.push('=');
-    id::sign::<S>(&id, keys, &mut cookie);
+    id::sign(&id, keys, &S::prepared().binding, &mut cookie);
     let mut request = HeaderMap::new();
     request.insert(header::COOKIE, HeaderValue::from_str(&cookie).expect("base64url"));
     for stored in [
@@ -79,7 +79,7 @@ pub fn stored_record<S: Session>(keys: &Keys, plaintext: &[u8]) {
 
 /// Opens a cookie value through the envelope only, for the seal's own parser.
 pub fn envelope<S: Session>(keys: &Keys, value: &str) {
-    if let Ok(mut buf) = codec::decode_base64(value) {
+    if let Ok(mut buf) = codec::text::decode(value) {
         let _ = seal::open(&mut buf, keys, &S::prepared().binding, &[]);
     }
     let _: Loaded<S> = match codec::open_cookie::<S>(value, keys, NOW) {

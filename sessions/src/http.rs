@@ -8,9 +8,12 @@ use cookie::{Cookie, SameSite as CookieSameSite};
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
 
-use crate::codec::MAX_COOKIE_LEN;
 use crate::config::{CookieOptions, SameSite};
 use crate::error::SaveError;
+
+/// The longest `Set-Cookie` line, and cookie value, a browser keeps (RFC 6265's minimum every browser
+/// honours). A longer incoming value is refused before it is decoded.
+pub(crate) const MAX_COOKIE_LEN: usize = 4096;
 
 /// The values of every cookie called `name` in the request, in order. A browser sends several when
 /// cookies of one name were set for different paths or domains.

@@ -12,11 +12,9 @@ mod golden;
 pub(crate) mod payload;
 pub(crate) mod seal;
 pub(crate) mod shape;
+pub(crate) mod text;
 
 use std::ops::Range;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::config::Protection;
 use crate::error::{Rejection, SaveError};
@@ -25,19 +23,12 @@ use crate::loaded::{Intent, Loaded, Origin, ResetField, ResetReason, Snapshot, S
 use crate::session::{Field, Session};
 use payload::{Meta, Writer};
 
-/// The longest cookie value a browser sends (RFC 6265's minimum every browser keeps). Anything longer
-/// is refused before it is decoded.
-pub(crate) const MAX_COOKIE_LEN: usize = 4096;
-
 /// How far in the future a session's times may lie, for clocks that disagree between servers.
 const CLOCK_SKEW_LEEWAY: u64 = 60;
 
 /// Opens a cookie store's cookie value into a session.
 pub(crate) fn open_cookie<S: Session>(value: &str, keys: &Keys, now: u64) -> Result<Loaded<S>, Rejection> {
-    if value.len() > MAX_COOKIE_LEN {
-        return Err(Rejection::Oversized);
-    }
-    let mut buf = decode_base64(value)?;
+    let mut buf = text::decode(value)?;
     let opened = seal::open(&mut buf, keys, &S::prepared().binding, &[])?;
     let (buf, payload) = if opened.version == seal::V1 {
         let upgraded = payload::upgrade_v1(&buf[opened.payload]).map_err(|_| Rejection::Malformed)?;
@@ -52,16 +43,6 @@ pub(crate) fn open_cookie<S: Session>(value: &str, keys: &Keys, now: u64) -> Res
     Ok(loaded)
 }
 
-/// Decodes a cookie value's base64url. Into a `Vec::with_capacity`, since base64's own `decode`
-/// allocates with `vec![0; n]`, which is calloc, and glibc serves calloc without its thread cache.
-pub(crate) fn decode_base64(value: &str) -> Result<Vec<u8>, Rejection> {
-    let mut buf = Vec::with_capacity(base64::decoded_len_estimate(value.len()));
-    URL_SAFE_NO_PAD
-        .decode_vec(value, &mut buf)
-        .map_err(|_| Rejection::Malformed)?;
-    Ok(buf)
-}
-
 /// Seals `buf` (a payload written after [`seal::payload_offset`] bytes) with the primary key, and
 /// appends it as a cookie value to `out`. An encrypted payload is padded to whole AES blocks first.
 pub(crate) fn seal_cookie<S: Session>(mut buf: Vec<u8>, keys: &Keys, out: &mut String) {
@@ -70,7 +51,7 @@ pub(crate) fn seal_cookie<S: Session>(mut buf: Vec<u8>, keys: &Keys, out: &mut S
         payload::pad_to_block(&mut buf, seal::payload_offset(protection));
     }
     seal::seal(&mut buf, protection, keys.primary(), &S::prepared().binding, &[]);
-    URL_SAFE_NO_PAD.encode_string(&buf, out);
+    text::encode(&buf, out);
 }
 
 /// The length of the cookie value [`seal_cookie`] makes of a `buf_len`-byte buffer.
@@ -83,7 +64,7 @@ pub(crate) fn sealed_cookie_len<S: Session>(buf_len: usize) -> usize {
         Protection::Signed => payload,
     };
     let sealed = offset + payload + seal::trailer_len(protection);
-    base64::encoded_len(sealed, false).unwrap_or(usize::MAX)
+    text::encoded_len(sealed)
 }
 
 /// Rebuilds a session from the payload at `buf[payload]`, refusing it if the session has expired or

@@ -4,6 +4,7 @@
 //! ```text
 //! sealed: version u8 = 2 | kind u8 = 0 | key_id u32 BE | nonce [12] | ciphertext | tag [16]
 //! signed: version u8 = 2 | kind u8 = 1 | key_id u32 BE | payload    | hmac [32]
+//! id:     version u8 = 1 | kind u8 = 2 | key_id u32 BE | id [16]    | hmac [16]
 //! ```
 //! The version names the payload's layout ([`super::payload`]). Version 1, whose type tags were 16
 //! bits of the type's spelling, is still opened; [`Opened::version`] says which it was.
@@ -15,6 +16,10 @@
 //! The header, the cookie name and the session type's name are authenticated with the payload
 //! (associated data for GCM, a prefix of the MAC input for HMAC), so a cookie opens only under the
 //! name and type it was made for.
+//!
+//! The third kind carries a server-side session's id: HMAC-SHA256 under the key's id sub-key,
+//! truncated to 128 bits, so a forged or guessed id is refused before any store is asked for it. Ids
+//! keep format version 1: version 2 changed only the payload of sealed sessions.
 
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::{Nonce, Tag};
@@ -43,6 +48,11 @@ pub(crate) fn unknown_version(version: u8, current: u8) -> Rejection {
 }
 const KIND_SEALED: u8 = 0;
 const KIND_SIGNED: u8 = 1;
+const KIND_ID: u8 = 2;
+/// A server-side session id's length.
+pub(crate) const ID_LEN: usize = 16;
+const ID_MAC_LEN: usize = 16;
+const SIGNED_ID_LEN: usize = HEADER_LEN + ID_LEN + ID_MAC_LEN;
 pub(crate) const HEADER_LEN: usize = 6;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
@@ -189,25 +199,85 @@ pub(crate) fn open(
     if buf.len() < HEADER_LEN + trailer {
         return Err(Rejection::Malformed);
     }
+    let aad = &binding.associated_data(&[buf[0], buf[1], buf[2], buf[3], buf[4], buf[5]], subject);
+    let (payload, by_fallback) = with_key(keys, key_id, |key| match kind {
+        KIND_SEALED => open_sealed(buf, key, aad),
+        _ => verify_signed(buf, key, aad),
+    })?;
+    Ok(Opened {
+        payload,
+        by_fallback,
+        version,
+    })
+}
+
+/// The first of the keys with id `key_id` for which `attempt` succeeds, and whether it is a fallback
+/// key. No such key is [`Rejection::UnknownKey`]; keys that all fail are [`Rejection::Tampered`].
+fn with_key<T>(
+    keys: &Keys,
+    key_id: u32,
+    mut attempt: impl FnMut(&DerivedKey) -> Option<T>,
+) -> Result<(T, bool), Rejection> {
     let mut candidates = keys.with_id(key_id).peekable();
     if candidates.peek().is_none() {
         return Err(Rejection::UnknownKey);
     }
-    let aad = &binding.associated_data(&[buf[0], buf[1], buf[2], buf[3], buf[4], buf[5]], subject);
     for key in candidates {
-        let opened = match kind {
-            KIND_SEALED => open_sealed(buf, key, aad),
-            _ => verify_signed(buf, key, aad),
-        };
-        if let Some(payload) = opened {
-            return Ok(Opened {
-                payload,
-                by_fallback: !std::ptr::eq(key, keys.primary()),
-                version,
-            });
+        if let Some(found) = attempt(key) {
+            return Ok((found, !std::ptr::eq(key, keys.primary())));
         }
     }
     Err(Rejection::Tampered)
+}
+
+/// The envelope of a server-side session's id, signed with `key`.
+pub(crate) fn sign_id(id: &[u8; ID_LEN], key: &DerivedKey, binding: &Binding) -> [u8; SIGNED_ID_LEN] {
+    let [a, b, c, d] = key.id.to_be_bytes();
+    let header = [V1, KIND_ID, a, b, c, d];
+    let mut signed = [0; SIGNED_ID_LEN];
+    signed[..HEADER_LEN].copy_from_slice(&header);
+    signed[HEADER_LEN..HEADER_LEN + ID_LEN].copy_from_slice(id);
+    let mac = id_mac(key, binding, &header, id).finalize().into_bytes();
+    signed[HEADER_LEN + ID_LEN..].copy_from_slice(&mac[..ID_MAC_LEN]);
+    signed
+}
+
+/// Checks an envelope made by [`sign_id`]; the id, and whether a fallback key signed it.
+pub(crate) fn verify_id(
+    buf: &[u8],
+    keys: &Keys,
+    binding: &Binding,
+) -> Result<([u8; ID_LEN], bool), Rejection> {
+    let &[version, kind, ..] = buf else {
+        return Err(Rejection::Malformed);
+    };
+    if version != V1 {
+        return Err(unknown_version(version, V1));
+    }
+    let Some((header, rest)) = buf.split_first_chunk::<HEADER_LEN>() else {
+        return Err(Rejection::Malformed);
+    };
+    if kind != KIND_ID || buf.len() != SIGNED_ID_LEN {
+        return Err(Rejection::Malformed);
+    }
+    let (id, mac) = rest.split_first_chunk::<ID_LEN>().ok_or(Rejection::Malformed)?;
+    let key_id = u32::from_be_bytes([header[2], header[3], header[4], header[5]]);
+    let ((), by_fallback) = with_key(keys, key_id, |key| {
+        id_mac(key, binding, header, id).verify_truncated_left(mac).ok()
+    })?;
+    Ok((*id, by_fallback))
+}
+
+fn id_mac(
+    key: &DerivedKey,
+    binding: &Binding,
+    header: &[u8; HEADER_LEN],
+    id: &[u8; ID_LEN],
+) -> hmac::Hmac<Sha256> {
+    let mut mac = key.id_signer.clone();
+    mac.update(&binding.associated_data(header, &[]));
+    mac.update(id);
+    mac
 }
 
 fn open_sealed(buf: &mut [u8], key: &DerivedKey, aad: &[u8]) -> Option<std::ops::Range<usize>> {

@@ -383,7 +383,7 @@ impl<B: Backend> ServerStore<B> {
         now: u64,
     ) -> Result<HeaderValue, SaveError> {
         let mut value = String::with_capacity(64);
-        id::sign::<S>(id, &self.context.keys, &mut value);
+        id::sign(id, &self.context.keys, &S::prepared().binding, &mut value);
         http::set_cookie(
             S::CONFIG.cookie().name(),
             &S::prepared().attributes,
@@ -545,7 +545,7 @@ impl<B: Backend> Store for ServerStore<B> {
             .context
             .candidates(http::cookie_values(request, S::CONFIG.cookie().name()));
         for value in candidates.iter() {
-            let verified = match id::verify::<S>(value, &self.context.keys) {
+            let verified = match id::verify(value, &self.context.keys, &S::prepared().binding) {
                 Ok(verified) => verified,
                 Err(reason) => {
                     refused.get_or_insert(reason);
