@@ -10,9 +10,9 @@ use std::task::{Context, Poll, Waker};
 use http::{HeaderMap, HeaderValue, header};
 
 use crate::Store;
-use crate::codec::{self, seal};
+use crate::codec::payload::{self, Meta};
+use crate::codec::{cookie, seal, snapshot, text};
 use crate::key::Keys;
-use crate::loaded::{Loaded, Origin};
 use crate::session::Session;
 use crate::store::id::{self, SessionId};
 use crate::store::record::{self, Part};
@@ -25,17 +25,21 @@ pub const NOW: u64 = 1_700_000_000;
 /// that: whatever opens once opens again.
 pub fn payload<S: Session>(payload: &[u8]) {
     // The same bytes as a v1 payload, upgraded as on open.
-    if let Ok(upgraded) = codec::payload::upgrade_v1(payload) {
+    if let Ok(upgraded) = payload::upgrade_v1(payload) {
         let len = upgraded.len();
-        let _ = codec::restore::<S>(upgraded, 0..len, NOW);
+        let _ = snapshot::restore::<S>(upgraded, 0..len, NOW);
     }
-    let Ok(loaded) = codec::restore::<S>(payload.to_vec(), 0..payload.len(), NOW) else {
+    let Ok(restored) = snapshot::restore::<S>(payload.to_vec(), 0..payload.len(), NOW) else {
         return;
     };
     let mut out = Vec::new();
-    if codec::encode(&loaded, NOW, &mut out, |_| ()).is_ok() {
+    let meta = Meta {
+        refreshed_at: NOW,
+        ..restored.meta
+    };
+    if snapshot::encode(&restored.value, Some(&restored.snapshot), meta, &mut out, |_| ()).is_ok() {
         let len = out.len();
-        let again = codec::restore::<S>(out, 0..len, NOW);
+        let again = snapshot::restore::<S>(out, 0..len, NOW);
         assert!(again.is_ok(), "a payload this crate wrote does not restore");
     }
 }
@@ -79,13 +83,13 @@ pub fn stored_record<S: Session>(keys: &Keys, plaintext: &[u8]) {
 
 /// Opens a cookie value through the envelope only, for the seal's own parser.
 pub fn envelope<S: Session>(keys: &Keys, value: &str) {
-    if let Ok(mut buf) = codec::text::decode(value) {
-        let _ = seal::open(&mut buf, keys, &S::prepared().binding, &[]);
+    let binding = &S::prepared().binding;
+    if let Ok(mut buf) = text::decode(value) {
+        let _ = seal::open(&mut buf, keys, binding, &[]);
     }
-    let _: Loaded<S> = match codec::open_cookie::<S>(value, keys, NOW) {
-        Ok(loaded) => loaded,
-        Err(_) => Loaded::new(Origin::New, NOW),
-    };
+    if let Ok(opened) = cookie::open(value, keys, binding) {
+        let _ = snapshot::restore::<S>(opened.buf, opened.payload, NOW);
+    }
 }
 
 /// A backend that always holds one stored session and merges into it.

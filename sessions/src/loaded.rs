@@ -1,11 +1,12 @@
 //! [`Loaded`]: a session as a request sees it, with what the store knows about where it came from.
 
-use std::ops::{Deref, DerefMut, Range};
+use std::ops::{Deref, DerefMut};
 use std::time::{Duration, SystemTime};
 
 use crate::clock::system_time;
 use crate::codec::payload::Meta;
-use crate::error::Rejection;
+use crate::codec::snapshot::{self, Layout, ResetField, Restored, Snapshot};
+use crate::error::{Rejection, SaveError};
 use crate::session::Session;
 use crate::store::id::SessionId;
 
@@ -34,19 +35,19 @@ use crate::store::id::SessionId;
 /// ```
 #[derive(Debug)]
 pub struct Loaded<S> {
-    pub(crate) value: S,
-    pub(crate) origin: Origin,
-    pub(crate) meta: Meta,
-    pub(crate) persistent: bool,
-    pub(crate) snapshot: Snapshot,
-    pub(crate) resets: Vec<ResetField>,
-    /// Opened with a fallback key: the cookie is re-issued under the primary key on the next save.
-    pub(crate) rekey: bool,
-    pub(crate) intent: Intent,
-    pub(crate) id: Option<SessionId>,
+    value: S,
+    origin: Origin,
+    meta: Meta,
+    persistent: bool,
+    snapshot: Snapshot,
+    resets: Vec<ResetField>,
+    /// Opened with a fallback key (or from an older format): sealed again on the next save.
+    rekey: bool,
+    intent: Intent,
+    id: Option<SessionId>,
     /// The client holds the cookie of a session [`Loaded::destroy`] ended, until a save clears it or
     /// replaces it.
-    pub(crate) ended: bool,
+    ended: bool,
 }
 
 /// Where a loaded session came from.
@@ -60,50 +61,49 @@ pub enum Origin {
     Rejected(Rejection),
 }
 
-/// A field that did not keep its stored value on load and went back to its default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ResetField {
-    /// The field's name.
-    pub field: &'static str,
-    /// Why.
-    pub reason: ResetReason,
-}
-
-/// Why a field went back to its default on load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ResetReason {
-    /// The stored value was written for another type of this field (a deploy changed it).
-    TypeChanged,
-    /// The stored value did not decode as the field's type.
-    Undecodable,
-    /// The field's own `#[max_age]` had passed.
-    Expired,
-}
-
 /// What saving should do besides writing changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Intent {
+enum Intent {
     Keep,
     CycleId,
     Destroy,
 }
 
-/// The payload as loaded, so that saving can tell which fields changed.
-#[derive(Debug, Default)]
-pub(crate) struct Snapshot {
-    pub(crate) bytes: Vec<u8>,
-    /// Per field index: where its value was and when it was set; empty for a new session.
-    pub(crate) fields: Vec<Option<SnapshotField>>,
-    /// Whole records of fields this version of the struct does not have, carried along unchanged so
-    /// that two versions of an app serving the same users during a deploy do not erase each other's.
-    pub(crate) foreign: Vec<Range<usize>>,
+/// What a save does, decided for every store in one place: [`Loaded::plan_save`].
+#[derive(Debug)]
+pub(crate) struct SavePlan {
+    /// The id of the session [`Loaded::destroy`] ended, for a server-side store to delete.
+    pub(crate) ended: Option<SessionId>,
+    pub(crate) action: SaveAction,
 }
 
-#[derive(Debug, Clone)]
-pub(crate) struct SnapshotField {
-    pub(crate) value: Range<usize>,
-    pub(crate) set_at: Option<u64>,
+#[derive(Debug)]
+pub(crate) enum SaveAction {
+    /// Nothing to store; the client's cookie stays as it is.
+    Nothing,
+    /// Nothing to store, and the client's cookie goes: it holds a session that was ended, or one that
+    /// was refused (but for one left alone, see `Rejection::is_left_alone`). The session now counts
+    /// as new, so a second save in the request sends nothing.
+    ClearCookie,
+    /// Store the session; once stored, [`Loaded::stored`] records it.
+    Store(Pending),
+}
+
+/// A session to store: its encoded payload, and what the store must do besides.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    /// The payload, after the bytes the caller reserved at its start.
+    pub(crate) payload: Vec<u8>,
+    pub(crate) layout: Layout,
+    /// The name tags of the fields that changed.
+    pub(crate) changed: Vec<u32>,
+    /// The session gets a new id: it has none yet, or [`Loaded::cycle_id`] asked for one.
+    pub(crate) new_id: bool,
+    /// Every part must be sealed again: a new id (parts are bound to it), or a fallback key.
+    pub(crate) reseal_all: bool,
+    /// The cookie must be issued again even where its value stays (a server-side id): sealed with a
+    /// fallback key, "remember me" switched, or an idle refresh due.
+    pub(crate) reissue_cookie: bool,
 }
 
 impl<S: Session> Loaded<S> {
@@ -128,10 +128,114 @@ impl<S: Session> Loaded<S> {
         }
     }
 
+    /// A session restored from a payload; `rekey` says it must be sealed again on its next save.
+    pub(crate) fn restored(restored: Restored<S>, rekey: bool) -> Self {
+        Self {
+            value: restored.value,
+            origin: Origin::Restored,
+            meta: restored.meta,
+            persistent: restored.meta.persistent,
+            snapshot: restored.snapshot,
+            resets: restored.resets,
+            rekey,
+            intent: Intent::Keep,
+            id: None,
+            ended: false,
+        }
+    }
+
+    /// The payload as last loaded or stored: for tests that pin the wire format.
+    #[cfg(test)]
+    pub(crate) fn stored_payload(&self) -> &[u8] {
+        &self.snapshot.bytes
+    }
+
+    /// The id a server-side store keeps the session under, if it is stored.
+    pub(crate) fn id(&self) -> Option<&SessionId> {
+        self.id.as_ref()
+    }
+
+    /// Notes the id the session is stored under; `rekey` adds that the id's cookie must be signed
+    /// again (it was signed with a fallback key).
+    pub(crate) fn stored_under(&mut self, id: Option<SessionId>, rekey: bool) {
+        self.id = id;
+        self.rekey |= rekey;
+    }
+
+    /// Decides what saving the session at `now` does, and encodes it after `reserved` bytes (room
+    /// for an envelope's header). Every store saves by this plan.
+    pub(crate) fn plan_save(&mut self, now: u64, reserved: usize) -> Result<SavePlan, SaveError> {
+        // After `destroy`, the old session ends, and what was written since is a fresh session.
+        let ended = self.restart_if_destroyed(now);
+        if self.rejection() == Some(Rejection::Moved) {
+            // Storing this fresh session would give the browser a new id over the one its session
+            // just moved to: signed out. The racing request's changes are dropped instead.
+            tracing::debug!(
+                cookie = S::CONFIG.cookie().name(),
+                "a request racing a cycle_id: its changes are not stored"
+            );
+            return Ok(SavePlan {
+                ended,
+                action: SaveAction::Nothing,
+            });
+        }
+        let mut payload = Vec::with_capacity(reserved + self.snapshot.bytes.len() + 64);
+        payload.resize(reserved, 0);
+        let mut changed = Vec::new();
+        let layout = self.encode(now, &mut payload, |index| {
+            changed.push(S::FIELDS[index].name_tag())
+        })?;
+        let restored = self.origin == Origin::Restored;
+        let cycles = restored && self.intent == Intent::CycleId;
+        let action = if !changed.is_empty() || self.stale(now) || self.rekey || cycles {
+            SaveAction::Store(Pending {
+                payload,
+                layout,
+                changed,
+                new_id: self.id.is_none() || cycles,
+                reseal_all: self.id.is_none() || cycles || self.rekey,
+                reissue_cookie: self.rekey
+                    || self.persistent != self.meta.persistent
+                    || (self.persistent && self.refresh_due(now)),
+            })
+        } else if self.clears_cookie() {
+            self.origin = Origin::New;
+            self.ended = false;
+            SaveAction::ClearCookie
+        } else {
+            SaveAction::Nothing
+        };
+        Ok(SavePlan { ended, action })
+    }
+
+    /// Appends the session's payload as it would be stored at `now`; see [`snapshot::encode`].
+    fn encode(&self, now: u64, out: &mut Vec<u8>, changed: impl FnMut(usize)) -> Result<Layout, SaveError> {
+        let meta = Meta {
+            created_at: self.meta.created_at,
+            refreshed_at: now,
+            persistent: self.persistent,
+        };
+        let before = (self.origin == Origin::Restored).then_some(&self.snapshot);
+        snapshot::encode(&self.value, before, meta, out, changed)
+    }
+
+    /// Records that `payload` (the plan's, without the reserved bytes) is now what is stored, so
+    /// that a second save in the same request writes nothing unless something changed again.
+    pub(crate) fn stored(&mut self, payload: Vec<u8>, layout: Layout) {
+        let (snapshot, meta) = Snapshot::stored(payload, layout);
+        self.snapshot = snapshot;
+        self.meta = meta;
+        self.origin = Origin::Restored;
+        self.resets.clear();
+        self.rekey = false;
+        self.ended = false;
+        self.intent = Intent::Keep;
+    }
+
     /// At save, after [`Loaded::destroy`]: ends the session and makes this a new one (no id, nothing
     /// stored) holding what was written since. Returns the id the ended session was stored under, for
     /// a server-side store to delete.
-    pub(crate) fn restart_if_destroyed(&mut self, now: u64) -> Option<SessionId> {
+    fn restart_if_destroyed(&mut self, now: u64) -> Option<SessionId> {
         if !self.is_destroyed() {
             return None;
         }
@@ -146,14 +250,8 @@ impl<S: Session> Loaded<S> {
 
     /// Whether a save that stores nothing removes the client's cookie: it carried a session that was
     /// ended, or one that was refused (but for one left alone, see `Rejection::is_left_alone`).
-    pub(crate) fn clears_cookie(&self) -> bool {
+    fn clears_cookie(&self) -> bool {
         self.ended || self.rejection().is_some_and(|reason| !reason.is_left_alone())
-    }
-
-    /// Notes that the client's cookie was removed: a second save in the request sends nothing.
-    pub(crate) fn cookie_cleared(&mut self) {
-        self.origin = Origin::New;
-        self.ended = false;
     }
 
     /// Where this session came from.
@@ -184,7 +282,7 @@ impl<S: Session> Loaded<S> {
         let mut changed = false;
         let mut scratch = Vec::with_capacity(self.snapshot.bytes.len() + 64);
         // A field that cannot be encoded will fail the save: that is a change not yet stored.
-        let encoded = crate::codec::encode(self, self.meta.refreshed_at, &mut scratch, |_| changed = true);
+        let encoded = self.encode(self.meta.refreshed_at, &mut scratch, |_| changed = true);
         changed || encoded.is_err()
     }
 
@@ -285,7 +383,7 @@ impl<S: Session> Loaded<S> {
     /// Whether the cookie should be written again because time passed: an `idle_timeout` window is a
     /// tenth used up since the cookie was last issued. So an active visitor is never signed out, and an
     /// unchanged session is not re-sent on every request.
-    pub(crate) fn refresh_due(&self, now: u64) -> bool {
+    fn refresh_due(&self, now: u64) -> bool {
         S::CONFIG.lifetime().idle_timeout().is_some_and(|idle| {
             let window = (idle.as_secs() / 10).max(1);
             now.saturating_sub(self.meta.refreshed_at) >= window
@@ -294,16 +392,10 @@ impl<S: Session> Loaded<S> {
 
     /// Whether the stored copy must be written even if no field changed: the persistence choice
     /// changed, fields were reset on load, or an idle refresh is due.
-    pub(crate) fn stale(&self, now: u64) -> bool {
+    fn stale(&self, now: u64) -> bool {
         self.persistent != self.meta.persistent
             || !self.resets.is_empty()
             || (self.origin == Origin::Restored && self.refresh_due(now))
-    }
-
-    /// Whether a save must store the session: a field changed (`changed`), it is [`stale`](Self::stale),
-    /// it was sealed with a fallback key, or its id is being cycled.
-    pub(crate) fn must_store(&self, changed: bool, now: u64) -> bool {
-        changed || self.stale(now) || self.rekey || self.intent == Intent::CycleId
     }
 
     /// The `Max-Age` of a cookie issued at `now`, or `None` for a browser-session cookie.

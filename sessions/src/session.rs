@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-pub use crate::loaded::{Loaded, Origin, ResetField, ResetReason};
+pub use crate::codec::snapshot::{ResetField, ResetReason};
+pub use crate::loaded::{Loaded, Origin};
 
 use crate::config::Config;
 use crate::error::FieldError;

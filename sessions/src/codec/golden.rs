@@ -164,14 +164,14 @@ fn make() -> BTreeMap<String, String> {
     let Ok(CookieUpdate::Set { value, .. }) = pinned(1, || cookie_store.seal(&mut session)) else {
         panic!("a new session with values is set");
     };
-    vectors.insert("sealed-cookie.payload".into(), hex(&session.snapshot.bytes));
+    vectors.insert("sealed-cookie.payload".into(), hex(session.stored_payload()));
     vectors.insert("sealed-cookie".into(), value);
 
     let mut session = new_session(golden_signed());
     let Ok(CookieUpdate::Set { value, .. }) = pinned(1, || cookie_store.seal(&mut session)) else {
         panic!("a new session with values is set");
     };
-    vectors.insert("signed-cookie.payload".into(), hex(&session.snapshot.bytes));
+    vectors.insert("signed-cookie.payload".into(), hex(session.stored_payload()));
     vectors.insert("signed-cookie".into(), value);
 
     let server = ServerStore::with_backend(Capture::default(), keys()).with_clock(clock());
@@ -181,7 +181,7 @@ fn make() -> BTreeMap<String, String> {
     let line = response[header::SET_COOKIE].to_str().unwrap();
     let value = line.split(';').next().unwrap().strip_prefix("golden=").unwrap();
     vectors.insert("signed-id".into(), value.to_string());
-    vectors.insert("record.payload".into(), hex(&session.snapshot.bytes));
+    vectors.insert("record.payload".into(), hex(session.stored_payload()));
     let record = server.backend().record.lock().unwrap().clone().unwrap();
     vectors.insert("record".into(), hex(&record));
     let entries = server.backend().entries.lock().unwrap().clone().unwrap();

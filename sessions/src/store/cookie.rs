@@ -5,11 +5,11 @@ use std::time::Duration;
 use ::http::HeaderMap;
 
 use crate::clock::Clock;
-use crate::codec::{self, seal};
+use crate::codec::{cookie, seal, snapshot};
 use crate::error::{LoadError, SaveError};
 use crate::http::{self, ValueOut};
 use crate::key::Keys;
-use crate::loaded::Loaded;
+use crate::loaded::{Loaded, SaveAction};
 use crate::session::Session;
 use crate::stats::RejectionCounts;
 use crate::store::{Context, Store};
@@ -77,8 +77,10 @@ impl CookieStore {
         let candidates = self.context.candidates(values);
         let mut refused = None;
         for value in candidates.iter() {
-            match codec::open_cookie::<S>(value, &self.context.keys, now) {
-                Ok(session) => return session,
+            let opened = cookie::open(value, &self.context.keys, &S::prepared().binding)
+                .and_then(|opened| Ok((snapshot::restore(opened.buf, opened.payload, now)?, opened.reseal)));
+            match opened {
+                Ok((restored, reseal)) => return Loaded::restored(restored, reseal),
                 Err(reason) => {
                     refused.get_or_insert(reason);
                 }
@@ -112,35 +114,33 @@ impl CookieStore {
         start: impl FnOnce(usize, Option<Duration>) -> Result<Out, SaveError>,
     ) -> Result<Sealed<Out>, SaveError> {
         let now = self.context.now();
-        // After `destroy`, the old cookie goes, and what was written since is a fresh session.
-        session.restart_if_destroyed(now);
         let offset = seal::payload_offset(S::CONFIG.protection());
-        let mut buf = Vec::with_capacity(offset + session.snapshot.bytes.len() + 64);
-        buf.resize(offset, 0);
-        let mut changed = false;
-        let layout = codec::encode(session, now, &mut buf, |_| changed = true)?;
-        if !session.must_store(changed, now) {
-            if session.clears_cookie() {
-                session.cookie_cleared();
-                return Ok(Sealed::Remove);
-            }
-            return Ok(Sealed::Unchanged);
-        }
-        let value_len = codec::sealed_cookie_len::<S>(buf.len());
+        let pending = match session.plan_save(now, offset)?.action {
+            SaveAction::Nothing => return Ok(Sealed::Unchanged),
+            SaveAction::ClearCookie => return Ok(Sealed::Remove),
+            SaveAction::Store(pending) => pending,
+        };
+        let protection = S::CONFIG.protection();
+        let value_len = cookie::sealed_len(pending.payload.len(), protection);
         let max_age = session.cookie_max_age(now);
         let mut out = start(value_len, max_age)?;
-        // Nothing can fail from here on: the old snapshot's buffer becomes the new one.
-        let mut plaintext = std::mem::take(&mut session.snapshot.bytes);
-        plaintext.clear();
-        plaintext.extend_from_slice(&buf[offset..]);
+        // Nothing can fail from here on.
+        let plaintext = pending.payload[offset..].to_vec();
         let before = out.value_mut().len();
-        codec::seal_cookie::<S>(buf, &self.context.keys, out.value_mut());
+        let binding = &S::prepared().binding;
+        cookie::seal(
+            pending.payload,
+            protection,
+            &self.context.keys,
+            binding,
+            out.value_mut(),
+        );
         debug_assert_eq!(
             out.value_mut().len() - before,
             value_len,
             "the size check saw another length"
         );
-        codec::commit(session, plaintext, layout);
+        session.stored(plaintext, pending.layout);
         Ok(Sealed::Set { out, max_age })
     }
 }

@@ -9,11 +9,11 @@ use ::http::{HeaderMap, HeaderValue};
 use crate::clock::{Clock, system_time};
 use crate::codec::payload;
 use crate::codec::seal::Binding;
-use crate::codec::{self, Layout};
+use crate::codec::snapshot;
 use crate::error::{LoadError, Rejection, SaveError};
 use crate::http;
 use crate::key::Keys;
-use crate::loaded::{Intent, Loaded, Origin};
+use crate::loaded::{Loaded, Origin, Pending, SaveAction};
 use crate::session::Session;
 use crate::stats::RejectionCounts;
 use crate::store::id::{self, SessionId};
@@ -330,9 +330,8 @@ impl<B: Backend> ServerStore<B> {
                 &S::prepared().binding,
             )
             .and_then(|opened| {
-                let mut session = codec::restore::<S>(opened.buf, opened.plaintext, now)?;
-                session.rekey = opened.reseal;
-                Ok(session)
+                let restored = snapshot::restore(opened.buf, opened.plaintext, now)?;
+                Ok(Loaded::restored(restored, opened.reseal))
             }),
             Some(Stored::Entries(entries)) => self.assemble::<S>(entries, id, now),
         };
@@ -370,9 +369,7 @@ impl<B: Backend> ServerStore<B> {
         writer.finish();
         let rekey = times.reseal || fields.iter().any(|field| field.reseal);
         let len = buf.len();
-        let mut session = codec::restore::<S>(buf, 0..len, now)?;
-        session.rekey = rekey;
-        Ok(session)
+        Ok(Loaded::restored(snapshot::restore(buf, 0..len, now)?, rekey))
     }
 
     /// The `Set-Cookie` line carrying `id`, signed with the primary key.
@@ -392,38 +389,27 @@ impl<B: Backend> ServerStore<B> {
         )
     }
 
-    /// Stores `payload` and sends the id cookie when the id changed or the cookie must be refreshed.
-    /// `old_id` is the id the session was loaded under, `None` for a session stored for the first
-    /// time. A session that moved meanwhile (another request cycled its id) is written where it moved,
-    /// once, and the cookie is left as the browser has it; one that was removed meanwhile stays
-    /// removed.
+    /// Stores `pending` and sends the id cookie when the id changed or the cookie must be issued
+    /// again. A session that moved meanwhile (another request cycled its id) is written where it
+    /// moved, once, and the cookie is left as the browser has it; one that was removed meanwhile
+    /// stays removed.
     async fn write_record<S: Session>(
         &self,
         session: &mut Loaded<S>,
         response: &mut HeaderMap,
-        (payload, layout): (Vec<u8>, Layout),
-        changed: Vec<u32>,
-        old_id: Option<SessionId>,
+        pending: Pending,
         now: u64,
     ) -> Result<(), SaveError> {
         let options = S::CONFIG.cookie();
-        let cycles = old_id.is_none() || session.intent == Intent::CycleId;
-        let mut id = match (&old_id, cycles) {
-            (Some(old_id), false) => old_id.clone(),
+        let old_id = session.id().cloned();
+        let mut id = match &old_id {
+            Some(old_id) if !pending.new_id => old_id.clone(),
             _ => SessionId::random(),
         };
         let mut source_id = old_id.clone().unwrap_or_else(|| id.clone());
-        let rewrites_all = cycles || session.rekey;
         let mut followed = false;
         loop {
-            let write = self.write::<S>(
-                (&id, &source_id),
-                old_id.is_none(),
-                rewrites_all,
-                (payload.clone(), changed.clone()),
-                session,
-                now,
-            );
+            let write = self.write::<S>((&id, &source_id), old_id.is_none(), &pending, session, now);
             match self.backend.save(write).await.map_err(Self::store_error::<S>)? {
                 Saved::Stored => break,
                 Saved::Moved(sealed) if !followed => {
@@ -447,31 +433,27 @@ impl<B: Backend> ServerStore<B> {
         }
         // After following a move, no cookie at all: the new id goes only to the request that moved
         // the session (the old id may be an attacker's planted one), and the browser keeps it.
-        let send_cookie = !followed
-            && (old_id.as_ref() != Some(&id)
-                || session.rekey
-                || session.persistent != session.meta.persistent
-                || (session.persistent && session.refresh_due(now)));
+        let send_cookie = !followed && (old_id.as_ref() != Some(&id) || pending.reissue_cookie);
         let line = send_cookie
             .then(|| self.id_cookie(&id, session, now))
             .transpose()?;
-        codec::commit(session, payload, layout);
+        session.stored(pending.payload, pending.layout);
         // A request that followed a move keeps the old id, which it may hand out; its next save in
         // this request goes through the forward again.
-        session.id = if followed { old_id } else { Some(id) };
+        session.stored_under(if followed { old_id } else { Some(id) }, false);
         if let Some(line) = line {
             http::append(response, line);
         }
         Ok(())
     }
 
-    /// The [`SessionWrite`] of `payload` from `source_id` to `id`, with the forward a move leaves behind.
+    /// The [`SessionWrite`] of `pending` from `source_id` to `id`, with the forward a move leaves
+    /// behind.
     fn write<S: Session>(
         &self,
         (id, source_id): (&SessionId, &SessionId),
         creates: bool,
-        rewrites_all: bool,
-        (payload, changed): (Vec<u8>, Vec<u32>),
+        pending: &Pending,
         session: &Loaded<S>,
         now: u64,
     ) -> SessionWrite {
@@ -492,9 +474,9 @@ impl<B: Backend> ServerStore<B> {
             id: id.clone(),
             source_id: source_id.clone(),
             creates,
-            rewrites_all,
-            payload,
-            changed,
+            rewrites_all: pending.reseal_all,
+            payload: pending.payload.clone(),
+            changed: pending.changed.clone(),
             expires_at: system_time(session.expires_at_unix(now)),
             time_to_live: Duration::from_secs(session.expires_at_unix(now).saturating_sub(now)),
             forward,
@@ -554,8 +536,7 @@ impl<B: Backend> Store for ServerStore<B> {
             };
             match self.restore::<S>(&verified.id, now).await? {
                 Ok(mut session) => {
-                    session.id = Some(verified.id);
-                    session.rekey |= verified.by_fallback;
+                    session.stored_under(Some(verified.id), verified.by_fallback);
                     return Ok(session);
                 }
                 Err(reason) => {
@@ -571,44 +552,21 @@ impl<B: Backend> Store for ServerStore<B> {
         session: &mut Loaded<S>,
         response: &mut HeaderMap,
     ) -> Result<(), SaveError> {
-        let options = S::CONFIG.cookie();
         let now = self.context.now();
-        // After `destroy`, the old record and cookie go, and what was written since is a fresh
-        // session under a new id.
-        if let Some(id) = session.restart_if_destroyed(now) {
+        let plan = session.plan_save(now, 0)?;
+        // After `destroy`, the old record goes; what was written since is a fresh session, under a
+        // new id.
+        if let Some(id) = plan.ended {
             self.backend.delete(&id).await.map_err(Self::store_error::<S>)?;
         }
-        if session.rejection() == Some(Rejection::Moved) {
-            // Storing this fresh session would give the browser a new id over the one its session
-            // just moved to: signed out. The racing request's changes are dropped instead.
-            tracing::debug!(
-                cookie = options.name(),
-                "a request racing a cycle_id: its changes are not stored"
-            );
-            return Ok(());
-        }
-
-        let mut payload = Vec::with_capacity(session.snapshot.bytes.len() + 64);
-        let mut changed = Vec::new();
-        let layout = codec::encode(session, now, &mut payload, |index| {
-            changed.push(S::FIELDS[index].name_tag())
-        })?;
-        let must_store = session.must_store(!changed.is_empty(), now);
-        let old_id = session.id.clone();
-        if old_id.is_none() && changed.is_empty() && !session.stale(now) {
-            // A new session nobody wrote to: nothing to store, but an ended session's cookie or a
-            // refused one is cleared.
-            if session.clears_cookie() {
-                http::append(response, http::removal(options)?);
-                session.cookie_cleared();
+        match plan.action {
+            SaveAction::Nothing => Ok(()),
+            SaveAction::ClearCookie => {
+                http::append(response, http::removal(S::CONFIG.cookie())?);
+                Ok(())
             }
-            return Ok(());
+            SaveAction::Store(pending) => self.write_record(session, response, pending, now).await,
         }
-        if !must_store {
-            return Ok(());
-        }
-        self.write_record(session, response, (payload, layout), changed, old_id, now)
-            .await
     }
 
     fn rejections(&self) -> &RejectionCounts {
