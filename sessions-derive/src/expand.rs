@@ -110,7 +110,7 @@ fn generate(input: &Input<'_>) -> TokenStream {
                 fn prepared() -> &'static ::sessions::__private::Prepared {
                     static __SESSIONS_PREPARED: ::sessions::__private::OnceLock<::sessions::__private::Prepared> =
                         ::sessions::__private::OnceLock::new();
-                    ::sessions::__private::Prepared::get_or_init::<Self>(&__SESSIONS_PREPARED)
+                    ::sessions::__private::prepare::<Self>(&__SESSIONS_PREPARED)
                 }
             }
 

@@ -10,11 +10,11 @@ use std::task::{Context, Poll, Waker};
 use http::{HeaderMap, HeaderValue, header};
 
 use crate::Store;
+use crate::codec::id::{self, SessionId};
 use crate::codec::payload::{self, Meta};
 use crate::codec::{cookie, seal, snapshot, text};
 use crate::key::Keys;
 use crate::session::Session;
-use crate::store::id::{self, SessionId};
 use crate::store::record::{self, Part};
 use crate::store::{Backend, Entries, Saved, ServerStore, SessionWrite, Stored};
 

@@ -170,6 +170,7 @@ pub mod clock;
 mod codec;
 pub mod config;
 mod error;
+mod field;
 mod http;
 mod key;
 mod loaded;

@@ -4,11 +4,11 @@ use std::ops::{Deref, DerefMut};
 use std::time::{Duration, SystemTime};
 
 use crate::clock::system_time;
+use crate::codec::id::SessionId;
 use crate::codec::payload::Meta;
 use crate::codec::snapshot::{self, Layout, ResetField, Restored, Snapshot};
 use crate::error::{Rejection, SaveError};
 use crate::session::Session;
-use crate::store::id::SessionId;
 
 /// A loaded session: derefs to your struct, and knows whether it is new, why an incoming cookie was
 /// refused, which fields were reset, and what saving it should do.

@@ -7,8 +7,9 @@ pub use std::time::Duration;
 
 pub use crate::config::{Config, SameSite};
 pub use crate::error::FieldError;
+pub use crate::field::Field;
 pub use crate::prepared::Prepared;
-pub use crate::session::{Field, Session};
+pub use crate::session::Session;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -44,6 +45,11 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> FieldValue for T {
     fn shape_tag() -> Option<u32> {
         crate::codec::shape::tag::<T>()
     }
+}
+
+/// The prepared data of `S`, computed on first use and kept in the type's own `cell`.
+pub fn prepare<S: Session>(cell: &'static OnceLock<Prepared>) -> &'static Prepared {
+    crate::session::prepare::<S>(cell)
 }
 
 /// The answer to an index past the last field.

@@ -24,9 +24,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::clock::LATEST_UNIX_SECONDS;
+use crate::codec::id::SessionId;
 use crate::config::Config;
 use crate::key::Keys;
-use crate::store::id::SessionId;
 use crate::store::server::{Backend, Saved, ServerStore, SessionWrite, Stored};
 
 const MAGIC: &[u8; 4] = b"SSN1";

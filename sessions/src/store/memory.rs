@@ -5,8 +5,8 @@ use std::convert::Infallible;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
+use crate::codec::id::SessionId;
 use crate::key::Keys;
-use crate::store::id::SessionId;
 use crate::store::server::{Backend, Saved, ServerStore, SessionWrite, Stored};
 
 /// A [`ServerStore`] keeping sessions in this process's memory. Sessions are lost on restart and not

@@ -10,7 +10,6 @@
 pub(crate) mod cookie;
 #[cfg(all(feature = "fs", unix))]
 pub(crate) mod fs;
-pub(crate) mod id;
 pub(crate) mod memory;
 pub(crate) mod merge;
 pub(crate) mod record;
@@ -18,12 +17,12 @@ pub(crate) mod record;
 pub(crate) mod redis;
 pub(crate) mod server;
 
+pub use crate::codec::id::SessionId;
 pub use crate::stats::RejectionCounts;
 pub use cookie::{CookieStore, CookieUpdate};
 #[cfg(all(feature = "fs", unix))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "fs", unix))))]
 pub use fs::{FileBackend, FileStore, FileStoreError, Sweeper, Swept};
-pub use id::SessionId;
 pub use memory::{MemoryBackend, MemoryStore};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

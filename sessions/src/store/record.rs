@@ -6,12 +6,12 @@
 
 use std::ops::Range;
 
+use crate::codec::id::SessionId;
 use crate::codec::payload;
 use crate::codec::seal::{self, Binding};
 use crate::config::Protection;
 use crate::error::Rejection;
 use crate::key::Keys;
-use crate::store::id::SessionId;
 
 /// Which part of a session a sealed value is: a whole record, or one of its entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,8 +22,8 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use redis::{Client, Script};
 
+use crate::codec::id::SessionId;
 use crate::key::Keys;
-use crate::store::id::SessionId;
 use crate::store::server::{Backend, Entries, Saved, ServerStore, SessionWrite, Stored};
 
 const SAVE: &str = r"

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use ::http::{HeaderMap, HeaderValue};
 
 use crate::clock::{Clock, system_time};
+use crate::codec::id::{self, SessionId};
 use crate::codec::payload;
 use crate::codec::seal::Binding;
 use crate::codec::snapshot;
@@ -16,7 +17,6 @@ use crate::key::Keys;
 use crate::loaded::{Loaded, Origin, Pending, SaveAction};
 use crate::session::Session;
 use crate::stats::RejectionCounts;
-use crate::store::id::{self, SessionId};
 use crate::store::merge::merge;
 use crate::store::record::{self, Part};
 use crate::store::{Context, Store};

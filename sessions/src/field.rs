@@ -1,0 +1,113 @@
+//! [`Field`]: what the runtime knows about one field of a session type, and the tags it is stored
+//! under.
+
+use std::time::Duration;
+
+/// What the runtime knows about one field of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    name: &'static str,
+    name_tag: u32,
+    type_tag: u16,
+    flash: bool,
+    max_age: Option<Duration>,
+}
+
+impl Field {
+    /// A plain field called `name`, of the type spelled `type_name`.
+    ///
+    /// The wire format stores each value under a tag of its name, with a tag of its type: the tag of the
+    /// type's serde shape where [`Session::shape_tag`] gives one, else a 16-bit tag of `type_name`, the
+    /// spelling. A field renamed or retyped between two deploys reads as absent or resets to its
+    /// default, and every other field survives.
+    pub const fn new(name: &'static str, type_name: &'static str) -> Self {
+        Self {
+            name,
+            name_tag: fnv1a(name),
+            // The spelling only notices a respelled type, not a changed one (an enum reordered keeps its
+            // name): the tag of last resort, for types whose shape cannot be traced, and the only tag
+            // of format v1.
+            type_tag: fold(fnv1a(type_name)),
+            flash: false,
+            max_age: None,
+        }
+    }
+
+    /// Stores the field under `stored_name` instead of its name: its name tag follows `stored_name`, so a
+    /// field renamed in Rust keeps its stored value, and two names whose tags collide can be told apart.
+    /// `#[session(rename = "...")]` on a derived field calls this.
+    pub const fn stored_as(mut self, stored_name: &'static str) -> Self {
+        self.name_tag = fnv1a(stored_name);
+        self
+    }
+
+    /// Marks the field as flash: it keeps its value until the app takes it.
+    pub const fn flash(mut self) -> Self {
+        self.flash = true;
+        self
+    }
+
+    /// Gives the field its own lifetime: it resets to its default once `max_age` has passed since its
+    /// value last changed. At most [`Config::MAX_LIFETIME`](crate::config::Config::MAX_LIFETIME).
+    pub const fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(crate::config::clamp_lifetime(max_age));
+        self
+    }
+
+    /// The field's name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+    /// Whether the field is a flash field.
+    pub const fn is_flash(&self) -> bool {
+        self.flash
+    }
+    /// The field's own lifetime, if it has one.
+    pub const fn lifetime(&self) -> Option<Duration> {
+        self.max_age
+    }
+
+    pub(crate) const fn name_tag(&self) -> u32 {
+        self.name_tag
+    }
+    pub(crate) const fn type_tag(&self) -> u16 {
+        self.type_tag
+    }
+}
+
+/// 32-bit FNV-1a, evaluated at compile time for field tags. Not a security boundary: tags only tell
+/// fields apart inside an authenticated payload.
+const fn fnv1a(text: &str) -> u32 {
+    let bytes = text.as_bytes();
+    let mut hash: u32 = 0x811c_9dc5;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u32;
+        hash = hash.wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    hash
+}
+
+/// XOR-folds a 32-bit hash to 16 bits, keeping the influence of every bit.
+const fn fold(hash: u32) -> u16 {
+    (hash >> 16) as u16 ^ hash as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_follow_name_and_type_separately() {
+        let a = Field::new("cart", "Vec<u32>");
+        let renamed = Field::new("basket", "Vec<u32>");
+        let retyped = Field::new("cart", "Vec<u64>");
+        assert_eq!(a.type_tag(), renamed.type_tag());
+        assert_ne!(a.name_tag(), renamed.name_tag());
+        assert_eq!(a.name_tag(), retyped.name_tag());
+        assert_ne!(a.type_tag(), retyped.type_tag());
+        // The reference vector of FNV-1a 32.
+        assert_eq!(fnv1a("a"), 0xe40c_292c);
+    }
+}
