@@ -122,7 +122,9 @@ pub(crate) fn set_cookie(
 
 /// A [`set_cookie`] line written in place: started with `name=`, then the caller appends the value
 /// through [`ValueOut`], then [`SetCookieLine::finish`] adds the attributes. For a value that is made
-/// as it is written (a sealed cookie's base64), so that it needs no buffer of its own.
+/// as it is written (a sealed cookie's base64), so that it needs no buffer of its own: a cookie
+/// store's load and save through headers runs 1.9% fewer instructions than sealing into a `String`
+/// and copying it into the line (callgrind, the `seal_open` session).
 #[derive(Debug)]
 pub(crate) struct SetCookieLine<'a> {
     line: String,

@@ -95,8 +95,6 @@ pub(crate) struct Pending {
     /// The payload, after the bytes the caller reserved at its start.
     pub(crate) payload: Vec<u8>,
     pub(crate) layout: Layout,
-    /// The name tags of the fields that changed.
-    pub(crate) changed: Vec<u32>,
     /// The session gets a new id: it has none yet, or [`Loaded::cycle_id`] asked for one.
     pub(crate) new_id: bool,
     /// Every part must be sealed again: a new id (parts are bound to it), or a fallback key.
@@ -163,8 +161,14 @@ impl<S: Session> Loaded<S> {
     }
 
     /// Decides what saving the session at `now` does, and encodes it after `reserved` bytes (room
-    /// for an envelope's header). Every store saves by this plan.
-    pub(crate) fn plan_save(&mut self, now: u64, reserved: usize) -> Result<SavePlan, SaveError> {
+    /// for an envelope's header), calling `changed` with the name tag of each field that changed.
+    /// Every store saves by this plan.
+    pub(crate) fn plan_save(
+        &mut self,
+        now: u64,
+        reserved: usize,
+        mut changed: impl FnMut(u32),
+    ) -> Result<SavePlan, SaveError> {
         // After `destroy`, the old session ends, and what was written since is a fresh session.
         let ended = self.restart_if_destroyed(now);
         if self.rejection() == Some(Rejection::Moved) {
@@ -181,17 +185,17 @@ impl<S: Session> Loaded<S> {
         }
         let mut payload = Vec::with_capacity(reserved + self.snapshot.bytes.len() + 64);
         payload.resize(reserved, 0);
-        let mut changed = Vec::new();
+        let mut any_changed = false;
         let layout = self.encode(now, &mut payload, |index| {
-            changed.push(S::FIELDS[index].name_tag())
+            any_changed = true;
+            changed(S::FIELDS[index].name_tag());
         })?;
         let restored = self.origin == Origin::Restored;
         let cycles = restored && self.intent == Intent::CycleId;
-        let action = if !changed.is_empty() || self.stale(now) || self.rekey || cycles {
+        let action = if any_changed || self.stale(now) || self.rekey || cycles {
             SaveAction::Store(Pending {
                 payload,
                 layout,
-                changed,
                 new_id: self.id.is_none() || cycles,
                 reseal_all: self.id.is_none() || cycles || self.rekey,
                 reissue_cookie: self.rekey
@@ -221,10 +225,8 @@ impl<S: Session> Loaded<S> {
 
     /// Records that `payload` (the plan's, without the reserved bytes) is now what is stored, so
     /// that a second save in the same request writes nothing unless something changed again.
-    pub(crate) fn stored(&mut self, payload: Vec<u8>, layout: Layout) {
-        let (snapshot, meta) = Snapshot::stored(payload, layout);
-        self.snapshot = snapshot;
-        self.meta = meta;
+    pub(crate) fn stored(&mut self, payload: &[u8], layout: Layout) {
+        self.meta = self.snapshot.replace(payload, layout);
         self.origin = Origin::Restored;
         self.resets.clear();
         self.rekey = false;

@@ -22,7 +22,6 @@ pub(crate) struct CopyBorrowed<T>(pub(crate) T);
 
 macro_rules! forward_deserialize {
     ($($method:ident),* $(,)?) => {$(
-        #[inline]
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
             self.0.$method(CopyBorrowed(visitor))
         }
@@ -58,12 +57,10 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for CopyBorrowed<D> {
         deserialize_ignored_any,
     );
 
-    #[inline]
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
         self.0.deserialize_str(CopyBorrowed(visitor))
     }
 
-    #[inline]
     fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
         self.0.deserialize_bytes(CopyBorrowed(visitor))
     }
@@ -122,7 +119,6 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for CopyBorrowed<D> {
 
 macro_rules! forward_visit {
     ($($method:ident($value:ty)),* $(,)?) => {$(
-        #[inline]
         fn $method<E: Error>(self, value: $value) -> Result<V::Value, E> {
             self.0.$method(value)
         }
@@ -159,37 +155,30 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for CopyBorrowed<V> {
         visit_byte_buf(Vec<u8>),
     );
 
-    #[inline]
     fn visit_none<E: Error>(self) -> Result<V::Value, E> {
         self.0.visit_none()
     }
 
-    #[inline]
     fn visit_unit<E: Error>(self) -> Result<V::Value, E> {
         self.0.visit_unit()
     }
 
-    #[inline]
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
         self.0.visit_some(CopyBorrowed(deserializer))
     }
 
-    #[inline]
     fn visit_newtype_struct<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
         self.0.visit_newtype_struct(CopyBorrowed(deserializer))
     }
 
-    #[inline]
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
         self.0.visit_seq(CopyBorrowed(seq))
     }
 
-    #[inline]
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
         self.0.visit_map(CopyBorrowed(map))
     }
 
-    #[inline]
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
         self.0.visit_enum(CopyBorrowed(data))
     }
@@ -198,7 +187,6 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for CopyBorrowed<V> {
 impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for CopyBorrowed<S> {
     type Value = S::Value;
 
-    #[inline]
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<S::Value, D::Error> {
         self.0.deserialize(CopyBorrowed(deserializer))
     }
@@ -207,7 +195,6 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for CopyBorrowed<S> {
 impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for CopyBorrowed<A> {
     type Error = A::Error;
 
-    #[inline]
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, A::Error> {
         self.0.next_element_seed(CopyBorrowed(seed))
     }
@@ -220,12 +207,10 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for CopyBorrowed<A> {
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for CopyBorrowed<A> {
     type Error = A::Error;
 
-    #[inline]
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
         self.0.next_key_seed(CopyBorrowed(seed))
     }
 
-    #[inline]
     fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
         self.0.next_value_seed(CopyBorrowed(seed))
     }

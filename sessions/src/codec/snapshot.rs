@@ -68,22 +68,20 @@ pub(crate) fn restore<S: Session>(
     payload: Range<usize>,
     now: u64,
 ) -> Result<Restored<S>, Rejection> {
+    let base = payload.start;
+    let within = |range: Range<usize>| base + range.start..base + range.end;
     let (meta, mut records) = payload::read(&buf[payload]).map_err(|_| Rejection::Malformed)?;
     check_times::<S>(meta, now)?;
 
     let mut value = S::default();
     let mut resets = Vec::new();
-    let within = |part: &[u8]| -> Range<usize> {
-        let start = part.as_ptr() as usize - buf.as_ptr() as usize;
-        start..start + part.len()
-    };
     let type_tags = &S::prepared().type_tags;
     let mut fields = vec![None; S::FIELDS.len()];
     let mut foreign = Vec::new();
     for (position, record) in records.by_ref().enumerate() {
         let record = record.map_err(|_| Rejection::Malformed)?;
         let Some(index) = field_index::<S>(record.name_tag, position) else {
-            foreign.push(within(record.raw));
+            foreign.push(within(record.raw_range()));
             continue;
         };
         let field = &S::FIELDS[index];
@@ -101,7 +99,7 @@ pub(crate) fn restore<S: Session>(
         match outcome {
             Ok(()) => {
                 fields[index] = Some(SnapshotField {
-                    value: within(record.value),
+                    value: within(record.value_range()),
                     set_at: record.set_at,
                 })
             }
@@ -251,14 +249,13 @@ pub(crate) fn encode<S: Session>(
 }
 
 impl Snapshot {
-    /// The payload `payload`, written by [`encode`] and laid out as `layout`, as it is now stored.
-    pub(crate) fn stored(payload: Vec<u8>, layout: Layout) -> (Self, Meta) {
-        let snapshot = Snapshot {
-            bytes: payload,
-            fields: layout.fields,
-            foreign: layout.foreign,
-        };
-        (snapshot, layout.meta)
+    /// Becomes `payload`, written by [`encode`] and laid out as `layout`, as it is now stored;
+    /// returns its times.
+    pub(crate) fn replace(&mut self, payload: &[u8], layout: Layout) -> Meta {
+        self.bytes = payload.to_vec();
+        self.fields = layout.fields;
+        self.foreign = layout.foreign;
+        layout.meta
     }
 }
 

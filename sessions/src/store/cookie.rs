@@ -115,7 +115,7 @@ impl CookieStore {
     ) -> Result<Sealed<Out>, SaveError> {
         let now = self.context.now();
         let offset = seal::payload_offset(S::CONFIG.protection());
-        let pending = match session.plan_save(now, offset)?.action {
+        let pending = match session.plan_save(now, offset, |_| {})?.action {
             SaveAction::Nothing => return Ok(Sealed::Unchanged),
             SaveAction::ClearCookie => return Ok(Sealed::Remove),
             SaveAction::Store(pending) => pending,
@@ -125,7 +125,7 @@ impl CookieStore {
         let max_age = session.cookie_max_age(now);
         let mut out = start(value_len, max_age)?;
         // Nothing can fail from here on.
-        let plaintext = pending.payload[offset..].to_vec();
+        session.stored(&pending.payload[offset..], pending.layout);
         let before = out.value_mut().len();
         let binding = &S::prepared().binding;
         cookie::seal(
@@ -140,7 +140,6 @@ impl CookieStore {
             value_len,
             "the size check saw another length"
         );
-        session.stored(plaintext, pending.layout);
         Ok(Sealed::Set { out, max_age })
     }
 }

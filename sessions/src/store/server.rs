@@ -397,7 +397,7 @@ impl<B: Backend> ServerStore<B> {
         &self,
         session: &mut Loaded<S>,
         response: &mut HeaderMap,
-        pending: Pending,
+        (pending, changed): (Pending, Vec<u32>),
         now: u64,
     ) -> Result<(), SaveError> {
         let options = S::CONFIG.cookie();
@@ -409,7 +409,13 @@ impl<B: Backend> ServerStore<B> {
         let mut source_id = old_id.clone().unwrap_or_else(|| id.clone());
         let mut followed = false;
         loop {
-            let write = self.write::<S>((&id, &source_id), old_id.is_none(), &pending, session, now);
+            let write = self.write::<S>(
+                (&id, &source_id),
+                old_id.is_none(),
+                (&pending, &changed),
+                session,
+                now,
+            );
             match self.backend.save(write).await.map_err(Self::store_error::<S>)? {
                 Saved::Stored => break,
                 Saved::Moved(sealed) if !followed => {
@@ -437,7 +443,7 @@ impl<B: Backend> ServerStore<B> {
         let line = send_cookie
             .then(|| self.id_cookie(&id, session, now))
             .transpose()?;
-        session.stored(pending.payload, pending.layout);
+        session.stored(&pending.payload, pending.layout);
         // A request that followed a move keeps the old id, which it may hand out; its next save in
         // this request goes through the forward again.
         session.stored_under(if followed { old_id } else { Some(id) }, false);
@@ -453,7 +459,7 @@ impl<B: Backend> ServerStore<B> {
         &self,
         (id, source_id): (&SessionId, &SessionId),
         creates: bool,
-        pending: &Pending,
+        (pending, changed): (&Pending, &[u32]),
         session: &Loaded<S>,
         now: u64,
     ) -> SessionWrite {
@@ -476,7 +482,7 @@ impl<B: Backend> ServerStore<B> {
             creates,
             rewrites_all: pending.reseal_all,
             payload: pending.payload.clone(),
-            changed: pending.changed.clone(),
+            changed: changed.to_vec(),
             expires_at: system_time(session.expires_at_unix(now)),
             time_to_live: Duration::from_secs(session.expires_at_unix(now).saturating_sub(now)),
             forward,
@@ -553,7 +559,8 @@ impl<B: Backend> Store for ServerStore<B> {
         response: &mut HeaderMap,
     ) -> Result<(), SaveError> {
         let now = self.context.now();
-        let plan = session.plan_save(now, 0)?;
+        let mut changed = Vec::new();
+        let plan = session.plan_save(now, 0, |tag| changed.push(tag))?;
         // After `destroy`, the old record goes; what was written since is a fresh session, under a
         // new id.
         if let Some(id) = plan.ended {
@@ -565,7 +572,10 @@ impl<B: Backend> Store for ServerStore<B> {
                 http::append(response, http::removal(S::CONFIG.cookie())?);
                 Ok(())
             }
-            SaveAction::Store(pending) => self.write_record(session, response, pending, now).await,
+            SaveAction::Store(pending) => {
+                self.write_record(session, response, (pending, changed), now)
+                    .await
+            }
         }
     }
 
