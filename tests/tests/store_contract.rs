@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sessions::clock::ManualClock;
-use sessions::store::{FileStore, MemoryBackend, RedisOptions, RedisStore, ServerStore};
+use sessions::store::{Backend, FileStore, MemoryBackend, RedisOptions, RedisStore, ServerStore};
 use sessions::{CookieStore, Keys};
 use sessions_examples::counted::Counted;
 use sessions_examples::entry_backend::EntryBackend;
@@ -29,20 +29,20 @@ impl Fleet for Cookies {
 
 sessions_tests::store_contract!(cookie_store: Cookies);
 
-/// One process's memory, shared by the instances.
-struct Memory(Arc<MemoryBackend>);
+/// A backend in this process's memory, shared by the instances.
+struct Shared<B>(Arc<B>);
 
-impl Fleet for Memory {
-    type Store = ServerStore<Arc<MemoryBackend>>;
+impl<B: Backend + Default> Fleet for Shared<B> {
+    type Store = ServerStore<Arc<B>>;
     async fn storage() -> Self {
-        Memory(Arc::default())
+        Shared(Arc::default())
     }
     async fn instance(&self, keys: Keys, clock: &ManualClock) -> Self::Store {
         ServerStore::with_backend(Arc::clone(&self.0), keys).with_clock(clock.clone())
     }
 }
 
-sessions_tests::store_contract!(memory_store: server Memory);
+sessions_tests::store_contract!(memory_store: server Shared<MemoryBackend>);
 
 /// A directory of its own per test, removed after it.
 struct Files(PathBuf);
@@ -95,28 +95,16 @@ sessions_tests::store_contract!(
     )]
 );
 
-/// The backend of `sessions-examples`, written with the public API alone.
-struct Entries(Arc<EntryBackend>);
-
-impl Fleet for Entries {
-    type Store = ServerStore<Arc<EntryBackend>>;
-    async fn storage() -> Self {
-        Entries(Arc::default())
-    }
-    async fn instance(&self, keys: Keys, clock: &ManualClock) -> Self::Store {
-        ServerStore::with_backend(Arc::clone(&self.0), keys).with_clock(clock.clone())
-    }
-}
-
-sessions_tests::store_contract!(outside_backend: server Entries);
+// The backend of `sessions-examples`, written with the public API alone.
+sessions_tests::store_contract!(outside_backend: server Shared<EntryBackend>);
 
 /// The store around a store of `sessions-examples`, around the memory store.
-struct CountedMemory(Memory);
+struct CountedMemory(Shared<MemoryBackend>);
 
 impl Fleet for CountedMemory {
     type Store = Counted<ServerStore<Arc<MemoryBackend>>>;
     async fn storage() -> Self {
-        CountedMemory(Memory::storage().await)
+        CountedMemory(Shared::storage().await)
     }
     async fn instance(&self, keys: Keys, clock: &ManualClock) -> Self::Store {
         Counted::new(self.0.instance(keys, clock).await)
