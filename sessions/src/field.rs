@@ -17,7 +17,7 @@ impl Field {
     /// A plain field called `name`, of the type spelled `type_name`.
     ///
     /// The wire format stores each value under a tag of its name, with a tag of its type: the tag of the
-    /// type's serde shape where [`Session::shape_tag`] gives one, else a 16-bit tag of `type_name`, the
+    /// type's serde shape where [`Session::shape_tag`](crate::Session::shape_tag) gives one, else a 16-bit tag of `type_name`, the
     /// spelling. A field renamed or retyped between two deploys reads as absent or resets to its
     /// default, and every other field survives.
     pub const fn new(name: &'static str, type_name: &'static str) -> Self {
