@@ -5,7 +5,7 @@
 //! A store under test is a [`Fleet`]: storage (a directory, a Redis, a map) and the app instances
 //! started on it, which share it as the instances of one app do.
 //!
-//! ```ignore
+//! ```text
 //! struct Memory(Arc<MemoryBackend>);
 //! impl Fleet for Memory { ... }
 //! sessions_tests::store_contract!(memory_store: server Memory);
@@ -38,7 +38,7 @@ pub trait Fleet: Sized {
 /// named `$module`; `server $fleet` adds the promises of server-side stores. Attributes after the
 /// type (`#[ignore = "..."]`) go on every test.
 ///
-/// ```ignore
+/// ```text
 /// sessions_tests::store_contract!(cookie_store: Cookies);
 /// sessions_tests::store_contract!(memory_store: server Memory);
 /// ```
