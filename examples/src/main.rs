@@ -1,7 +1,7 @@
 //! Serves the demo app on 127.0.0.1.
 //!
 //! ```text
-//! cargo run -p sessions-examples -- [--port N] [--store cookie | files:DIR | redis://HOST:PORT] [--production]
+//! cargo run -p sessions-examples -- [--port N] [--store cookie | files:DIR | sqlite:PATH | redis://HOST:PORT] [--production]
 //! ```
 //! `SESSION_KEY` is the key (base64 of 32 or more random bytes, e.g. `openssl rand -base64 64`).
 //! Without it the demo generates a key for the run and says so; with `--production` it refuses to
@@ -10,11 +10,10 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use sessions::store::{FileStore, RedisOptions, RedisStore, Sweeper};
+use sessions::store::{FileStore, RedisOptions, RedisStore, SqlSweeper, SqliteStore, Sweeper};
 use sessions::{CookieStore, Key, KeyError, Keys};
 
-const USAGE: &str =
-    "usage: sessions-examples [--port N] [--store cookie | files:DIR | redis://HOST:PORT] [--production]";
+const USAGE: &str = "usage: sessions-examples [--port N] [--store cookie | files:DIR | sqlite:PATH | redis://HOST:PORT] [--production]";
 
 struct Options {
     port: u16,
@@ -31,6 +30,7 @@ enum Command {
 enum StoreChoice {
     Cookie,
     Files(String),
+    Sqlite(String),
     Redis(String),
 }
 
@@ -55,11 +55,14 @@ fn command(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
                     Some(files) if files.starts_with("files:") && files.len() > "files:".len() => {
                         StoreChoice::Files(files["files:".len()..].to_owned())
                     }
+                    Some(path) if path.starts_with("sqlite:") && path.len() > "sqlite:".len() => {
+                        StoreChoice::Sqlite(path["sqlite:".len()..].to_owned())
+                    }
                     Some(url) if url.starts_with("redis://") => StoreChoice::Redis(url.to_owned()),
                     other => {
                         let given = other.unwrap_or("");
                         return Err(format!(
-                            "--store {given}: expected `cookie`, `files:DIR` or `redis://HOST:PORT`"
+                            "--store {given}: expected `cookie`, `files:DIR`, `sqlite:PATH` or `redis://HOST:PORT`"
                         ));
                     }
                 }
@@ -90,9 +93,16 @@ fn key(production: bool) -> Result<Key, String> {
     Ok(key)
 }
 
-/// The demo on the chosen store (with the file store's sweeper, which sweeps until dropped), or why
-/// that store cannot be used.
-async fn app(choice: &StoreChoice, keys: Keys) -> Result<(axum::Router, Option<Sweeper>), String> {
+/// A store's sweeper, which sweeps as long as it lives.
+#[allow(dead_code)] // held, never read
+enum Sweeping {
+    Files(Sweeper),
+    Sqlite(SqlSweeper),
+}
+
+/// The demo on the chosen store (with the store's sweeper, if it has one), or why that store cannot
+/// be used.
+async fn app(choice: &StoreChoice, keys: Keys) -> Result<(axum::Router, Option<Sweeping>), String> {
     Ok(match choice {
         StoreChoice::Cookie => {
             let store = CookieStore::new(keys);
@@ -103,7 +113,18 @@ async fn app(choice: &StoreChoice, keys: Keys) -> Result<(axum::Router, Option<S
             let (app, sweeper) = sessions_examples::on_files(store, Duration::from_secs(10 * 60))
                 .map_err(|error| chain(&error))?;
             println!("Sessions are kept in files under {dir}, swept every 10 minutes.");
-            (app, Some(sweeper))
+            (app, Some(Sweeping::Files(sweeper)))
+        }
+        StoreChoice::Sqlite(path) => {
+            let store = SqliteStore::open(path, keys)
+                .await
+                .map_err(|error| chain(&error))?;
+            let sweeper = store.spawn_sweeper(Duration::from_secs(10 * 60));
+            println!("Sessions are kept in the SQLite database {path}, swept every 10 minutes.");
+            (
+                sessions_examples::app(store.clone(), store),
+                Some(Sweeping::Sqlite(sweeper)),
+            )
         }
         StoreChoice::Redis(url) => {
             let shown = redacted(url);

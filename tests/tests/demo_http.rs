@@ -509,3 +509,26 @@ async fn on_the_file_store_anonymous_visits_leave_no_file_for_good() {
     drop(sweeper);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn on_the_sqlite_store_the_demo_signs_in_and_out() {
+    let dir = std::env::temp_dir().join(format!("sessions-demo-sqlite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = sessions::store::SqliteStore::open(dir.join("demo.db"), Key::generate())
+        .await
+        .unwrap()
+        .with_clock(clock());
+    let visitor = Visitor::new(&serve(store.clone(), store).await);
+    visitor.post("/sign-in", &[("user", "Ada")]).await;
+    let before_sign_in = visitor.jar.get("demo").unwrap();
+    let home = visitor.sign_in("Ada", false).await;
+    assert!(home.contains("Signed in as <b>Ada</b>"));
+    assert_ne!(
+        visitor.jar.get("demo").unwrap(),
+        before_sign_in,
+        "a new id after sign-in"
+    );
+    let (_, page) = visitor.post("/sign-out", &[]).await;
+    assert!(page.contains("You have been signed out."), "{page}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sessions::clock::ManualClock;
-use sessions::store::{Backend, FileStore, MemoryBackend, RedisOptions, RedisStore, ServerStore};
+use sessions::store::{
+    Backend, FileStore, MemoryBackend, RedisOptions, RedisStore, ServerStore, SqliteStore,
+};
 use sessions::{CookieStore, Keys};
 use sessions_examples::counted::Counted;
 use sessions_examples::entry_backend::EntryBackend;
@@ -66,6 +68,27 @@ impl Drop for Files {
 }
 
 sessions_tests::store_contract!(file_store: server Files);
+
+/// An SQLite database file of its own per test; each instance opens it with a pool of its own, as
+/// the processes of one app would.
+struct Sqlite(Files);
+
+impl Fleet for Sqlite {
+    type Store = SqliteStore;
+    async fn storage() -> Self {
+        let dir = Files::storage().await;
+        std::fs::create_dir_all(&dir.0).unwrap();
+        Sqlite(dir)
+    }
+    async fn instance(&self, keys: Keys, clock: &ManualClock) -> SqliteStore {
+        SqliteStore::open(self.0.0.join("sessions.db"), keys)
+            .await
+            .unwrap()
+            .with_clock(clock.clone())
+    }
+}
+
+sessions_tests::store_contract!(sqlite_store: server Sqlite);
 
 /// A `redis-server` of its own per test.
 struct Redis(RedisServer);

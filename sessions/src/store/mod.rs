@@ -16,6 +16,8 @@ pub(crate) mod record;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 pub(crate) mod server;
+#[cfg(feature = "sqlite")]
+pub(crate) mod sqlite;
 
 pub use crate::codec::id::SessionId;
 pub use crate::stats::RejectionCounts;
@@ -28,6 +30,9 @@ pub use memory::{MemoryBackend, MemoryStore};
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisBackend, RedisOptions, RedisStore, RedisStoreError};
 pub use server::{Backend, Entries, Saved, ServerStore, SessionWrite, Stored};
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use sqlite::{SqlStoreError, SqlSweeper, SqliteBackend, SqliteStore};
 
 use std::future::Future;
 use std::sync::Arc;

@@ -1,0 +1,241 @@
+//! The SQLite store beyond the shared contract (`store_contract.rs` runs that): concurrent saves
+//! from two pools, records sealed at rest and bound to their id, the sweep, a custom table, and a
+//! database that fails.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sessions::clock::ManualClock;
+use sessions::store::{SqlStoreError, SqliteBackend, SqliteStore};
+use sessions::{Key, Keys, Rejection, Session, Store};
+use sessions_tests::{AppSession, Browser};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+
+const START: u64 = 1_700_000_000;
+
+/// A directory of its own, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("sessions-sqlite-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+
+    fn db(&self) -> PathBuf {
+        self.0.join("sessions.db")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn open(dir: &TempDir, keys: &Keys, clock: &ManualClock) -> SqliteStore {
+    SqliteStore::open(dir.db(), keys.clone())
+        .await
+        .unwrap()
+        .with_clock(clock.clone())
+}
+
+/// A plain connection to the database, to look at or damage what the store wrote.
+async fn raw(dir: &TempDir) -> SqlitePool {
+    SqlitePool::connect_with(SqliteConnectOptions::new().filename(dir.db()))
+        .await
+        .unwrap()
+}
+
+#[derive(Session, Default, Debug)]
+#[session(cookie = "sid")]
+struct Counters {
+    a: Vec<u32>,
+    b: Vec<u32>,
+    c: Vec<u32>,
+    d: Vec<u32>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_tasks_on_two_pools_changing_different_fields_lose_nothing() {
+    let dir = TempDir::new("concurrent");
+    let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
+    let stores = [open(&dir, &keys, &clock).await, open(&dir, &keys, &clock).await];
+    let mut browser = Browser::default();
+    let mut session = browser.load::<Counters>(&stores[0]).await;
+    session.a.push(0);
+    browser.save(&stores[0], &mut session).await;
+    session.a.clear();
+
+    const ROUNDS: u32 = 20;
+    let tasks = (0..4).map(|field| {
+        let (store, browser) = (stores[field % 2].clone(), browser.clone());
+        tokio::spawn(async move {
+            for round in 0..ROUNDS {
+                let mut session = browser.load::<Counters>(&store).await;
+                assert_eq!(session.rejection(), None);
+                let counters = &mut *session;
+                [&mut counters.a, &mut counters.b, &mut counters.c, &mut counters.d][field].push(round);
+                browser.clone().save(&store, &mut session).await;
+            }
+        })
+    });
+    for task in tasks.collect::<Vec<_>>() {
+        task.await.unwrap();
+    }
+    let session = browser.load::<Counters>(&stores[1]).await;
+    let all: Vec<u32> = (0..ROUNDS).collect();
+    assert_eq!(session.a[1..], all[..], "field a");
+    for (name, field) in [("b", &session.b), ("c", &session.c), ("d", &session.d)] {
+        assert_eq!(field[..], all[..], "field {name}");
+    }
+}
+
+#[tokio::test]
+async fn records_are_sealed_at_rest_and_bound_to_their_id() {
+    let dir = TempDir::new("sealed");
+    let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
+    let store = open(&dir, &keys, &clock).await;
+    let mut alice = Browser::default();
+    let mut session = alice.load::<AppSession>(&store).await;
+    session.theme = "plainly-visible-theme".into();
+    alice.save(&store, &mut session).await;
+    let mut bob = Browser::default();
+    let mut session = bob.load::<AppSession>(&store).await;
+    session.user_id = Some(2);
+    bob.save(&store, &mut session).await;
+
+    let pool = raw(&dir).await;
+    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT id, data FROM sessions ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    for (_, data) in &rows {
+        assert!(
+            !data.windows(8).any(|w| w == b"plainly-"),
+            "a value readable at rest"
+        );
+    }
+    // One session's record copied over the other's does not open there.
+    sqlx::query("UPDATE sessions SET data = ?1 WHERE id = ?2")
+        .bind(&rows[0].1)
+        .bind(&rows[1].0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (alice_session, bob_session) = (
+        alice.load::<AppSession>(&store).await,
+        bob.load::<AppSession>(&store).await,
+    );
+    let opened = [&alice_session, &bob_session]
+        .iter()
+        .filter(|session| session.rejection().is_none())
+        .count();
+    assert_eq!(opened, 1, "only the record's own id opens it");
+    assert!([alice_session.rejection(), bob_session.rejection()].contains(&Some(Rejection::Unreadable)));
+}
+
+#[tokio::test]
+async fn the_sweep_removes_what_expired_by_the_stores_clock() {
+    let dir = TempDir::new("sweep");
+    let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
+    let store = open(&dir, &keys, &clock).await;
+    for user in 0..3 {
+        let mut browser = Browser::default();
+        let mut session = browser.load::<AppSession>(&store).await;
+        session.user_id = Some(user);
+        browser.save(&store, &mut session).await;
+    }
+    assert_eq!(store.sweep().await.unwrap(), 0, "nothing has expired yet");
+    clock.advance(Duration::from_secs(30 * 60));
+    let mut live = Browser::default();
+    let mut session = live.load::<AppSession>(&store).await;
+    session.user_id = Some(9);
+    live.save(&store, &mut session).await;
+    clock.advance(Duration::from_secs(31 * 60)); // the first three are past their idle hour
+    assert_eq!(store.sweep().await.unwrap(), 3);
+    assert_eq!(live.load::<AppSession>(&store).await.user_id, Some(9));
+
+    // The background sweeper does the same until dropped.
+    clock.advance(Duration::from_secs(2 * 3600));
+    let sweeper = store.spawn_sweeper(Duration::from_millis(10));
+    let pool = raw(&dir).await;
+    let mut left = 1;
+    for _ in 0..500 {
+        left = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sessions")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(left, 0, "the sweeper did not remove the expired session");
+    drop(sweeper);
+}
+
+#[tokio::test]
+async fn a_table_of_its_own_name_and_names_that_are_not_identifiers() {
+    let dir = TempDir::new("table");
+    let pool = SqlitePool::connect_with(
+        SqliteConnectOptions::new()
+            .filename(dir.db())
+            .create_if_missing(true),
+    )
+    .await
+    .unwrap();
+    for bad in ["", "1sessions", "sessions; DROP TABLE x", "sess-ions", "séances"] {
+        let error = SqliteBackend::new(pool.clone()).with_table(bad).unwrap_err();
+        assert!(matches!(error, SqlStoreError::InvalidTable { .. }), "{bad:?}");
+        assert!(error.to_string().contains("not a usable table name"), "{error}");
+    }
+    let backend = SqliteBackend::new(pool.clone())
+        .with_table("app_sessions")
+        .unwrap();
+    backend.migrate().await.unwrap();
+    backend.migrate().await.unwrap(); // twice is fine
+    let store = sessions::store::ServerStore::with_backend(backend, Key::generate());
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.user_id = Some(7);
+    browser.save(&store, &mut session).await;
+    assert_eq!(browser.load::<AppSession>(&store).await.user_id, Some(7));
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM app_sessions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+    assert!(
+        SqliteBackend::schema("app_sessions").contains("CREATE INDEX IF NOT EXISTS app_sessions_expires_at")
+    );
+}
+
+#[tokio::test]
+async fn a_failing_database_is_an_error_naming_the_table_never_a_fresh_session() {
+    let dir = TempDir::new("failing");
+    let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
+    let store = open(&dir, &keys, &clock).await;
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.user_id = Some(7);
+    browser.save(&store, &mut session).await;
+
+    sqlx::query("DROP TABLE sessions")
+        .execute(&raw(&dir).await)
+        .await
+        .unwrap();
+    let error = store.load::<AppSession>(&browser.request()).await.unwrap_err();
+    let chain = format!("{error}: {}", std::error::Error::source(&error).unwrap());
+    assert!(
+        chain.contains("could not read the session table `sessions`"),
+        "{chain}"
+    );
+    let mut fresh = Browser::default().load::<AppSession>(&store).await;
+    fresh.user_id = Some(8);
+    let saved = store.save(&mut fresh, &mut http::HeaderMap::new()).await;
+    assert!(saved.is_err(), "a save into a missing table is an error");
+}
