@@ -8,6 +8,14 @@ mod redis_server;
 
 pub use redis_server::RedisServer;
 
+/// A fixed test key, as base64 text a child process can be handed (`Key::from_base64`): the
+/// cross-process tests' processes share it.
+pub fn shared_secret() -> String {
+    use base64::Engine as _;
+    let bytes: Vec<u8> = (0u8..32).map(|i| i.wrapping_mul(29).wrapping_add(7)).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 use std::collections::BTreeMap;
 
 use cookie::Cookie;

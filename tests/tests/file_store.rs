@@ -6,8 +6,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, SystemTime};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
 use sessions::clock::ManualClock;
 use sessions::session::Origin;
@@ -43,15 +41,6 @@ impl Drop for TempDir {
     }
 }
 
-/// The test key, as base64 text a child process can be handed.
-fn secret() -> String {
-    STANDARD.encode(
-        (0u8..32)
-            .map(|i| i.wrapping_mul(29).wrapping_add(7))
-            .collect::<Vec<_>>(),
-    )
-}
-
 fn store_in(dir: &Path, secret: &str, clock: &ManualClock) -> FileStore {
     FileStore::open(dir, Keys::new(Key::from_base64(secret).unwrap()))
         .unwrap()
@@ -83,7 +72,7 @@ async fn new_session(store: &FileStore, note: &str) -> Browser {
 async fn sessions_live_in_private_files_sealed_at_rest() {
     let dir = TempDir::new("private");
     let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &secret(), &clock);
+    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
     let browser = new_session(&store, "visible only to the app").await;
 
     assert_eq!(
@@ -131,7 +120,7 @@ fn a_world_writable_directory_is_refused() {
 async fn cycle_id_moves_the_file_and_destroy_removes_it() {
     let dir = TempDir::new("cycle");
     let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &secret(), &clock);
+    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
     let mut browser = new_session(&store, "kept").await;
     let before = session_files(&dir.0);
 
@@ -162,7 +151,7 @@ async fn cycle_id_moves_the_file_and_destroy_removes_it() {
 async fn expired_sessions_are_never_returned_and_sweep_cleans_up() {
     let dir = TempDir::new("sweep");
     let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &secret(), &clock);
+    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
     let old = new_session(&store, "old").await;
     clock.advance(Duration::from_secs(12 * 3600));
     let young = new_session(&store, "young").await;
@@ -221,7 +210,7 @@ async fn expired_sessions_are_never_returned_and_sweep_cleans_up() {
 async fn the_background_sweeper_removes_expired_sessions_until_dropped() {
     let dir = TempDir::new("sweeper");
     let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &secret(), &clock);
+    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
     new_session(&store, "a").await;
     new_session(&store, "b").await;
     let sweeper = store.spawn_sweeper(Duration::from_millis(10)).unwrap();
@@ -252,7 +241,7 @@ type Corruption = (&'static str, fn(&Path));
 async fn a_corrupt_file_gives_a_fresh_session_and_is_not_read_again() {
     let dir = TempDir::new("corrupt");
     let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &secret(), &clock);
+    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
     let corruptions: [Corruption; 2] = [
         ("a garbage record", |file| {
             std::fs::write(file, b"SSN1\0\0\0\0\xff\xff\xff\xffgarbage garbage garbage").unwrap()
@@ -276,7 +265,7 @@ async fn a_corrupt_file_gives_a_fresh_session_and_is_not_read_again() {
 async fn path_traversal_through_the_cookie_never_reaches_the_disk() {
     let dir = TempDir::new("traversal");
     let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &secret(), &clock);
+    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
     let outside = dir.0.with_extension("outside");
     std::fs::create_dir_all(&outside).unwrap();
     std::fs::write(outside.join("victim"), b"do not touch").unwrap();
@@ -312,7 +301,7 @@ async fn path_traversal_through_the_cookie_never_reaches_the_disk() {
 async fn concurrent_saves_from_threads_each_keep_their_field() {
     let dir = TempDir::new("threads");
     let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &secret(), &clock);
+    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
     let browser = new_session(&store, "shared").await;
     const ROUNDS: u64 = 40;
     let tasks: Vec<_> = (0..2)
@@ -407,7 +396,7 @@ fn child() {
 #[tokio::test]
 async fn concurrent_saves_from_two_processes_each_keep_their_field() {
     let dir = TempDir::new("processes");
-    let key = secret();
+    let key = sessions_tests::shared_secret();
     let store = FileStore::open(&dir.0, Keys::new(Key::from_base64(&key).unwrap())).unwrap();
     let browser = new_session(&store, "shared").await;
     let cookie = browser.cookie("sid").unwrap().to_owned();
@@ -429,7 +418,7 @@ async fn concurrent_saves_from_two_processes_each_keep_their_field() {
 #[tokio::test]
 async fn a_writer_killed_at_any_moment_leaves_every_session_whole() {
     let dir = TempDir::new("crash");
-    let key = secret();
+    let key = sessions_tests::shared_secret();
     let store = FileStore::open(&dir.0, Keys::new(Key::from_base64(&key).unwrap())).unwrap();
     let mut browsers = Vec::new();
     for n in 0..8 {
@@ -534,7 +523,7 @@ async fn a_hundred_thousand_sessions_are_sharded_and_swept() {
 async fn a_missing_directory_is_an_error_with_its_path_not_a_sign_out() {
     let dir = TempDir::new("missing");
     let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &secret(), &clock);
+    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
     let browser = new_session(&store, "x").await;
     std::fs::remove_dir_all(&dir.0).unwrap(); // someone cleaned up the wrong directory
     let error = store.load::<Counters>(&browser.request()).await.unwrap_err();
@@ -603,7 +592,7 @@ async fn a_full_disk_is_an_error_and_leaves_the_stored_session_as_it_was() {
         return;
     };
     let clock = ManualClock::at_unix(START);
-    let store = store_in(&disk.0, &secret(), &clock);
+    let store = store_in(&disk.0, &sessions_tests::shared_secret(), &clock);
     let mut browser = new_session(&store, "before").await;
     let mut session = browser.load::<Counters>(&store).await;
     // Each field under the 64 KiB a field may hold, together more than the disk has left.
@@ -629,7 +618,7 @@ async fn a_full_disk_is_an_error_and_leaves_the_stored_session_as_it_was() {
 async fn permission_denied_is_an_error_with_the_path() {
     let dir = TempDir::new("denied");
     let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &secret(), &clock);
+    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
     let browser = new_session(&store, "before").await;
     let shard = session_files(&dir.0)[0].parent().unwrap().to_owned();
     // Root ignores permission bits, so make the shard immutable instead: even root is refused.
@@ -673,7 +662,7 @@ fn overwrite(file: &Path, at: usize, byte: impl FnOnce(u8) -> u8) {
 async fn a_sweep_counts_corrupt_headers_and_goes_on_to_the_next_file() {
     let dir = TempDir::new("sweep-corrupt");
     let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &secret(), &clock);
+    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
     for note in ["a", "b", "c"] {
         new_session(&store, note).await;
     }

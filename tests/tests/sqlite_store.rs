@@ -2,10 +2,12 @@
 //! from two pools, records sealed at rest and bound to their id, the sweep, a custom table, and a
 //! database that fails.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use sessions::clock::ManualClock;
+use sessions::session::Origin;
 use sessions::store::{SqlStoreError, SqliteBackend, SqliteStore};
 use sessions::{Key, Keys, Rejection, Session, Store};
 use sessions_tests::{AppSession, Browser};
@@ -238,4 +240,119 @@ async fn a_failing_database_is_an_error_naming_the_table_never_a_fresh_session()
     fresh.user_id = Some(8);
     let saved = store.save(&mut fresh, &mut http::HeaderMap::new()).await;
     assert!(saved.is_err(), "a save into a missing table is an error");
+}
+
+/// What the killed writer rewrites: every field to one round number, so a torn save would show.
+#[derive(Session, Default, Debug)]
+#[session(cookie = "sid")]
+struct Rounds {
+    a: u64,
+    b: u64,
+    c: Vec<u64>,
+    note: String,
+}
+
+/// Runs this test binary's `child` test in another process, writing to the database at `db`.
+fn spawn_writer(db: &Path, cookies: &[String]) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "child", "--nocapture", "--test-threads=1"])
+        .env("SESSIONS_CHILD_DB", db)
+        .env("SESSIONS_CHILD_KEY", sessions_tests::shared_secret())
+        .env("SESSIONS_CHILD_COOKIES", cookies.join(" "))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The writer of the killed-writer test, in its own process; does nothing unless started by it.
+#[test]
+#[ignore = "started by the killed-writer test"]
+fn child() {
+    let Ok(db) = std::env::var("SESSIONS_CHILD_DB") else {
+        return;
+    };
+    let key = Key::from_base64(&std::env::var("SESSIONS_CHILD_KEY").unwrap()).unwrap();
+    let cookies = std::env::var("SESSIONS_CHILD_COOKIES").unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = SqliteStore::open(&db, key).await.unwrap();
+        let browsers: Vec<Browser> = cookies
+            .split(' ')
+            .map(|value| {
+                let mut browser = Browser::default();
+                browser.set("sid", value);
+                browser
+            })
+            .collect();
+        for round in 1.. {
+            for browser in &browsers {
+                let mut session = browser.load::<Rounds>(&store).await;
+                session.a = round;
+                session.b = round;
+                session.c = vec![round; 50];
+                session.note = format!("round {round}");
+                store
+                    .save(&mut session, &mut http::HeaderMap::new())
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+}
+
+#[tokio::test]
+async fn a_writer_killed_at_any_moment_leaves_the_database_and_every_session_whole() {
+    let dir = TempDir::new("killed");
+    let key = Keys::new(Key::from_base64(&sessions_tests::shared_secret()).unwrap());
+    let store = SqliteStore::open(dir.db(), key.clone()).await.unwrap();
+    let mut browsers = Vec::new();
+    for n in 0..8 {
+        let mut browser = Browser::default();
+        let mut session = browser.load::<Rounds>(&store).await;
+        session.note = format!("session {n}");
+        browser.save(&store, &mut session).await;
+        browsers.push(browser);
+    }
+    let cookies: Vec<String> = browsers
+        .iter()
+        .map(|browser| browser.cookie("sid").unwrap().to_owned())
+        .collect();
+    drop(store);
+    let mut highest = 0;
+    for kill in 0..15u64 {
+        let mut writer = spawn_writer(&dir.db(), &cookies);
+        // Kill at a moment that varies from round to round: early, mid-transaction, mid-commit.
+        std::thread::sleep(Duration::from_millis(40 + kill * 7 % 60));
+        writer.kill().unwrap();
+        writer.wait().unwrap();
+        // Reopened as after a crash: SQLite rolls back what was not committed.
+        let store = SqliteStore::open(dir.db(), key.clone()).await.unwrap();
+        let pool = raw(&dir).await;
+        let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(check, "ok", "after kill {kill}");
+        for (n, browser) in browsers.iter().enumerate() {
+            let session = browser.load::<Rounds>(&store).await;
+            assert_eq!(
+                session.origin(),
+                Origin::Restored,
+                "session {n} after kill {kill}"
+            );
+            let round = session.a;
+            assert!(
+                session.b == round && session.c.iter().all(|&c| c == round),
+                "session {n} is torn after kill {kill}: {session:?}"
+            );
+            highest = highest.max(round);
+        }
+    }
+    assert!(
+        highest > 0,
+        "the writer never got to write; the test proved nothing"
+    );
 }
