@@ -8,6 +8,30 @@ mod redis_server;
 
 pub use redis_server::RedisServer;
 
+/// Runs this test binary's `child` test (an ignored test that does nothing unless started so) in
+/// another process, with `env`; its stdout is dropped.
+pub fn spawn_child(env: &[(&str, &std::ffi::OsStr)]) -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "child", "--nocapture", "--test-threads=1"])
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// One browser per value in `values` (separated by spaces), each holding it as cookie `name`: how
+/// a child process gets the sessions its parent made.
+pub fn browsers_holding(name: &str, values: &str) -> Vec<Browser> {
+    values
+        .split(' ')
+        .map(|value| {
+            let mut browser = Browser::default();
+            browser.set(name, value);
+            browser
+        })
+        .collect()
+}
+
 /// A fixed test key, as base64 text a child process can be handed (`Key::from_base64`): the
 /// cross-process tests' processes share it.
 pub fn shared_secret() -> String {

@@ -329,15 +329,13 @@ async fn concurrent_saves_from_threads_each_keep_their_field() {
 
 /// Runs this test binary's `child` test in another process, with `role` and the store's setup.
 fn spawn_child(dir: &Path, secret: &str, role: &str, cookies: &[&str]) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "child", "--nocapture", "--test-threads=1"])
-        .env("SESSIONS_CHILD_DIR", dir)
-        .env("SESSIONS_CHILD_KEY", secret)
-        .env("SESSIONS_CHILD_ROLE", role)
-        .env("SESSIONS_CHILD_COOKIES", cookies.join(" "))
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
+    let cookies = cookies.join(" ");
+    sessions_tests::spawn_child(&[
+        ("SESSIONS_CHILD_DIR", dir.as_os_str()),
+        ("SESSIONS_CHILD_KEY", secret.as_ref()),
+        ("SESSIONS_CHILD_ROLE", role.as_ref()),
+        ("SESSIONS_CHILD_COOKIES", cookies.as_ref()),
+    ])
 }
 
 /// The other process of the cross-process tests; does nothing unless started by one.
@@ -351,14 +349,7 @@ fn child() {
     let role = std::env::var("SESSIONS_CHILD_ROLE").unwrap();
     let cookies = std::env::var("SESSIONS_CHILD_COOKIES").unwrap();
     let store = FileStore::open(&dir, Keys::new(Key::from_base64(&secret).unwrap())).unwrap();
-    let browsers: Vec<Browser> = cookies
-        .split(' ')
-        .map(|value| {
-            let mut browser = Browser::default();
-            browser.set("sid", value);
-            browser
-        })
-        .collect();
+    let browsers = sessions_tests::browsers_holding("sid", &cookies);
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     runtime.block_on(async {
         match role.as_str() {

@@ -3,7 +3,7 @@
 //! database that fails.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::Duration;
 
 use sessions::clock::ManualClock;
@@ -252,16 +252,14 @@ struct Rounds {
     note: String,
 }
 
-/// Runs this test binary's `child` test in another process, writing to the database at `db`.
+/// The writer of the killed-writer test, on the database at `db`.
 fn spawn_writer(db: &Path, cookies: &[String]) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "child", "--nocapture", "--test-threads=1"])
-        .env("SESSIONS_CHILD_DB", db)
-        .env("SESSIONS_CHILD_KEY", sessions_tests::shared_secret())
-        .env("SESSIONS_CHILD_COOKIES", cookies.join(" "))
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
+    let (key, cookies) = (sessions_tests::shared_secret(), cookies.join(" "));
+    sessions_tests::spawn_child(&[
+        ("SESSIONS_CHILD_DB", db.as_os_str()),
+        ("SESSIONS_CHILD_KEY", key.as_ref()),
+        ("SESSIONS_CHILD_COOKIES", cookies.as_ref()),
+    ])
 }
 
 /// The writer of the killed-writer test, in its own process; does nothing unless started by it.
@@ -279,14 +277,7 @@ fn child() {
         .unwrap();
     runtime.block_on(async {
         let store = SqliteStore::open(&db, key).await.unwrap();
-        let browsers: Vec<Browser> = cookies
-            .split(' ')
-            .map(|value| {
-                let mut browser = Browser::default();
-                browser.set("sid", value);
-                browser
-            })
-            .collect();
+        let browsers = sessions_tests::browsers_holding("sid", &cookies);
         for round in 1.. {
             for browser in &browsers {
                 let mut session = browser.load::<Rounds>(&store).await;
