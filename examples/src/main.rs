@@ -1,7 +1,7 @@
 //! Serves the demo app on 127.0.0.1.
 //!
 //! ```text
-//! cargo run -p sessions-examples -- [--port N] [--store cookie | files:DIR | sqlite:PATH | redis://HOST:PORT] [--production]
+//! cargo run -p sessions-examples -- [--port N] [--store cookie | files:DIR | sqlite:PATH | postgres://... | redis://HOST:PORT] [--production]
 //! ```
 //! `SESSION_KEY` is the key (base64 of 32 or more random bytes, e.g. `openssl rand -base64 64`).
 //! Without it the demo generates a key for the run and says so; with `--production` it refuses to
@@ -10,10 +10,10 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use sessions::store::{FileStore, RedisOptions, RedisStore, SqlSweeper, SqliteStore, Sweeper};
+use sessions::store::{FileStore, PostgresStore, RedisOptions, RedisStore, SqlSweeper, SqliteStore, Sweeper};
 use sessions::{CookieStore, Key, KeyError, Keys};
 
-const USAGE: &str = "usage: sessions-examples [--port N] [--store cookie | files:DIR | sqlite:PATH | redis://HOST:PORT] [--production]";
+const USAGE: &str = "usage: sessions-examples [--port N] [--store cookie | files:DIR | sqlite:PATH | postgres://... | redis://HOST:PORT] [--production]";
 
 struct Options {
     port: u16,
@@ -31,6 +31,7 @@ enum StoreChoice {
     Cookie,
     Files(String),
     Sqlite(String),
+    Postgres(String),
     Redis(String),
 }
 
@@ -58,11 +59,14 @@ fn command(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
                     Some(path) if path.starts_with("sqlite:") && path.len() > "sqlite:".len() => {
                         StoreChoice::Sqlite(path["sqlite:".len()..].to_owned())
                     }
+                    Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                        StoreChoice::Postgres(url.to_owned())
+                    }
                     Some(url) if url.starts_with("redis://") => StoreChoice::Redis(url.to_owned()),
                     other => {
                         let given = other.unwrap_or("");
                         return Err(format!(
-                            "--store {given}: expected `cookie`, `files:DIR`, `sqlite:PATH` or `redis://HOST:PORT`"
+                            "--store {given}: expected `cookie`, `files:DIR`, `sqlite:PATH`, `postgres://...` or `redis://HOST:PORT`"
                         ));
                     }
                 }
@@ -97,7 +101,7 @@ fn key(production: bool) -> Result<Key, String> {
 #[allow(dead_code)] // held, never read
 enum Sweeping {
     Files(Sweeper),
-    Sqlite(SqlSweeper),
+    Sql(SqlSweeper),
 }
 
 /// The demo on the chosen store (with the store's sweeper, if it has one), or why that store cannot
@@ -123,7 +127,19 @@ async fn app(choice: &StoreChoice, keys: Keys) -> Result<(axum::Router, Option<S
             println!("Sessions are kept in the SQLite database {path}, swept every 10 minutes.");
             (
                 sessions_examples::app(store.clone(), store),
-                Some(Sweeping::Sqlite(sweeper)),
+                Some(Sweeping::Sql(sweeper)),
+            )
+        }
+        StoreChoice::Postgres(url) => {
+            let shown = redacted(url);
+            let store = PostgresStore::connect(url, keys)
+                .await
+                .map_err(|error| format!("cannot use PostgreSQL at {shown}: {}", chain(&error)))?;
+            let sweeper = store.spawn_sweeper(Duration::from_secs(10 * 60));
+            println!("Sessions are kept in PostgreSQL at {shown}, swept every 10 minutes.");
+            (
+                sessions_examples::app(store.clone(), store),
+                Some(Sweeping::Sql(sweeper)),
             )
         }
         StoreChoice::Redis(url) => {

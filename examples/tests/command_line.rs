@@ -56,3 +56,16 @@ fn production_refuses_to_start_without_a_key() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("SESSION_KEY"), "{stderr}");
 }
+
+#[test]
+fn a_postgres_password_is_never_printed() {
+    // Nothing listens on port 1: the demo says which database it could not use, without the password.
+    let output = demo(&["--store", "postgres://ada:hunter2@127.0.0.1:1/app"]);
+    assert!(!output.status.success());
+    let printed = text(&output);
+    assert!(
+        printed.contains("cannot use PostgreSQL at postgres://ada:***@127.0.0.1:1/app"),
+        "{printed}"
+    );
+    assert!(!printed.contains("hunter2"), "{printed}");
+}

@@ -127,8 +127,8 @@
 //! The rest is in modules named for what they hold:
 //! - [`store`]: the stores ([`CookieStore`], [`ServerStore`](store::ServerStore) and its
 //!   [`Backend`](store::Backend)s: [`MemoryStore`](store::MemoryStore), `FileStore` with feature
-//!   `fs`, `RedisStore` with feature `redis`, `SqliteStore` with feature `sqlite`), and the counts
-//!   of refused cookies.
+//!   `fs`, `RedisStore` with feature `redis`, `SqliteStore` and `PostgresStore` with features
+//!   `sqlite` and `postgres`), and the counts of refused cookies.
 //! - [`session`]: the [`Session`] trait, [`Field`](session::Field) for a hand-written impl, and what
 //!   a load reports ([`Origin`](session::Origin), [`ResetField`](session::ResetField)).
 //! - [`config`]: a session type's cookie attributes, lifetime and protection, which the derive builds
@@ -154,8 +154,9 @@
 //! - `axum` (implies `tower`): the extractor `axum::Session<S>`.
 //! - `redis`: `RedisStore`, sessions in Redis shared by every instance of an app, merged per field on
 //!   the server.
-//! - `sqlite`: `SqliteStore`, sessions in an SQLite database through `sqlx`, merged per field in
-//!   one transaction per save.
+//! - `sqlite`: `SqliteStore`, sessions in an SQLite database through `sqlx`, concurrent saves
+//!   merged per field.
+//! - `postgres`: `PostgresStore`, the same in PostgreSQL, shared by every instance of an app.
 //!
 //! None is on by default: the cookie store needs none of them.
 //!

@@ -48,7 +48,8 @@ macro_rules! store_contract {
         $crate::store_contract!(@tests $module, $fleet, [$(#[$attr])*],
             values_survive_requests, an_expired_session_is_refused, keys_roll_across_a_fleet,
             a_write_after_destroy_starts_a_fresh_session, merges_per_field,
-            a_destroyed_session_stays_destroyed, a_save_racing_cycle_id_loses_nothing);
+            concurrent_saves_of_different_fields_lose_nothing, a_destroyed_session_stays_destroyed,
+            a_save_racing_cycle_id_loses_nothing);
     };
     ($module:ident: $fleet:ty $(, #[$attr:meta])* $(,)?) => {
         $crate::store_contract!(@tests $module, $fleet, [$(#[$attr])*],
@@ -148,6 +149,48 @@ pub async fn a_write_after_destroy_starts_a_fresh_session<F: Fleet>() {
 pub async fn merges_per_field<F: Fleet>() {
     let (_fleet, a, b, _) = two::<F>().await;
     merges(&a, &b).await;
+}
+
+/// The session [`concurrent_saves_of_different_fields_lose_nothing`] works on.
+#[derive(sessions::Session, Default, Debug)]
+#[session(cookie = "sid")]
+pub struct Counters {
+    /// Appended to by one task each.
+    pub a: Vec<u32>,
+    /// See `a`.
+    pub b: Vec<u32>,
+    /// See `a`.
+    pub c: Vec<u32>,
+    /// See `a`.
+    pub d: Vec<u32>,
+}
+
+/// Four tasks on two instances, each appending to its own field of one session round after round,
+/// their loads and saves interleaved: every round of every task is kept.
+pub async fn concurrent_saves_of_different_fields_lose_nothing<F: Fleet>() {
+    const ROUNDS: u32 = 20;
+    let (_fleet, a, b, _) = two::<F>().await;
+    let mut browser = Browser::default();
+    let mut session = browser.load::<Counters>(&a).await;
+    session.a.push(ROUNDS); // stored, so every task finds the session
+    browser.save(&a, &mut session).await;
+    let task = async |field: usize, store: &F::Store| {
+        for round in 0..ROUNDS {
+            let mut session = browser.load::<Counters>(store).await;
+            assert_eq!(session.rejection(), None);
+            let counters = &mut *session;
+            [&mut counters.a, &mut counters.b, &mut counters.c, &mut counters.d][field].push(round);
+            browser.clone().save(store, &mut session).await;
+        }
+    };
+    // On this one task, each going on whenever another waits for its store.
+    tokio::join!(task(0, &a), task(1, &b), task(2, &a), task(3, &b));
+    let session = browser.load::<Counters>(&b).await;
+    let all: Vec<u32> = (0..ROUNDS).collect();
+    assert_eq!(session.a[1..], all[..], "field a");
+    for (name, field) in [("b", &session.b), ("c", &session.c), ("d", &session.d)] {
+        assert_eq!(field[..], all[..], "field {name}");
+    }
 }
 
 /// A request that loaded a session before another one destroyed it (sign-out) and saves after does

@@ -4,8 +4,10 @@
 //! a test's own.
 
 pub mod contract;
+mod postgres_server;
 mod redis_server;
 
+pub use postgres_server::{PostgresServer, postgres_program};
 pub use redis_server::RedisServer;
 
 /// Runs this test binary's `child` test (an ignored test that does nothing unless started so) in

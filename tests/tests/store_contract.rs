@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sessions::clock::ManualClock;
 use sessions::store::{
-    Backend, FileStore, MemoryBackend, RedisOptions, RedisStore, ServerStore, SqliteStore,
+    Backend, FileStore, MemoryBackend, PostgresStore, RedisOptions, RedisStore, ServerStore, SqliteStore,
 };
 use sessions::{CookieStore, Keys};
 use sessions_examples::counted::Counted;
 use sessions_examples::entry_backend::EntryBackend;
-use sessions_tests::RedisServer;
 use sessions_tests::contract::Fleet;
+use sessions_tests::{PostgresServer, RedisServer};
 
 /// Cookie stores share nothing: the browser carries the session.
 struct Cookies;
@@ -89,6 +89,32 @@ impl Fleet for Sqlite {
 }
 
 sessions_tests::store_contract!(sqlite_store: server Sqlite);
+
+/// A PostgreSQL server of its own per test.
+struct Postgres(PostgresServer);
+
+impl Fleet for Postgres {
+    type Store = PostgresStore;
+    async fn storage() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        Postgres(PostgresServer::start(&format!("contract-{n}")))
+    }
+    async fn instance(&self, keys: Keys, clock: &ManualClock) -> PostgresStore {
+        PostgresStore::connect(&self.0.url(), keys)
+            .await
+            .unwrap()
+            .with_clock(clock.clone())
+    }
+}
+
+sessions_tests::store_contract!(
+    postgres_store: server Postgres,
+    #[cfg_attr(
+        not(postgres_server),
+        ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
+    )]
+);
 
 /// A `redis-server` of its own per test.
 struct Redis(RedisServer);

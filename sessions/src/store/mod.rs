@@ -12,10 +12,14 @@ pub(crate) mod cookie;
 pub(crate) mod fs;
 pub(crate) mod memory;
 pub(crate) mod merge;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
 pub(crate) mod record;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
 pub(crate) mod server;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod sql;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
@@ -26,13 +30,19 @@ pub use cookie::{CookieStore, CookieUpdate};
 #[cfg_attr(docsrs, doc(cfg(all(feature = "fs", unix))))]
 pub use fs::{FileBackend, FileStore, FileStoreError, Sweeper, Swept};
 pub use memory::{MemoryBackend, MemoryStore};
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::{PostgresBackend, PostgresStore};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisBackend, RedisOptions, RedisStore, RedisStoreError};
 pub use server::{Backend, Entries, Saved, ServerStore, SessionWrite, Stored};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub use sql::{SqlStoreError, SqlSweeper};
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
-pub use sqlite::{SqlStoreError, SqlSweeper, SqliteBackend, SqliteStore};
+pub use sqlite::{SqliteBackend, SqliteStore};
 
 use std::future::Future;
 use std::sync::Arc;

@@ -15,7 +15,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use sqlx::{AssertSqlSafe, Row as _, SqliteConnection};
@@ -23,6 +23,9 @@ use sqlx::{AssertSqlSafe, Row as _, SqliteConnection};
 use crate::codec::id::SessionId;
 use crate::key::Keys;
 use crate::store::server::{Backend, Saved, ServerStore, SessionWrite, Stored};
+use crate::store::sql::{
+    DEFAULT_TABLE, SqlStoreError, SqlSweeper, checked_table, database_error, unix_seconds,
+};
 
 /// A [`ServerStore`] keeping sessions in SQLite.
 ///
@@ -60,30 +63,12 @@ impl SqliteStore {
     /// dropped. A sweep that fails is logged, and the next runs on time.
     pub fn spawn_sweeper(&self, interval: Duration) -> SqlSweeper {
         let store = self.clone();
-        let interval = interval.max(Duration::from_millis(10));
-        SqlSweeper(tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(interval).await;
-                match store.sweep().await {
-                    Ok(removed) => tracing::debug!(removed, "swept the session table"),
-                    Err(error) => tracing::warn!(%error, "sweeping the session table failed"),
-                }
-            }
-        }))
+        SqlSweeper::spawn(interval, move || {
+            let store = store.clone();
+            async move { store.sweep().await }
+        })
     }
 }
-
-/// The background sweeper of [`SqliteStore::spawn_sweeper`]; dropping it stops the task.
-#[derive(Debug)]
-pub struct SqlSweeper(tokio::task::JoinHandle<()>);
-
-impl Drop for SqlSweeper {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-const DEFAULT_TABLE: &str = "sessions";
 
 /// The backend of [`SqliteStore`], on the app's own pool.
 #[derive(Debug, Clone)]
@@ -139,17 +124,8 @@ impl SqliteBackend {
     /// The same backend on the table `table`: ASCII letters, digits and `_`, not starting with a
     /// digit, at most 63 characters.
     pub fn with_table(self, table: &str) -> Result<Self, SqlStoreError> {
-        let valid = !table.is_empty()
-            && table.len() <= 63
-            && !table.starts_with(|c: char| c.is_ascii_digit())
-            && table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
-            return Err(SqlStoreError::InvalidTable {
-                table: table.to_owned(),
-            });
-        }
         Ok(Self {
-            sql: Arc::new(Statements::new(table)),
+            sql: Arc::new(Statements::new(checked_table(table)?)),
             ..self
         })
     }
@@ -344,40 +320,4 @@ impl Backend for SqliteBackend {
             .await
             .map_err(database_error("delete from", &self.sql.table))
     }
-}
-
-/// What went wrong in an SQL store.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SqlStoreError {
-    /// A table name that is not a plain SQL identifier.
-    #[error(
-        "`{table}` is not a usable table name: use ASCII letters, digits and `_`, not starting with a digit"
-    )]
-    InvalidTable {
-        /// The name given.
-        table: String,
-    },
-    /// The database refused or failed.
-    #[error("could not {doing} the session table `{table}`")]
-    Database {
-        /// What the store was doing.
-        doing: &'static str,
-        /// The table.
-        table: String,
-        /// The database's error.
-        #[source]
-        source: sqlx::Error,
-    },
-}
-
-fn database_error(doing: &'static str, table: &str) -> impl FnOnce(sqlx::Error) -> SqlStoreError {
-    let table = table.to_owned();
-    move |source| SqlStoreError::Database { doing, table, source }
-}
-
-/// `time` in whole seconds since the epoch; a time before it is 0, one past `i64` is `i64::MAX`.
-fn unix_seconds(time: SystemTime) -> i64 {
-    let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
-    i64::try_from(seconds).unwrap_or(i64::MAX)
 }

@@ -1,0 +1,91 @@
+//! What the SQL stores share: their errors, their table names, their sweeper, and the time as the
+//! tables keep it.
+
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The table name the SQL stores use unless told otherwise.
+pub(crate) const DEFAULT_TABLE: &str = "sessions";
+
+/// `table` if it is a plain SQL identifier (ASCII letters, digits and `_`, not starting with a
+/// digit, at most 63 characters), so it can be written into statements as it is.
+pub(crate) fn checked_table(table: &str) -> Result<&str, SqlStoreError> {
+    let valid = !table.is_empty()
+        && table.len() <= 63
+        && !table.starts_with(|c: char| c.is_ascii_digit())
+        && table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if valid {
+        Ok(table)
+    } else {
+        Err(SqlStoreError::InvalidTable {
+            table: table.to_owned(),
+        })
+    }
+}
+
+/// The background sweeper of an SQL store's `spawn_sweeper`; dropping it stops the task.
+#[derive(Debug)]
+pub struct SqlSweeper(tokio::task::JoinHandle<()>);
+
+impl SqlSweeper {
+    /// Runs `sweep` every `interval` (at least 10 ms) on a tokio task; a sweep that fails is
+    /// logged, and the next runs on time.
+    pub(crate) fn spawn<F, Fut>(interval: Duration, sweep: F) -> Self
+    where
+        F: Fn() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<u64, SqlStoreError>> + Send,
+    {
+        let interval = interval.max(Duration::from_millis(10));
+        Self(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                match sweep().await {
+                    Ok(removed) => tracing::debug!(removed, "swept the session table"),
+                    Err(error) => tracing::warn!(%error, "sweeping the session table failed"),
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for SqlSweeper {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// What went wrong in an SQL store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SqlStoreError {
+    /// A table name that is not a plain SQL identifier.
+    #[error(
+        "`{table}` is not a usable table name: use ASCII letters, digits and `_`, not starting with a digit"
+    )]
+    InvalidTable {
+        /// The name given.
+        table: String,
+    },
+    /// The database refused or failed.
+    #[error("could not {doing} the session table `{table}`")]
+    Database {
+        /// What the store was doing.
+        doing: &'static str,
+        /// The table.
+        table: String,
+        /// The database's error.
+        #[source]
+        source: sqlx::Error,
+    },
+}
+
+pub(crate) fn database_error(doing: &'static str, table: &str) -> impl FnOnce(sqlx::Error) -> SqlStoreError {
+    let table = table.to_owned();
+    move |source| SqlStoreError::Database { doing, table, source }
+}
+
+/// `time` in whole seconds since the epoch; a time before it is 0, one past `i64` is `i64::MAX`.
+pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
+    let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
+    i64::try_from(seconds).unwrap_or(i64::MAX)
+}
