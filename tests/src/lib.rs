@@ -10,6 +10,14 @@ mod redis_server;
 pub use postgres_server::{PostgresServer, postgres_program};
 pub use redis_server::RedisServer;
 
+/// A loopback port nothing listens on right now, for a server a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
+}
+
 /// Runs this test binary's `child` test (an ignored test that does nothing unless started so) in
 /// another process, with `env`; its stdout is dropped.
 pub fn spawn_child(env: &[(&str, &std::ffi::OsStr)]) -> std::process::Child {

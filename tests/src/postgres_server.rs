@@ -2,7 +2,6 @@
 //! free loopback port, trusting local connections, without fsync. Run as `nobody` when the tests
 //! run as root, since the server refuses to run as root.
 
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -51,11 +50,7 @@ impl PostgresServer {
     /// A fresh server for one test. The tests that call it are ignored unless the build script
     /// found the programs (cfg `postgres_server`).
     pub fn start(name: &str) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::free_port();
         let dir = std::env::temp_dir().join(format!("sessions-pg-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();

@@ -1,6 +1,5 @@
 //! A `redis-server` of a test's own, on a free loopback port.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -17,11 +16,7 @@ impl RedisServer {
     /// A fresh server for one test. The tests that call it are ignored unless the build script found
     /// `redis-server` (cfg `redis_server`).
     pub fn start(name: &str) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::free_port();
         let dir = std::env::temp_dir().join(format!("sessions-redis-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();

@@ -2,7 +2,6 @@
 //! `chromium-driver`), walked as a visitor would. Ignored, with the reason, where they are missing;
 //! CI installs them and requires them (`SESSIONS_REQUIRE_BROWSER=1`).
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -18,7 +17,7 @@ struct Driver {
 
 impl Driver {
     fn start() -> Self {
-        let port = free_port();
+        let port = sessions_tests::free_port();
         // Made first, so that a panic below still stops the process (`Drop`).
         let driver = Self {
             child: Command::new("chromedriver")
@@ -44,14 +43,6 @@ impl Drop for Driver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A headless Chromium with its own profile in `profile`: starting another one on the same profile
