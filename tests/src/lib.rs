@@ -143,3 +143,25 @@ pub struct AppSession {
     /// A preference.
     pub theme: String,
 }
+
+/// What an SQL store does when its table is gone (`drop_table` drops it) after a session was
+/// stored: loading that session and saving a new one are errors naming the table, never a fresh
+/// session that would sign the user out.
+pub async fn a_lost_table_is_an_error(store: &impl Store, drop_table: impl AsyncFnOnce()) {
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(store).await;
+    session.user_id = Some(7);
+    browser.save(store, &mut session).await;
+
+    drop_table().await;
+    let error = store.load::<AppSession>(&browser.request()).await.unwrap_err();
+    let chain = format!("{error}: {}", std::error::Error::source(&error).unwrap());
+    assert!(
+        chain.contains("could not read the session table `sessions`"),
+        "{chain}"
+    );
+    let mut fresh = Browser::default().load::<AppSession>(store).await;
+    fresh.user_id = Some(8);
+    let saved = store.save(&mut fresh, &mut HeaderMap::new()).await;
+    assert!(saved.is_err(), "a save into a missing table is an error");
+}

@@ -177,25 +177,11 @@ async fn a_failing_database_is_an_error_naming_the_table_never_a_fresh_session()
     let dir = TempDir::new("failing");
     let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
     let store = open(&dir, &keys, &clock).await;
-    let mut browser = Browser::default();
-    let mut session = browser.load::<AppSession>(&store).await;
-    session.user_id = Some(7);
-    browser.save(&store, &mut session).await;
-
-    sqlx::query("DROP TABLE sessions")
-        .execute(&raw(&dir).await)
-        .await
-        .unwrap();
-    let error = store.load::<AppSession>(&browser.request()).await.unwrap_err();
-    let chain = format!("{error}: {}", std::error::Error::source(&error).unwrap());
-    assert!(
-        chain.contains("could not read the session table `sessions`"),
-        "{chain}"
-    );
-    let mut fresh = Browser::default().load::<AppSession>(&store).await;
-    fresh.user_id = Some(8);
-    let saved = store.save(&mut fresh, &mut http::HeaderMap::new()).await;
-    assert!(saved.is_err(), "a save into a missing table is an error");
+    sessions_tests::a_lost_table_is_an_error(&store, async || {
+        let pool = raw(&dir).await;
+        sqlx::query("DROP TABLE sessions").execute(&pool).await.unwrap();
+    })
+    .await;
 }
 
 /// What the killed writer rewrites: every field to one round number, so a torn save would show.
