@@ -45,6 +45,9 @@ pub struct Loaded<S> {
     rekey: bool,
     intent: Intent,
     id: Option<SessionId>,
+    /// The sealed record a server-side store loaded the session from, until it is saved: a backend
+    /// can write on condition that the record is still this one, without reading it first.
+    record: Option<Vec<u8>>,
     /// The client holds the cookie of a session [`Loaded::destroy`] ended, until a save clears it or
     /// replaces it.
     ended: bool,
@@ -122,6 +125,7 @@ impl<S: Session> Loaded<S> {
             rekey: false,
             intent: Intent::Keep,
             id: None,
+            record: None,
             ended: false,
         }
     }
@@ -138,6 +142,7 @@ impl<S: Session> Loaded<S> {
             rekey,
             intent: Intent::Keep,
             id: None,
+            record: None,
             ended: false,
         }
     }
@@ -153,11 +158,18 @@ impl<S: Session> Loaded<S> {
         self.id.as_ref()
     }
 
-    /// Notes the id the session is stored under; `rekey` adds that the id's cookie must be signed
-    /// again (it was signed with a fallback key).
-    pub(crate) fn stored_under(&mut self, id: Option<SessionId>, rekey: bool) {
+    /// Notes the id the session is stored under, and the sealed record stored there if the store
+    /// just read it; `rekey` adds that the id's cookie must be signed again (it was signed with a
+    /// fallback key).
+    pub(crate) fn stored_under(&mut self, id: Option<SessionId>, record: Option<Vec<u8>>, rekey: bool) {
         self.id = id;
+        self.record = record;
         self.rekey |= rekey;
+    }
+
+    /// The sealed record the session was loaded from, if the store has not written since.
+    pub(crate) fn take_record(&mut self) -> Option<Vec<u8>> {
+        self.record.take()
     }
 
     /// Decides what saving the session at `now` does, and encodes it after `reserved` bytes (room

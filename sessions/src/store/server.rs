@@ -118,6 +118,8 @@ pub struct SessionWrite {
     time_to_live: Duration,
     /// When the write moves the session: the sealed forward for the source id, and until when.
     forward: Option<(Vec<u8>, u64)>,
+    /// The sealed record the session was loaded from, under `source_id`.
+    loaded: Option<Vec<u8>>,
     now: u64,
     keys: Arc<Keys>,
     binding: Binding,
@@ -165,6 +167,17 @@ impl SessionWrite {
                 .as_ref()
                 .map_or(0, |&(_, until)| until.saturating_sub(self.now)),
         )
+    }
+
+    /// The sealed record this session was loaded from, as [`Backend::load`] returned it for
+    /// [`SessionWrite::source_id`], when the store knows it (the session was loaded as one record
+    /// in this request and not saved since).
+    ///
+    /// For a backend that can write on a condition: if the record is still this one, storing
+    /// `merge(loaded)` on condition that it is (a compare and swap) saves reading it first. If the
+    /// condition fails, another save got there first: read, and merge into that.
+    pub fn loaded(&self) -> Option<&[u8]> {
+        self.loaded.as_deref()
     }
 
     /// Whether this write may create the session: `false` means it must already be stored (under
@@ -303,13 +316,14 @@ impl<B: Backend> ServerStore<B> {
         }
     }
 
-    /// The session stored under `id`. A record that does not open (but one left alone, see
-    /// [`Rejection::is_left_alone`]) is deleted.
+    /// The session stored under `id`, with the sealed record it was opened from (when it was one
+    /// record). A record that does not open (but one left alone, see [`Rejection::is_left_alone`])
+    /// is deleted.
     async fn restore<S: Session>(
         &self,
         id: &SessionId,
         now: u64,
-    ) -> Result<Result<Loaded<S>, Rejection>, LoadError> {
+    ) -> Result<Result<(Loaded<S>, Option<Vec<u8>>), Rejection>, LoadError> {
         let stored = self.backend.load(id).await.map_err(|error| LoadError {
             cookie: S::CONFIG.cookie().name(),
             source: Box::new(error),
@@ -322,18 +336,23 @@ impl<B: Backend> ServerStore<B> {
                 Some(_) => Err(Rejection::Moved),
                 None => Err(Rejection::NotFound),
             },
-            Some(Stored::Record(sealed)) => record::open(
-                sealed,
-                Part::Whole,
-                id,
-                &self.context.keys,
-                &S::prepared().binding,
-            )
-            .and_then(|opened| {
-                let restored = snapshot::restore(opened.buf, opened.plaintext, now)?;
-                Ok(Loaded::restored(restored, opened.reseal))
-            }),
-            Some(Stored::Entries(entries)) => self.assemble::<S>(entries, id, now),
+            Some(Stored::Record(sealed)) => {
+                let kept = sealed.clone();
+                record::open(
+                    sealed,
+                    Part::Whole,
+                    id,
+                    &self.context.keys,
+                    &S::prepared().binding,
+                )
+                .and_then(|opened| {
+                    let restored = snapshot::restore(opened.buf, opened.plaintext, now)?;
+                    Ok((Loaded::restored(restored, opened.reseal), Some(kept)))
+                })
+            }
+            Some(Stored::Entries(entries)) => {
+                self.assemble::<S>(entries, id, now).map(|loaded| (loaded, None))
+            }
         };
         if let Err(reason) = &restored
             && !reason.is_left_alone()
@@ -407,11 +426,12 @@ impl<B: Backend> ServerStore<B> {
             _ => SessionId::random(),
         };
         let mut source_id = old_id.clone().unwrap_or_else(|| id.clone());
+        let mut loaded = session.take_record();
         let mut followed = false;
         loop {
             let write = self.write::<S>(
                 (&id, &source_id),
-                old_id.is_none(),
+                (old_id.is_none(), loaded.take()),
                 (&pending, &changed),
                 session,
                 now,
@@ -446,7 +466,7 @@ impl<B: Backend> ServerStore<B> {
         session.stored(&pending.payload, pending.layout);
         // A request that followed a move keeps the old id, which it may hand out; its next save in
         // this request goes through the forward again.
-        session.stored_under(if followed { old_id } else { Some(id) }, false);
+        session.stored_under(if followed { old_id } else { Some(id) }, None, false);
         if let Some(line) = line {
             http::append(response, line);
         }
@@ -458,7 +478,7 @@ impl<B: Backend> ServerStore<B> {
     fn write<S: Session>(
         &self,
         (id, source_id): (&SessionId, &SessionId),
-        creates: bool,
+        (creates, loaded): (bool, Option<Vec<u8>>),
         (pending, changed): (&Pending, &[u32]),
         session: &Loaded<S>,
         now: u64,
@@ -486,6 +506,7 @@ impl<B: Backend> ServerStore<B> {
             expires_at: system_time(session.expires_at_unix(now)),
             time_to_live: Duration::from_secs(session.expires_at_unix(now).saturating_sub(now)),
             forward,
+            loaded,
             now,
             keys: Arc::clone(&self.context.keys),
             binding: S::prepared().binding,
@@ -541,8 +562,8 @@ impl<B: Backend> Store for ServerStore<B> {
                 }
             };
             match self.restore::<S>(&verified.id, now).await? {
-                Ok(mut session) => {
-                    session.stored_under(Some(verified.id), verified.by_fallback);
+                Ok((mut session, record)) => {
+                    session.stored_under(Some(verified.id), record, verified.by_fallback);
                     return Ok(session);
                 }
                 Err(reason) => {

@@ -1,31 +1,23 @@
 //! Sessions in an SQLite database, through `sqlx` (feature `sqlite`).
 //!
-//! One row per session id: the sealed record (or, for a minute after `cycle_id`, the sealed forward
-//! to where the session moved) and when it expires.
-//!
-//! A save reads the stored record, merges this save's changed fields into it, and writes it back
-//! with one statement that changes the row only if it still holds what was read (compare and swap);
-//! if another save got there first, it reads and merges again. So concurrent saves from any number
-//! of processes merge per field and none is lost, and a session removed meanwhile is not written
-//! again. A save that moves the session (`cycle_id`) is one `BEGIN IMMEDIATE` transaction: merge,
-//! write under the new id, leave the forward under the old one. The compare and swap takes two
-//! statements where the transaction takes four: a load and save took 8% less time
-//! (`cargo bench -p sessions-examples --bench sql_load`: 1,379 to 1,271 µs, most of it the commit's
-//! sync to disk).
+//! The table and its saves are those of every SQL store (`store/sql/table.rs`): a save that keeps
+//! its id is a compare and swap, one that moves the session is one `BEGIN IMMEDIATE` transaction.
+//! The compare and swap took 8% less time than a transaction per save
+//! (`cargo bench -p sessions-examples --bench sql_load`: 1,379 to 1,271 µs per load and save, most
+//! of it the commit's sync to disk).
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
-use sqlx::{AssertSqlSafe, Row as _, SqliteConnection};
 
 use crate::codec::id::SessionId;
 use crate::key::Keys;
 use crate::store::server::{Backend, Saved, ServerStore, SessionWrite, Stored};
-use crate::store::sql::{
-    DEFAULT_TABLE, SqlStoreError, SqlSweeper, checked_table, database_error, unix_seconds,
-};
+use crate::store::sql::statements::Dialect;
+use crate::store::sql::table::Table;
+use crate::store::sql::{DEFAULT_TABLE, SqlStoreError, SqlSweeper, database_error};
 
 /// A [`ServerStore`] keeping sessions in SQLite.
 ///
@@ -73,51 +65,22 @@ impl SqliteStore {
 /// The backend of [`SqliteStore`], on the app's own pool.
 #[derive(Debug, Clone)]
 pub struct SqliteBackend {
-    pool: SqlitePool,
-    sql: Arc<Statements>,
+    table: Table<Sqlite>,
 }
 
-/// The statements, written once for the table's name.
-#[derive(Debug)]
-struct Statements {
-    table: String,
-    load: String,
-    upsert: String,
-    insert_new: String,
-    swap: String,
-    delete: String,
-    sweep: String,
-}
-
-impl Statements {
-    fn new(table: &str) -> Self {
-        Self {
-            table: table.to_owned(),
-            load: format!("SELECT forward, data FROM {table} WHERE id = ?1"),
-            upsert: format!(
-                "INSERT INTO {table} (id, forward, data, expires_at) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (id) DO UPDATE SET forward = ?2, data = ?3, expires_at = ?4"
-            ),
-            insert_new: format!(
-                "INSERT INTO {table} (id, forward, data, expires_at) VALUES (?1, 0, ?2, ?3) \
-                 ON CONFLICT (id) DO NOTHING"
-            ),
-            swap: format!(
-                "UPDATE {table} SET data = ?2, expires_at = ?3 WHERE id = ?1 AND forward = 0 AND data = ?4"
-            ),
-            delete: format!("DELETE FROM {table} WHERE id = ?1"),
-            sweep: format!("DELETE FROM {table} WHERE expires_at <= ?1"),
-        }
-    }
-}
+/// IMMEDIATE takes the write lock first, so two saves that move sessions never both read and
+/// then both wait to write ("database is locked"); SQLite locks the whole database, not rows.
+const SQLITE: Dialect = Dialect {
+    begin_move: "BEGIN IMMEDIATE",
+    lock_read: "",
+};
 
 impl SqliteBackend {
     /// A backend on `pool`, in the table `sessions`; call [`SqliteBackend::migrate`] once, or
     /// create the table yourself from [`SqliteBackend::schema`].
     pub fn new(pool: SqlitePool) -> Self {
         Self {
-            pool,
-            sql: Arc::new(Statements::new(DEFAULT_TABLE)),
+            table: Table::new(pool, &SQLITE),
         }
     }
 
@@ -125,8 +88,7 @@ impl SqliteBackend {
     /// digit, at most 63 characters.
     pub fn with_table(self, table: &str) -> Result<Self, SqlStoreError> {
         Ok(Self {
-            sql: Arc::new(Statements::new(checked_table(table)?)),
-            ..self
+            table: self.table.renamed(table)?,
         })
     }
 
@@ -156,134 +118,12 @@ impl SqliteBackend {
 
     /// Creates the table and its index if they are missing.
     pub async fn migrate(&self) -> Result<(), SqlStoreError> {
-        let schema = Self::schema(&self.sql.table);
-        sqlx::raw_sql(AssertSqlSafe(schema))
-            .execute(&self.pool)
-            .await
-            .map_err(database_error("create", &self.sql.table))?;
-        Ok(())
+        self.table.create(Self::schema(self.table.name())).await
     }
 
     /// Removes what expired at or before `now`; returns how many rows.
     pub async fn sweep(&self, now: SystemTime) -> Result<u64, SqlStoreError> {
-        let done = sqlx::query(AssertSqlSafe(&*self.sql.sweep))
-            .bind(unix_seconds(now))
-            .execute(&self.pool)
-            .await
-            .map_err(database_error("sweep", &self.sql.table))?;
-        Ok(done.rows_affected())
-    }
-
-    /// What is stored under `id`, read on `connection`.
-    async fn stored(
-        &self,
-        connection: &mut SqliteConnection,
-        id: &SessionId,
-    ) -> Result<Option<Stored>, sqlx::Error> {
-        let row = sqlx::query(AssertSqlSafe(&*self.sql.load))
-            .bind(id.to_text())
-            .fetch_optional(connection)
-            .await?;
-        row.map(|row| {
-            let data: Vec<u8> = row.try_get("data")?;
-            Ok(if row.try_get::<bool, _>("forward")? {
-                Stored::Moved(data)
-            } else {
-                Stored::Record(data)
-            })
-        })
-        .transpose()
-    }
-
-    async fn upsert(
-        &self,
-        connection: &mut SqliteConnection,
-        id: &SessionId,
-        (forward, data, expires_at): (bool, &[u8], SystemTime),
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(AssertSqlSafe(&*self.sql.upsert))
-            .bind(id.to_text())
-            .bind(forward)
-            .bind(data)
-            .bind(unix_seconds(expires_at))
-            .execute(connection)
-            .await?;
-        Ok(())
-    }
-
-    async fn delete_on(&self, connection: &mut SqliteConnection, id: &SessionId) -> Result<(), sqlx::Error> {
-        sqlx::query(AssertSqlSafe(&*self.sql.delete))
-            .bind(id.to_text())
-            .execute(connection)
-            .await?;
-        Ok(())
-    }
-
-    /// [`Backend::save`] of a session that keeps its id: read, merge, and write only if the row
-    /// still holds what was read; otherwise again.
-    async fn save_in_place(&self, write: &SessionWrite) -> Result<Saved, sqlx::Error> {
-        let mut connection = self.pool.acquire().await?;
-        let (id, expires_at) = (write.id().to_text(), unix_seconds(write.expires_at()));
-        loop {
-            let written = match self.stored(&mut connection, write.id()).await? {
-                Some(Stored::Moved(forward)) => return Ok(Saved::Moved(forward)),
-                Some(Stored::Record(current)) => {
-                    let Some(merged) = write.merge(Some(&current)) else {
-                        return Ok(Saved::Removed);
-                    };
-                    sqlx::query(AssertSqlSafe(&*self.sql.swap))
-                        .bind(&id)
-                        .bind(merged)
-                        .bind(expires_at)
-                        .bind(current)
-                        .execute(&mut *connection)
-                        .await?
-                }
-                Some(Stored::Entries(_)) | None => {
-                    let Some(merged) = write.merge(None) else {
-                        return Ok(Saved::Removed);
-                    };
-                    sqlx::query(AssertSqlSafe(&*self.sql.insert_new))
-                        .bind(&id)
-                        .bind(merged)
-                        .bind(expires_at)
-                        .execute(&mut *connection)
-                        .await?
-                }
-            };
-            if written.rows_affected() == 1 {
-                return Ok(Saved::Stored);
-            }
-            // Another save changed the row between the read and the write: merge into that.
-        }
-    }
-
-    /// [`Backend::save`] of a session that moves to a new id, in one write transaction.
-    async fn save_in_transaction(&self, write: &SessionWrite) -> Result<Saved, sqlx::Error> {
-        // IMMEDIATE takes the write lock first, so two savers never both read and then both wait
-        // to write.
-        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let record = match self.stored(&mut transaction, write.source_id()).await? {
-            Some(Stored::Moved(forward)) => return Ok(Saved::Moved(forward)),
-            Some(Stored::Record(record)) => Some(record),
-            Some(Stored::Entries(_)) | None => None,
-        };
-        let Some(merged) = write.merge(record.as_deref()) else {
-            return Ok(Saved::Removed);
-        };
-        if write.source_id() != write.id() {
-            match write.forward() {
-                Some(forward) => {
-                    let row = (true, forward, write.forward_expires_at());
-                    self.upsert(&mut transaction, write.source_id(), row).await?;
-                }
-                None => self.delete_on(&mut transaction, write.source_id()).await?,
-            }
-        }
-        let row = (false, &merged[..], write.expires_at());
-        self.upsert(&mut transaction, write.id(), row).await?;
-        transaction.commit().await?;
-        Ok(Saved::Stored)
+        self.table.sweep(now).await
     }
 }
 
@@ -291,33 +131,14 @@ impl Backend for SqliteBackend {
     type Error = SqlStoreError;
 
     async fn load(&self, id: &SessionId) -> Result<Option<Stored>, SqlStoreError> {
-        let mut connection = self
-            .pool
-            .acquire()
-            .await
-            .map_err(database_error("read", &self.sql.table))?;
-        self.stored(&mut connection, id)
-            .await
-            .map_err(database_error("read", &self.sql.table))
+        self.table.load(id).await
     }
 
     async fn save(&self, write: SessionWrite) -> Result<Saved, SqlStoreError> {
-        let saved = if write.source_id() == write.id() {
-            self.save_in_place(&write).await
-        } else {
-            self.save_in_transaction(&write).await
-        };
-        saved.map_err(database_error("write", &self.sql.table))
+        self.table.save(&write).await
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), SqlStoreError> {
-        let mut connection = self
-            .pool
-            .acquire()
-            .await
-            .map_err(database_error("delete from", &self.sql.table))?;
-        self.delete_on(&mut connection, id)
-            .await
-            .map_err(database_error("delete from", &self.sql.table))
+        self.table.delete(id).await
     }
 }

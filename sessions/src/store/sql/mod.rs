@@ -1,5 +1,10 @@
-//! What the SQL stores share: their errors, their table names, their sweeper, and the time as the
-//! tables keep it.
+//! What the SQL stores share: the table and its saves (`table.rs`), its statements (`statements.rs`)
+//! run on each database's connection (`rows.rs`); and, here, their errors, their table names, their
+//! sweeper, and the time as the tables keep it.
+
+pub(crate) mod rows;
+pub(crate) mod statements;
+pub(crate) mod table;
 
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -79,9 +84,14 @@ pub enum SqlStoreError {
     },
 }
 
-pub(crate) fn database_error(doing: &'static str, table: &str) -> impl FnOnce(sqlx::Error) -> SqlStoreError {
+/// Makes an error of `sqlx`'s an [`SqlStoreError::Database`] saying what the store was doing.
+pub(crate) fn database_error(doing: &'static str, table: &str) -> impl Fn(sqlx::Error) -> SqlStoreError {
     let table = table.to_owned();
-    move |source| SqlStoreError::Database { doing, table, source }
+    move |source| SqlStoreError::Database {
+        doing,
+        table: table.clone(),
+        source,
+    }
 }
 
 /// `time` in whole seconds since the epoch; a time before it is 0, one past `i64` is `i64::MAX`.

@@ -1,0 +1,177 @@
+//! The session table of an SQL store, on any database with [`Rows`]: one row per id, the sealed
+//! record (or, for a while after `cycle_id`, the sealed forward to where the session moved) and
+//! when it expires.
+//!
+//! A save that keeps its id is a compare and swap: it merges the fields it changed into the record
+//! the session was loaded from and writes that on condition that the row still holds that record.
+//! When no other save came between, that conditional write is the save's one round trip. When one
+//! did, the save reads what is there now, merges into it, and tries again: concurrent saves from
+//! any number of processes merge per field and none is lost, and a session removed meanwhile is not
+//! written again. A save that moves the session (`cycle_id`) is one transaction that reads the old
+//! row first (locking it where the database can), writes under the new id and leaves the forward
+//! under the old one.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use sqlx::{AssertSqlSafe, Database, Pool};
+
+use crate::codec::id::SessionId;
+use crate::store::server::{Saved, SessionWrite, Stored};
+use crate::store::sql::rows::Rows;
+use crate::store::sql::statements::{Dialect, Statements};
+use crate::store::sql::{SqlStoreError, checked_table, database_error, unix_seconds};
+
+/// The session table on a pool of `DB`: what a SQL store's backend does.
+#[derive(Debug)]
+pub(crate) struct Table<DB: Database> {
+    pool: Pool<DB>,
+    sql: Arc<Statements>,
+}
+
+impl<DB: Database> Clone for Table<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            sql: Arc::clone(&self.sql),
+        }
+    }
+}
+
+impl<DB> Table<DB>
+where
+    DB: Database,
+    DB::Connection: Rows,
+{
+    /// The table `sessions` on `pool`.
+    pub(crate) fn new(pool: Pool<DB>, dialect: &'static Dialect) -> Self {
+        Self {
+            pool,
+            sql: Arc::new(Statements::new(super::DEFAULT_TABLE, dialect)),
+        }
+    }
+
+    /// The table `table` on the same pool, if `table` is a plain identifier.
+    pub(crate) fn renamed(self, table: &str) -> Result<Self, SqlStoreError> {
+        Ok(Self {
+            sql: Arc::new(Statements::new(checked_table(table)?, self.sql.dialect)),
+            ..self
+        })
+    }
+
+    /// The table's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.sql.table
+    }
+
+    /// Runs `schema`, the statements that create the table.
+    pub(crate) async fn create(&self, schema: String) -> Result<(), SqlStoreError> {
+        let doing = database_error("create", self.name());
+        let mut connection = self.pool.acquire().await.map_err(&doing)?;
+        connection.run_script(schema).await.map_err(doing)
+    }
+
+    /// What is stored under `id`.
+    pub(crate) async fn load(&self, id: &SessionId) -> Result<Option<Stored>, SqlStoreError> {
+        let doing = database_error("read", self.name());
+        let mut connection = self.pool.acquire().await.map_err(&doing)?;
+        connection.read(&self.sql.read, id).await.map_err(doing)
+    }
+
+    /// Applies `write` as [`Backend::save`](crate::store::Backend::save) says.
+    pub(crate) async fn save(&self, write: &SessionWrite) -> Result<Saved, SqlStoreError> {
+        let saved = if write.source_id() == write.id() {
+            self.save_in_place(write).await
+        } else {
+            self.save_moving(write).await
+        };
+        saved.map_err(database_error("write", self.name()))
+    }
+
+    /// Removes the row of `id`.
+    pub(crate) async fn delete(&self, id: &SessionId) -> Result<(), SqlStoreError> {
+        let doing = database_error("delete from", self.name());
+        let mut connection = self.pool.acquire().await.map_err(&doing)?;
+        connection.delete(&self.sql, id).await.map_err(doing)
+    }
+
+    /// Removes what expired at or before `now`; how many rows.
+    pub(crate) async fn sweep(&self, now: SystemTime) -> Result<u64, SqlStoreError> {
+        let doing = database_error("sweep", self.name());
+        let mut connection = self.pool.acquire().await.map_err(&doing)?;
+        connection
+            .sweep(&self.sql, unix_seconds(now))
+            .await
+            .map_err(doing)
+    }
+
+    /// A save that keeps its id: a compare and swap, again while other saves get there first.
+    async fn save_in_place(&self, write: &SessionWrite) -> Result<Saved, sqlx::Error> {
+        let mut connection = self.pool.acquire().await?;
+        let (id, expires_at) = (write.id(), unix_seconds(write.expires_at()));
+        // What the row holds, as far as this save knows: first what the session was loaded from
+        // (nothing, for a new one), so that the conditional write is the only round trip when no
+        // other save came between; after that write failed, what a read finds.
+        let mut current = match write.loaded() {
+            Some(loaded) => Some(Stored::Record(loaded.to_vec())),
+            None if write.creates() => None,
+            None => connection.read(&self.sql.read, id).await?,
+        };
+        loop {
+            let written = match current {
+                Some(Stored::Moved(forward)) => return Ok(Saved::Moved(forward)),
+                Some(Stored::Record(record)) => {
+                    let Some(merged) = write.merge(Some(&record)) else {
+                        return Ok(Saved::Removed);
+                    };
+                    connection
+                        .swap(&self.sql, id, (&merged, expires_at), &record)
+                        .await?
+                }
+                Some(Stored::Entries(_)) | None => {
+                    let Some(merged) = write.merge(None) else {
+                        return Ok(Saved::Removed);
+                    };
+                    connection
+                        .insert_new(&self.sql, id, (&merged, expires_at))
+                        .await?
+                }
+            };
+            if written {
+                return Ok(Saved::Stored);
+            }
+            // Another save changed the row since: merge into what it holds now.
+            current = connection.read(&self.sql.read, id).await?;
+        }
+    }
+
+    /// A save that moves the session to a new id, in one transaction that reads the old row first.
+    async fn save_moving(&self, write: &SessionWrite) -> Result<Saved, sqlx::Error> {
+        let mut transaction = self
+            .pool
+            .begin_with(AssertSqlSafe(self.sql.dialect.begin_move))
+            .await?;
+        let record = match transaction
+            .read(&self.sql.read_to_move, write.source_id())
+            .await?
+        {
+            Some(Stored::Moved(forward)) => return Ok(Saved::Moved(forward)),
+            Some(Stored::Record(record)) => Some(record),
+            Some(Stored::Entries(_)) | None => None,
+        };
+        let Some(merged) = write.merge(record.as_deref()) else {
+            return Ok(Saved::Removed);
+        };
+        match write.forward() {
+            Some(forward) => {
+                let row = (true, forward, unix_seconds(write.forward_expires_at()));
+                transaction.upsert(&self.sql, write.source_id(), row).await?;
+            }
+            None => transaction.delete(&self.sql, write.source_id()).await?,
+        }
+        let row = (false, &merged[..], unix_seconds(write.expires_at()));
+        transaction.upsert(&self.sql, write.id(), row).await?;
+        transaction.commit().await?;
+        Ok(Saved::Stored)
+    }
+}
