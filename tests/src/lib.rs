@@ -6,9 +6,11 @@
 pub mod contract;
 mod postgres_server;
 mod redis_server;
+mod round_trips;
 
 pub use postgres_server::{PostgresServer, postgres_program};
 pub use redis_server::RedisServer;
+pub use round_trips::RoundTrips;
 
 /// A loopback port nothing listens on right now, for a server a test starts.
 pub fn free_port() -> u16 {

@@ -1,9 +1,10 @@
 //! The PostgreSQL store beyond the shared contract (`store_contract.rs` runs that, against a
-//! server of its own per test): a database that fails.
+//! server of its own per test): round trips per load and save, connections the database closed,
+//! and a database that fails.
 
-use sessions::Key;
 use sessions::store::PostgresStore;
-use sessions_tests::PostgresServer;
+use sessions::{Key, Store};
+use sessions_tests::{AppSession, Browser, PostgresServer, RoundTrips};
 
 #[tokio::test]
 #[cfg_attr(
@@ -20,4 +21,115 @@ async fn a_failing_database_is_an_error_naming_the_table_never_a_fresh_session()
         sqlx::query("DROP TABLE sessions").execute(&pool).await.unwrap();
     })
     .await;
+}
+
+/// Waits until every connection of `pool` is back in it: `sqlx` pings a connection as it goes
+/// back, off the path of the request that used it, and a count of round trips must not catch that.
+async fn idle(pool: &sqlx::PgPool) {
+    for _ in 0..1000 {
+        if pool.num_idle() == pool.size() as usize {
+            return;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    panic!("a connection never went back to the pool");
+}
+
+/// The round trips `operation` waits on, counted by `proxy`: everything on this thread (the test
+/// runtime is single-threaded), so what the proxy has seen when `operation` returns is its own.
+async fn round_trips<T>(
+    proxy: &RoundTrips,
+    pool: &sqlx::PgPool,
+    operation: impl AsyncFnOnce() -> T,
+) -> (u64, T) {
+    idle(pool).await;
+    let before = proxy.count();
+    let done = operation().await;
+    (proxy.count() - before, done)
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_server),
+    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
+)]
+async fn a_load_is_one_round_trip_and_so_is_a_save_no_other_save_raced() {
+    let server = PostgresServer::start("round-trips");
+    let proxy = RoundTrips::start(server.port()).await;
+    let url = format!("postgres://postgres@127.0.0.1:{}/postgres", proxy.port());
+    let store = PostgresStore::connect(&url, Key::generate()).await.unwrap();
+    let pool = store.backend().pool().clone();
+    // Each statement is prepared on its first use on a connection, a round trip more: use each
+    // once first, one operation at a time, so that the pool keeps one connection.
+    let mut warm = Browser::default();
+    let mut session = warm.load::<AppSession>(&store).await;
+    session.user_id = Some(1);
+    round_trips(&proxy, &pool, async || warm.save(&store, &mut session).await).await;
+    let (_, mut one) = round_trips(&proxy, &pool, async || warm.load::<AppSession>(&store).await).await;
+    let (_, mut other) = round_trips(&proxy, &pool, async || warm.load::<AppSession>(&store).await).await;
+    one.cart.push(1);
+    round_trips(&proxy, &pool, async || warm.save(&store, &mut one).await).await;
+    other.theme = "dark".into();
+    round_trips(&proxy, &pool, async || warm.save(&store, &mut other).await).await;
+
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.user_id = Some(7);
+    let (trips, _) = round_trips(&proxy, &pool, async || browser.save(&store, &mut session).await).await;
+    assert_eq!(trips, 1, "saving a new session");
+    let (trips, mut session) =
+        round_trips(&proxy, &pool, async || browser.load::<AppSession>(&store).await).await;
+    assert_eq!((trips, session.user_id), (1, Some(7)), "loading a session");
+    let (_, mut racing) = round_trips(&proxy, &pool, async || browser.load::<AppSession>(&store).await).await;
+    session.cart.push(3);
+    let (trips, _) = round_trips(&proxy, &pool, async || browser.save(&store, &mut session).await).await;
+    assert_eq!(trips, 1, "saving a change");
+    // This one loaded before that save: its swap finds another record, reads it, merges, swaps.
+    racing.theme = "dark".into();
+    let (trips, _) = round_trips(&proxy, &pool, async || browser.save(&store, &mut racing).await).await;
+    assert_eq!(trips, 3, "saving after another save");
+    let session = browser.load::<AppSession>(&store).await;
+    assert_eq!(
+        (session.cart.as_slice(), session.theme.as_str()),
+        (&[3][..], "dark")
+    );
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_server),
+    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
+)]
+async fn connections_the_database_closed_while_idle_cost_no_request_an_error() {
+    let server = PostgresServer::start("closed-idle");
+    let store = PostgresStore::connect(&server.url(), Key::generate())
+        .await
+        .unwrap();
+    let admin = sqlx::PgPool::connect(&server.url()).await.unwrap();
+    let close_the_stores_connections = async || {
+        idle(store.backend().pool()).await;
+        let closed: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'",
+        )
+        .fetch_all(&admin)
+        .await
+        .unwrap();
+        assert!(!closed.is_empty(), "the store holds an idle connection");
+    };
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.user_id = Some(7);
+    browser.save(&store, &mut session).await;
+
+    close_the_stores_connections().await;
+    let mut session = store.load::<AppSession>(&browser.request()).await.unwrap();
+    assert_eq!(session.user_id, Some(7));
+    close_the_stores_connections().await;
+    session.cart.push(3);
+    let mut response = http::HeaderMap::new();
+    store.save(&mut session, &mut response).await.unwrap();
+    close_the_stores_connections().await;
+    assert_eq!(browser.load::<AppSession>(&store).await.cart, [3]);
 }

@@ -35,9 +35,17 @@ impl PostgresStore {
     /// Connects to the database at `url`, with the table `sessions` created if missing. A load or
     /// save that cannot get a connection within 5 seconds (the database down or overloaded) is an
     /// error, as is this call; for other pool settings, give [`PostgresBackend::new`] your own pool.
+    ///
+    /// A load is one round trip to the database, and so is a save when no other save of the
+    /// session came between: the pool does not ping a connection before handing it out (`sqlx`
+    /// does by default, a round trip more). A connection the database closed while it sat idle
+    /// (a restart) shows when it is used, and the load or save is tried once more on another one.
+    /// To get the same from your own pool, build it with
+    /// [`test_before_acquire(false)`](PgPoolOptions::test_before_acquire).
     pub async fn connect(url: &str, keys: impl Into<Keys>) -> Result<Self, SqlStoreError> {
         let pool = PgPoolOptions::new()
             .acquire_timeout(Duration::from_secs(5))
+            .test_before_acquire(false)
             .connect(url)
             .await
             .map_err(database_error("connect to the database of", DEFAULT_TABLE))?;
@@ -114,6 +122,11 @@ impl PostgresBackend {
              );\n\
              CREATE INDEX IF NOT EXISTS {table}_expires_at ON {table} (expires_at);\n"
         )
+    }
+
+    /// The pool it runs on.
+    pub fn pool(&self) -> &PgPool {
+        self.table.pool()
     }
 
     /// Creates the table and its index if they are missing.

@@ -116,6 +116,11 @@ impl SqliteBackend {
         )
     }
 
+    /// The pool it runs on.
+    pub fn pool(&self) -> &SqlitePool {
+        self.table.pool()
+    }
+
     /// Creates the table and its index if they are missing.
     pub async fn migrate(&self) -> Result<(), SqlStoreError> {
         self.table.create(Self::schema(self.table.name())).await

@@ -11,6 +11,7 @@
 //! row first (locking it where the database can), writes under the new id and leaves the forward
 //! under the old one.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -59,6 +60,11 @@ where
         })
     }
 
+    /// The pool it is on.
+    pub(crate) fn pool(&self) -> &Pool<DB> {
+        &self.pool
+    }
+
     /// The table's name.
     pub(crate) fn name(&self) -> &str {
         &self.sql.table
@@ -73,15 +79,20 @@ where
 
     /// What is stored under `id`.
     pub(crate) async fn load(&self, id: &SessionId) -> Result<Option<Stored>, SqlStoreError> {
-        let doing = database_error("read", self.name());
-        let mut connection = self.pool.acquire().await.map_err(&doing)?;
-        connection.read(&self.sql.read, id).await.map_err(doing)
+        once_more_if_lost(|| async {
+            let mut connection = self.pool.acquire().await?;
+            connection.read(&self.sql.read, id).await
+        })
+        .await
+        .map_err(database_error("read", self.name()))
     }
 
     /// Applies `write` as [`Backend::save`](crate::store::Backend::save) says.
     pub(crate) async fn save(&self, write: &SessionWrite) -> Result<Saved, SqlStoreError> {
         let saved = if write.source_id() == write.id() {
-            self.save_in_place(write).await
+            // Once more on another connection is safe: the save merges into what it finds, so
+            // the same fields written twice are written once.
+            once_more_if_lost(|| self.save_in_place(write)).await
         } else {
             self.save_moving(write).await
         };
@@ -90,19 +101,22 @@ where
 
     /// Removes the row of `id`.
     pub(crate) async fn delete(&self, id: &SessionId) -> Result<(), SqlStoreError> {
-        let doing = database_error("delete from", self.name());
-        let mut connection = self.pool.acquire().await.map_err(&doing)?;
-        connection.delete(&self.sql, id).await.map_err(doing)
+        once_more_if_lost(|| async {
+            let mut connection = self.pool.acquire().await?;
+            connection.delete(&self.sql, id).await
+        })
+        .await
+        .map_err(database_error("delete from", self.name()))
     }
 
     /// Removes what expired at or before `now`; how many rows.
     pub(crate) async fn sweep(&self, now: SystemTime) -> Result<u64, SqlStoreError> {
-        let doing = database_error("sweep", self.name());
-        let mut connection = self.pool.acquire().await.map_err(&doing)?;
-        connection
-            .sweep(&self.sql, unix_seconds(now))
-            .await
-            .map_err(doing)
+        once_more_if_lost(|| async {
+            let mut connection = self.pool.acquire().await?;
+            connection.sweep(&self.sql, unix_seconds(now)).await
+        })
+        .await
+        .map_err(database_error("sweep", self.name()))
     }
 
     /// A save that keeps its id: a compare and swap, again while other saves get there first.
@@ -147,10 +161,10 @@ where
 
     /// A save that moves the session to a new id, in one transaction that reads the old row first.
     async fn save_moving(&self, write: &SessionWrite) -> Result<Saved, sqlx::Error> {
-        let mut transaction = self
-            .pool
-            .begin_with(AssertSqlSafe(self.sql.dialect.begin_move))
-            .await?;
+        // Only the `BEGIN` is tried again: a commit whose answer was lost may have moved the
+        // session, and a second move would find the forward it left.
+        let mut transaction =
+            once_more_if_lost(|| self.pool.begin_with(AssertSqlSafe(self.sql.dialect.begin_move))).await?;
         let record = match transaction
             .read(&self.sql.read_to_move, write.source_id())
             .await?
@@ -173,5 +187,33 @@ where
         transaction.upsert(&self.sql, write.id(), row).await?;
         transaction.commit().await?;
         Ok(Saved::Stored)
+    }
+}
+
+/// Runs `attempt`, and once more if it lost its connection: the database restarted, or closed a
+/// connection while it sat idle in the pool. Pools that do not ping a connection before handing
+/// it out (one round trip less per load and save, as `PostgresStore::connect` makes them) find
+/// out this way, and the request does not fail for it.
+async fn once_more_if_lost<T, Attempt>(mut attempt: impl FnMut() -> Attempt) -> Result<T, sqlx::Error>
+where
+    Attempt: Future<Output = Result<T, sqlx::Error>>,
+{
+    match attempt().await {
+        Err(error) if connection_lost(&error) => {
+            tracing::debug!(%error, "lost a database connection; trying once more on another");
+            attempt().await
+        }
+        done => done,
+    }
+}
+
+/// Whether `error` says the connection is gone, rather than that the statement failed.
+fn connection_lost(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) => true,
+        // PostgreSQL's "terminating connection due to administrator command" (a restart, or
+        // `pg_terminate_backend`) and "... because of crash of another server process".
+        sqlx::Error::Database(error) => matches!(error.code().as_deref(), Some("57P01" | "57P02")),
+        _ => false,
     }
 }
