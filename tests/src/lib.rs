@@ -7,6 +7,7 @@ pub mod contract;
 mod postgres_server;
 mod redis_server;
 mod round_trips;
+pub mod sql_table;
 
 pub use postgres_server::{PostgresServer, postgres_program};
 pub use redis_server::RedisServer;

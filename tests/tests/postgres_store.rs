@@ -1,10 +1,71 @@
 //! The PostgreSQL store beyond the shared contract (`store_contract.rs` runs that, against a
-//! server of its own per test): round trips per load and save, connections the database closed,
-//! and a database that fails.
+//! server of its own per test): records sealed at rest, the sweep, a custom table, round trips per
+//! load and save, connections the database closed, and a database that fails.
 
-use sessions::store::PostgresStore;
+use sessions::clock::ManualClock;
+use sessions::store::{PostgresBackend, PostgresStore, ServerStore};
 use sessions::{Key, Store};
-use sessions_tests::{AppSession, Browser, PostgresServer, RoundTrips};
+use sessions_tests::{AppSession, Browser, PostgresServer, RoundTrips, sql_table};
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_server),
+    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
+)]
+async fn records_are_sealed_at_rest_and_bound_to_their_id() {
+    let server = PostgresServer::start("sealed");
+    let store = PostgresStore::connect(&server.url(), Key::generate())
+        .await
+        .unwrap();
+    let raw = sql_table::raw_pool(&server.url()).await;
+    sql_table::records_are_sealed_at_rest_and_bound_to_their_id(&store, &raw).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_server),
+    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
+)]
+async fn the_sweep_removes_what_expired_by_the_stores_clock() {
+    let server = PostgresServer::start("sweep");
+    let clock = ManualClock::at_unix(1_700_000_000);
+    let store = PostgresStore::connect(&server.url(), Key::generate())
+        .await
+        .unwrap()
+        .with_clock(clock.clone());
+    sql_table::the_sweep_removes_what_expired_by_the_stores_clock(
+        &store,
+        &clock,
+        &sql_table::raw_pool(&server.url()).await,
+        async || store.sweep().await,
+        |interval| store.spawn_sweeper(interval),
+    )
+    .await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_server),
+    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
+)]
+async fn a_table_of_its_own_name_and_names_that_are_not_identifiers() {
+    let server = PostgresServer::start("table");
+    let pool = sqlx::PgPool::connect(&server.url()).await.unwrap();
+    let on_table = async |table: &str| {
+        let backend = PostgresBackend::new(pool.clone()).with_table(table)?;
+        backend.migrate().await?;
+        backend.migrate().await?; // twice is fine
+        Ok(ServerStore::with_backend(backend, Key::generate()))
+    };
+    let raw = sql_table::raw_pool(&server.url()).await;
+    sql_table::a_table_of_its_own_name_and_names_that_are_not_identifiers(on_table, &raw).await;
+    let indexes: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_indexes WHERE indexname = 'app_sessions_expires_at'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(indexes, 1, "the sweep's index");
+}
 
 #[tokio::test]
 #[cfg_attr(

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use sessions::clock::ManualClock;
 use sessions::session::Origin;
-use sessions::store::{SqlStoreError, SqliteBackend, SqliteStore};
-use sessions::{Key, Keys, Rejection, Session, Store};
-use sessions_tests::{AppSession, Browser};
+use sessions::store::{ServerStore, SqliteBackend, SqliteStore};
+use sessions::{Key, Keys, Session, Store};
+use sessions_tests::{Browser, sql_table};
+use sqlx::AnyPool;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
 const START: u64 = 1_700_000_000;
@@ -44,11 +45,9 @@ async fn open(dir: &TempDir, keys: &Keys, clock: &ManualClock) -> SqliteStore {
         .with_clock(clock.clone())
 }
 
-/// A plain connection to the database, to look at or damage what the store wrote.
-async fn raw(dir: &TempDir) -> SqlitePool {
-    SqlitePool::connect_with(SqliteConnectOptions::new().filename(dir.db()))
-        .await
-        .unwrap()
+/// A plain pool on the database, to look at or damage what the store wrote.
+async fn raw(dir: &TempDir) -> AnyPool {
+    sql_table::raw_pool(&format!("sqlite://{}", dir.db().display())).await
 }
 
 #[tokio::test]
@@ -56,44 +55,7 @@ async fn records_are_sealed_at_rest_and_bound_to_their_id() {
     let dir = TempDir::new("sealed");
     let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
     let store = open(&dir, &keys, &clock).await;
-    let mut alice = Browser::default();
-    let mut session = alice.load::<AppSession>(&store).await;
-    session.theme = "plainly-visible-theme".into();
-    alice.save(&store, &mut session).await;
-    let mut bob = Browser::default();
-    let mut session = bob.load::<AppSession>(&store).await;
-    session.user_id = Some(2);
-    bob.save(&store, &mut session).await;
-
-    let pool = raw(&dir).await;
-    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT id, data FROM sessions ORDER BY id")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 2);
-    for (_, data) in &rows {
-        assert!(
-            !data.windows(8).any(|w| w == b"plainly-"),
-            "a value readable at rest"
-        );
-    }
-    // One session's record copied over the other's does not open there.
-    sqlx::query("UPDATE sessions SET data = ?1 WHERE id = ?2")
-        .bind(&rows[0].1)
-        .bind(&rows[1].0)
-        .execute(&pool)
-        .await
-        .unwrap();
-    let (alice_session, bob_session) = (
-        alice.load::<AppSession>(&store).await,
-        bob.load::<AppSession>(&store).await,
-    );
-    let opened = [&alice_session, &bob_session]
-        .iter()
-        .filter(|session| session.rejection().is_none())
-        .count();
-    assert_eq!(opened, 1, "only the record's own id opens it");
-    assert!([alice_session.rejection(), bob_session.rejection()].contains(&Some(Rejection::Unreadable)));
+    sql_table::records_are_sealed_at_rest_and_bound_to_their_id(&store, &raw(&dir).await).await;
 }
 
 #[tokio::test]
@@ -101,72 +63,30 @@ async fn the_sweep_removes_what_expired_by_the_stores_clock() {
     let dir = TempDir::new("sweep");
     let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
     let store = open(&dir, &keys, &clock).await;
-    for user in 0..3 {
-        let mut browser = Browser::default();
-        let mut session = browser.load::<AppSession>(&store).await;
-        session.user_id = Some(user);
-        browser.save(&store, &mut session).await;
-    }
-    assert_eq!(store.sweep().await.unwrap(), 0, "nothing has expired yet");
-    clock.advance(Duration::from_secs(30 * 60));
-    let mut live = Browser::default();
-    let mut session = live.load::<AppSession>(&store).await;
-    session.user_id = Some(9);
-    live.save(&store, &mut session).await;
-    clock.advance(Duration::from_secs(31 * 60)); // the first three are past their idle hour
-    assert_eq!(store.sweep().await.unwrap(), 3);
-    assert_eq!(live.load::<AppSession>(&store).await.user_id, Some(9));
-
-    // The background sweeper does the same until dropped.
-    clock.advance(Duration::from_secs(2 * 3600));
-    let sweeper = store.spawn_sweeper(Duration::from_millis(10));
-    let pool = raw(&dir).await;
-    let mut left = 1;
-    for _ in 0..500 {
-        left = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sessions")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        if left == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(left, 0, "the sweeper did not remove the expired session");
-    drop(sweeper);
+    sql_table::the_sweep_removes_what_expired_by_the_stores_clock(
+        &store,
+        &clock,
+        &raw(&dir).await,
+        async || store.sweep().await,
+        |interval| store.spawn_sweeper(interval),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_table_of_its_own_name_and_names_that_are_not_identifiers() {
     let dir = TempDir::new("table");
-    let pool = SqlitePool::connect_with(
-        SqliteConnectOptions::new()
-            .filename(dir.db())
-            .create_if_missing(true),
-    )
-    .await
-    .unwrap();
-    for bad in ["", "1sessions", "sessions; DROP TABLE x", "sess-ions", "séances"] {
-        let error = SqliteBackend::new(pool.clone()).with_table(bad).unwrap_err();
-        assert!(matches!(error, SqlStoreError::InvalidTable { .. }), "{bad:?}");
-        assert!(error.to_string().contains("not a usable table name"), "{error}");
-    }
-    let backend = SqliteBackend::new(pool.clone())
-        .with_table("app_sessions")
-        .unwrap();
-    backend.migrate().await.unwrap();
-    backend.migrate().await.unwrap(); // twice is fine
-    let store = sessions::store::ServerStore::with_backend(backend, Key::generate());
-    let mut browser = Browser::default();
-    let mut session = browser.load::<AppSession>(&store).await;
-    session.user_id = Some(7);
-    browser.save(&store, &mut session).await;
-    assert_eq!(browser.load::<AppSession>(&store).await.user_id, Some(7));
-    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM app_sessions")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(count, 1);
+    let options = SqliteConnectOptions::new()
+        .filename(dir.db())
+        .create_if_missing(true);
+    let pool = SqlitePool::connect_with(options).await.unwrap();
+    let on_table = async |table: &str| {
+        let backend = SqliteBackend::new(pool.clone()).with_table(table)?;
+        backend.migrate().await?;
+        backend.migrate().await?; // twice is fine
+        Ok(ServerStore::with_backend(backend, Key::generate()))
+    };
+    sql_table::a_table_of_its_own_name_and_names_that_are_not_identifiers(on_table, &raw(&dir).await).await;
     assert!(
         SqliteBackend::schema("app_sessions").contains("CREATE INDEX IF NOT EXISTS app_sessions_expires_at")
     );

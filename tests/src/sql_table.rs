@@ -1,0 +1,126 @@
+//! What the SQL stores' own tests share, run on SQLite and on PostgreSQL: each function is one
+//! promise, given the store and a plain pool on its database (`sqlx::Any`, so one statement text
+//! serves both) to look at or damage the rows it wrote.
+
+use std::time::Duration;
+
+use sessions::clock::ManualClock;
+use sessions::store::{SqlStoreError, SqlSweeper};
+use sessions::{Rejection, Store};
+use sqlx::AnyPool;
+
+use crate::{AppSession, Browser};
+
+/// A plain pool on the database at `url` (`sqlite://PATH` or `postgres://...`).
+pub async fn raw_pool(url: &str) -> AnyPool {
+    sqlx::any::install_default_drivers();
+    AnyPool::connect(url).await.expect("the test database opens")
+}
+
+/// Values are not readable in the rows, and a record copied under another id does not open there.
+pub async fn records_are_sealed_at_rest_and_bound_to_their_id(store: &impl Store, raw: &AnyPool) {
+    let mut alice = Browser::default();
+    let mut session = alice.load::<AppSession>(store).await;
+    session.theme = "plainly-visible-theme".into();
+    alice.save(store, &mut session).await;
+    let mut bob = Browser::default();
+    let mut session = bob.load::<AppSession>(store).await;
+    session.user_id = Some(2);
+    bob.save(store, &mut session).await;
+
+    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT id, data FROM sessions ORDER BY id")
+        .fetch_all(raw)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    for (_, data) in &rows {
+        assert!(
+            !data.windows(8).any(|w| w == b"plainly-"),
+            "a value readable at rest"
+        );
+    }
+    sqlx::query("UPDATE sessions SET data = $1 WHERE id = $2")
+        .bind(rows[0].1.clone())
+        .bind(rows[1].0.clone())
+        .execute(raw)
+        .await
+        .unwrap();
+    let (alice_session, bob_session) = (
+        alice.load::<AppSession>(store).await,
+        bob.load::<AppSession>(store).await,
+    );
+    let opened = [&alice_session, &bob_session]
+        .iter()
+        .filter(|session| session.rejection().is_none())
+        .count();
+    assert_eq!(opened, 1, "only the record's own id opens it");
+    assert!([alice_session.rejection(), bob_session.rejection()].contains(&Some(Rejection::Unreadable)));
+}
+
+/// `sweep` removes the rows that expired by the store's clock (`clock`), and only those; the
+/// sweeper `spawn_sweeper` starts does the same until dropped.
+pub async fn the_sweep_removes_what_expired_by_the_stores_clock(
+    store: &impl Store,
+    clock: &ManualClock,
+    raw: &AnyPool,
+    sweep: impl AsyncFn() -> Result<u64, SqlStoreError>,
+    spawn_sweeper: impl FnOnce(Duration) -> SqlSweeper,
+) {
+    for user in 0..3 {
+        let mut browser = Browser::default();
+        let mut session = browser.load::<AppSession>(store).await;
+        session.user_id = Some(user);
+        browser.save(store, &mut session).await;
+    }
+    assert_eq!(sweep().await.unwrap(), 0, "nothing has expired yet");
+    clock.advance(Duration::from_secs(30 * 60));
+    let mut live = Browser::default();
+    let mut session = live.load::<AppSession>(store).await;
+    session.user_id = Some(9);
+    live.save(store, &mut session).await;
+    clock.advance(Duration::from_secs(31 * 60)); // the first three are past their idle hour
+    assert_eq!(sweep().await.unwrap(), 3);
+    assert_eq!(live.load::<AppSession>(store).await.user_id, Some(9));
+
+    clock.advance(Duration::from_secs(2 * 3600));
+    let sweeper = spawn_sweeper(Duration::from_millis(10));
+    let mut left = 1;
+    for _ in 0..500 {
+        left = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sessions")
+            .fetch_one(raw)
+            .await
+            .unwrap();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(left, 0, "the sweeper did not remove the expired session");
+    drop(sweeper);
+}
+
+/// Names that are not plain identifiers are refused; a store on the table `app_sessions` (which
+/// `on_table` gives, its table created) keeps its rows there.
+pub async fn a_table_of_its_own_name_and_names_that_are_not_identifiers<St: Store>(
+    on_table: impl AsyncFn(&str) -> Result<St, SqlStoreError>,
+    raw: &AnyPool,
+) {
+    for bad in ["", "1sessions", "sessions; DROP TABLE x", "sess-ions", "séances"] {
+        let Err(error) = on_table(bad).await else {
+            panic!("{bad:?} is not an identifier");
+        };
+        assert!(matches!(error, SqlStoreError::InvalidTable { .. }), "{bad:?}");
+        assert!(error.to_string().contains("not a usable table name"), "{error}");
+    }
+    let store = on_table("app_sessions").await.unwrap();
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.user_id = Some(7);
+    browser.save(&store, &mut session).await;
+    assert_eq!(browser.load::<AppSession>(&store).await.user_id, Some(7));
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM app_sessions")
+        .fetch_one(raw)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
