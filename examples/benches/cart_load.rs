@@ -124,7 +124,7 @@ fn main() {
         for ((rates, cpu), (_, address, cookie)) in rounds.iter_mut().zip(&mut cpu_per_request).zip(&servers)
         {
             let cpu_before = cpu_seconds();
-            let rate = wrk(*address, cookie);
+            let rate = wrk(*address, &[cookie]);
             let requests = rate * f64::from(SECONDS);
             *cpu = cpu.min((cpu_seconds() - cpu_before) / requests);
             rates.push(rate);

@@ -127,8 +127,8 @@ fn main() {
 
     let our_trips = round_trips(&runtime, redis.1, ours, &our_cookie);
     let their_trips = round_trips(&runtime, redis.1, theirs, &their_cookie);
-    let sessions = wrk(ours, &our_cookie);
-    let tower = wrk(theirs, &their_cookie);
+    let sessions = wrk(ours, &[&our_cookie]);
+    let tower = wrk(theirs, &[&their_cookie]);
     println!(
         "POST /cart with the session in Redis, keep-alive, wrk -t1 -c32 -d{SECONDS}s, one tokio worker:"
     );

@@ -1,19 +1,33 @@
-//! Load plus save of a typical session on SQLite, ours against `tower-sessions-sqlx-store`, each on
-//! a database file of its own: open the session, flip a field, save. Interleaved in rounds (ours,
-//! theirs, theirs, ours, ...), each round timing a fixed number of operations; the figure is the
-//! median of the per-round ratios, which on a noisy machine drifts far less than two separate runs.
+//! Our SQL stores against `tower-sessions-sqlx-store`, on SQLite (a database file each) and on
+//! PostgreSQL (one server on loopback, a database each), in one run:
+//! 1. load plus save of a typical session in process: open it, flip a field, save. Interleaved in
+//!    rounds (ours, theirs, theirs, ours, ...), each timing a fixed number of operations; the figure
+//!    is the median of the per-round ratios, which on a noisy machine drifts far less than two
+//!    separate runs.
+//! 2. the demo's cart route over HTTP under wrk (`POST /cart`: load a 10-item cart, add one, drop
+//!    the oldest, save), each request on the next of 256 sessions; rounds interleaved the same way.
 //!
-//! Run: `cargo bench -p sessions-examples --bench sql_load`
+//! PostgreSQL needs `initdb` and `postgres` (Debian: `postgresql`), the HTTP part `wrk`; without
+//! them, those parts say so and are skipped. Run: `cargo bench -p sessions-examples --bench sql_load`
+
+mod support;
 
 use std::hint::black_box;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use axum::Router;
 use axum::http::HeaderMap;
 use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::routing::post;
 use serde::{Deserialize, Serialize};
-use sessions::store::SqliteStore;
+use sessions::store::{PostgresStore, SqliteStore};
 use sessions::{Key, Session, Store};
+use sessions_tests::{PostgresServer, postgres_program};
+use support::{SECONDS, filled_cart, have_wrk, serve, tower_sessions_cart, wrk};
+use tower_sessions::SessionStore;
+use tower_sessions_sqlx_store::sqlx::postgres::PgPool;
 use tower_sessions_sqlx_store::sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
 /// The typical session: a `u64` id, a 20-character name, three 30-character flash messages, a bool.
@@ -40,43 +54,90 @@ fn typical() -> Typical {
     }
 }
 
-/// Operations per round, and rounds.
+/// Operations per round, and rounds, of the in-process part.
 const OPERATIONS: u32 = 2_000;
 const ROUNDS: usize = 12;
+/// Sessions the HTTP part spreads its requests over, and its rounds (each `SECONDS` long).
+const SESSIONS: usize = 256;
+const HTTP_ROUNDS: usize = 4;
 
-#[tokio::main(flavor = "current_thread")]
+/// One side's stores: ours and theirs on one database.
+struct Pair<Ours, Theirs> {
+    database: &'static str,
+    ours: Ours,
+    theirs: Arc<Theirs>,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() {
     let dir = std::env::temp_dir().join(format!("sessions-sql-load-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
 
+    let sqlite = Pair {
+        database: "SQLite (a file each, WAL)",
+        ours: SqliteStore::open(dir.join("ours.db"), Key::generate())
+            .await
+            .unwrap(),
+        theirs: Arc::new({
+            let options = SqliteConnectOptions::new()
+                .filename(dir.join("theirs.db"))
+                .create_if_missing(true);
+            let store =
+                tower_sessions_sqlx_store::SqliteStore::new(SqlitePool::connect_with(options).await.unwrap());
+            store.migrate().await.unwrap();
+            store
+        }),
+    };
+    load_and_save(&sqlite).await;
+    let server = postgres_program("postgres").map(|_| PostgresServer::start("bench"));
+    let postgres = match &server {
+        Some(server) => Some(Pair {
+            database: "PostgreSQL (loopback)",
+            ours: PostgresStore::connect(&server.url(), Key::generate())
+                .await
+                .unwrap(),
+            theirs: Arc::new({
+                let store = tower_sessions_sqlx_store::PostgresStore::new(
+                    PgPool::connect(&server.url()).await.unwrap(),
+                );
+                store.migrate().await.unwrap();
+                store
+            }),
+        }),
+        None => {
+            eprintln!(
+                "initdb and postgres are not installed (apt-get install postgresql): PostgreSQL is not measured"
+            );
+            None
+        }
+    };
+    if let Some(postgres) = &postgres {
+        load_and_save(postgres).await;
+    }
+    if have_wrk() {
+        cart_route(&sqlite).await;
+        if let Some(postgres) = &postgres {
+            cart_route(postgres).await;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Part 1: load plus save of the typical session, in process.
+async fn load_and_save<Theirs: SessionStore>(pair: &Pair<impl Store, Theirs>) {
     // Ours: a request carrying the cookie of a stored typical session.
-    let ours = SqliteStore::open(dir.join("ours.db"), Key::generate())
-        .await
-        .unwrap();
+    let ours = &pair.ours;
     let mut session = ours.load::<Typical>(&HeaderMap::new()).await.unwrap();
     *session = typical();
     let mut response = HeaderMap::new();
     ours.save(&mut session, &mut response).await.unwrap();
-    let pair = response[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let pair_text = response[SET_COOKIE].to_str().unwrap().split(';').next().unwrap();
     let mut request = HeaderMap::new();
-    request.insert(COOKIE, pair.parse().unwrap());
+    request.insert(COOKIE, pair_text.parse().unwrap());
 
     // Theirs: a stored session holding the same value under one key.
-    let options = SqliteConnectOptions::new()
-        .filename(dir.join("theirs.db"))
-        .create_if_missing(true);
-    let theirs =
-        tower_sessions_sqlx_store::SqliteStore::new(SqlitePool::connect_with(options).await.unwrap());
-    theirs.migrate().await.unwrap();
-    let theirs = Arc::new(theirs);
-    let first = tower_sessions::Session::new(None, Arc::clone(&theirs), None);
+    let first = tower_sessions::Session::new(None, Arc::clone(&pair.theirs), None);
     first.insert("typical", typical()).await.unwrap();
     first.save().await.unwrap();
     let id = first.id().unwrap();
@@ -90,58 +151,139 @@ async fn main() {
             ours.save(&mut session, &mut response).await.unwrap();
             black_box(response);
         }
-        start.elapsed()
+        start.elapsed().as_secs_f64()
     };
     let theirs_round = async || {
         let start = Instant::now();
         for _ in 0..OPERATIONS {
-            let session = tower_sessions::Session::new(Some(id), Arc::clone(&theirs), None);
+            let session = tower_sessions::Session::new(Some(id), Arc::clone(&pair.theirs), None);
             let mut value: Typical = session.get("typical").await.unwrap().unwrap();
             value.admin = !value.admin;
             session.insert("typical", value).await.unwrap();
             session.save().await.unwrap();
         }
-        start.elapsed()
+        start.elapsed().as_secs_f64()
     };
     // One round each first, unmeasured: the page caches and the statement caches fill.
     ours_round().await;
     theirs_round().await;
+    let rounds = interleaved(ROUNDS, ours_round, theirs_round, |ours, theirs| theirs / ours).await;
+    let per_operation = |seconds: f64| seconds * 1e6 / f64::from(OPERATIONS);
+    println!(
+        "load + save of the typical session on {}, {ROUNDS} interleaved rounds of {OPERATIONS}:",
+        pair.database
+    );
+    println!(
+        "  sessions                   {:8.1} µs (median round)",
+        per_operation(rounds.ours)
+    );
+    println!(
+        "  tower-sessions-sqlx-store  {:8.1} µs (median round)",
+        per_operation(rounds.theirs)
+    );
+    rounds.print_ratio("tower-sessions takes {ratio} our time");
+}
 
-    let mut ratios = Vec::new();
-    let (mut ours_times, mut theirs_times) = (Vec::new(), Vec::new());
-    for round in 0..ROUNDS {
-        let (a, b) = if round % 2 == 0 {
-            let a = ours_round().await;
-            (a, theirs_round().await)
-        } else {
-            let b = theirs_round().await;
-            (ours_round().await, b)
-        };
-        ours_times.push(a);
-        theirs_times.push(b);
-        ratios.push(b.as_secs_f64() / a.as_secs_f64());
-    }
-    let per_operation = |times: &mut Vec<Duration>| {
-        times.sort();
-        times[times.len() / 2].as_secs_f64() * 1e6 / f64::from(OPERATIONS)
+/// Part 2: the cart route over HTTP, under wrk, each request on the next of many sessions.
+async fn cart_route<Theirs: SessionStore + Clone>(pair: &Pair<impl Store + Clone, Theirs>) {
+    let ours = serve(sessions_examples::app(pair.ours.clone(), pair.ours.clone())).await;
+    let layer = tower_sessions::SessionManagerLayer::new(Theirs::clone(&pair.theirs));
+    let theirs = serve(
+        Router::new()
+            .route("/cart", post(tower_sessions_cart))
+            .layer(layer),
+    )
+    .await;
+    let (our_cookies, their_cookies) = (carts(ours).await, carts(theirs).await);
+    let run = |address: SocketAddr, cookies: Vec<String>| async move {
+        tokio::task::spawn_blocking(move || {
+            let cookies: Vec<&str> = cookies.iter().map(String::as_str).collect();
+            wrk(address, &cookies)
+        })
+        .await
+        .unwrap()
     };
+    let rounds = interleaved(
+        HTTP_ROUNDS,
+        async || run(ours, our_cookies.clone()).await,
+        async || run(theirs, their_cookies.clone()).await,
+        |ours, theirs| ours / theirs,
+    )
+    .await;
+    println!(
+        "POST /cart on {}, {SESSIONS} sessions, wrk -t1 -c32 -d{SECONDS}s, {HTTP_ROUNDS} interleaved rounds, one tokio worker:",
+        pair.database
+    );
+    println!(
+        "  sessions                   {:8.0} req/s (median round)",
+        rounds.ours
+    );
+    println!(
+        "  tower-sessions-sqlx-store  {:8.0} req/s (median round)",
+        rounds.theirs
+    );
+    rounds.print_ratio("sessions serves {ratio} the requests of tower-sessions");
+}
+
+/// `SESSIONS` sessions with a full cart each on the app at `address`; their `Cookie` headers.
+async fn carts(address: SocketAddr) -> Vec<String> {
+    let mut cookies = Vec::with_capacity(SESSIONS);
+    for _ in 0..SESSIONS {
+        cookies.push(filled_cart(address).await);
+    }
+    cookies
+}
+
+/// The medians of each side's figures, and the per-round ratios, sorted.
+struct Rounds {
+    ours: f64,
+    theirs: f64,
+    ratios: Vec<f64>,
+}
+
+impl Rounds {
+    fn print_ratio(&self, sentence: &str) {
+        let ratio = format!("{:.2}x", median(&self.ratios));
+        println!(
+            "  {} (median of per-round ratios; rounds from {:.2}x to {:.2}x)",
+            sentence.replace("{ratio}", &ratio),
+            self.ratios[0],
+            self.ratios[self.ratios.len() - 1]
+        );
+    }
+}
+
+/// Runs `rounds` rounds of ours and theirs, in the order ours, theirs, theirs, ours, ...; each
+/// round's ratio is `ratio(ours, theirs)`.
+async fn interleaved(
+    rounds: usize,
+    ours: impl AsyncFn() -> f64,
+    theirs: impl AsyncFn() -> f64,
+    ratio: fn(f64, f64) -> f64,
+) -> Rounds {
+    let (mut ours_figures, mut theirs_figures, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (a, b) = if round % 2 == 0 {
+            let a = ours().await;
+            (a, theirs().await)
+        } else {
+            let b = theirs().await;
+            (ours().await, b)
+        };
+        ours_figures.push(a);
+        theirs_figures.push(b);
+        ratios.push(ratio(a, b));
+    }
     ratios.sort_by(f64::total_cmp);
-    println!(
-        "load + save of the typical session on SQLite (a file each, WAL), {ROUNDS} interleaved rounds of {OPERATIONS}:"
-    );
-    println!(
-        "  sessions SqliteStore                  {:8.2} µs (median round)",
-        per_operation(&mut ours_times)
-    );
-    println!(
-        "  tower-sessions-sqlx-store SqliteStore {:8.2} µs (median round)",
-        per_operation(&mut theirs_times)
-    );
-    println!(
-        "  tower-sessions takes {:.2}x our time (median of per-round ratios; rounds from {:.2}x to {:.2}x)",
-        ratios[ratios.len() / 2],
-        ratios[0],
-        ratios[ratios.len() - 1]
-    );
-    let _ = std::fs::remove_dir_all(&dir);
+    Rounds {
+        ours: median(&ours_figures),
+        theirs: median(&theirs_figures),
+        ratios,
+    }
+}
+
+fn median(figures: &[f64]) -> f64 {
+    let mut sorted = figures.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
 }

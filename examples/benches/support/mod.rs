@@ -82,18 +82,34 @@ pub fn have_wrk() -> bool {
     found
 }
 
-/// Requests per second that wrk measured against `POST /cart` on `address`, replaying `cookie`.
-pub fn wrk(address: SocketAddr, cookie: &str) -> f64 {
-    let script = std::env::temp_dir().join(format!("cart-load-{}.lua", address.port()));
-    std::fs::write(
-        &script,
-        format!(
+/// Requests per second that wrk measured against `POST /cart` on `address`, replaying `cookies`:
+/// one session that every request changes, or each request with the next of many sessions in turn,
+/// as a site has.
+pub fn wrk(address: SocketAddr, cookies: &[&str]) -> f64 {
+    let script = match cookies {
+        [cookie] => format!(
             "wrk.method = \"POST\"\nwrk.body = \"item=cake\"\n\
              wrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\n\
              wrk.headers[\"Cookie\"] = \"{cookie}\"\n"
         ),
-    )
-    .unwrap();
+        many => format!(
+            "local cookies = {{{}}}\nlocal next = 0\n\
+             request = function()\n  next = next % #cookies + 1\n  \
+             return wrk.format(\"POST\", nil, {{[\"Content-Type\"] = \"application/x-www-form-urlencoded\", \
+             [\"Cookie\"] = cookies[next]}}, \"item=cake\")\nend\n",
+            many.iter()
+                .map(|cookie| format!("\"{cookie}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    run_wrk(address, &script)
+}
+
+/// Runs wrk with the Lua `script` against `POST /cart` on `address`; its requests per second.
+fn run_wrk(address: SocketAddr, script_text: &str) -> f64 {
+    let script = std::env::temp_dir().join(format!("cart-load-{}.lua", address.port()));
+    std::fs::write(&script, script_text).unwrap();
     let output = Command::new("wrk")
         .args(["-t1", "-c32", &format!("-d{SECONDS}s"), "-s"])
         .arg(&script)
