@@ -3,7 +3,8 @@
 //! 1. load plus save of a typical session in process: open it, flip a field, save. Interleaved in
 //!    rounds (ours, theirs, theirs, ours, ...), each timing a fixed number of operations; the figure
 //!    is the median of the per-round ratios, which on a noisy machine drifts far less than two
-//!    separate runs.
+//!    separate runs. Then ours against the floor, no session store at all: one `SELECT` and one
+//!    upsert by hand per operation, of a row the size of ours, in a table beside ours.
 //! 2. the demo's cart route over HTTP under wrk (`POST /cart`: load a 10-item cart, add one, drop
 //!    the oldest, save), each request on the next of 256 sessions; rounds interleaved the same way.
 //!
@@ -27,7 +28,8 @@ use sessions::{Key, Session, Store};
 use sessions_tests::{PostgresServer, postgres_program};
 use support::{SECONDS, filled_cart, have_wrk, serve, tower_sessions_cart, wrk};
 use tower_sessions::SessionStore;
-use tower_sessions_sqlx_store::sqlx::postgres::PgPool;
+use tower_sessions_sqlx_store::sqlx;
+use tower_sessions_sqlx_store::sqlx::postgres::{PgPool, PgPoolOptions};
 use tower_sessions_sqlx_store::sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
 /// The typical session: a `u64` id, a 20-character name, three 30-character flash messages, a bool.
@@ -61,11 +63,100 @@ const ROUNDS: usize = 12;
 const SESSIONS: usize = 256;
 const HTTP_ROUNDS: usize = 4;
 
-/// One side's stores: ours and theirs on one database.
+/// The stores on one database: ours and theirs, and the floor: the same table read and written by
+/// hand, one `SELECT` and one `UPDATE` per operation, no session store at all.
 struct Pair<Ours, Theirs> {
     database: &'static str,
     ours: Ours,
     theirs: Arc<Theirs>,
+    floor: Floor,
+}
+
+/// A table by hand in our store's database, with rows the size of our sealed records.
+enum Floor {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Floor {
+    const TABLE: &str = "CREATE TABLE IF NOT EXISTS floor (id TEXT PRIMARY KEY NOT NULL, \
+        data BLOB NOT NULL, expires_at BIGINT NOT NULL); \
+        CREATE INDEX IF NOT EXISTS floor_expires_at ON floor (expires_at)";
+
+    async fn sqlite(path: &std::path::Path) -> Self {
+        let options = SqliteConnectOptions::new().filename(path).create_if_missing(true);
+        let pool = SqlitePool::connect_with(options).await.unwrap();
+        sqlx::raw_sql(Self::TABLE).execute(&pool).await.unwrap();
+        Self::Sqlite(pool)
+    }
+
+    /// On a pool that does not ping connections before use, as `PostgresStore::connect` builds
+    /// it (`sqlx`'s default pool, which tower-sessions is given here, does: a round trip more).
+    async fn postgres(url: &str) -> Self {
+        let pool = PgPoolOptions::new()
+            .test_before_acquire(false)
+            .connect(url)
+            .await
+            .unwrap();
+        sqlx::raw_sql(&Self::TABLE.replace("BLOB", "BYTEA"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        Self::Postgres(pool)
+    }
+
+    /// The size of the largest record our store keeps in the same database.
+    async fn record_size(&self) -> usize {
+        const SIZE: &str = "SELECT max(length(data)) FROM sessions";
+        let size: i32 = match self {
+            Self::Sqlite(pool) => sqlx::query_scalar(SIZE).fetch_one(pool).await.unwrap(),
+            Self::Postgres(pool) => sqlx::query_scalar(SIZE).fetch_one(pool).await.unwrap(),
+        };
+        usize::try_from(size).unwrap()
+    }
+
+    /// `OPERATIONS` reads and writes of one row holding `size` bytes; the seconds they took.
+    async fn round(&self, size: usize) -> f64 {
+        const READ: &str = "SELECT data FROM floor WHERE id = $1";
+        const WRITE: &str = "INSERT INTO floor (id, data, expires_at) VALUES ($1, $2, $3) \
+            ON CONFLICT (id) DO UPDATE SET data = $2, expires_at = $3";
+        let start = Instant::now();
+        for n in 0..i64::from(OPERATIONS) {
+            let mut data = vec![7u8; size];
+            data[0] = n as u8;
+            match self {
+                Self::Sqlite(pool) => {
+                    let _: Option<Vec<u8>> = sqlx::query_scalar(READ)
+                        .bind("row")
+                        .fetch_optional(pool)
+                        .await
+                        .unwrap();
+                    sqlx::query(WRITE)
+                        .bind("row")
+                        .bind(data)
+                        .bind(n)
+                        .execute(pool)
+                        .await
+                        .unwrap();
+                }
+                Self::Postgres(pool) => {
+                    let _: Option<Vec<u8>> = sqlx::query_scalar(READ)
+                        .bind("row")
+                        .fetch_optional(pool)
+                        .await
+                        .unwrap();
+                    sqlx::query(WRITE)
+                        .bind("row")
+                        .bind(data)
+                        .bind(n)
+                        .execute(pool)
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+        start.elapsed().as_secs_f64()
+    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
@@ -88,6 +179,7 @@ async fn main() {
             store.migrate().await.unwrap();
             store
         }),
+        floor: Floor::sqlite(&dir.join("ours.db")).await,
     };
     load_and_save(&sqlite).await;
     let server = postgres_program("postgres").map(|_| PostgresServer::start("bench"));
@@ -104,6 +196,7 @@ async fn main() {
                 store.migrate().await.unwrap();
                 store
             }),
+            floor: Floor::postgres(&server.url()).await,
         }),
         None => {
             eprintln!(
@@ -164,10 +257,15 @@ async fn load_and_save<Theirs: SessionStore>(pair: &Pair<impl Store, Theirs>) {
         }
         start.elapsed().as_secs_f64()
     };
+    // The floor writes rows the size of ours.
+    let sealed_size = pair.floor.record_size().await;
+    let floor_round = async || pair.floor.round(sealed_size).await;
     // One round each first, unmeasured: the page caches and the statement caches fill.
     ours_round().await;
     theirs_round().await;
+    floor_round().await;
     let rounds = interleaved(ROUNDS, ours_round, theirs_round, |ours, theirs| theirs / ours).await;
+    let floor = interleaved(ROUNDS, ours_round, floor_round, |ours, floor| floor / ours).await;
     let per_operation = |seconds: f64| seconds * 1e6 / f64::from(OPERATIONS);
     println!(
         "load + save of the typical session on {}, {ROUNDS} interleaved rounds of {OPERATIONS}:",
@@ -182,6 +280,11 @@ async fn load_and_save<Theirs: SessionStore>(pair: &Pair<impl Store, Theirs>) {
         per_operation(rounds.theirs)
     );
     rounds.print_ratio("tower-sessions takes {ratio} our time");
+    println!(
+        "  the floor (a SELECT and an UPDATE of a {sealed_size}-byte row by hand) {:.1} µs",
+        per_operation(floor.theirs)
+    );
+    floor.print_ratio("the floor takes {ratio} our time");
 }
 
 /// Part 2: the cart route over HTTP, under wrk, each request on the next of many sessions.
