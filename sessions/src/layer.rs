@@ -100,16 +100,19 @@ impl<S: Session, St: Store> TypedStore for Typed<S, St> {
 /// [`SessionLayer::save_on_server_error`] changes that. A failed save replaces the response and logs
 /// the cause, so a write is never lost silently: a store that failed (an outage) answers 503 with
 /// `Retry-After: 5`, anything else 500 (see [`SaveError::status`](crate::SaveError::status)).
+///
+/// With feature `actix`, the same layer is actix-web middleware: `App::new().wrap(layer)` (see
+/// `sessions::actix`).
 #[derive(Clone, Default)]
 pub struct SessionLayer {
-    registry: Arc<Registry>,
+    pub(crate) registry: Arc<Registry>,
 }
 
 /// What the app makes of a failed save: see [`SessionLayer::on_save_error`].
 type SaveErrorHook = Arc<dyn Fn(&SaveError, &mut ::http::response::Parts) + Send + Sync>;
 
 #[derive(Default, Clone)]
-struct Registry {
+pub(crate) struct Registry {
     /// A few entries: a linear search beats hashing a `TypeId`.
     stores: Vec<(TypeId, Arc<dyn TypedStore>)>,
     save_on_server_error: bool,
@@ -237,12 +240,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<RequestBody>) -> Self::Future {
-        let sessions = RequestSessions {
-            inner: Arc::new(Shared {
-                registry: Arc::clone(&self.registry),
-                slots: Mutex::new(Vec::new()),
-            }),
-        };
+        let sessions = RequestSessions::new(&self.registry);
         request.extensions_mut().insert(sessions.clone());
         // Called here, on the service `poll_ready` readied: no clone of it to keep for later.
         SessionFuture {
@@ -328,7 +326,7 @@ struct Shared {
 }
 
 /// One session type's place in a request.
-struct Slot {
+pub(crate) struct Slot {
     type_id: TypeId,
     /// `None` while a [`SessionGuard`] has the session; then the session it handed back, to be saved.
     session: Option<Box<dyn Any + Send>>,
@@ -402,6 +400,16 @@ pub(crate) fn report_fault(what: &str, error: &(dyn std::error::Error + 'static)
 }
 
 impl RequestSessions {
+    /// The sessions of a request that has used none yet.
+    pub(crate) fn new(registry: &Arc<Registry>) -> Self {
+        Self {
+            inner: Arc::new(Shared {
+                registry: Arc::clone(registry),
+                slots: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
     /// Loads session `S` from the headers of this request; a second load after the first guard was
     /// dropped sees its changes. When the returned guard is dropped, the session goes back to the
     /// layer, which saves it into the response.
@@ -453,18 +461,38 @@ impl RequestSessions {
     }
 
     /// Saves every returned session into `response`, unless it is a 5xx and the layer was not asked
-    /// to. A failed save makes the response a 500. Allocates nothing when there is nothing to save.
+    /// to. A failed save replaces the response. Allocates nothing when there is nothing to save.
     fn save_into<B: Default + Send + 'static>(&self, response: Response<B>) -> Saving<B> {
-        let returned = std::mem::take(&mut *self.slots());
-        if returned.is_empty()
-            || (response.status().is_server_error() && !self.inner.registry.save_on_server_error)
-        {
+        let Some(returned) = self.to_save_into(response.status()) else {
             return Saving::Done(response);
-        }
-        Saving::Pending(Box::pin(self.clone().save_all(returned, response)))
+        };
+        let sessions = self.clone();
+        Saving::Pending(Box::pin(async move {
+            let (mut head, body) = response.into_parts();
+            match sessions.save_returned(returned, &mut head.headers).await {
+                Ok(()) => Response::from_parts(head, body),
+                Err(failed) => Response::from_parts(failed, B::default()),
+            }
+        }))
     }
 
-    async fn save_all<B: Default>(self, returned: Vec<Slot>, mut response: Response<B>) -> Response<B> {
+    /// Takes the sessions to save into a response with `status`: `None` when the request used
+    /// none, or when `status` is a 5xx and the layer was not asked to save into those.
+    pub(crate) fn to_save_into(&self, status: StatusCode) -> Option<Vec<Slot>> {
+        let returned = std::mem::take(&mut *self.slots());
+        let skip =
+            returned.is_empty() || (status.is_server_error() && !self.inner.registry.save_on_server_error);
+        (!skip).then_some(returned)
+    }
+
+    /// Saves `returned` into a response's `headers`. When a save fails, the cause is logged and
+    /// the answer is the head of the response to send instead, with an empty body: 503 with
+    /// `Retry-After` for a store outage, 500 for anything else, as the app's hook shaped it.
+    pub(crate) async fn save_returned(
+        &self,
+        returned: Vec<Slot>,
+        headers: &mut HeaderMap,
+    ) -> Result<(), ::http::response::Parts> {
         for Slot { type_id, session } in returned {
             // A guard still held past the handler (moved into a spawned task) is not saved.
             let Some(session) = session else {
@@ -474,19 +502,19 @@ impl RequestSessions {
             let Some(store) = self.inner.registry.store(type_id) else {
                 continue;
             };
-            if let Err(error) = store.save(session, response.headers_mut()).await {
+            if let Err(error) = store.save(session, headers).await {
                 let status = error.status();
                 report_fault(&format!("saving a session failed; answering {status}"), &error);
-                let (mut failed, body) = Response::new(B::default()).into_parts();
+                let (mut failed, ()) = Response::new(()).into_parts();
                 failed.status = status;
                 ask_to_retry(status, &mut failed.headers);
                 if let Some(hook) = &self.inner.registry.on_save_error {
                     hook(&error, &mut failed);
                 }
-                return Response::from_parts(failed, body);
+                return Err(failed);
             }
         }
-        response
+        Ok(())
     }
 }
 

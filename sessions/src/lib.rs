@@ -134,7 +134,8 @@
 //! - [`config`]: a session type's cookie attributes, lifetime and protection, which the derive builds
 //!   from `#[session(...)]`.
 //! - [`clock`]: where stores read the time; [`ManualClock`](clock::ManualClock) moves it in tests.
-//! - `layer` (feature `tower`) and `axum` (feature `axum`): loading sessions per request.
+//! - `layer` (feature `tower`), `axum` (feature `axum`) and `actix` (feature `actix`): loading
+//!   sessions per request.
 //!
 //! # Extending it
 //! - **Your own storage**: implement [`Backend`](store::Backend) and wrap it in a
@@ -152,6 +153,8 @@
 //! - `tower`: `layer::SessionLayer`, loading sessions per request and saving them into the response,
 //!   for any tower-based framework.
 //! - `axum` (implies `tower`): the extractor `axum::Session<S>`.
+//! - `actix` (implies `tower`): the same layer as actix-web middleware, and the extractor
+//!   `actix::Session<S>`.
 //! - `redis`: `RedisStore`, sessions in Redis shared by every instance of an app, merged per field on
 //!   the server.
 //! - `sqlite`: `SqliteStore`, sessions in an SQLite database through `sqlx`, concurrent saves
@@ -184,6 +187,9 @@ pub mod session;
 mod stats;
 pub mod store;
 
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;

@@ -8,10 +8,12 @@ mod postgres_server;
 mod redis_server;
 mod round_trips;
 pub mod sql_table;
+mod watched;
 
 pub use postgres_server::{PostgresServer, postgres_program};
 pub use redis_server::RedisServer;
 pub use round_trips::RoundTrips;
+pub use watched::{Down, Watched};
 
 /// A loopback port nothing listens on right now, for a server a test starts.
 pub fn free_port() -> u16 {

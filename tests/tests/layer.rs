@@ -1,7 +1,7 @@
 //! The session layer and the axum extractor: lazy loading, what is saved into which responses, and
 //! what happens when a store fails.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::Body;
@@ -9,8 +9,9 @@ use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use http::header::{COOKIE, SET_COOKIE};
 use sessions::axum::{Session, SessionLayer};
-use sessions::store::{Backend, MemoryBackend, ServerStore, SessionId, SessionWrite, Stored};
+use sessions::store::ServerStore;
 use sessions::{CookieStore, Key, Keys};
+use sessions_tests::Watched;
 use tower::ServiceExt;
 
 #[derive(sessions::Session, Default)]
@@ -23,40 +24,6 @@ struct Account {
 #[session(cookie = "cart")]
 struct Cart {
     items: Vec<u32>,
-}
-
-/// A memory backend that counts loads and can go down.
-#[derive(Default)]
-struct Watched {
-    inner: MemoryBackend,
-    loads: AtomicUsize,
-    down: AtomicBool,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("the session database is down")]
-struct Down;
-
-impl Backend for Watched {
-    type Error = Down;
-    async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Down> {
-        self.loads.fetch_add(1, Ordering::SeqCst);
-        if self.down.load(Ordering::SeqCst) {
-            return Err(Down);
-        }
-        Ok(self.inner.load(id).await.unwrap_or_default())
-    }
-    async fn save(&self, write: SessionWrite) -> Result<sessions::store::Saved, Down> {
-        if self.down.load(Ordering::SeqCst) {
-            return Err(Down);
-        }
-        let Ok(saved) = self.inner.save(write).await;
-        Ok(saved)
-    }
-    async fn delete(&self, id: &SessionId) -> Result<(), Down> {
-        let _ = self.inner.delete(id).await;
-        Ok(())
-    }
 }
 
 async fn sign_in(mut account: Session<Account>, mut cart: Session<Cart>) -> &'static str {

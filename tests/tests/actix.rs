@@ -1,0 +1,326 @@
+//! The session layer as actix-web middleware and the actix extractor: what `layer.rs` asks of the
+//! axum integration, asked of this one (lazy loading, several types, what is saved into which
+//! responses, store failures, misuse), plus flash fields, `cycle_id` and `destroy` through it.
+
+use std::sync::atomic::Ordering;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
+use actix_web::{App, HttpResponse, test, web};
+use sessions::actix::{Session, SessionError, SessionLayer};
+use sessions::store::ServerStore;
+use sessions::{CookieStore, Key, Keys};
+use sessions_tests::Watched;
+
+#[derive(sessions::Session, Default)]
+#[session(cookie = "account")]
+struct Account {
+    user: Option<u64>,
+    #[flash]
+    notice: Option<String>,
+}
+
+#[derive(sessions::Session, Default)]
+#[session(cookie = "cart")]
+struct Cart {
+    items: Vec<u32>,
+}
+
+async fn sign_in(mut account: Session<Account>, mut cart: Session<Cart>) -> HttpResponse {
+    account.user = Some(7);
+    account.cycle_id(); // a new id at sign-in
+    account.notice = Some("welcome".into());
+    cart.items.push(1);
+    HttpResponse::Ok().body("ok")
+}
+
+async fn fail_after_change(mut account: Session<Account>) -> HttpResponse {
+    account.user = Some(7);
+    HttpResponse::InternalServerError().finish()
+}
+
+async fn no_session() -> HttpResponse {
+    HttpResponse::Ok().body("no session here")
+}
+
+async fn twice(_first: Session<Account>, _second: Session<Account>) -> HttpResponse {
+    HttpResponse::Ok().body("unreachable")
+}
+
+async fn whoami(mut account: Session<Account>) -> HttpResponse {
+    let notice = account.notice.take();
+    HttpResponse::Ok().body(format!("{:?} {notice:?}", account.user))
+}
+
+async fn sign_out(mut account: Session<Account>) -> HttpResponse {
+    account.destroy();
+    HttpResponse::Ok().finish()
+}
+
+async fn own_answer(account: Result<Session<Account>, SessionError>) -> HttpResponse {
+    match account {
+        Ok(_) => HttpResponse::Ok().finish(),
+        Err(error) => HttpResponse::build(StatusCode::from_u16(error.status().as_u16()).unwrap())
+            .body("the session store is resting; try again in a moment"),
+    }
+}
+
+/// The app under test, on `layer`; calls go straight to its service.
+async fn app(
+    layer: SessionLayer,
+) -> impl Service<actix_http::Request, Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error>
+{
+    test::init_service(
+        App::new()
+            .wrap(layer)
+            .route("/sign-in", web::get().to(sign_in))
+            .route("/fail", web::get().to(fail_after_change))
+            .route("/plain", web::get().to(no_session))
+            .route("/twice", web::get().to(twice))
+            .route("/whoami", web::get().to(whoami))
+            .route("/sign-out", web::get().to(sign_out))
+            .route("/own-answer", web::get().to(own_answer)),
+    )
+    .await
+}
+
+/// Status, `Set-Cookie` pairs (`name=value`, a removal as `name=`), `Retry-After` and body.
+struct Answer {
+    status: StatusCode,
+    cookies: Vec<String>,
+    retry_after: Option<String>,
+    location: Option<String>,
+    body: String,
+}
+
+async fn call(
+    app: &impl Service<
+        actix_http::Request,
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+    >,
+    path: &str,
+    cookies: &[String],
+) -> Answer {
+    let mut request = test::TestRequest::get().uri(path);
+    if !cookies.is_empty() {
+        request = request.insert_header((COOKIE, cookies.join("; ")));
+    }
+    let response = test::call_service(app, request.to_request()).await;
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .map(|value: &actix_web::http::header::HeaderValue| value.to_str().unwrap().to_owned())
+    };
+    let (retry_after, location) = (header(RETRY_AFTER), header(LOCATION));
+    let cookies = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .map(|line| line.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect();
+    let status = response.status();
+    let body = test::read_body(response).await;
+    Answer {
+        status,
+        cookies,
+        retry_after,
+        location,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
+}
+
+fn stores() -> (ServerStore<Watched>, CookieStore) {
+    let keys = Keys::new(Key::generate());
+    (
+        ServerStore::with_backend(Watched::default(), keys.clone()),
+        CookieStore::new(keys),
+    )
+}
+
+#[actix_web::test]
+async fn two_session_types_from_two_stores_in_one_handler_and_a_flash_read_once() {
+    let (server, cookies) = stores();
+    let app = app(SessionLayer::new()
+        .with::<Account>(server.clone())
+        .with::<Cart>(cookies))
+    .await;
+    let signed_in = call(&app, "/sign-in", &[]).await;
+    assert_eq!(signed_in.status, StatusCode::OK);
+    assert_eq!(signed_in.cookies.len(), 2);
+    assert!(signed_in.cookies.iter().any(|c| c.starts_with("account=")));
+    assert!(signed_in.cookies.iter().any(|c| c.starts_with("cart=")));
+    assert_eq!(
+        server.backend().inner.len(),
+        1,
+        "the account is on the server, the cart in its cookie"
+    );
+    let first = call(&app, "/whoami", &signed_in.cookies).await;
+    assert_eq!(first.body, r#"Some(7) Some("welcome")"#);
+    let second = call(&app, "/whoami", &signed_in.cookies).await;
+    assert_eq!(second.body, "Some(7) None", "a flash is read once");
+}
+
+#[actix_web::test]
+async fn sessions_load_lazily() {
+    let (server, cookies) = stores();
+    let app = app(SessionLayer::new()
+        .with::<Account>(server.clone())
+        .with::<Cart>(cookies))
+    .await;
+    let signed_in = call(&app, "/sign-in", &[]).await.cookies;
+    let before = server.backend().loads.load(Ordering::SeqCst);
+    let answer = call(&app, "/plain", &signed_in).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(
+        server.backend().loads.load(Ordering::SeqCst),
+        before,
+        "no store access"
+    );
+    assert!(answer.cookies.is_empty());
+}
+
+#[actix_web::test]
+async fn cycle_id_moves_the_session_and_destroy_ends_it() {
+    let (server, cookies) = stores();
+    let app = app(SessionLayer::new()
+        .with::<Account>(server.clone())
+        .with::<Cart>(cookies))
+    .await;
+    let anonymous = call(&app, "/fail", &[]).await; // nothing stored: a 500
+    assert!(anonymous.cookies.is_empty());
+    let signed_in = call(&app, "/sign-in", &[]).await.cookies;
+    let account: Vec<String> = signed_in
+        .iter()
+        .filter(|c| c.starts_with("account="))
+        .cloned()
+        .collect();
+    // Signing in again cycles the id: a new account cookie, and the old one no longer loads.
+    let again = call(&app, "/sign-in", &account).await.cookies;
+    let moved: Vec<String> = again
+        .iter()
+        .filter(|c| c.starts_with("account="))
+        .cloned()
+        .collect();
+    assert_eq!(moved.len(), 1);
+    assert_ne!(moved, account);
+    assert!(call(&app, "/whoami", &account).await.body.starts_with("None"));
+    assert!(call(&app, "/whoami", &moved).await.body.starts_with("Some(7)"));
+
+    let signed_out = call(&app, "/sign-out", &moved).await;
+    assert_eq!(signed_out.cookies, ["account="], "the cookie is removed");
+    assert!(call(&app, "/whoami", &moved).await.body.starts_with("None"));
+    assert_eq!(
+        server.backend().inner.len(),
+        1,
+        "the record is gone; only the forward the cycle left under the old id, for a minute"
+    );
+}
+
+#[actix_web::test]
+async fn nothing_is_saved_into_a_server_error_unless_asked() {
+    let (server, _) = stores();
+    let app = self::app(SessionLayer::new().with::<Account>(server.clone())).await;
+    let answer = call(&app, "/fail", &[]).await;
+    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(answer.cookies.is_empty());
+    assert!(server.backend().inner.is_empty());
+
+    let asked = self::app(
+        SessionLayer::new()
+            .with::<Account>(server.clone())
+            .save_on_server_error(true),
+    )
+    .await;
+    assert_eq!(call(&asked, "/fail", &[]).await.cookies.len(), 1);
+    assert_eq!(server.backend().inner.len(), 1);
+}
+
+#[actix_web::test]
+async fn a_failed_save_is_a_503_to_retry_not_a_lost_write() {
+    let (server, cookies) = stores();
+    let app = app(SessionLayer::new()
+        .with::<Account>(server.clone())
+        .with::<Cart>(cookies))
+    .await;
+    server.backend().down.store(true, Ordering::SeqCst);
+    let answer = call(&app, "/sign-in", &[]).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.retry_after.as_deref(), Some("5"));
+    assert!(answer.body.is_empty(), "not the handler's body: {}", answer.body);
+}
+
+#[actix_web::test]
+async fn the_app_can_answer_a_failed_save_or_load_its_own_way() {
+    let (server, cookies) = stores();
+    let app = app(SessionLayer::new()
+        .with::<Account>(server.clone())
+        .with::<Cart>(cookies)
+        .on_save_error(|error, response| {
+            assert_eq!(error.status(), http::StatusCode::SERVICE_UNAVAILABLE);
+            response.status = http::StatusCode::SEE_OTHER;
+            response
+                .headers
+                .insert(http::header::LOCATION, "/try-again".parse().unwrap());
+        }))
+    .await;
+    let signed_in = call(&app, "/sign-in", &[]).await.cookies;
+    server.backend().down.store(true, Ordering::SeqCst);
+    let answer = call(&app, "/sign-in", &[]).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.location.as_deref(), Some("/try-again"));
+    let answer = call(&app, "/own-answer", &signed_in).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(answer.body.contains("resting"), "{}", answer.body);
+}
+
+#[actix_web::test]
+async fn an_unreachable_store_is_a_503_to_retry_not_a_sign_out() {
+    let (server, cookies) = stores();
+    let app = app(SessionLayer::new()
+        .with::<Account>(server.clone())
+        .with::<Cart>(cookies))
+    .await;
+    let signed_in = call(&app, "/sign-in", &[]).await.cookies;
+    server.backend().down.store(true, Ordering::SeqCst);
+    let answer = call(&app, "/whoami", &signed_in).await;
+    assert!(answer.cookies.is_empty(), "the client's cookie is left alone");
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.retry_after.as_deref(), Some("5"));
+    assert!(
+        answer.body.contains("failed to load the `account` session"),
+        "{}",
+        answer.body
+    );
+    server.backend().down.store(false, Ordering::SeqCst);
+    assert!(
+        call(&app, "/whoami", &signed_in)
+            .await
+            .body
+            .starts_with("Some(7)")
+    );
+}
+
+#[actix_web::test]
+async fn misuse_is_a_500_whose_body_names_the_fix_in_debug_builds() {
+    let (server, _) = stores();
+    // Cart is not registered; Account is extracted twice.
+    let app = app(SessionLayer::new().with::<Account>(server)).await;
+    let answer = call(&app, "/sign-in", &[]).await;
+    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        answer.body.contains("`Cart` is not registered"),
+        "{}",
+        answer.body
+    );
+    let answer = call(&app, "/twice", &[]).await;
+    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(answer.body.contains("already in use"), "{}", answer.body);
+    // No middleware at all.
+    let bare = test::init_service(App::new().route("/whoami", web::get().to(whoami))).await;
+    let answer = call(&bare, "/whoami", &[]).await;
+    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(answer.body.contains("no SessionLayer"), "{}", answer.body);
+}
