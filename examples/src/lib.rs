@@ -8,28 +8,28 @@
 //!   cookie can be replayed (send the cookie from before the guesses again), and one kept in any
 //!   session can be raced (concurrent guesses all read the same count).
 //!
+//! The app is written once, here, over the sessions' types: each route is a function from the
+//! sessions (and a form) to an [`Answer`]. [`app`] serves it with axum ([`axum_app`]), and
+//! [`actix_app::serve`] with actix-web; the same end-to-end tests run against both.
+//!
 //! Beside the demo, two extension points used from outside the `sessions` crate, each run through
 //! the store contract in the tests crate: [`entry_backend`], a storage backend of your own, and
 //! [`counted`], a store around another store.
 
+pub mod actix_app;
+pub mod axum_app;
 pub mod counted;
 pub mod entry_backend;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::extract::{Form, State};
-use axum::http::header::HOST;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use sessions::Store;
-use sessions::axum::{Session, SessionLayer};
-use sessions::store::{FileStore, FileStoreError, Sweeper};
+use sessions::Loaded;
 use subtle::ConstantTimeEq;
+
+pub use axum_app::{app, on_files};
 
 /// Who is signed in.
 #[derive(sessions::Session, Default, Debug)]
@@ -144,50 +144,58 @@ const MAX_WRONG_CODES: u8 = 3;
 /// How long a code is valid; the session's `#[max_age("10m")]` enforces it.
 const CODE_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
-/// The app, keeping accounts in `accounts` and carts in `carts`.
-pub fn app(accounts: impl Store, carts: impl Store) -> Router {
-    Router::new()
-        .route("/", get(home))
-        .route("/sign-in", post(sign_in))
-        .route("/code", get(code_page).post(check_code))
-        .route("/sign-out", post(sign_out))
-        .route("/cart", post(add_to_cart))
-        .route("/cart/clear", post(clear_cart))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(Arc::new(Attempts::default()))
-        .layer(SessionLayer::new().with::<Account>(accounts).with::<Cart>(carts))
+/// What a route answers, whatever the framework serving it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// A page of the demo, with its status.
+    Page {
+        /// The status code.
+        status: u16,
+        /// The whole HTML page.
+        html: String,
+    },
+    /// `303 See Other` to this path.
+    Redirect(&'static str),
 }
 
-/// The app on one file store for both sessions, with its sweeper, which removes expired sessions
-/// every `sweep_every` until the returned handle is dropped: each anonymous visit that starts a
-/// sign-in leaves a file, which would otherwise stay for good.
-pub fn on_files(store: FileStore, sweep_every: Duration) -> Result<(Router, Sweeper), FileStoreError> {
-    let sweeper = store.spawn_sweeper(sweep_every)?;
-    Ok((app(store.clone(), store), sweeper))
+impl Answer {
+    fn page(html: String) -> Self {
+        Self::Page { status: 200, html }
+    }
 }
 
-async fn not_found() -> (StatusCode, Html<String>) {
+/// The page for a path the demo does not have.
+pub fn not_found() -> Answer {
     let body = r#"<p>There is no such page here. <a href="/">Back to the start</a>.</p>"#;
-    (
-        StatusCode::NOT_FOUND,
-        Html(page("Not found", &Messages::none(), body)),
-    )
+    Answer::Page {
+        status: 404,
+        html: page("Not found", &Messages::none(), body),
+    }
 }
 
-async fn method_not_allowed() -> (StatusCode, Html<String>) {
+/// The page for a method a path does not take.
+pub fn method_not_allowed() -> Answer {
     let body = r#"<p>This page does not take that kind of request. <a href="/">Back to the start</a>.</p>"#;
-    (
-        StatusCode::METHOD_NOT_ALLOWED,
-        Html(page("Not allowed", &Messages::none(), body)),
-    )
+    Answer::Page {
+        status: 405,
+        html: page("Not allowed", &Messages::none(), body),
+    }
+}
+
+/// How the request reached the demo: what it needs to say when cookies cannot work.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Origin<'a> {
+    /// The `Host` header.
+    pub host: Option<&'a str>,
+    /// Whether a proxy in front says the client used HTTPS (`X-Forwarded-Proto: https`).
+    pub forwarded_https: bool,
 }
 
 /// Why nothing will work, when it will not: the demo opened over plain HTTP under a host name
 /// browsers do not treat as secure. Its cookies are all `Secure`, which browsers keep only over HTTPS
 /// or on loopback, so without this the visitor would see every sign-in fail, with no reason given.
-fn insecure_origin(headers: &HeaderMap) -> Option<String> {
-    let host = headers.get(HOST)?.to_str().ok()?;
+fn insecure_origin(origin: Origin<'_>) -> Option<String> {
+    let host = origin.host?;
     let name = host.rsplit_once(':').map_or(host, |(name, port)| {
         if port.bytes().all(|b| b.is_ascii_digit()) {
             name
@@ -201,10 +209,7 @@ fn insecure_origin(headers: &HeaderMap) -> Option<String> {
         || name
             .parse::<std::net::Ipv4Addr>()
             .is_ok_and(|ip| ip.is_loopback());
-    let https = headers
-        .get("x-forwarded-proto")
-        .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
-    (!loopback && !https).then(|| {
+    (!loopback && !origin.forwarded_https).then(|| {
         format!(
             "You opened this demo as http://{host}/. Its cookies are Secure, and browsers keep Secure \
              cookies only over HTTPS or on localhost, so signing in cannot work here: open it as \
@@ -213,9 +218,10 @@ fn insecure_origin(headers: &HeaderMap) -> Option<String> {
     })
 }
 
-async fn home(headers: HeaderMap, mut account: Session<Account>, cart: Session<Cart>) -> Html<String> {
-    let mut messages = Messages::take(&mut account);
-    messages.warning = insecure_origin(&headers);
+/// `GET /`: who is signed in (or the sign-in form), the messages, and the cart.
+pub fn home(origin: Origin<'_>, account: &mut Loaded<Account>, cart: &Cart) -> Answer {
+    let mut messages = Messages::take(account);
+    messages.warning = insecure_origin(origin);
     let body = match &account.user {
         Some(user) => format!(
             r#"<p>Signed in as <b>{}</b>.</p>
@@ -228,7 +234,7 @@ async fn home(headers: HeaderMap, mut account: Session<Account>, cart: Session<C
 <button>Send me a code</button></form>"#
             .to_owned(),
     };
-    Html(page("Home", &messages, &(body + &cart_section(&cart))))
+    Answer::page(page("Home", &messages, &(body + &cart_section(cart))))
 }
 
 fn cart_section(cart: &Cart) -> String {
@@ -249,21 +255,19 @@ fn cart_section(cart: &Cart) -> String {
     )
 }
 
-#[derive(Deserialize)]
-struct SignInForm {
+/// The sign-in form.
+#[derive(Deserialize, Debug)]
+pub struct SignInForm {
     user: String,
     remember: Option<String>,
 }
 
-async fn sign_in(
-    State(attempts): State<Arc<Attempts>>,
-    mut account: Session<Account>,
-    Form(form): Form<SignInForm>,
-) -> Redirect {
+/// `POST /sign-in`: a code for the name given, valid ten minutes.
+pub fn sign_in(attempts: &Attempts, account: &mut Loaded<Account>, form: SignInForm) -> Answer {
     let user = form.user.trim();
     if user.is_empty() || user.chars().count() > 40 {
         account.flash_alert("Names are 1 to 40 characters.".into());
-        return Redirect::to("/");
+        return Answer::Redirect("/");
     }
     account.pending = Some(PendingSignIn {
         user: user.to_owned(),
@@ -272,14 +276,15 @@ async fn sign_in(
         attempt: attempts.start(),
     });
     account.flash_notice("We sent you a code. It is valid for 10 minutes.".into());
-    Redirect::to("/code")
+    Answer::Redirect("/code")
 }
 
-async fn code_page(mut account: Session<Account>) -> Response {
-    let messages = Messages::take(&mut account);
+/// `GET /code`: the page to enter the code on.
+pub fn code_page(account: &mut Loaded<Account>) -> Answer {
+    let messages = Messages::take(account);
     let Some(pending) = &account.pending else {
-        no_pending_sign_in(&mut account);
-        return Redirect::to("/").into_response();
+        no_pending_sign_in(account);
+        return Answer::Redirect("/");
     };
     let body = format!(
         r#"<p>This demo sends no email: your code is <code id="code">{}</code>.</p>
@@ -287,12 +292,12 @@ async fn code_page(mut account: Session<Account>) -> Response {
 <button>Sign in</button></form>"#,
         pending.code
     );
-    Html(page("Enter your code", &messages, &body)).into_response()
+    Answer::page(page("Enter your code", &messages, &body))
 }
 
 /// Why there is no sign-in to enter a code for, as the truth: already signed in, the code's ten minutes
 /// are over, the session could not be read, or no sign-in was started.
-fn no_pending_sign_in(account: &mut sessions::Loaded<Account>) {
+fn no_pending_sign_in(account: &mut Loaded<Account>) {
     if account.user.is_some() {
         account.flash_notice("You are already signed in.".into());
     } else if account
@@ -308,25 +313,23 @@ fn no_pending_sign_in(account: &mut sessions::Loaded<Account>) {
     }
 }
 
-#[derive(Deserialize)]
-struct CodeForm {
+/// The code form.
+#[derive(Deserialize, Debug)]
+pub struct CodeForm {
     code: String,
 }
 
-async fn check_code(
-    State(attempts): State<Arc<Attempts>>,
-    mut account: Session<Account>,
-    Form(form): Form<CodeForm>,
-) -> Redirect {
+/// `POST /code`: signs in with the right code; counts a wrong one.
+pub fn check_code(attempts: &Attempts, account: &mut Loaded<Account>, form: CodeForm) -> Answer {
     let Some(pending) = account.pending.clone() else {
-        no_pending_sign_in(&mut account);
-        return Redirect::to("/");
+        no_pending_sign_in(account);
+        return Answer::Redirect("/");
     };
     let ended = match attempts.check(&pending, &form.code) {
         Check::Right => None,
         Check::Wrong => {
             account.flash_alert("Wrong code; try again.".into());
-            return Redirect::to("/code");
+            return Answer::Redirect("/code");
         }
         Check::TooMany => Some("Too many wrong codes; please sign in again."),
         Check::Used => Some("That code was already used; please sign in again."),
@@ -336,40 +339,44 @@ async fn check_code(
     if let Some(why) = ended {
         account.pending = None;
         account.flash_alert(why.into());
-        return Redirect::to("/");
+        return Answer::Redirect("/");
     }
     account.pending = None;
     account.flash_notice(format!("Welcome, {}!", pending.user));
     account.user = Some(pending.user);
     account.set_persistent(pending.remember);
     account.cycle_id(); // a new session identity for the new privilege
-    Redirect::to("/")
+    Answer::Redirect("/")
 }
 
-async fn sign_out(mut account: Session<Account>) -> Redirect {
+/// `POST /sign-out`: ends the account's session (the cart stays).
+pub fn sign_out(account: &mut Loaded<Account>) -> Answer {
     account.destroy();
     account.flash_notice("You have been signed out.".into());
-    Redirect::to("/")
+    Answer::Redirect("/")
 }
 
-#[derive(Deserialize)]
-struct ItemForm {
+/// The form that adds to the cart.
+#[derive(Deserialize, Debug)]
+pub struct ItemForm {
     item: String,
 }
 
-async fn add_to_cart(mut cart: Session<Cart>, Form(form): Form<ItemForm>) -> Redirect {
+/// `POST /cart`: adds an item from the catalog; the oldest goes past [`CART_SIZE`].
+pub fn add_to_cart(cart: &mut Cart, form: ItemForm) -> Answer {
     if CATALOG.contains(&form.item.as_str()) {
         cart.items.push(form.item);
         if cart.items.len() > CART_SIZE {
             cart.items.remove(0);
         }
     }
-    Redirect::to("/")
+    Answer::Redirect("/")
 }
 
-async fn clear_cart(mut cart: Session<Cart>) -> Redirect {
+/// `POST /cart/clear`: ends the cart's session.
+pub fn clear_cart(cart: &mut Loaded<Cart>) -> Answer {
     cart.destroy();
-    Redirect::to("/")
+    Answer::Redirect("/")
 }
 
 /// The messages a page shows: the flash messages taken from the session (read once, then gone), and a

@@ -1,24 +1,33 @@
 //! Serves the demo app on 127.0.0.1.
 //!
 //! ```text
-//! cargo run -p sessions-examples -- [--port N] [--store cookie | files:DIR | sqlite:PATH | postgres://... | redis://HOST:PORT] [--production]
+//! cargo run -p sessions-examples -- [--port N] [--store cookie | files:DIR | sqlite:PATH | postgres://... | redis://HOST:PORT] [--framework axum | actix] [--production]
 //! ```
+//! The demo is the same app on either framework (axum by default).
 //! `SESSION_KEY` is the key (base64 of 32 or more random bytes, e.g. `openssl rand -base64 64`).
 //! Without it the demo generates a key for the run and says so; with `--production` it refuses to
 //! start instead, since a generated key signs every user out at each restart.
 
+use std::net::TcpListener;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use sessions::store::{FileStore, PostgresStore, RedisOptions, RedisStore, SqlSweeper, SqliteStore, Sweeper};
-use sessions::{CookieStore, Key, KeyError, Keys};
+use sessions::{CookieStore, Key, KeyError, Keys, Store};
 
-const USAGE: &str = "usage: sessions-examples [--port N] [--store cookie | files:DIR | sqlite:PATH | postgres://... | redis://HOST:PORT] [--production]";
+const USAGE: &str = "usage: sessions-examples [--port N] [--store cookie | files:DIR | sqlite:PATH | postgres://... | redis://HOST:PORT] [--framework axum | actix] [--production]";
 
 struct Options {
     port: u16,
     store: StoreChoice,
+    framework: Framework,
     production: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Framework {
+    Axum,
+    Actix,
 }
 
 /// What the command line asks for: the demo, or its usage.
@@ -39,6 +48,7 @@ fn command(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut options = Options {
         port: 3000,
         store: StoreChoice::Cookie,
+        framework: Framework::Axum,
         production: false,
     };
     let mut args = args.into_iter();
@@ -68,6 +78,16 @@ fn command(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
                         return Err(format!(
                             "--store {given}: expected `cookie`, `files:DIR`, `sqlite:PATH`, `postgres://...` or `redis://HOST:PORT`"
                         ));
+                    }
+                }
+            }
+            "--framework" => {
+                options.framework = match args.next().as_deref() {
+                    Some("axum") => Framework::Axum,
+                    Some("actix") => Framework::Actix,
+                    other => {
+                        let given = other.unwrap_or("");
+                        return Err(format!("--framework {given}: expected `axum` or `actix`"));
                     }
                 }
             }
@@ -104,43 +124,44 @@ enum Sweeping {
     Sql(SqlSweeper),
 }
 
-/// The demo on the chosen store (with the store's sweeper, if it has one), or why that store cannot
-/// be used.
-async fn app(choice: &StoreChoice, keys: Keys) -> Result<(axum::Router, Option<Sweeping>), String> {
-    Ok(match choice {
-        StoreChoice::Cookie => {
-            let store = CookieStore::new(keys);
-            (sessions_examples::app(store.clone(), store), None)
-        }
+/// Serves the demo on the chosen store (with the store's sweeper, if it has one) and framework until
+/// the server stops; or says why that store cannot be used.
+async fn run(options: &Options, keys: Keys, listener: TcpListener) -> Result<(), String> {
+    let framework = options.framework;
+    match &options.store {
+        StoreChoice::Cookie => serve(framework, listener, CookieStore::new(keys), None).await,
         StoreChoice::Files(dir) => {
             let store = FileStore::open(dir, keys).map_err(|error| chain(&error))?;
-            let (app, sweeper) = sessions_examples::on_files(store, Duration::from_secs(10 * 60))
-                .map_err(|error| chain(&error))?;
             println!("Sessions are kept in files under {dir}, swept every 10 minutes.");
-            (app, Some(Sweeping::Files(sweeper)))
+            match framework {
+                // The app and its sweeper as the end-to-end tests run them.
+                Framework::Axum => {
+                    let (app, _sweeper) =
+                        sessions_examples::on_files(store, SWEEP_EVERY).map_err(|error| chain(&error))?;
+                    serve_axum(listener, app).await
+                }
+                Framework::Actix => {
+                    let sweeper = store.spawn_sweeper(SWEEP_EVERY).map_err(|error| chain(&error))?;
+                    serve(framework, listener, store, Some(Sweeping::Files(sweeper))).await
+                }
+            }
         }
         StoreChoice::Sqlite(path) => {
             let store = SqliteStore::open(path, keys)
                 .await
                 .map_err(|error| chain(&error))?;
-            let sweeper = store.spawn_sweeper(Duration::from_secs(10 * 60));
+            let sweeper = store.spawn_sweeper(SWEEP_EVERY);
             println!("Sessions are kept in the SQLite database {path}, swept every 10 minutes.");
-            (
-                sessions_examples::app(store.clone(), store),
-                Some(Sweeping::Sql(sweeper)),
-            )
+            serve(framework, listener, store, Some(Sweeping::Sql(sweeper))).await
         }
         StoreChoice::Postgres(url) => {
             let shown = redacted(url);
             let store = PostgresStore::connect(url, keys)
                 .await
                 .map_err(|error| format!("cannot use PostgreSQL at {shown}: {}", chain(&error)))?;
-            let sweeper = store.spawn_sweeper(Duration::from_secs(10 * 60));
+            let sweeper = store.spawn_sweeper(SWEEP_EVERY);
             println!("Sessions are kept in PostgreSQL at {shown}, swept every 10 minutes.");
-            (
-                sessions_examples::app(store.clone(), store),
-                Some(Sweeping::Sql(sweeper)),
-            )
+            serve(framework, listener, store, Some(Sweeping::Sql(sweeper))).await
         }
         StoreChoice::Redis(url) => {
             let shown = redacted(url);
@@ -148,9 +169,47 @@ async fn app(choice: &StoreChoice, keys: Keys) -> Result<(axum::Router, Option<S
                 .await
                 .map_err(|error| format!("cannot use Redis at {shown}: {}", chain(&error)))?;
             println!("Sessions are kept in Redis at {shown}.");
-            (sessions_examples::app(store.clone(), store), None)
+            serve(framework, listener, store, None).await
         }
-    })
+    }
+}
+
+/// How often expired sessions are swept from the stores that keep them.
+const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
+
+/// Serves the demo with `framework` on `listener`, both sessions in `store`, while `_sweeping`
+/// sweeps it.
+async fn serve(
+    framework: Framework,
+    listener: TcpListener,
+    store: impl Store + Clone,
+    _sweeping: Option<Sweeping>,
+) -> Result<(), String> {
+    match framework {
+        Framework::Axum => serve_axum(listener, sessions_examples::app(store.clone(), store)).await,
+        Framework::Actix => {
+            let address = listener.local_addr().map_err(|error| error.to_string())?;
+            let server = sessions_examples::actix_app::serve(listener, 2, store.clone(), store)
+                .map_err(|error| error.to_string())?;
+            println!("The sessions demo is on http://{address}/ (actix-web; Ctrl-C stops it)");
+            server
+                .await
+                .map_err(|error| format!("the server stopped: {error}"))
+        }
+    }
+}
+
+/// Serves `app` with axum on `listener` until the server stops.
+async fn serve_axum(listener: TcpListener, app: axum::Router) -> Result<(), String> {
+    let address = listener.local_addr().map_err(|error| error.to_string())?;
+    let listener = listener
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::TcpListener::from_std(listener))
+        .map_err(|error| error.to_string())?;
+    println!("The sessions demo is on http://{address}/ (axum; Ctrl-C stops it)");
+    axum::serve(listener, app)
+        .await
+        .map_err(|error| format!("the server stopped: {error}"))
 }
 
 /// `url` with its password, if any, replaced by `***`: fit to print.
@@ -202,27 +261,20 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (app, _sweeper) = match app(&options.store, keys).await {
-        Ok(app) => app,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", options.port)).await {
+    let listener = match TcpListener::bind(("127.0.0.1", options.port)) {
         Ok(listener) => listener,
         Err(error) => {
             eprintln!("cannot listen on 127.0.0.1:{}: {error}", options.port);
             return ExitCode::FAILURE;
         }
     };
-    let address = listener.local_addr().expect("a bound listener has an address");
-    println!("The sessions demo is on http://{address}/ (Ctrl-C stops it)");
-    if let Err(error) = axum::serve(listener, app).await {
-        eprintln!("the server stopped: {error}");
-        return ExitCode::FAILURE;
+    match run(&options, keys, listener).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
     }
-    ExitCode::SUCCESS
 }
 
 #[cfg(test)]

@@ -64,3 +64,67 @@ fn production_refuses_to_start_without_a_key() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("SESSION_KEY"), "{stderr}");
 }
+
+#[test]
+fn a_framework_it_does_not_have_is_a_usage_error() {
+    let output = demo(&["--framework", "rocket"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--framework rocket: expected `axum` or `actix`"),
+        "{stderr}"
+    );
+}
+
+/// The demo started with `args` on a free port, killed when dropped.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The page at `/` of the demo started with `--framework framework`, once it says where it is.
+fn home_page_on(framework: &str) -> (String, String) {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .unwrap()
+        .port();
+    let mut running = Running(
+        Command::new(env!("CARGO_BIN_EXE_sessions-examples"))
+            .args(["--port", &port.to_string(), "--framework", framework])
+            .env_remove("SESSION_KEY")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(running.0.stdout.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("The sessions demo is on") {
+        let mut line = String::new();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "the demo ended: {said}");
+        said.push_str(&line);
+    }
+    let mut connection = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        connection,
+        "GET / HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    connection.read_to_string(&mut response).unwrap();
+    (said, response)
+}
+
+#[test]
+fn the_demo_serves_the_same_app_with_axum_or_actix_web() {
+    for (framework, named) in [("axum", "(axum;"), ("actix", "(actix-web;")] {
+        let (said, page) = home_page_on(framework);
+        assert!(said.contains(named), "{said}");
+        assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+        assert!(page.contains("Send me a code"), "{page}");
+    }
+}

@@ -137,31 +137,72 @@ fn code_of(page: &str) -> String {
     page[start..start + 6].to_owned()
 }
 
-/// Serves the demo on a free loopback port with the given stores; returns its base URL.
-async fn serve(accounts: impl Store, carts: impl Store) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, sessions_examples::app(accounts, carts))
-            .await
-            .unwrap()
-    });
-    format!("http://{address}")
+/// The frameworks the demo is served with; every test here runs on each.
+#[derive(Debug, Clone, Copy)]
+enum Framework {
+    Axum,
+    Actix,
+}
+
+/// Runs each named test (an `async fn(Framework)`) as two tests, `NAME::axum` and `NAME::actix`;
+/// `NAME(ARGS)` gives `#[tokio::test(ARGS)]`.
+macro_rules! on_each_framework {
+    ($($name:ident $(($($runtime:tt)*))?),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test$(($($runtime)*))?]
+            async fn axum() {
+                super::$name(super::Framework::Axum).await;
+            }
+
+            #[tokio::test$(($($runtime)*))?]
+            async fn actix() {
+                super::$name(super::Framework::Actix).await;
+            }
+        }
+    )*};
+}
+
+/// Serves the demo with `framework` on a free loopback port with the given stores; returns its base
+/// URL.
+async fn serve(framework: Framework, accounts: impl Store, carts: impl Store) -> String {
+    match framework {
+        Framework::Axum => {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let address = listener.local_addr().unwrap();
+            tokio::spawn(async move {
+                axum::serve(listener, sessions_examples::app(accounts, carts))
+                    .await
+                    .unwrap()
+            });
+            format!("http://{address}")
+        }
+        Framework::Actix => {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let address = listener.local_addr().unwrap();
+            // actix-web runs on a runtime of its own, on a thread of its own.
+            std::thread::spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    let server = sessions_examples::actix_app::serve(listener, 1, accounts, carts).unwrap();
+                    server.await.unwrap();
+                });
+            });
+            format!("http://{address}")
+        }
+    }
 }
 
 fn clock() -> ManualClock {
     ManualClock::at_unix(1_700_000_000)
 }
 
-async fn cookie_app(keys: Keys, clock: &ManualClock) -> String {
+async fn cookie_app(framework: Framework, keys: Keys, clock: &ManualClock) -> String {
     let store = CookieStore::new(keys).with_clock(clock.clone());
-    serve(store.clone(), store).await
+    serve(framework, store.clone(), store).await
 }
 
-#[tokio::test]
-async fn sign_in_shows_the_flash_once_and_sets_a_secure_cookie() {
+async fn sign_in_shows_the_flash_once_and_sets_a_secure_cookie(framework: Framework) {
     let clock = clock();
-    let visitor = Visitor::new(&cookie_app(Keys::new(Key::generate()), &clock).await);
+    let visitor = Visitor::new(&cookie_app(framework, Keys::new(Key::generate()), &clock).await);
     let home = visitor.sign_in("Ada", false).await;
     assert!(home.contains("Welcome, Ada!"), "{home}");
     assert!(home.contains("Signed in as <b>Ada</b>"));
@@ -183,10 +224,9 @@ async fn sign_in_shows_the_flash_once_and_sets_a_secure_cookie() {
     assert!(again.contains("Signed in as <b>Ada</b>"));
 }
 
-#[tokio::test]
-async fn remember_me_makes_the_cookie_persistent() {
+async fn remember_me_makes_the_cookie_persistent(framework: Framework) {
     let clock = clock();
-    let visitor = Visitor::new(&cookie_app(Keys::new(Key::generate()), &clock).await);
+    let visitor = Visitor::new(&cookie_app(framework, Keys::new(Key::generate()), &clock).await);
     visitor.sign_in("Ada", true).await;
     let cookie = visitor.jar.last("demo");
     assert_eq!(
@@ -196,10 +236,9 @@ async fn remember_me_makes_the_cookie_persistent() {
     );
 }
 
-#[tokio::test]
-async fn the_cart_lives_in_its_own_cookie_across_requests_and_sign_out() {
+async fn the_cart_lives_in_its_own_cookie_across_requests_and_sign_out(framework: Framework) {
     let clock = clock();
-    let visitor = Visitor::new(&cookie_app(Keys::new(Key::generate()), &clock).await);
+    let visitor = Visitor::new(&cookie_app(framework, Keys::new(Key::generate()), &clock).await);
     for item in ["tea", "cake", "tea"] {
         visitor.post("/cart", &[("item", item)]).await;
     }
@@ -237,10 +276,9 @@ fn wrong(code: &str) -> String {
     format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000)
 }
 
-#[tokio::test]
-async fn replaying_the_cookie_from_before_wrong_codes_gives_no_more_guesses() {
+async fn replaying_the_cookie_from_before_wrong_codes_gives_no_more_guesses(framework: Framework) {
     let clock = clock();
-    let visitor = Visitor::new(&cookie_app(Keys::new(Key::generate()), &clock).await);
+    let visitor = Visitor::new(&cookie_app(framework, Keys::new(Key::generate()), &clock).await);
     let code = start_sign_in(&visitor).await;
     let before_guesses = visitor.jar.get("demo").unwrap();
     for _ in 0..3 {
@@ -253,11 +291,10 @@ async fn replaying_the_cookie_from_before_wrong_codes_gives_no_more_guesses() {
     assert!(!page.contains("Signed in as"), "{page}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_wrong_codes_count_against_one_limit() {
+async fn concurrent_wrong_codes_count_against_one_limit(framework: Framework) {
     let dir = std::env::temp_dir().join(format!("sessions-demo-race-{}", std::process::id()));
     let store = FileStore::open(&dir, Keys::new(Key::generate())).unwrap();
-    let visitor = Visitor::new(&serve(store.clone(), store).await);
+    let visitor = Visitor::new(&serve(framework, store.clone(), store).await);
     let code = start_sign_in(&visitor).await;
     // Each answer is read before any redirect: a guess that was checked and found wrong sends the
     // visitor back to the code page.
@@ -285,10 +322,9 @@ async fn concurrent_wrong_codes_count_against_one_limit() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-#[tokio::test]
-async fn a_wrong_guess_does_not_give_the_code_more_time() {
+async fn a_wrong_guess_does_not_give_the_code_more_time(framework: Framework) {
     let clock = clock();
-    let visitor = Visitor::new(&cookie_app(Keys::new(Key::generate()), &clock).await);
+    let visitor = Visitor::new(&cookie_app(framework, Keys::new(Key::generate()), &clock).await);
     let code = start_sign_in(&visitor).await;
     clock.advance(Duration::from_secs(5 * 60));
     let (_, page) = visitor.post("/code", &[("code", &wrong(&code))]).await;
@@ -301,10 +337,9 @@ async fn a_wrong_guess_does_not_give_the_code_more_time() {
     );
 }
 
-#[tokio::test]
-async fn each_outcome_has_its_own_message_and_errors_look_like_errors() {
+async fn each_outcome_has_its_own_message_and_errors_look_like_errors(framework: Framework) {
     let clock = clock();
-    let base = cookie_app(Keys::new(Key::generate()), &clock).await;
+    let base = cookie_app(framework, Keys::new(Key::generate()), &clock).await;
     // A signed-in user opening the code page.
     let visitor = Visitor::new(&base);
     visitor.sign_in("Ada", false).await;
@@ -330,10 +365,9 @@ async fn each_outcome_has_its_own_message_and_errors_look_like_errors() {
     assert!(!page.contains(r#"class="alert""#), "{page}");
 }
 
-#[tokio::test]
-async fn the_code_expires_on_its_own() {
+async fn the_code_expires_on_its_own(framework: Framework) {
     let clock = clock();
-    let visitor = Visitor::new(&cookie_app(Keys::new(Key::generate()), &clock).await);
+    let visitor = Visitor::new(&cookie_app(framework, Keys::new(Key::generate()), &clock).await);
     let (_, code_page) = visitor.post("/sign-in", &[("user", "Ada")]).await;
     let code = code_of(&code_page);
     clock.advance(Duration::from_secs(10 * 60));
@@ -343,10 +377,9 @@ async fn the_code_expires_on_its_own() {
     assert!(!home.contains("Signed in"));
 }
 
-#[tokio::test]
-async fn a_tampered_cookie_gives_a_fresh_session_not_an_error() {
+async fn a_tampered_cookie_gives_a_fresh_session_not_an_error(framework: Framework) {
     let clock = clock();
-    let visitor = Visitor::new(&cookie_app(Keys::new(Key::generate()), &clock).await);
+    let visitor = Visitor::new(&cookie_app(framework, Keys::new(Key::generate()), &clock).await);
     visitor.sign_in("Ada", false).await;
     let mut value = visitor.jar.get("demo").unwrap();
     let at = value.len() / 2;
@@ -360,16 +393,15 @@ async fn a_tampered_cookie_gives_a_fresh_session_not_an_error() {
     assert_eq!(visitor.jar.get("demo"), None);
 }
 
-#[tokio::test]
-async fn rotating_the_key_mid_visit_signs_nobody_out() {
+async fn rotating_the_key_mid_visit_signs_nobody_out(framework: Framework) {
     let clock = clock();
     let old = Key::generate();
-    let visitor = Visitor::new(&cookie_app(Keys::new(old.clone()), &clock).await);
+    let visitor = Visitor::new(&cookie_app(framework, Keys::new(old.clone()), &clock).await);
     visitor.sign_in("Ada", false).await;
     let before = visitor.jar.get("demo").unwrap();
 
     // A deploy: a new server with a new primary key, the old one kept as a fallback.
-    let rotated = cookie_app(Keys::new(Key::generate()).with_fallback(old), &clock).await;
+    let rotated = cookie_app(framework, Keys::new(Key::generate()).with_fallback(old), &clock).await;
     let visitor = Visitor {
         base: rotated,
         ..visitor
@@ -383,14 +415,13 @@ async fn rotating_the_key_mid_visit_signs_nobody_out() {
     );
 }
 
-#[tokio::test]
-async fn on_the_file_store_sign_in_moves_the_session_to_a_new_id() {
-    let dir = std::env::temp_dir().join(format!("sessions-demo-e2e-{}", std::process::id()));
+async fn on_the_file_store_sign_in_moves_the_session_to_a_new_id(framework: Framework) {
+    let dir = std::env::temp_dir().join(format!("sessions-demo-e2e-{framework:?}-{}", std::process::id()));
     let clock = clock();
     let store = FileStore::open(&dir, Keys::new(Key::generate()))
         .unwrap()
         .with_clock(clock.clone());
-    let visitor = Visitor::new(&serve(store.clone(), store).await);
+    let visitor = Visitor::new(&serve(framework, store.clone(), store).await);
     visitor.post("/sign-in", &[("user", "Ada")]).await;
     let before_sign_in = visitor.jar.get("demo").unwrap();
     visitor.sign_in("Ada", false).await;
@@ -408,10 +439,9 @@ async fn on_the_file_store_sign_in_moves_the_session_to_a_new_id() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-#[tokio::test]
-async fn unknown_pages_and_methods_get_pages_of_the_demo() {
+async fn unknown_pages_and_methods_get_pages_of_the_demo(framework: Framework) {
     let clock = clock();
-    let base = cookie_app(Keys::new(Key::generate()), &clock).await;
+    let base = cookie_app(framework, Keys::new(Key::generate()), &clock).await;
     let visitor = Visitor::new(&base);
     let (status, page) = visitor.get("/no-such-page").await;
     assert_eq!(status, 404);
@@ -429,10 +459,11 @@ async fn unknown_pages_and_methods_get_pages_of_the_demo() {
     assert!(response.text().await.unwrap().contains("<h1>Not allowed</h1>"));
 }
 
-#[tokio::test]
-async fn opened_over_plain_http_under_another_host_name_the_demo_says_why_nothing_works() {
+async fn opened_over_plain_http_under_another_host_name_the_demo_says_why_nothing_works(
+    framework: Framework,
+) {
     let clock = clock();
-    let base = cookie_app(Keys::new(Key::generate()), &clock).await;
+    let base = cookie_app(framework, Keys::new(Key::generate()), &clock).await;
     let visitor = Visitor::new(&base);
     let port = base.rsplit(':').next().unwrap();
     let page_as = |host: String| {
@@ -510,15 +541,17 @@ async fn on_the_file_store_anonymous_visits_leave_no_file_for_good() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-#[tokio::test]
-async fn on_the_sqlite_store_the_demo_signs_in_and_out() {
-    let dir = std::env::temp_dir().join(format!("sessions-demo-sqlite-{}", std::process::id()));
+async fn on_the_sqlite_store_the_demo_signs_in_and_out(framework: Framework) {
+    let dir = std::env::temp_dir().join(format!(
+        "sessions-demo-sqlite-{framework:?}-{}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let store = sessions::store::SqliteStore::open(dir.join("demo.db"), Key::generate())
         .await
         .unwrap()
         .with_clock(clock());
-    let visitor = Visitor::new(&serve(store.clone(), store).await);
+    let visitor = Visitor::new(&serve(framework, store.clone(), store).await);
     visitor.post("/sign-in", &[("user", "Ada")]).await;
     let before_sign_in = visitor.jar.get("demo").unwrap();
     let home = visitor.sign_in("Ada", false).await;
@@ -532,3 +565,20 @@ async fn on_the_sqlite_store_the_demo_signs_in_and_out() {
     assert!(page.contains("You have been signed out."), "{page}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+on_each_framework!(
+    sign_in_shows_the_flash_once_and_sets_a_secure_cookie,
+    remember_me_makes_the_cookie_persistent,
+    the_cart_lives_in_its_own_cookie_across_requests_and_sign_out,
+    replaying_the_cookie_from_before_wrong_codes_gives_no_more_guesses,
+    concurrent_wrong_codes_count_against_one_limit(flavor = "multi_thread", worker_threads = 4),
+    a_wrong_guess_does_not_give_the_code_more_time,
+    each_outcome_has_its_own_message_and_errors_look_like_errors,
+    the_code_expires_on_its_own,
+    a_tampered_cookie_gives_a_fresh_session_not_an_error,
+    rotating_the_key_mid_visit_signs_nobody_out,
+    on_the_file_store_sign_in_moves_the_session_to_a_new_id,
+    unknown_pages_and_methods_get_pages_of_the_demo,
+    opened_over_plain_http_under_another_host_name_the_demo_says_why_nothing_works,
+    on_the_sqlite_store_the_demo_signs_in_and_out,
+);

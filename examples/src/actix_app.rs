@@ -1,0 +1,112 @@
+//! The demo served with actix-web: the same routes as [`app`](crate::app), each handing its
+//! sessions to the app's function and turning the [`Answer`] into a response.
+
+use std::net::TcpListener;
+
+use actix_web::body::BoxBody;
+use actix_web::dev::Server;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HOST, LOCATION};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use sessions::Store;
+use sessions::actix::{Session, SessionLayer};
+
+use crate::{Account, Answer, Attempts, Cart, CodeForm, ItemForm, Origin, SignInForm};
+
+/// The demo on actix-web, keeping accounts in `accounts` and carts in `carts`, on `listener`, with
+/// `workers` threads. Run it with `.await` inside a tokio or actix runtime.
+pub fn serve(
+    listener: TcpListener,
+    workers: usize,
+    accounts: impl Store,
+    carts: impl Store,
+) -> std::io::Result<Server> {
+    let layer = SessionLayer::new().with::<Account>(accounts).with::<Cart>(carts);
+    let attempts = web::Data::new(Attempts::default());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(attempts.clone())
+            .wrap(layer.clone())
+            .configure(routes)
+            .default_service(web::to(async || crate::not_found()))
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// The demo's routes; a path answers a method it does not take with the demo's own page.
+pub fn routes(config: &mut web::ServiceConfig) {
+    let resource = |path| web::resource(path).default_service(web::to(async || crate::method_not_allowed()));
+    config
+        .service(resource("/").route(web::get().to(home)))
+        .service(resource("/sign-in").route(web::post().to(sign_in)))
+        .service(
+            resource("/code")
+                .route(web::get().to(code_page))
+                .route(web::post().to(check_code)),
+        )
+        .service(resource("/sign-out").route(web::post().to(sign_out)))
+        .service(resource("/cart").route(web::post().to(add_to_cart)))
+        .service(resource("/cart/clear").route(web::post().to(clear_cart)));
+}
+
+impl actix_web::Responder for Answer {
+    type Body = BoxBody;
+
+    fn respond_to(self, _request: &HttpRequest) -> HttpResponse {
+        match self {
+            Answer::Page { status, html } => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                HttpResponse::build(status)
+                    .content_type("text/html; charset=utf-8")
+                    .body(html)
+            }
+            Answer::Redirect(to) => HttpResponse::SeeOther().insert_header((LOCATION, to)).finish(),
+        }
+    }
+}
+
+async fn home(request: HttpRequest, mut account: Session<Account>, cart: Session<Cart>) -> Answer {
+    let headers = request.headers();
+    let origin = Origin {
+        host: headers.get(HOST).and_then(|host| host.to_str().ok()),
+        forwarded_https: headers
+            .get("x-forwarded-proto")
+            .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https")),
+    };
+    crate::home(origin, &mut account, &cart)
+}
+
+async fn sign_in(
+    attempts: web::Data<Attempts>,
+    mut account: Session<Account>,
+    form: web::Form<SignInForm>,
+) -> Answer {
+    crate::sign_in(&attempts, &mut account, form.into_inner())
+}
+
+async fn code_page(mut account: Session<Account>) -> Answer {
+    crate::code_page(&mut account)
+}
+
+async fn check_code(
+    attempts: web::Data<Attempts>,
+    mut account: Session<Account>,
+    form: web::Form<CodeForm>,
+) -> Answer {
+    crate::check_code(&attempts, &mut account, form.into_inner())
+}
+
+async fn sign_out(mut account: Session<Account>) -> Answer {
+    crate::sign_out(&mut account)
+}
+
+async fn add_to_cart(mut cart: Session<Cart>, form: web::Form<ItemForm>) -> Answer {
+    crate::add_to_cart(&mut cart, form.into_inner())
+}
+
+async fn clear_cart(mut cart: Session<Cart>) -> Answer {
+    crate::clear_cart(&mut cart)
+}

@@ -1,0 +1,94 @@
+//! The demo served with axum: each route hands its sessions to the app's function and turns the
+//! [`Answer`] into a response.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Form, State};
+use axum::http::header::HOST;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use sessions::Store;
+use sessions::axum::{Session, SessionLayer};
+use sessions::store::{FileStore, FileStoreError, Sweeper};
+
+use crate::{Account, Answer, Attempts, Cart, CodeForm, ItemForm, Origin, SignInForm};
+
+/// The app, keeping accounts in `accounts` and carts in `carts`.
+pub fn app(accounts: impl Store, carts: impl Store) -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/sign-in", post(sign_in))
+        .route("/code", get(code_page).post(check_code))
+        .route("/sign-out", post(sign_out))
+        .route("/cart", post(add_to_cart))
+        .route("/cart/clear", post(clear_cart))
+        .fallback(async || crate::not_found())
+        .method_not_allowed_fallback(async || crate::method_not_allowed())
+        .with_state(Arc::new(Attempts::default()))
+        .layer(SessionLayer::new().with::<Account>(accounts).with::<Cart>(carts))
+}
+
+/// The app on one file store for both sessions, with its sweeper, which removes expired sessions
+/// every `sweep_every` until the returned handle is dropped: each anonymous visit that starts a
+/// sign-in leaves a file, which would otherwise stay for good.
+pub fn on_files(store: FileStore, sweep_every: Duration) -> Result<(Router, Sweeper), FileStoreError> {
+    let sweeper = store.spawn_sweeper(sweep_every)?;
+    Ok((app(store.clone(), store), sweeper))
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        match self {
+            Answer::Page { status, html } => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                (status, Html(html)).into_response()
+            }
+            Answer::Redirect(to) => Redirect::to(to).into_response(),
+        }
+    }
+}
+
+async fn home(headers: HeaderMap, mut account: Session<Account>, cart: Session<Cart>) -> Answer {
+    let origin = Origin {
+        host: headers.get(HOST).and_then(|host| host.to_str().ok()),
+        forwarded_https: headers
+            .get("x-forwarded-proto")
+            .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https")),
+    };
+    crate::home(origin, &mut account, &cart)
+}
+
+async fn sign_in(
+    State(attempts): State<Arc<Attempts>>,
+    mut account: Session<Account>,
+    Form(form): Form<SignInForm>,
+) -> Answer {
+    crate::sign_in(&attempts, &mut account, form)
+}
+
+async fn code_page(mut account: Session<Account>) -> Answer {
+    crate::code_page(&mut account)
+}
+
+async fn check_code(
+    State(attempts): State<Arc<Attempts>>,
+    mut account: Session<Account>,
+    Form(form): Form<CodeForm>,
+) -> Answer {
+    crate::check_code(&attempts, &mut account, form)
+}
+
+async fn sign_out(mut account: Session<Account>) -> Answer {
+    crate::sign_out(&mut account)
+}
+
+async fn add_to_cart(mut cart: Session<Cart>, Form(form): Form<ItemForm>) -> Answer {
+    crate::add_to_cart(&mut cart, form)
+}
+
+async fn clear_cart(mut cart: Session<Cart>) -> Answer {
+    crate::clear_cart(&mut cart)
+}
