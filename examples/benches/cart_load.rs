@@ -13,6 +13,8 @@
 //!
 //! Run: `cargo bench -p sessions-examples --bench cart_load`
 
+#[path = "support/axum_servers.rs"]
+mod axum_servers;
 mod sealed_by_hand;
 mod support;
 
@@ -23,9 +25,10 @@ use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::post;
+use axum_servers::{serve, tower_sessions_cart};
 use sessions::{CookieStore, Key, Keys};
 use sessions_examples::CATALOG;
-use support::{ItemForm, SECONDS, filled_cart, have_wrk, serve, set_cookie_line, tower_sessions_cart, wrk};
+use support::{ItemForm, SECONDS, filled_cart, have_wrk, set_cookie_line, wrk};
 
 /// Where each server is in the list the bench goes through.
 const NO_SESSION: usize = 0;

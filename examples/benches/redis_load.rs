@@ -6,6 +6,8 @@
 //! Needs `redis-server`, `redis-cli` and `wrk` (Debian packages). Run:
 //! `cargo bench -p sessions-examples --bench redis_load`
 
+#[path = "support/axum_servers.rs"]
+mod axum_servers;
 mod support;
 
 use std::io::{BufRead, BufReader};
@@ -15,9 +17,10 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::post;
+use axum_servers::{serve, tower_sessions_cart};
 use sessions::store::{RedisOptions, RedisStore};
 use sessions::{Key, Keys};
-use support::{SECONDS, add_to_cart, filled_cart, have_wrk, serve, tower_sessions_cart, wrk};
+use support::{SECONDS, add_to_cart, filled_cart, have_wrk, wrk};
 use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
 
 /// A redis-server on a free port, stopped when dropped.

@@ -11,6 +11,8 @@
 //! PostgreSQL needs `initdb` and `postgres` (Debian: `postgresql`), the HTTP part `wrk`; without
 //! them, those parts say so and are skipped. Run: `cargo bench -p sessions-examples --bench sql_load`
 
+#[path = "support/axum_servers.rs"]
+mod axum_servers;
 mod support;
 
 use std::hint::black_box;
@@ -22,11 +24,12 @@ use axum::Router;
 use axum::http::HeaderMap;
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::routing::post;
+use axum_servers::{serve, tower_sessions_cart};
 use serde::{Deserialize, Serialize};
 use sessions::store::{PostgresStore, SqliteStore};
 use sessions::{Key, Session, Store};
 use sessions_tests::{PostgresServer, postgres_program};
-use support::{SECONDS, filled_cart, have_wrk, serve, tower_sessions_cart, wrk};
+use support::{SECONDS, filled_cart, have_wrk, wrk};
 use tower_sessions::SessionStore;
 use tower_sessions_sqlx_store::sqlx;
 use tower_sessions_sqlx_store::sqlx::postgres::{PgPool, PgPoolOptions};
@@ -124,35 +127,26 @@ impl Floor {
         for n in 0..i64::from(OPERATIONS) {
             let mut data = vec![7u8; size];
             data[0] = n as u8;
+            // The same statements on each pool, whose types differ.
+            macro_rules! read_and_write {
+                ($pool:expr) => {{
+                    let _: Option<Vec<u8>> = sqlx::query_scalar(READ)
+                        .bind("row")
+                        .fetch_optional($pool)
+                        .await
+                        .unwrap();
+                    sqlx::query(WRITE)
+                        .bind("row")
+                        .bind(data)
+                        .bind(n)
+                        .execute($pool)
+                        .await
+                        .unwrap();
+                }};
+            }
             match self {
-                Self::Sqlite(pool) => {
-                    let _: Option<Vec<u8>> = sqlx::query_scalar(READ)
-                        .bind("row")
-                        .fetch_optional(pool)
-                        .await
-                        .unwrap();
-                    sqlx::query(WRITE)
-                        .bind("row")
-                        .bind(data)
-                        .bind(n)
-                        .execute(pool)
-                        .await
-                        .unwrap();
-                }
-                Self::Postgres(pool) => {
-                    let _: Option<Vec<u8>> = sqlx::query_scalar(READ)
-                        .bind("row")
-                        .fetch_optional(pool)
-                        .await
-                        .unwrap();
-                    sqlx::query(WRITE)
-                        .bind("row")
-                        .bind(data)
-                        .bind(n)
-                        .execute(pool)
-                        .await
-                        .unwrap();
-                }
+                Self::Sqlite(pool) => read_and_write!(pool),
+                Self::Postgres(pool) => read_and_write!(pool),
             }
         }
         start.elapsed().as_secs_f64()

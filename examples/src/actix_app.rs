@@ -70,12 +70,10 @@ impl actix_web::Responder for Answer {
 
 async fn home(request: HttpRequest, mut account: Session<Account>, cart: Session<Cart>) -> Answer {
     let headers = request.headers();
-    let origin = Origin {
-        host: headers.get(HOST).and_then(|host| host.to_str().ok()),
-        forwarded_https: headers
-            .get("x-forwarded-proto")
-            .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https")),
-    };
+    let origin = Origin::from_headers(
+        headers.get(HOST).map(|host| host.as_bytes()),
+        headers.get("x-forwarded-proto").map(|proto| proto.as_bytes()),
+    );
     crate::home(origin, &mut account, &cart)
 }
 

@@ -191,6 +191,16 @@ pub struct Origin<'a> {
     pub forwarded_https: bool,
 }
 
+impl<'a> Origin<'a> {
+    /// From the request's `Host` and `X-Forwarded-Proto` headers, as bytes.
+    pub fn from_headers(host: Option<&'a [u8]>, forwarded_proto: Option<&[u8]>) -> Self {
+        Self {
+            host: host.and_then(|host| std::str::from_utf8(host).ok()),
+            forwarded_https: forwarded_proto.is_some_and(|proto| proto.eq_ignore_ascii_case(b"https")),
+        }
+    }
+}
+
 /// Why nothing will work, when it will not: the demo opened over plain HTTP under a host name
 /// browsers do not treat as secure. Its cookies are all `Secure`, which browsers keep only over HTTPS
 /// or on loopback, so without this the visitor would see every sign-in fail, with no reason given.

@@ -140,13 +140,17 @@ fn stores() -> (ServerStore<Watched>, CookieStore) {
     )
 }
 
+/// The layer with accounts on `server` and carts in `cookies`.
+fn on_both(server: &ServerStore<Watched>, cookies: CookieStore) -> SessionLayer {
+    SessionLayer::new()
+        .with::<Account>(server.clone())
+        .with::<Cart>(cookies)
+}
+
 #[actix_web::test]
 async fn two_session_types_from_two_stores_in_one_handler_and_a_flash_read_once() {
     let (server, cookies) = stores();
-    let app = app(SessionLayer::new()
-        .with::<Account>(server.clone())
-        .with::<Cart>(cookies))
-    .await;
+    let app = app(on_both(&server, cookies)).await;
     let signed_in = call(&app, "/sign-in", &[]).await;
     assert_eq!(signed_in.status, StatusCode::OK);
     assert_eq!(signed_in.cookies.len(), 2);
@@ -166,10 +170,7 @@ async fn two_session_types_from_two_stores_in_one_handler_and_a_flash_read_once(
 #[actix_web::test]
 async fn sessions_load_lazily() {
     let (server, cookies) = stores();
-    let app = app(SessionLayer::new()
-        .with::<Account>(server.clone())
-        .with::<Cart>(cookies))
-    .await;
+    let app = app(on_both(&server, cookies)).await;
     let signed_in = call(&app, "/sign-in", &[]).await.cookies;
     let before = server.backend().loads.load(Ordering::SeqCst);
     let answer = call(&app, "/plain", &signed_in).await;
@@ -185,10 +186,7 @@ async fn sessions_load_lazily() {
 #[actix_web::test]
 async fn cycle_id_moves_the_session_and_destroy_ends_it() {
     let (server, cookies) = stores();
-    let app = app(SessionLayer::new()
-        .with::<Account>(server.clone())
-        .with::<Cart>(cookies))
-    .await;
+    let app = app(on_both(&server, cookies)).await;
     let anonymous = call(&app, "/fail", &[]).await; // nothing stored: a 500
     assert!(anonymous.cookies.is_empty());
     let signed_in = call(&app, "/sign-in", &[]).await.cookies;
@@ -241,10 +239,7 @@ async fn nothing_is_saved_into_a_server_error_unless_asked() {
 #[actix_web::test]
 async fn a_failed_save_is_a_503_to_retry_not_a_lost_write() {
     let (server, cookies) = stores();
-    let app = app(SessionLayer::new()
-        .with::<Account>(server.clone())
-        .with::<Cart>(cookies))
-    .await;
+    let app = app(on_both(&server, cookies)).await;
     server.backend().down.store(true, Ordering::SeqCst);
     let answer = call(&app, "/sign-in", &[]).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -279,10 +274,7 @@ async fn the_app_can_answer_a_failed_save_or_load_its_own_way() {
 #[actix_web::test]
 async fn an_unreachable_store_is_a_503_to_retry_not_a_sign_out() {
     let (server, cookies) = stores();
-    let app = app(SessionLayer::new()
-        .with::<Account>(server.clone())
-        .with::<Cart>(cookies))
-    .await;
+    let app = app(on_both(&server, cookies)).await;
     let signed_in = call(&app, "/sign-in", &[]).await.cookies;
     server.backend().down.store(true, Ordering::SeqCst);
     let answer = call(&app, "/whoami", &signed_in).await;

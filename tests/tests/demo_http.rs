@@ -292,7 +292,7 @@ async fn replaying_the_cookie_from_before_wrong_codes_gives_no_more_guesses(fram
 }
 
 async fn concurrent_wrong_codes_count_against_one_limit(framework: Framework) {
-    let dir = std::env::temp_dir().join(format!("sessions-demo-race-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("sessions-demo-race-{framework:?}-{}", std::process::id()));
     let store = FileStore::open(&dir, Keys::new(Key::generate())).unwrap();
     let visitor = Visitor::new(&serve(framework, store.clone(), store).await);
     let code = start_sign_in(&visitor).await;

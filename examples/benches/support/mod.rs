@@ -1,14 +1,11 @@
-//! What the load benchmarks share: the cart route on tower-sessions, serving an app on a free port,
-//! filling a cart, and running wrk.
+//! What the load benchmarks share: the cart form, filling a cart, and running wrk. The axum
+//! benchmarks add `axum_servers.rs`.
 
 use std::net::SocketAddr;
 use std::process::Command;
 
-use axum::Form;
-use axum::Router;
-use axum::response::Redirect;
 use serde::Deserialize;
-use sessions_examples::{CART_SIZE, CATALOG};
+use sessions_examples::CART_SIZE;
 
 /// How long wrk loads each server.
 pub const SECONDS: u32 = 10;
@@ -16,26 +13,6 @@ pub const SECONDS: u32 = 10;
 #[derive(Deserialize)]
 pub struct ItemForm {
     pub item: String,
-}
-
-/// The demo's cart route on tower-sessions: the same rule, through string keys.
-pub async fn tower_sessions_cart(session: tower_sessions::Session, Form(form): Form<ItemForm>) -> Redirect {
-    let mut items: Vec<String> = session.get("items").await.unwrap().unwrap_or_default();
-    if CATALOG.contains(&form.item.as_str()) {
-        items.push(form.item);
-        if items.len() > CART_SIZE {
-            items.remove(0);
-        }
-    }
-    session.insert("items", items).await.unwrap();
-    Redirect::to("/")
-}
-
-pub async fn serve(app: Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    address
 }
 
 /// Sends one `POST /cart` adding `item` with `cookie`; returns the cookie the response sets, if any.
