@@ -39,7 +39,7 @@ impl PostgresStore {
     /// A load is one round trip to the database, and so is a save when no other save of the
     /// session came between: the pool does not ping a connection before handing it out (`sqlx`
     /// does by default, a round trip more). A connection the database closed while it sat idle
-    /// (a restart) shows when it is used, and the load or save is tried once more on another one.
+    /// (a restart) shows when it is used, and the load or save is tried again on another one.
     /// To get the same from your own pool, build it with
     /// [`test_before_acquire(false)`](PgPoolOptions::test_before_acquire).
     pub async fn connect(url: &str, keys: impl Into<Keys>) -> Result<Self, SqlStoreError> {

@@ -79,7 +79,7 @@ where
 
     /// What is stored under `id`.
     pub(crate) async fn load(&self, id: &SessionId) -> Result<Option<Stored>, SqlStoreError> {
-        once_more_if_lost(|| async {
+        self.on_a_live_connection(|| async {
             let mut connection = self.pool.acquire().await?;
             connection.read(&self.sql.read, id).await
         })
@@ -90,9 +90,9 @@ where
     /// Applies `write` as [`Backend::save`](crate::store::Backend::save) says.
     pub(crate) async fn save(&self, write: &SessionWrite) -> Result<Saved, SqlStoreError> {
         let saved = if write.source_id() == write.id() {
-            // Once more on another connection is safe: the save merges into what it finds, so
-            // the same fields written twice are written once.
-            once_more_if_lost(|| self.save_in_place(write)).await
+            // Again on another connection is safe: the save merges into what it finds, so the
+            // same fields written twice are written once.
+            self.on_a_live_connection(|| self.save_in_place(write)).await
         } else {
             self.save_moving(write).await
         };
@@ -101,7 +101,7 @@ where
 
     /// Removes the row of `id`.
     pub(crate) async fn delete(&self, id: &SessionId) -> Result<(), SqlStoreError> {
-        once_more_if_lost(|| async {
+        self.on_a_live_connection(|| async {
             let mut connection = self.pool.acquire().await?;
             connection.delete(&self.sql, id).await
         })
@@ -111,12 +111,36 @@ where
 
     /// Removes what expired at or before `now`; how many rows.
     pub(crate) async fn sweep(&self, now: SystemTime) -> Result<u64, SqlStoreError> {
-        once_more_if_lost(|| async {
+        self.on_a_live_connection(|| async {
             let mut connection = self.pool.acquire().await?;
             connection.sweep(&self.sql, unix_seconds(now)).await
         })
         .await
         .map_err(database_error("sweep", self.name()))
+    }
+
+    /// Runs `attempt`, again while it finds its connection lost: the database restarted, or closed
+    /// connections while they sat idle in the pool. Pools that do not ping a connection before
+    /// handing it out (one round trip less per load and save, as `PostgresStore::connect` makes
+    /// them) find out this way, and the request does not fail for it. A restart loses every
+    /// connection, so it tries at most once per connection the pool holds, and once more.
+    async fn on_a_live_connection<T, Attempt>(
+        &self,
+        mut attempt: impl FnMut() -> Attempt,
+    ) -> Result<T, sqlx::Error>
+    where
+        Attempt: Future<Output = Result<T, sqlx::Error>>,
+    {
+        let mut again = self.pool.size() + 1;
+        loop {
+            match attempt().await {
+                Err(error) if again > 0 && connection_lost(&error) => {
+                    again -= 1;
+                    tracing::debug!(%error, "lost a database connection; trying again on another");
+                }
+                done => return done,
+            }
+        }
     }
 
     /// A save that keeps its id: a compare and swap, again while other saves get there first.
@@ -163,8 +187,9 @@ where
     async fn save_moving(&self, write: &SessionWrite) -> Result<Saved, sqlx::Error> {
         // Only the `BEGIN` is tried again: a commit whose answer was lost may have moved the
         // session, and a second move would find the forward it left.
-        let mut transaction =
-            once_more_if_lost(|| self.pool.begin_with(AssertSqlSafe(self.sql.dialect.begin_move))).await?;
+        let mut transaction = self
+            .on_a_live_connection(|| self.pool.begin_with(AssertSqlSafe(self.sql.dialect.begin_move)))
+            .await?;
         let record = match transaction
             .read(&self.sql.read_to_move, write.source_id())
             .await?
@@ -187,23 +212,6 @@ where
         transaction.upsert(&self.sql, write.id(), row).await?;
         transaction.commit().await?;
         Ok(Saved::Stored)
-    }
-}
-
-/// Runs `attempt`, and once more if it lost its connection: the database restarted, or closed a
-/// connection while it sat idle in the pool. Pools that do not ping a connection before handing
-/// it out (one round trip less per load and save, as `PostgresStore::connect` makes them) find
-/// out this way, and the request does not fail for it.
-async fn once_more_if_lost<T, Attempt>(mut attempt: impl FnMut() -> Attempt) -> Result<T, sqlx::Error>
-where
-    Attempt: Future<Output = Result<T, sqlx::Error>>,
-{
-    match attempt().await {
-        Err(error) if connection_lost(&error) => {
-            tracing::debug!(%error, "lost a database connection; trying once more on another");
-            attempt().await
-        }
-        done => done,
     }
 }
 
