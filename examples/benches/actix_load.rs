@@ -67,7 +67,7 @@ fn main() {
         Ok(server.workers(1).listen(listener)?.run())
     });
     let store = CookieStore::new(Keys::new(Key::generate()));
-    let ours = spawn(move |listener| sessions_examples::actix_app::serve(listener, 1, store.clone(), store));
+    let ours = sessions_examples::actix_app::spawn(store.clone(), store).unwrap();
     let key = ActixKey::generate();
     let theirs = spawn(move |listener| {
         let server = HttpServer::new(move || {

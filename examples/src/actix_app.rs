@@ -1,7 +1,7 @@
 //! The demo served with actix-web: the same routes as [`app`](crate::app), each handing its
 //! sessions to the app's function and turning the [`Answer`] into a response.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 
 use actix_web::body::BoxBody;
 use actix_web::dev::Server;
@@ -34,6 +34,26 @@ pub fn serve(
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// The demo on actix-web on a free loopback port, on a thread and runtime of its own with one
+/// worker, for tests and benchmarks; its address. The server runs until the process ends.
+pub fn spawn(accounts: impl Store, carts: impl Store) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let address = listener.local_addr()?;
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            match serve(listener, 1, accounts, carts) {
+                Ok(server) => {
+                    if let Err(error) = server.await {
+                        eprintln!("the actix-web demo stopped: {error}");
+                    }
+                }
+                Err(error) => eprintln!("the actix-web demo did not start: {error}"),
+            }
+        });
+    });
+    Ok(address)
 }
 
 /// The demo's routes; a path answers a method it does not take with the demo's own page.

@@ -87,11 +87,15 @@ async fn quit(browser: Client, profile: &std::path::Path) {
     panic!("Chromium did not release its profile");
 }
 
-/// The demo on the cookie store, on a free loopback port.
-async fn serve_demo() -> String {
+/// The demo on the cookie store, on a free loopback port, served with axum or (`actix`) actix-web.
+async fn serve_demo(actix: bool) -> String {
+    let store = CookieStore::new(Keys::new(Key::generate()));
+    if actix {
+        let address = sessions_examples::actix_app::spawn(store.clone(), store).unwrap();
+        return format!("http://{address}");
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let store = CookieStore::new(Keys::new(Key::generate()));
     tokio::spawn(async move {
         axum::serve(listener, sessions_examples::app(store.clone(), store))
             .await
@@ -161,9 +165,23 @@ async fn sign_in(browser: &Client, user: &str, remember: bool) -> String {
     not(browser),
     ignore = "chromium or chromedriver is not on the PATH: the demo is not tested in a browser"
 )]
-async fn a_visit_in_a_real_browser() {
+async fn a_visit_in_a_real_browser_on_axum() {
+    a_visit_in_a_real_browser(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(browser),
+    ignore = "chromium or chromedriver is not on the PATH: the demo is not tested in a browser"
+)]
+async fn a_visit_in_a_real_browser_on_actix() {
+    a_visit_in_a_real_browser(true).await;
+}
+
+/// Cart, sign-in with the code, flash, browser restarts with and without "remember me", sign-out.
+async fn a_visit_in_a_real_browser(actix: bool) {
     let driver = Driver::start();
-    let base = serve_demo().await;
+    let base = serve_demo(actix).await;
     let profile = std::env::temp_dir().join(format!(
         "sessions-browser-{}-{}",
         std::process::id(),

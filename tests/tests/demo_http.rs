@@ -177,15 +177,7 @@ async fn serve(framework: Framework, accounts: impl Store, carts: impl Store) ->
             format!("http://{address}")
         }
         Framework::Actix => {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let address = listener.local_addr().unwrap();
-            // actix-web runs on a runtime of its own, on a thread of its own.
-            std::thread::spawn(move || {
-                actix_web::rt::System::new().block_on(async move {
-                    let server = sessions_examples::actix_app::serve(listener, 1, accounts, carts).unwrap();
-                    server.await.unwrap();
-                });
-            });
+            let address = sessions_examples::actix_app::spawn(accounts, carts).unwrap();
             format!("http://{address}")
         }
     }
