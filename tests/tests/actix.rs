@@ -316,3 +316,50 @@ async fn misuse_is_a_500_whose_body_names_the_fix_in_debug_builds() {
     assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(answer.body.contains("no SessionLayer"), "{}", answer.body);
 }
+
+#[actix_web::test]
+async fn hostile_cookie_headers_give_a_fresh_session_or_leave_the_real_one_alone() {
+    let (server, cookies) = stores();
+    let app = app(on_both(&server, cookies)).await;
+    let signed_in = call(&app, "/sign-in", &[]).await.cookies;
+    let account = signed_in
+        .iter()
+        .find(|cookie| cookie.starts_with("account="))
+        .unwrap()
+        .clone();
+    let mut tampered = account.clone();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    let huge = format!("account={}", "A".repeat(8 * 1024));
+    let hostile: [Vec<u8>; 4] = [
+        b"account=\xff\xfe\x80; theme=\xc3\x28".to_vec(),
+        tampered.into_bytes(),
+        huge.into_bytes(),
+        "account=x; ".repeat(2_000).into_bytes(),
+    ];
+    for header in hostile {
+        let request = test::TestRequest::get()
+            .uri("/whoami")
+            .insert_header((
+                COOKIE,
+                actix_web::http::header::HeaderValue::from_bytes(&header).unwrap(),
+            ))
+            .to_request();
+        let response = test::call_service(&app, request).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = test::read_body(response).await;
+        assert!(body.starts_with(b"None"), "a fresh session");
+    }
+    // Beside a valid cookie, foreign bytes in a sibling cookie sign nobody out.
+    let mut header = format!("{account}; ").into_bytes();
+    header.extend_from_slice(b"tracker=\xff\xfe");
+    let request = test::TestRequest::get()
+        .uri("/whoami")
+        .insert_header((
+            COOKIE,
+            actix_web::http::header::HeaderValue::from_bytes(&header).unwrap(),
+        ))
+        .to_request();
+    let body = test::read_body(test::call_service(&app, request).await).await;
+    assert!(body.starts_with(b"Some(7)"), "{body:?}");
+}
