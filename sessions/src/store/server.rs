@@ -24,8 +24,10 @@ use crate::store::{Context, Store};
 /// Storage for server-side sessions: sealed records under session ids.
 ///
 /// A backend never sees a field's value: records arrive sealed (AES-256-GCM, bound to the session's
-/// id), and [`SessionWrite::merge`] opens, merges and re-seals them under whatever lock makes that
-/// atomic for the backend (a mutex, a file lock, a Redis transaction).
+/// id), and [`SessionWrite::merge`] opens, merges and re-seals them under whatever makes that atomic
+/// for the backend (a mutex, a file lock, a Redis script, or a compare and swap: a backend that can
+/// write on a condition merges into [`SessionWrite::loaded`], the record the session was loaded
+/// from, and stores the result only if the record is still that one, without reading it first).
 pub trait Backend: Send + Sync + 'static {
     /// What goes wrong in this backend (I/O, connection).
     type Error: std::error::Error + Send + Sync + 'static;
