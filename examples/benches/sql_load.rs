@@ -14,6 +14,9 @@
 #[path = "support/axum_servers.rs"]
 mod axum_servers;
 mod support;
+// The typical session of the `sessions` crate's own benchmarks.
+#[path = "../../sessions/benches/support/mod.rs"]
+mod typical;
 
 use std::hint::black_box;
 use std::net::SocketAddr;
@@ -22,42 +25,17 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::http::HeaderMap;
-use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::routing::post;
 use axum_servers::{serve, tower_sessions_cart};
-use serde::{Deserialize, Serialize};
 use sessions::store::{PostgresStore, SqliteStore};
-use sessions::{Key, Session, Store};
+use sessions::{Key, Store};
 use sessions_tests::{PostgresServer, postgres_program};
 use support::{SECONDS, filled_cart, have_wrk, wrk};
 use tower_sessions::SessionStore;
 use tower_sessions_sqlx_store::sqlx;
 use tower_sessions_sqlx_store::sqlx::postgres::{PgPool, PgPoolOptions};
 use tower_sessions_sqlx_store::sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
-
-/// The typical session: a `u64` id, a 20-character name, three 30-character flash messages, a bool.
-#[derive(Session, Default, Serialize, Deserialize, Clone, Debug)]
-#[session(cookie = "app")]
-struct Typical {
-    user_id: u64,
-    name: String,
-    #[flash]
-    messages: Vec<String>,
-    admin: bool,
-}
-
-fn typical() -> Typical {
-    Typical {
-        user_id: 1_234_567,
-        name: "Ada Lovelace Byron 1".into(),
-        messages: vec![
-            "Your profile has been updated.".into(),
-            "Two new messages in your inbox".into(),
-            "Your order #4411 has shipped!!".into(),
-        ],
-        admin: false,
-    }
-}
+use typical::{Typical, signed_in, typical};
 
 /// Operations per round, and rounds, of the in-process part.
 const OPERATIONS: u32 = 2_000;
@@ -215,13 +193,7 @@ async fn main() {
 async fn load_and_save<Theirs: SessionStore>(pair: &Pair<impl Store, Theirs>) {
     // Ours: a request carrying the cookie of a stored typical session.
     let ours = &pair.ours;
-    let mut session = ours.load::<Typical>(&HeaderMap::new()).await.unwrap();
-    *session = typical();
-    let mut response = HeaderMap::new();
-    ours.save(&mut session, &mut response).await.unwrap();
-    let pair_text = response[SET_COOKIE].to_str().unwrap().split(';').next().unwrap();
-    let mut request = HeaderMap::new();
-    request.insert(COOKIE, pair_text.parse().unwrap());
+    let request = signed_in(ours).await;
 
     // Theirs: a stored session holding the same value under one key.
     let first = tower_sessions::Session::new(None, Arc::clone(&pair.theirs), None);
