@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::http::HeaderMap;
+use sessions::owner::{Handle, Listed, Owner, OwnersError};
 use sessions::store::RejectionCounts;
 use sessions::{LoadError, Loaded, SaveError, Session, Store};
 
@@ -69,6 +70,26 @@ impl<St: Store> Store for Counted<St> {
     ) -> Result<(), SaveError> {
         self.counts[1].fetch_add(1, Ordering::Relaxed);
         self.inner.save(session, response).await
+    }
+
+    async fn sessions_of<S: Session>(
+        &self,
+        owner: &Owner,
+        current: Option<&Loaded<S>>,
+    ) -> Result<Vec<Listed<S>>, OwnersError> {
+        self.inner.sessions_of(owner, current).await
+    }
+
+    async fn revoke<S: Session>(&self, owner: &Owner, handle: &Handle) -> Result<bool, OwnersError> {
+        self.inner.revoke::<S>(owner, handle).await
+    }
+
+    async fn revoke_all<S: Session>(
+        &self,
+        owner: &Owner,
+        keep: Option<&mut Loaded<S>>,
+    ) -> Result<(), OwnersError> {
+        self.inner.revoke_all(owner, keep).await
     }
 
     fn rejections(&self) -> &RejectionCounts {

@@ -25,18 +25,26 @@
 //!
 //! The tests crate runs the same store contract over it as over the built-in stores.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::convert::Infallible;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
-use sessions::store::{Backend, Entries, Saved, SessionId, SessionWrite, Stored};
+use sessions::owner::Owner;
+use sessions::store::{Backend, Entries, Indexed, Saved, SessionId, SessionWrite, Stored, Summary};
 
-/// Sessions as sealed entries in memory, behind one lock: what a save does to one id happens at
-/// once, as a transaction would on a real service.
+/// Sessions as sealed entries in memory, with an index of their owners, behind one lock: what a
+/// save does to one id happens at once, as a transaction would on a real service.
 #[derive(Debug, Default)]
 pub struct EntryBackend {
-    kept: Mutex<HashMap<SessionId, Kept>>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    kept: HashMap<SessionId, Kept>,
+    /// Each owner's sessions: changed with `kept`, only by `State::put` and `State::take`.
+    owners: HashMap<Owner, HashSet<SessionId>>,
 }
 
 #[derive(Debug)]
@@ -46,15 +54,56 @@ enum Kept {
         meta: Vec<u8>,
         fields: BTreeMap<u32, Vec<u8>>,
         expires_at: SystemTime,
+        owner: Option<Owner>,
     },
     /// The session moved to a new id a moment ago (`cycle_id`): the sealed forward, until it expires.
     Forward { sealed: Vec<u8>, expires_at: SystemTime },
 }
 
+impl Kept {
+    fn owner(&self) -> Option<Owner> {
+        match self {
+            Kept::Session { owner, .. } => *owner,
+            Kept::Forward { .. } => None,
+        }
+    }
+
+    fn expires_at(&self) -> SystemTime {
+        match self {
+            Kept::Session { expires_at, .. } | Kept::Forward { expires_at, .. } => *expires_at,
+        }
+    }
+}
+
+impl State {
+    /// Stores `kept` under `id`, and indexes it under its owner instead of the former one's.
+    fn put(&mut self, id: &SessionId, kept: Kept) {
+        self.take(id);
+        if let Some(owner) = kept.owner() {
+            self.owners.entry(owner).or_default().insert(id.clone());
+        }
+        self.kept.insert(id.clone(), kept);
+    }
+
+    /// Removes what is under `id`, and its index entry.
+    fn take(&mut self, id: &SessionId) -> Option<Kept> {
+        let kept = self.kept.remove(id)?;
+        if let Some(owner) = kept.owner()
+            && let Some(ids) = self.owners.get_mut(&owner)
+        {
+            ids.remove(id);
+            if ids.is_empty() {
+                self.owners.remove(&owner);
+            }
+        }
+        Some(kept)
+    }
+}
+
 impl EntryBackend {
     /// How many ids are stored (sessions and forwards), expired ones included until a sweep.
     pub fn len(&self) -> usize {
-        self.kept().len()
+        self.state().kept.len()
     }
 
     /// Whether nothing is stored.
@@ -64,15 +113,22 @@ impl EntryBackend {
 
     /// Drops what expired before `now` (the app's clock: see `ServerStore::now`).
     pub fn sweep(&self, now: SystemTime) {
-        self.kept().retain(|_, kept| match kept {
-            Kept::Session { expires_at, .. } | Kept::Forward { expires_at, .. } => *expires_at > now,
-        });
+        let mut state = self.state();
+        let expired: Vec<SessionId> = state
+            .kept
+            .iter()
+            .filter(|(_, kept)| kept.expires_at() <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &expired {
+            state.take(id);
+        }
     }
 
-    /// Every change is one insert or remove, so a lock poisoned by a panic elsewhere guards
+    /// Every change is one `put` or `take`, so a lock poisoned by a panic elsewhere guards
     /// consistent data.
-    fn kept(&self) -> MutexGuard<'_, HashMap<SessionId, Kept>> {
-        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -80,7 +136,7 @@ impl Backend for EntryBackend {
     type Error = Infallible;
 
     async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Infallible> {
-        Ok(self.kept().get(id).map(|kept| match kept {
+        Ok(self.state().kept.get(id).map(|kept| match kept {
             Kept::Session { meta, fields, .. } => Stored::Entries(Entries {
                 meta: meta.clone(),
                 fields: fields.iter().map(|(&tag, entry)| (tag, entry.clone())).collect(),
@@ -90,40 +146,77 @@ impl Backend for EntryBackend {
     }
 
     async fn save(&self, write: SessionWrite) -> Result<Saved, Infallible> {
-        let mut kept = self.kept();
-        let mut fields = match kept.remove(write.source_id()) {
-            Some(Kept::Forward { sealed, expires_at }) => {
-                let answer = Saved::Moved(sealed.clone());
-                kept.insert(write.source_id().clone(), Kept::Forward { sealed, expires_at });
-                return Ok(answer);
-            }
-            Some(Kept::Session { fields, .. }) => fields,
+        let mut state = self.state();
+        let (mut fields, stored_owner) = match state.kept.get(write.source_id()) {
+            Some(Kept::Forward { sealed, .. }) => return Ok(Saved::Moved(sealed.clone())),
+            Some(Kept::Session { fields, owner, .. }) => (fields.clone(), *owner),
             // Removed since it was loaded (destroyed, expired): it must not come back.
             None if !write.creates() => return Ok(Saved::Removed),
-            None => BTreeMap::new(),
+            None => (BTreeMap::new(), None),
         };
         let entries = write.entries();
         fields.extend(entries.fields);
-        if write.source_id() != write.id()
-            && let Some(forward) = write.forward()
-        {
-            let forward = Kept::Forward {
-                sealed: forward.to_vec(),
-                expires_at: write.forward_expires_at(),
-            };
-            kept.insert(write.source_id().clone(), forward);
+        if write.source_id() != write.id() {
+            state.take(write.source_id());
+            if let Some(forward) = write.forward() {
+                let forward = Kept::Forward {
+                    sealed: forward.to_vec(),
+                    expires_at: write.forward_expires_at(),
+                };
+                state.put(write.source_id(), forward);
+            }
         }
         let session = Kept::Session {
             meta: entries.meta,
             fields,
             expires_at: write.expires_at(),
+            owner: write.owner_after(stored_owner.as_ref()),
         };
-        kept.insert(write.id().clone(), session);
+        state.put(write.id(), session);
         Ok(Saved::Stored)
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), Infallible> {
-        self.kept().remove(id);
+        self.state().take(id);
         Ok(())
+    }
+
+    async fn sessions_of(&self, owner: &Owner, listed: &[u32]) -> Result<Option<Vec<Indexed>>, Infallible> {
+        let state = self.state();
+        let ids = state.owners.get(owner).into_iter().flatten();
+        let indexed = ids.filter_map(|id| match state.kept.get(id)? {
+            Kept::Session { meta, fields, .. } => Some(Indexed {
+                id: id.clone(),
+                summary: Summary::Entries(Entries {
+                    meta: meta.clone(),
+                    fields: listed
+                        .iter()
+                        .filter_map(|tag| Some((*tag, fields.get(tag)?.clone())))
+                        .collect(),
+                }),
+            }),
+            Kept::Forward { .. } => None,
+        });
+        Ok(Some(indexed.collect()))
+    }
+
+    async fn revoke_owner(
+        &self,
+        owner: &Owner,
+        keep: Option<&SessionId>,
+    ) -> Result<Option<usize>, Infallible> {
+        let mut state = self.state();
+        let ids: Vec<SessionId> = state
+            .owners
+            .get(owner)
+            .into_iter()
+            .flatten()
+            .filter(|id| Some(*id) != keep)
+            .cloned()
+            .collect();
+        for id in &ids {
+            state.take(id);
+        }
+        Ok(Some(ids.len()))
     }
 }

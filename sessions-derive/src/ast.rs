@@ -109,6 +109,7 @@ impl<'a> Input<'a> {
                 };
                 check_owned(cx, field.ty);
                 check_flash_type(cx, &field);
+                check_owner_type(cx, &field);
                 Some(field)
             })
             .collect();
@@ -173,8 +174,22 @@ fn check_flash_type(cx: &mut Ctxt, field: &Field<'_>) {
     }
 }
 
+fn check_owner_type(cx: &mut Ctxt, field: &Field<'_>) {
+    if field.attrs.owner.is_some() && !is_one_of(field.ty, &["Option"]) {
+        cx.error(
+            field.ty.span(),
+            format!("an `#[owner]` field says who is signed in, or that nobody is, so its type must be `Option<T>` (like `Option<u64>`); change the type of `{}`", field.name),
+        );
+    }
+}
+
 /// Whether `ty` is spelled `Option<T>` or `Vec<T>`, with or without its module path.
 fn holds_messages(ty: &Type) -> bool {
+    is_one_of(ty, &["Option", "Vec"])
+}
+
+/// Whether `ty` is spelled `Name<T>` for one of `names`, with or without its module path.
+fn is_one_of(ty: &Type, names: &[&str]) -> bool {
     let Type::Path(path) = ty else { return false };
     let Some(last) = path.path.segments.last() else {
         return false;
@@ -182,7 +197,7 @@ fn holds_messages(ty: &Type) -> bool {
     let PathArguments::AngleBracketed(args) = &last.arguments else {
         return false;
     };
-    (last.ident == "Option" || last.ident == "Vec")
+    names.iter().any(|name| last.ident == name)
         && args.args.len() == 1
         && matches!(args.args[0], GenericArgument::Type(_))
 }

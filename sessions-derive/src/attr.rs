@@ -69,6 +69,10 @@ const BROWSER_MAX_AGE: u64 = 400 * 24 * 60 * 60;
 pub(crate) struct FieldAttrs {
     /// Where `#[flash]` was written, if it was.
     pub(crate) flash: Option<Span>,
+    /// Where `#[owner]` was written, if it was.
+    pub(crate) owner: Option<Span>,
+    /// Where `#[listed]` was written, if it was.
+    pub(crate) listed: Option<Span>,
     pub(crate) max_age: Option<Spanned<u64>>,
     pub(crate) rename: Option<Spanned<String>>,
 }
@@ -88,6 +92,16 @@ impl SessionAttrs {
                 cx.error(
                     path.span(),
                     "`#[max_age(...)]` goes on a field; for the whole session write `#[session(max_age = \"...\")]`",
+                );
+            } else if path.is_ident("owner") {
+                cx.error(
+                    path.span(),
+                    "`#[owner]` goes on the field of type `Option<T>` that says who is signed in, not on the struct",
+                );
+            } else if path.is_ident("listed") {
+                cx.error(
+                    path.span(),
+                    "`#[listed]` goes on a field to show in the list of an owner's sessions, not on the struct",
                 );
             } else if path.is_ident("session")
                 && let Err(error) = attr.parse_nested_meta(|meta| read.option(cx, &meta))
@@ -153,27 +167,21 @@ impl SessionAttrs {
 }
 
 impl FieldAttrs {
-    /// Reads `#[flash]`, `#[max_age(...)]` and `#[session(rename = "...")]` on a field.
+    /// Reads `#[flash]`, `#[owner]`, `#[listed]`, `#[max_age(...)]` and `#[session(rename = "...")]` on
+    /// a field.
     pub(crate) fn read(cx: &mut Ctxt, attrs: &[Attribute]) -> Self {
         let mut read = Self::default();
         for attr in attrs {
             let path = attr.path();
-            if path.is_ident("flash") {
-                match &attr.meta {
-                    Meta::List(list) => cx.error(
-                        list.delimiter.span().join(),
-                        "`#[flash]` takes no arguments; write `#[flash]`",
-                    ),
-                    Meta::NameValue(name_value) => cx.error(
-                        name_value.value.span(),
-                        "`#[flash]` takes no value; write `#[flash]`",
-                    ),
-                    Meta::Path(_) => {}
-                }
-                if read.flash.is_some() {
-                    cx.error(path.span(), "duplicate `#[flash]` on this field");
-                }
-                read.flash = Some(path.span());
+            if let Some((name, slot)) = [
+                ("flash", &mut read.flash),
+                ("owner", &mut read.owner),
+                ("listed", &mut read.listed),
+            ]
+            .into_iter()
+            .find(|(name, _)| path.is_ident(name))
+            {
+                marker(cx, attr, name, slot);
             } else if path.is_ident("max_age") {
                 match field_max_age(attr) {
                     Ok(_) if read.max_age.is_some() => {
@@ -211,10 +219,10 @@ impl FieldAttrs {
                 };
                 set(cx, &mut self.rename, &key, value);
             }
-            "flash" => {
-                cx.syn_error(
-                    key.error("`flash` is an attribute of its own: write `#[flash]` above the field"),
-                );
+            name @ ("flash" | "owner" | "listed") => {
+                cx.syn_error(key.error(format!(
+                    "`{name}` is an attribute of its own: write `#[{name}]` above the field"
+                )));
                 skip_value(meta)?;
             }
             "max_age" => {
@@ -234,6 +242,27 @@ impl FieldAttrs {
         }
         Ok(())
     }
+}
+
+/// Reads a marker attribute (`#[flash]`, `#[owner]`, `#[listed]`) into `slot`: it takes no arguments
+/// and no value, and is written once.
+fn marker(cx: &mut Ctxt, attr: &Attribute, name: &str, slot: &mut Option<Span>) {
+    match &attr.meta {
+        Meta::List(list) => cx.error(
+            list.delimiter.span().join(),
+            format!("`#[{name}]` takes no arguments; write `#[{name}]`"),
+        ),
+        Meta::NameValue(name_value) => cx.error(
+            name_value.value.span(),
+            format!("`#[{name}]` takes no value; write `#[{name}]`"),
+        ),
+        Meta::Path(_) => {}
+    }
+    let span = attr.path().span();
+    if slot.is_some() {
+        cx.error(span, format!("duplicate `#[{name}]` on this field"));
+    }
+    *slot = Some(span);
 }
 
 /// A session stores every field, under its own name, with its type's own serde impls: the struct's

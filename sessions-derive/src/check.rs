@@ -15,6 +15,42 @@ pub(crate) fn check(cx: &mut Ctxt, input: &Input<'_>) {
     check_needs_secure(cx, input);
     check_lifetimes(cx, input);
     check_stored_names(cx, &input.fields);
+    check_owner(cx, &input.fields);
+}
+
+/// One field at most says who owns the session, and it lives as long as the session: an owner that
+/// expired on its own, or was taken like a flash message, would leave the session in its owner's
+/// list while no longer belonging to them.
+fn check_owner(cx: &mut Ctxt, fields: &[Field<'_>]) {
+    let mut owners = fields
+        .iter()
+        .filter_map(|field| Some((field, field.attrs.owner?)));
+    let Some((first, _)) = owners.next() else {
+        return;
+    };
+    for (field, span) in owners {
+        cx.error(
+            span,
+            format!(
+                "a session has one owner, and `{}` already is it; remove `#[owner]` from `{}`",
+                first.name, field.name
+            ),
+        );
+    }
+    for field in fields.iter().filter(|field| field.attrs.owner.is_some()) {
+        if let Some(flash) = field.attrs.flash {
+            cx.error(
+                flash,
+                format!("the `#[owner]` field `{}` cannot be `#[flash]`: the owner stays until sign-out, it is not read once; remove `#[flash]`", field.name),
+            );
+        }
+        if let Some(max_age) = &field.attrs.max_age {
+            cx.error(
+                max_age.span,
+                format!("the `#[owner]` field `{}` lives as long as its session; remove `#[max_age]` (for a shorter sign-in, shorten the session's `max_age` or `idle_timeout`)", field.name),
+            );
+        }
+    }
 }
 
 /// A cookie name prefix that browsers enforce (RFC 6265bis, section 4.1.3, and the `__Http-` prefixes

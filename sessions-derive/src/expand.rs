@@ -62,6 +62,20 @@ fn generate(input: &Input<'_>) -> TokenStream {
         let value = value_trait(field);
         quote!(#index => #value::shape_tag(),)
     });
+    let owner = input
+        .fields
+        .iter()
+        .find(|field| field.attrs.owner.is_some())
+        .map(|field| {
+            let name = field.ident;
+            let ty = field.ty;
+            let key = quote_spanned!(ty.span()=> <#ty as ::sessions::__private::OwnerField>::owner_key);
+            quote! {
+                fn owner(&self) -> ::core::option::Option<&dyn ::sessions::__private::OwnerKey> {
+                    #key(&self.#name)
+                }
+            }
+        });
     let accessors = input
         .fields
         .iter()
@@ -106,6 +120,8 @@ fn generate(input: &Input<'_>) -> TokenStream {
                         _ => ::core::option::Option::None,
                     }
                 }
+
+                #owner
 
                 fn prepared() -> &'static ::sessions::__private::Prepared {
                     static __SESSIONS_PREPARED: ::sessions::__private::OnceLock<::sessions::__private::Prepared> =
@@ -183,11 +199,13 @@ fn field_meta(field: &Field<'_>) -> TokenStream {
         quote!(.stored_as(#stored))
     });
     let flash = field.attrs.flash.map(|_| quote!(.flash()));
+    let owner = field.attrs.owner.map(|_| quote!(.owner()));
+    let listed = field.attrs.listed.map(|_| quote!(.listed()));
     let max_age = field.attrs.max_age.as_ref().map(|max_age| {
         let seconds = max_age.value;
         quote!(.max_age(::sessions::__private::Duration::from_secs(#seconds)))
     });
-    quote!(::sessions::__private::Field::new(#name, #type_name) #stored_as #flash #max_age)
+    quote!(::sessions::__private::Field::new(#name, #type_name) #stored_as #flash #owner #listed #max_age)
 }
 
 /// `take_<field>()` and `flash_<field>(message)`, with the field's visibility.

@@ -21,7 +21,7 @@ use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
 
 /// Derives `sessions::Session`; see the `sessions` crate for the attributes.
-#[proc_macro_derive(Session, attributes(session, flash, max_age))]
+#[proc_macro_derive(Session, attributes(session, flash, max_age, owner, listed))]
 pub fn derive_session(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive(&input).into()

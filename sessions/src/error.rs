@@ -81,11 +81,15 @@ pub enum Rejection {
     /// the moved one (the old id may be an attacker's planted id); its cookie is not cleared, and what
     /// it writes is not stored, so the browser keeps the new id's cookie.
     Moved,
+    /// The session's owner revoked it ("sign out everywhere", a password change): a cookie
+    /// session created before its owner's sessions were revoked, checked against the cookie store's
+    /// revocation backend.
+    Revoked,
 }
 
 impl Rejection {
     /// Every reason, in the order [`crate::store::RejectionCounts`] reports them.
-    pub const ALL: [Rejection; 11] = [
+    pub const ALL: [Rejection; 12] = [
         Rejection::Malformed,
         Rejection::Oversized,
         Rejection::UnsupportedVersion,
@@ -97,6 +101,7 @@ impl Rejection {
         Rejection::Unreadable,
         Rejection::TooManyValues,
         Rejection::Moved,
+        Rejection::Revoked,
     ];
 
     pub(crate) fn index(self) -> usize {
@@ -129,6 +134,7 @@ impl fmt::Display for Rejection {
             Rejection::Unreadable => "the stored session does not open (corrupt, or its key is gone)",
             Rejection::TooManyValues => "more values of the session cookie than are tried",
             Rejection::Moved => "the session moved to a new id a moment ago",
+            Rejection::Revoked => "the session was revoked by its owner",
         })
     }
 }

@@ -10,6 +10,8 @@ pub struct Field {
     name_tag: u32,
     type_tag: u16,
     flash: bool,
+    owner: bool,
+    listed: bool,
     max_age: Option<Duration>,
 }
 
@@ -29,6 +31,8 @@ impl Field {
             // of format v1.
             type_tag: fold(fnv1a(type_name)),
             flash: false,
+            owner: false,
+            listed: false,
             max_age: None,
         }
     }
@@ -47,6 +51,20 @@ impl Field {
         self
     }
 
+    /// Marks the field as the session's owner (see [`crate::owner`]). The [`Session::owner`](crate::Session::owner) impl
+    /// reads it; this flag only describes it.
+    pub const fn owner(mut self) -> Self {
+        self.owner = true;
+        self
+    }
+
+    /// Marks the field as listed: its value is kept beside the session's times for the list of an
+    /// owner's sessions, which reads it without opening the session.
+    pub const fn listed(mut self) -> Self {
+        self.listed = true;
+        self
+    }
+
     /// Gives the field its own lifetime: it resets to its default once `max_age` has passed since its
     /// value last changed. At most [`Config::MAX_LIFETIME`](crate::config::Config::MAX_LIFETIME).
     pub const fn max_age(mut self, max_age: Duration) -> Self {
@@ -61,6 +79,14 @@ impl Field {
     /// Whether the field is a flash field.
     pub const fn is_flash(&self) -> bool {
         self.flash
+    }
+    /// Whether the field names the session's owner.
+    pub const fn is_owner(&self) -> bool {
+        self.owner
+    }
+    /// Whether the field shows in the list of an owner's sessions.
+    pub const fn is_listed(&self) -> bool {
+        self.listed
     }
     /// The field's own lifetime, if it has one.
     pub const fn lifetime(&self) -> Option<Duration> {

@@ -238,6 +238,8 @@ pub(crate) struct DerivedKey {
     pub(crate) cipher: Aes256Gcm,
     pub(crate) signer: Hmac<Sha256>,
     pub(crate) id_signer: Hmac<Sha256>,
+    /// Signs ids into the handles of session listings ([`crate::owner::Handle`]).
+    pub(crate) handle_signer: Hmac<Sha256>,
 }
 
 impl DerivedKey {
@@ -258,6 +260,8 @@ impl DerivedKey {
             signer: <Hmac<Sha256> as MacKeyInit>::new_from_slice(&sub_key(b"sign")[..])
                 .expect("HMAC takes a key of any length"),
             id_signer: <Hmac<Sha256> as MacKeyInit>::new_from_slice(&sub_key(b"session id")[..])
+                .expect("HMAC takes a key of any length"),
+            handle_signer: <Hmac<Sha256> as MacKeyInit>::new_from_slice(&sub_key(b"session handle")[..])
                 .expect("HMAC takes a key of any length"),
         }
     }

@@ -181,6 +181,7 @@ mod field;
 mod http;
 mod key;
 mod loaded;
+pub mod owner;
 mod prepared;
 mod random;
 pub mod session;

@@ -8,6 +8,7 @@ use crate::codec::id::SessionId;
 use crate::codec::payload::Meta;
 use crate::codec::snapshot::{self, Layout, ResetField, Restored, Snapshot};
 use crate::error::{Rejection, SaveError};
+use crate::owner::Owner;
 use crate::session::Session;
 
 /// A loaded session: derefs to your struct, and knows whether it is new, why an incoming cookie was
@@ -175,6 +176,13 @@ impl<S: Session> Loaded<S> {
         self.rekey |= rekey;
     }
 
+    /// Makes the session begin at `at` (after its owner's other sessions were revoked up to then),
+    /// keeping its fields; the next save stores it, and issues its cookie again.
+    pub(crate) fn renew(&mut self, at: u64) {
+        self.meta.created_at = at;
+        self.rekey = true;
+    }
+
     /// The sealed record the session was loaded from, if the store has not written since.
     pub(crate) fn take_record(&mut self) -> Option<Vec<u8>> {
         self.stored_at.as_mut().and_then(|at| at.record.take())
@@ -276,6 +284,12 @@ impl<S: Session> Loaded<S> {
         self.ended || self.rejection().is_some_and(|reason| !reason.is_left_alone())
     }
 
+    /// The session's owner: the digest of its `#[owner]` field's value, if the type has one and it
+    /// holds a value. See [`crate::owner`].
+    pub fn owner(&self) -> Option<Owner> {
+        Owner::of_session(&self.value)
+    }
+
     /// Where this session came from.
     pub fn origin(&self) -> Origin {
         self.origin
@@ -316,6 +330,11 @@ impl<S: Session> Loaded<S> {
     /// When the session began (for a new one: when it was loaded).
     pub fn created_at(&self) -> SystemTime {
         system_time(self.meta.created_at)
+    }
+
+    /// When the session was last stored (for a listing of sessions).
+    pub(crate) fn last_seen(&self) -> SystemTime {
+        system_time(self.meta.refreshed_at)
     }
 
     /// When the session ends unless a request comes first: the earlier of its `max_age` after it was

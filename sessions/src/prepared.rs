@@ -22,6 +22,10 @@ pub struct Prepared {
     /// Each field's type tag: its shape's, or where that cannot be traced its spelling's (see
     /// [`crate::codec::shape`]).
     pub(crate) type_tags: Box<[u32]>,
+    /// The name tag of the `#[owner]` field, if the type has one.
+    pub(crate) owner_tag: Option<u32>,
+    /// The name tags of the `#[listed]` fields.
+    pub(crate) listed_tags: Box<[u32]>,
 }
 
 impl Prepared {
@@ -47,6 +51,12 @@ impl Prepared {
                     Some(shape) => shape | SHAPE_BIT,
                     None => u32::from(field.type_tag()),
                 })
+                .collect(),
+            owner_tag: fields.iter().find(|field| field.is_owner()).map(Field::name_tag),
+            listed_tags: fields
+                .iter()
+                .filter(|field| field.is_listed())
+                .map(Field::name_tag)
                 .collect(),
         }
     }

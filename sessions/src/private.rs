@@ -8,6 +8,7 @@ pub use std::time::Duration;
 pub use crate::config::{Config, SameSite};
 pub use crate::error::FieldError;
 pub use crate::field::Field;
+pub use crate::owner::OwnerKey;
 pub use crate::prepared::Prepared;
 pub use crate::session::Session;
 
@@ -74,6 +75,24 @@ pub const fn assert_distinct_tags(fields: &[Field]) {
             j += 1;
         }
         i += 1;
+    }
+}
+
+/// What an `#[owner]` field must be: `Option<T>` where `T` names an owner.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot name the owner of a session",
+    label = "an `#[owner]` field must be `Option<T>` where `T: OwnerKey`",
+    note = "the integers, `String` and `Box<str>` name owners; for your own id type, implement `sessions::owner::OwnerKey`"
+)]
+pub trait OwnerField {
+    /// The owner the field names, if it holds one.
+    fn owner_key(&self) -> Option<&dyn OwnerKey>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: OwnerKey> OwnerField for Option<T> {
+    fn owner_key(&self) -> Option<&dyn OwnerKey> {
+        self.as_ref().map(|key| key as &dyn OwnerKey)
     }
 }
 

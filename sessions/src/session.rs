@@ -12,6 +12,7 @@ pub use crate::loaded::{Loaded, Origin};
 
 use crate::config::Config;
 use crate::error::FieldError;
+use crate::owner::key::OwnerKey;
 use crate::prepared::Prepared;
 
 /// A typed session: a plain struct whose fields travel in one cookie (or one server-side record).
@@ -56,6 +57,13 @@ pub trait Session: Default + Send + Sync + 'static {
     /// field by its spelling.
     fn shape_tag(index: usize) -> Option<u32> {
         let _ = index;
+        None
+    }
+
+    /// The value of the `#[owner]` field, when the type has one and it holds a value: server-side
+    /// stores index sessions by it, so that an owner's sessions can be listed and revoked (see
+    /// [`crate::owner`]). The derive generates it for an `#[owner]` field; the default has no owner.
+    fn owner(&self) -> Option<&dyn OwnerKey> {
         None
     }
 

@@ -6,6 +6,7 @@
 pub mod contract;
 mod postgres_server;
 mod redis_server;
+pub mod revocation;
 mod round_trips;
 pub mod sql_table;
 mod watched;

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sessions::clock::ManualClock;
 use sessions::store::{
-    Backend, FileStore, MemoryBackend, PostgresStore, RedisOptions, RedisStore, ServerStore, SqliteStore,
+    Backend, FileStore, MemoryBackend, MemoryRevocations, PostgresStore, RedisOptions, RedisStore,
+    ServerStore, SqliteStore,
 };
 use sessions::{CookieStore, Keys};
 use sessions_examples::counted::Counted;
@@ -31,6 +32,23 @@ impl Fleet for Cookies {
 
 sessions_tests::store_contract!(cookie_store: Cookies);
 
+/// Cookie stores with a revocation backend in memory, shared by the instances.
+struct CookiesRevokedInMemory(Arc<MemoryRevocations>);
+
+impl Fleet for CookiesRevokedInMemory {
+    type Store = CookieStore;
+    async fn storage() -> Self {
+        CookiesRevokedInMemory(Arc::default())
+    }
+    async fn instance(&self, keys: Keys, clock: &ManualClock) -> CookieStore {
+        CookieStore::new(keys)
+            .with_clock(clock.clone())
+            .with_revocations(Arc::clone(&self.0))
+    }
+}
+
+sessions_tests::revocation_contract!(cookie_store_revoked_in_memory: cookie CookiesRevokedInMemory);
+
 /// A backend in this process's memory, shared by the instances.
 struct Shared<B>(Arc<B>);
 
@@ -45,6 +63,7 @@ impl<B: Backend + Default> Fleet for Shared<B> {
 }
 
 sessions_tests::store_contract!(memory_store: server Shared<MemoryBackend>);
+sessions_tests::revocation_contract!(memory_store_owners: server Shared<MemoryBackend>);
 
 /// A directory of its own per test, removed after it.
 struct Files(PathBuf);
@@ -146,6 +165,7 @@ sessions_tests::store_contract!(
 
 // The backend of `sessions-examples`, written with the public API alone.
 sessions_tests::store_contract!(outside_backend: server Shared<EntryBackend>);
+sessions_tests::revocation_contract!(outside_backend_owners: server Shared<EntryBackend>);
 
 /// The store around a store of `sessions-examples`, around the memory store.
 struct CountedMemory(Shared<MemoryBackend>);
@@ -161,3 +181,4 @@ impl Fleet for CountedMemory {
 }
 
 sessions_tests::store_contract!(outside_store: server CountedMemory);
+sessions_tests::revocation_contract!(outside_store_owners: server CountedMemory);

@@ -4,14 +4,16 @@ use std::time::Duration;
 
 use ::http::HeaderMap;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, system_time};
 use crate::codec::{cookie, seal, snapshot};
-use crate::error::{LoadError, SaveError};
+use crate::error::{LoadError, Rejection, SaveError};
 use crate::http::{self, ValueOut};
 use crate::key::Keys;
 use crate::loaded::{Loaded, SaveAction};
+use crate::owner::{Owner, OwnersError};
 use crate::session::Session;
 use crate::stats::RejectionCounts;
+use crate::store::revocations::{AnyRevocations, Revocations};
 use crate::store::{Context, Store};
 
 /// Keeps each session in its own cookie, sealed with AES-256-GCM (or signed, if the type asks).
@@ -49,6 +51,7 @@ use crate::store::{Context, Store};
 #[derive(Debug, Clone)]
 pub struct CookieStore {
     context: Context,
+    revocations: Option<AnyRevocations>,
 }
 
 impl CookieStore {
@@ -57,7 +60,46 @@ impl CookieStore {
     pub fn new(keys: impl Into<Keys>) -> Self {
         Self {
             context: Context::new(keys.into()),
+            revocations: None,
         }
+    }
+
+    /// Checks every session that has an owner against `revocations` on load, and lets
+    /// [`Store::revoke_all`] revoke them. Without it, a cookie session cannot be revoked: it stays
+    /// valid until its `idle_timeout` or `max_age` runs out, whatever the server does.
+    ///
+    /// ```
+    /// use sessions::{CookieStore, Key, Session, Store};
+    /// use sessions::store::MemoryRevocations;
+    /// use http::{HeaderMap, HeaderValue};
+    ///
+    /// #[derive(Session, Default)]
+    /// struct Account {
+    ///     #[owner]
+    ///     user_id: Option<u64>,
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let store = CookieStore::new(Key::generate()).with_revocations(MemoryRevocations::new());
+    /// let mut laptop = store.load::<Account>(&HeaderMap::new()).await.unwrap();
+    /// laptop.user_id = Some(7);
+    /// let mut response = HeaderMap::new();
+    /// store.save(&mut laptop, &mut response).await.unwrap();
+    /// let cookie = response["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    ///
+    /// // "Sign out everywhere", from another device or an admin page:
+    /// store.revoke_all::<Account>(&laptop.owner().unwrap(), None).await.unwrap();
+    ///
+    /// let mut request = HeaderMap::new();
+    /// request.insert("cookie", HeaderValue::from_str(&cookie).unwrap());
+    /// let again = store.load::<Account>(&request).await.unwrap();
+    /// assert_eq!(again.rejection(), Some(sessions::Rejection::Revoked));
+    /// # });
+    /// ```
+    #[must_use]
+    pub fn with_revocations(mut self, revocations: impl Revocations) -> Self {
+        self.revocations = Some(AnyRevocations::new(revocations));
+        self
     }
 
     /// Uses `clock` instead of the system clock (for tests of expiry).
@@ -170,7 +212,51 @@ pub enum CookieUpdate {
 
 impl Store for CookieStore {
     async fn load<S: Session>(&self, request: &HeaderMap) -> Result<Loaded<S>, LoadError> {
-        Ok(self.open(http::cookie_values(request, S::CONFIG.cookie().name())))
+        let session: Loaded<S> = self.open(http::cookie_values(request, S::CONFIG.cookie().name()));
+        let (Some(revocations), Some(owner)) = (&self.revocations, session.owner()) else {
+            return Ok(session);
+        };
+        if session.is_new() {
+            return Ok(session);
+        }
+        let before = revocations
+            .revoked_before(&owner)
+            .await
+            .map_err(|source| LoadError {
+                cookie: S::CONFIG.cookie().name(),
+                source,
+            })?;
+        if before.is_some_and(|before| session.created_at() < before) {
+            return Ok(self.context.fresh(Some(Rejection::Revoked), self.context.now()));
+        }
+        Ok(session)
+    }
+
+    /// Stores, for `owner`, that their sessions created up to now are revoked. The session of
+    /// `keep` (if it is `owner`'s) starts afresh now, with the same fields: its `max_age` counts
+    /// again from now, and its next save issues the new cookie.
+    async fn revoke_all<S: Session>(
+        &self,
+        owner: &Owner,
+        keep: Option<&mut Loaded<S>>,
+    ) -> Result<(), OwnersError> {
+        let Some(revocations) = &self.revocations else {
+            return Err(OwnersError::unsupported::<S>(
+                "revoke sessions (cookie sessions need a revocation backend: `CookieStore::with_revocations`)",
+            ));
+        };
+        // Sessions are timed in whole seconds: every session created up to this second goes.
+        let at = self.context.now().saturating_add(1);
+        revocations
+            .revoke_before(owner, system_time(at), S::CONFIG.lifetime().max_age())
+            .await
+            .map_err(OwnersError::store::<S>("revoke"))?;
+        if let Some(keep) = keep
+            && keep.owner() == Some(*owner)
+        {
+            keep.renew(at);
+        }
+        Ok(())
     }
 
     async fn save<S: Session>(

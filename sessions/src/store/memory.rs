@@ -1,13 +1,14 @@
 //! Sessions in a `HashMap` behind a mutex: for tests and development.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use crate::codec::id::SessionId;
 use crate::key::Keys;
-use crate::store::server::{Backend, Saved, ServerStore, SessionWrite, Stored};
+use crate::owner::Owner;
+use crate::store::server::{Backend, Indexed, Saved, ServerStore, SessionWrite, Stored, Summary};
 
 /// A [`ServerStore`] keeping sessions in this process's memory. Sessions are lost on restart and not
 /// shared between processes: use it for tests and development.
@@ -44,10 +45,17 @@ impl MemoryStore {
     }
 }
 
-/// The backend of [`MemoryStore`].
+/// The backend of [`MemoryStore`]: records and the owner index, under one mutex.
 #[derive(Debug, Default)]
 pub struct MemoryBackend {
-    records: Mutex<HashMap<SessionId, Kept>>,
+    sessions: Mutex<Sessions>,
+}
+
+#[derive(Debug, Default)]
+struct Sessions {
+    records: HashMap<SessionId, Kept>,
+    /// Each owner's sessions; changed only with `records`, by `insert` and `remove`.
+    owners: HashMap<Owner, HashSet<SessionId>>,
 }
 
 #[derive(Debug)]
@@ -56,12 +64,47 @@ struct Kept {
     payload: Vec<u8>,
     forward: bool,
     expires_at: SystemTime,
+    owner: Option<Owner>,
+    summary: Option<Vec<u8>>,
+}
+
+impl Sessions {
+    fn insert(&mut self, id: SessionId, kept: Kept) {
+        if let Some(owner) = kept.owner {
+            self.owners.entry(owner).or_default().insert(id.clone());
+        }
+        if let Some(replaced) = self.records.insert(id.clone(), kept) {
+            self.unindex(&id, replaced.owner);
+        }
+    }
+
+    fn remove(&mut self, id: &SessionId) -> bool {
+        let Some(removed) = self.records.remove(id) else {
+            return false;
+        };
+        self.unindex(id, removed.owner);
+        true
+    }
+
+    /// Drops `id` from `owner`'s index, unless the record now under `id` still has that owner.
+    fn unindex(&mut self, id: &SessionId, owner: Option<Owner>) {
+        let Some(owner) = owner else { return };
+        if self.records.get(id).is_some_and(|kept| kept.owner == Some(owner)) {
+            return;
+        }
+        if let Some(ids) = self.owners.get_mut(&owner) {
+            ids.remove(id);
+            if ids.is_empty() {
+                self.owners.remove(&owner);
+            }
+        }
+    }
 }
 
 impl MemoryBackend {
     /// How many sessions are stored, expired ones included until a sweep.
     pub fn len(&self) -> usize {
-        self.records().len()
+        self.sessions().records.len()
     }
 
     /// Whether no session is stored.
@@ -70,16 +113,24 @@ impl MemoryBackend {
     }
 
     fn remove_expired(&self, now: SystemTime) -> usize {
-        let mut records = self.records();
-        let before = records.len();
-        records.retain(|_, stored| stored.expires_at > now);
-        before - records.len()
+        let mut sessions = self.sessions();
+        let expired: Vec<SessionId> = sessions
+            .records
+            .iter()
+            .filter(|(_, kept)| kept.expires_at <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &expired {
+            sessions.remove(id);
+        }
+        expired.len()
     }
 
-    /// The map; a panic elsewhere while it was locked leaves it consistent (every change is one
-    /// insert or remove), so a poisoned lock is used as it is.
-    fn records(&self) -> MutexGuard<'_, HashMap<SessionId, Kept>> {
-        self.records.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The sessions; a panic elsewhere while they were locked leaves them consistent (every change
+    /// is one `insert` or `remove`, each keeping the index with the record), so a poisoned lock is
+    /// used as it is.
+    fn sessions(&self) -> MutexGuard<'_, Sessions> {
+        self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -87,7 +138,7 @@ impl Backend for MemoryBackend {
     type Error = Infallible;
 
     async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Infallible> {
-        Ok(self.records().get(id).map(|kept| {
+        Ok(self.sessions().records.get(id).map(|kept| {
             if kept.forward {
                 Stored::Moved(kept.payload.clone())
             } else {
@@ -97,40 +148,82 @@ impl Backend for MemoryBackend {
     }
 
     async fn save(&self, write: SessionWrite) -> Result<Saved, Infallible> {
-        let mut records = self.records();
-        let current = records.get(write.source_id());
+        let mut sessions = self.sessions();
+        let current = sessions.records.get(write.source_id());
         if let Some(kept) = current.filter(|kept| kept.forward) {
             return Ok(Saved::Moved(kept.payload.clone()));
         }
         let Some(payload) = write.merge(current.map(|kept| &kept.payload[..])) else {
             return Ok(Saved::Removed);
         };
+        let owner = write.owner_after(current.and_then(|kept| kept.owner.as_ref()));
         if write.source_id() != write.id() {
             match write.forward() {
-                Some(forward) => records.insert(
+                Some(forward) => sessions.insert(
                     write.source_id().clone(),
                     Kept {
                         payload: forward.to_vec(),
                         forward: true,
                         expires_at: write.forward_expires_at(),
+                        owner: None,
+                        summary: None,
                     },
                 ),
-                None => records.remove(write.source_id()),
+                None => {
+                    sessions.remove(write.source_id());
+                }
             };
         }
-        records.insert(
+        sessions.insert(
             write.id().clone(),
             Kept {
                 payload,
                 forward: false,
                 expires_at: write.expires_at(),
+                owner,
+                summary: write.summary(),
             },
         );
         Ok(Saved::Stored)
     }
 
     async fn delete(&self, id: &SessionId) -> Result<(), Infallible> {
-        self.records().remove(id);
+        self.sessions().remove(id);
         Ok(())
+    }
+
+    async fn sessions_of(&self, owner: &Owner, _listed: &[u32]) -> Result<Option<Vec<Indexed>>, Infallible> {
+        let sessions = self.sessions();
+        let Some(ids) = sessions.owners.get(owner) else {
+            return Ok(Some(Vec::new()));
+        };
+        Ok(Some(
+            ids.iter()
+                .filter_map(|id| {
+                    Some(Indexed {
+                        id: id.clone(),
+                        summary: Summary::Sealed(sessions.records.get(id)?.summary.clone()?),
+                    })
+                })
+                .collect(),
+        ))
+    }
+
+    async fn revoke_owner(
+        &self,
+        owner: &Owner,
+        keep: Option<&SessionId>,
+    ) -> Result<Option<usize>, Infallible> {
+        let mut sessions = self.sessions();
+        let ids: Vec<SessionId> = sessions
+            .owners
+            .get(owner)
+            .into_iter()
+            .flatten()
+            .filter(|id| Some(*id) != keep)
+            .cloned()
+            .collect();
+        let revoked = ids.iter().filter(|id| sessions.remove(id)).count();
+        Ok(Some(revoked))
     }
 }

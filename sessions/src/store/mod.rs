@@ -17,6 +17,7 @@ pub(crate) mod postgres;
 pub(crate) mod record;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+pub(crate) mod revocations;
 pub(crate) mod server;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod sql;
@@ -36,7 +37,8 @@ pub use postgres::{PostgresBackend, PostgresStore};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisBackend, RedisOptions, RedisStore, RedisStoreError};
-pub use server::{Backend, Entries, Saved, ServerStore, SessionWrite, Stored};
+pub use revocations::{MemoryRevocations, Revocations};
+pub use server::{Backend, Entries, Indexed, Saved, ServerStore, SessionWrite, Stored, Summary};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
 pub use sql::{SqlStoreError, SqlSweeper};
@@ -53,6 +55,7 @@ use crate::clock::{Clock, SystemClock, unix_seconds};
 use crate::error::{LoadError, Rejection, SaveError};
 use crate::key::Keys;
 use crate::loaded::{Loaded, Origin};
+use crate::owner::{Handle, Listed, Owner, OwnersError};
 use crate::session::Session;
 
 /// Loads typed sessions from requests and saves them into responses.
@@ -78,6 +81,48 @@ pub trait Store: Send + Sync + 'static {
         session: &mut Loaded<S>,
         response: &mut HeaderMap,
     ) -> impl Future<Output = Result<(), SaveError>> + Send;
+
+    /// The live sessions of `owner` (see [`crate::owner`]), most recently seen first; the one of
+    /// `current`, the session of the request asking, is marked [`Listed::current`]. A server-side
+    /// store reads them from its backend's owner index, without opening any session; the cookie
+    /// store cannot list sessions (they live in browsers) and answers
+    /// [`OwnersError::Unsupported`], as does a store whose backend keeps no owner index.
+    fn sessions_of<S: Session>(
+        &self,
+        owner: &Owner,
+        current: Option<&Loaded<S>>,
+    ) -> impl Future<Output = Result<Vec<Listed<S>>, OwnersError>> + Send {
+        let _ = (owner, current);
+        std::future::ready(Err(OwnersError::unsupported::<S>("list sessions")))
+    }
+
+    /// Ends the session of `owner` that `handle` names (from [`Store::sessions_of`]): its next
+    /// request is signed out. `false` when `owner` has no such session (ended meanwhile, or not
+    /// theirs: a handle works only within its owner's sessions).
+    fn revoke<S: Session>(
+        &self,
+        owner: &Owner,
+        handle: &Handle,
+    ) -> impl Future<Output = Result<bool, OwnersError>> + Send {
+        let _ = (owner, handle);
+        std::future::ready(Err(OwnersError::unsupported::<S>("revoke a session")))
+    }
+
+    /// Ends every session of `owner` but `keep` ("sign out everywhere else"; with `None`, "sign out
+    /// everywhere", as after a password reset). A request in flight in a revoked session does not
+    /// bring it back.
+    ///
+    /// On the cookie store this needs a revocation backend
+    /// ([`CookieStore::with_revocations`]); without one, cookie sessions cannot be revoked and this
+    /// answers [`OwnersError::Unsupported`].
+    fn revoke_all<S: Session>(
+        &self,
+        owner: &Owner,
+        keep: Option<&mut Loaded<S>>,
+    ) -> impl Future<Output = Result<(), OwnersError>> + Send {
+        let _ = (owner, keep);
+        std::future::ready(Err(OwnersError::unsupported::<S>("revoke sessions")))
+    }
 
     /// How many incoming cookies this store refused, and why.
     fn rejections(&self) -> &RejectionCounts;

@@ -24,6 +24,8 @@ pub(crate) enum Part {
     Field(u32),
     /// A forward left under an old id by a save that moved the session to a new one.
     Forward,
+    /// What a listing of its owner's sessions shows: the session's times and its `#[listed]` fields.
+    Summary,
 }
 
 impl Part {
@@ -36,6 +38,7 @@ impl Part {
             Part::Meta => (0, 0),
             Part::Field(tag) => (1, tag),
             Part::Forward => (2, 0),
+            Part::Summary => (3, 0),
         };
         subject[16] = kind;
         subject[17..].copy_from_slice(&tag.to_le_bytes());
@@ -99,7 +102,8 @@ pub(crate) fn open(
         let upgraded = match part {
             Part::Field(_) => payload::upgrade_v1_record(plaintext),
             Part::Whole | Part::Meta => payload::upgrade_v1(plaintext),
-            Part::Forward => return Err(Rejection::Unreadable), // v1 had no forwards
+            // v1 had no forwards and no summaries
+            Part::Forward | Part::Summary => return Err(Rejection::Unreadable),
         }
         .map_err(|_| Rejection::Unreadable)?;
         return Ok(Opened {

@@ -1,7 +1,7 @@
 //! Server-side sessions: a signed id in the cookie, the session in a [`Backend`], sealed at rest.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use ::http::{HeaderMap, HeaderValue};
@@ -15,6 +15,7 @@ use crate::error::{LoadError, Rejection, SaveError};
 use crate::http;
 use crate::key::Keys;
 use crate::loaded::{Loaded, Origin, Pending, SaveAction};
+use crate::owner::{Handle, Listed, Owner, OwnersError};
 use crate::session::Session;
 use crate::stats::RejectionCounts;
 use crate::store::merge::merge;
@@ -45,8 +46,36 @@ pub trait Backend: Send + Sync + 'static {
     ///   nothing to merge into.
     fn save(&self, write: SessionWrite) -> impl Future<Output = Result<Saved, Self::Error>> + Send;
 
-    /// Removes the record of `id`, if there is one.
+    /// Removes the record of `id`, if there is one, and its entry in the owner index.
     fn delete(&self, id: &SessionId) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// The sessions of `owner`: each one's id and [`Summary`], from an owner index kept exact by
+    /// every save ([`SessionWrite::owner_after`]), delete and sweep. `listed` holds the tags of the
+    /// fields a listing shows, for a backend of entries to return those. `None` (the default) says
+    /// this backend keeps no owner index; then the store answers listing and revoking with
+    /// [`OwnersError::Unsupported`](crate::owner::OwnersError::Unsupported).
+    fn sessions_of(
+        &self,
+        owner: &Owner,
+        listed: &[u32],
+    ) -> impl Future<Output = Result<Option<Vec<Indexed>>, Self::Error>> + Send {
+        let _ = (owner, listed);
+        std::future::ready(Ok(None))
+    }
+
+    /// Removes every session of `owner` but `keep`, with their index entries; how many, or `None`
+    /// (the default) when this backend keeps no owner index. Atomic against saves: a session it
+    /// removes is not stored again by a save in flight (that save finds no record, and answers
+    /// [`Saved::Removed`]), and a session a save in flight moves to a new id (`cycle_id`) is removed
+    /// under its new id.
+    fn revoke_owner(
+        &self,
+        owner: &Owner,
+        keep: Option<&SessionId>,
+    ) -> impl Future<Output = Result<Option<usize>, Self::Error>> + Send {
+        let _ = (owner, keep);
+        std::future::ready(Ok(None))
+    }
 }
 
 /// One backend behind several stores, each with its own keys or clock: the app instances of a test,
@@ -65,6 +94,43 @@ impl<B: Backend> Backend for Arc<B> {
     fn delete(&self, id: &SessionId) -> impl Future<Output = Result<(), Self::Error>> + Send {
         B::delete(self, id)
     }
+
+    fn sessions_of(
+        &self,
+        owner: &Owner,
+        listed: &[u32],
+    ) -> impl Future<Output = Result<Option<Vec<Indexed>>, Self::Error>> + Send {
+        B::sessions_of(self, owner, listed)
+    }
+
+    fn revoke_owner(
+        &self,
+        owner: &Owner,
+        keep: Option<&SessionId>,
+    ) -> impl Future<Output = Result<Option<usize>, Self::Error>> + Send {
+        B::revoke_owner(self, owner, keep)
+    }
+}
+
+/// One session in an owner index, as [`Backend::sessions_of`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Indexed {
+    /// The session's id.
+    pub id: SessionId,
+    /// What a listing shows of it.
+    pub summary: Summary,
+}
+
+/// What a listing shows of a session: its times and its `#[listed]` fields, sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Summary {
+    /// The sealed summary of the session's last save ([`SessionWrite::summary`]), for a backend
+    /// that stores whole records.
+    Sealed(Vec<u8>),
+    /// For a backend that stores entries ([`SessionWrite::entries`]): the session's times entry
+    /// and the entries of the listed fields (those [`Backend::sessions_of`] names; any others are
+    /// ignored). Always as current as the session, concurrent saves included.
+    Entries(Entries),
 }
 
 /// A session as a backend stores it.
@@ -122,6 +188,14 @@ pub struct SessionWrite {
     forward: Option<(Vec<u8>, u64)>,
     /// The sealed record the session was loaded from, under `source_id`.
     loaded: Option<Vec<u8>>,
+    /// The session's owner as this request sees it, and whether this write sets it.
+    owner: Option<Owner>,
+    sets_owner: bool,
+    /// For a type with an `#[owner]` field, the tags of its `#[listed]` fields: a listing shows
+    /// them, with the session's times.
+    listed_tags: Option<&'static [u32]>,
+    /// The summary of the last payload [`SessionWrite::merge`] produced, unsealed.
+    merged_summary: Mutex<Option<Vec<u8>>>,
     now: u64,
     keys: Arc<Keys>,
     binding: Binding,
@@ -182,6 +256,48 @@ impl SessionWrite {
         self.loaded.as_deref()
     }
 
+    /// The owner the session has after this write, given the owner stored with the record of
+    /// [`SessionWrite::source_id`] now: the write's own when it sets one (the session is new, or its
+    /// `#[owner]` field changed), else the stored one, as for any field this write did not change.
+    ///
+    /// A backend that keeps an owner index ([`Backend::sessions_of`]) stores the session under this
+    /// owner, removing it from its former owner's, in the same atomic step as the record.
+    pub fn owner_after(&self, stored: Option<&Owner>) -> Option<Owner> {
+        if self.sets_owner {
+            self.owner
+        } else {
+            stored.copied()
+        }
+    }
+
+    /// The owner as this request sees the session, and whether this write sets it (see
+    /// [`SessionWrite::owner_after`]); for a backend that stores the owner without reading it first,
+    /// as an SQL `UPDATE` can.
+    pub fn owner(&self) -> (Option<&Owner>, bool) {
+        (self.owner.as_ref(), self.sets_owner)
+    }
+
+    /// What a listing of the owner's sessions shows of this session, sealed for [`SessionWrite::id`]:
+    /// its times and its `#[listed]` fields, as of the record the last call of
+    /// [`SessionWrite::merge`] returned (or, before any, as this request sees them). `None` for a
+    /// type without an `#[owner]` field. A backend with an owner index stores it beside the record
+    /// and returns it from [`Backend::sessions_of`].
+    pub fn summary(&self) -> Option<Vec<u8>> {
+        let tags = self.listed_tags?;
+        let merged = self.merged_summary.lock().unwrap_or_else(PoisonError::into_inner);
+        let plaintext = match &*merged {
+            Some(merged) => merged.clone(),
+            None => summary_of(&self.payload, tags),
+        };
+        Some(record::seal(
+            &plaintext,
+            Part::Summary,
+            &self.id,
+            &self.keys,
+            &self.binding,
+        ))
+    }
+
     /// Whether this write may create the session: `false` means it must already be stored (under
     /// [`SessionWrite::source_id`]); if it is not, a concurrent request removed it, and it must stay removed.
     pub fn creates(&self) -> bool {
@@ -234,6 +350,10 @@ impl SessionWrite {
             None if self.creates => self.payload.clone(),
             None => return None,
         };
+        if let Some(tags) = self.listed_tags {
+            *self.merged_summary.lock().unwrap_or_else(PoisonError::into_inner) =
+                Some(summary_of(&payload, tags));
+        }
         Some(record::seal(
             &payload,
             Part::Whole,
@@ -242,6 +362,24 @@ impl SessionWrite {
             &self.binding,
         ))
     }
+}
+
+/// The payload a listing shows of a session: its times, and the records of its `#[listed]` fields.
+fn summary_of(payload: &[u8], listed_tags: &[u32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    let Ok((meta, records)) = payload::read(payload) else {
+        return out; // a payload this crate just wrote always reads
+    };
+    let listed: Vec<_> = records
+        .flatten()
+        .filter(|record| listed_tags.contains(&record.name_tag))
+        .collect();
+    let mut writer = payload::Writer::begin(&mut out, meta, listed.len());
+    for record in listed {
+        writer.raw(&mut out, record.raw);
+    }
+    writer.finish();
+    out
 }
 
 /// A store that keeps sessions on the server, in backend `B`, and only a signed id in the cookie.
@@ -498,7 +636,12 @@ impl<B: Backend> ServerStore<B> {
             );
             (sealed, until)
         });
+        let prepared = S::prepared();
         SessionWrite {
+            owner: Owner::of_session::<S>(session),
+            sets_owner: creates || prepared.owner_tag.is_some_and(|tag| changed.contains(&tag)),
+            listed_tags: prepared.owner_tag.map(|_| &prepared.listed_tags[..]),
+            merged_summary: Mutex::default(),
             id: id.clone(),
             source_id: source_id.clone(),
             creates,
@@ -529,6 +672,17 @@ impl<B: Backend> ServerStore<B> {
         let (to, until) = opened.plaintext().split_first_chunk::<16>()?;
         let until = u64::from_be_bytes(until.try_into().ok()?);
         (now <= until).then(|| SessionId::from_bytes(*to))
+    }
+
+    /// The ids and sealed summaries of `owner`'s sessions, from the backend's owner index.
+    async fn indexed<S: Session>(&self, owner: &Owner) -> Result<Vec<Indexed>, OwnersError> {
+        match self.backend.sessions_of(owner, &S::prepared().listed_tags).await {
+            Ok(Some(indexed)) => Ok(indexed),
+            Ok(None) => Err(OwnersError::unsupported::<S>(
+                "list sessions (its backend keeps no owner index)",
+            )),
+            Err(error) => Err(OwnersError::store::<S>("list")(Box::new(error))),
+        }
     }
 
     /// The answer to a save of a session removed meanwhile: it is not restored, and the cookie goes.
@@ -599,6 +753,72 @@ impl<B: Backend> Store for ServerStore<B> {
                 self.write_record(session, response, (pending, changed), now)
                     .await
             }
+        }
+    }
+
+    async fn sessions_of<S: Session>(
+        &self,
+        owner: &Owner,
+        current: Option<&Loaded<S>>,
+    ) -> Result<Vec<Listed<S>>, OwnersError> {
+        let indexed = self.indexed::<S>(owner).await?;
+        let now = self.context.now();
+        let (keys, binding) = (&self.context.keys, &S::prepared().binding);
+        let current = current.and_then(Loaded::id);
+        let mut listed: Vec<Listed<S>> = indexed
+            .into_iter()
+            .filter_map(|Indexed { id, summary }| {
+                // An expired session is refused here, as on load: it leaves the listing at once,
+                // before any sweep.
+                let session: Loaded<S> = match summary {
+                    Summary::Sealed(sealed) => {
+                        let opened = record::open(sealed, Part::Summary, &id, keys, binding).ok()?;
+                        Loaded::restored(snapshot::restore(opened.buf, opened.plaintext, now).ok()?, false)
+                    }
+                    Summary::Entries(entries) => self.assemble(entries, &id, now).ok()?,
+                };
+                let last_seen = session.last_seen();
+                Some(Listed {
+                    handle: Handle::of(&id, keys),
+                    current: current == Some(&id),
+                    created_at: session.created_at(),
+                    last_seen,
+                    expires_at: session.expires_at(),
+                    fields: session.into_inner(),
+                })
+            })
+            .collect();
+        listed.sort_by_key(|listed| std::cmp::Reverse(listed.last_seen));
+        Ok(listed)
+    }
+
+    async fn revoke<S: Session>(&self, owner: &Owner, handle: &Handle) -> Result<bool, OwnersError> {
+        let indexed = self.indexed::<S>(owner).await?;
+        let Some(Indexed { id, .. }) = indexed
+            .into_iter()
+            .find(|indexed| handle.names(&indexed.id, &self.context.keys))
+        else {
+            return Ok(false);
+        };
+        self.backend
+            .delete(&id)
+            .await
+            .map_err(|error| OwnersError::store::<S>("revoke")(Box::new(error)))?;
+        Ok(true)
+    }
+
+    async fn revoke_all<S: Session>(
+        &self,
+        owner: &Owner,
+        keep: Option<&mut Loaded<S>>,
+    ) -> Result<(), OwnersError> {
+        let keep = keep.as_deref().and_then(Loaded::id);
+        match self.backend.revoke_owner(owner, keep).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(OwnersError::unsupported::<S>(
+                "revoke sessions (its backend keeps no owner index)",
+            )),
+            Err(error) => Err(OwnersError::store::<S>("revoke")(Box::new(error))),
         }
     }
 

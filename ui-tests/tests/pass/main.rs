@@ -10,6 +10,7 @@ mod every_option;
 mod field_types;
 mod flash_fields;
 mod hygiene;
+mod owners;
 mod plain_http_development;
 mod serde_view;
 mod stored_names;

@@ -1,0 +1,239 @@
+//! Who a session belongs to, and what the app sees of an owner's sessions: the [`OwnerKey`] of an
+//! `#[owner]` field, the [`Owner`] a store indexes sessions by, the [`Handle`] that names one session
+//! in a listing, and a [`Listed`] session.
+//!
+//! ```
+//! use sessions::Session;
+//! use sessions::owner::Owner;
+//!
+//! #[derive(Session, Default)]
+//! struct Account {
+//!     /// Who is signed in: server-side stores index the session by it.
+//!     #[owner]
+//!     user_id: Option<u64>,
+//!     /// Shown in the list of a user's sessions, which reads it without opening the session.
+//!     #[listed]
+//!     device: Option<String>,
+//! }
+//!
+//! // An admin ends every session of user 7 with `store.revoke_all(&Owner::of::<Account>(&7), None)`.
+//! assert_eq!(Owner::of::<Account>(&7u64), Owner::of::<Account>(&7u64));
+//! assert_ne!(Owner::of::<Account>(&7u64), Owner::of::<Account>(&8u64));
+//! ```
+
+use std::fmt;
+use std::time::SystemTime;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::Mac as _;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
+
+use crate::codec::id::SessionId;
+use crate::key::Keys;
+use crate::session::Session;
+
+pub(crate) mod key;
+
+pub use key::OwnerKey;
+
+/// The owner of a session, as stores index it: a 128-bit digest (SHA-256) of the session type's
+/// cookie name and the owner's key. Stores never see the key itself (an email address stays out of
+/// file names and Redis keys), and two session types never share an owner's index. It is not a
+/// secret: anyone who can guess a key (a small user id) can compute its digest.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Owner([u8; 16]);
+
+impl Owner {
+    /// The owner of sessions of type `S` whose `#[owner]` field holds `key`.
+    pub fn of<S: Session>(key: &(impl OwnerKey + ?Sized)) -> Self {
+        let mut bytes = Vec::with_capacity(64);
+        key.write_key(&mut bytes);
+        Self::digest(S::CONFIG.cookie().name(), &bytes)
+    }
+
+    /// The owner `session` names in its `#[owner]` field, if it has one and it holds a value.
+    pub(crate) fn of_session<S: Session>(session: &S) -> Option<Self> {
+        let key = session.owner()?;
+        let mut bytes = Vec::with_capacity(64);
+        key.write_key(&mut bytes);
+        Some(Self::digest(S::CONFIG.cookie().name(), &bytes))
+    }
+
+    fn digest(cookie: &str, key: &[u8]) -> Self {
+        let digest = Sha256::new()
+            .chain_update(b"sessions owner\0")
+            .chain_update(cookie.as_bytes())
+            .chain_update([0])
+            .chain_update(key)
+            .finalize();
+        let mut bytes = [0; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Self(bytes)
+    }
+
+    /// The digest's 16 bytes.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// The digest from its bytes, as a backend stored them.
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    /// The digest as 32 lowercase hex digits: safe in a file name, a Redis key or an SQL column.
+    pub fn to_text(&self) -> String {
+        self.0.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+}
+
+impl fmt::Debug for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Owner({})", self.to_text())
+    }
+}
+
+/// Names one session in a listing ([`Listed::handle`]), so that a page can offer "sign out this
+/// one". It is a keyed digest of the session's id: it reveals nothing of the id, and sent as a cookie
+/// it is refused like any forged value. It stays the same while the session keeps its id and the
+/// store its primary key.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Handle(String);
+
+impl Handle {
+    /// The handle of session `id` under the primary key of `keys`.
+    pub(crate) fn of(id: &SessionId, keys: &Keys) -> Self {
+        let mut mac = keys.primary().handle_signer.clone();
+        mac.update(id.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        Self(URL_SAFE_NO_PAD.encode(&digest[..16]))
+    }
+
+    /// Whether this handle names session `id`, compared in constant time.
+    pub(crate) fn names(&self, id: &SessionId, keys: &Keys) -> bool {
+        Self::of(id, keys).0.as_bytes().ct_eq(self.0.as_bytes()).into()
+    }
+
+    /// The handle as text, for a form field or a URL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A handle from its text, as a form sent it back; `None` unless it has a handle's form.
+    pub fn parse(text: &str) -> Option<Self> {
+        let well_formed = text.len() == 22
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        well_formed.then(|| Self(text.to_owned()))
+    }
+}
+
+impl fmt::Display for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Handle({})", self.0)
+    }
+}
+
+/// One session of an owner, as [`Store::sessions_of`](crate::Store::sessions_of) lists it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Listed<S> {
+    /// What names this session to [`Store::revoke`](crate::Store::revoke).
+    pub handle: Handle,
+    /// Whether this is the session the listing was asked from.
+    pub current: bool,
+    /// When the session began.
+    pub created_at: SystemTime,
+    /// When it was last stored: on a change, or when an idle refresh was due (a tenth of the
+    /// `idle_timeout` after the last one), so it lags the last request by up to that much.
+    pub last_seen: SystemTime,
+    /// When it ends unless a request comes first.
+    pub expires_at: SystemTime,
+    /// The session's `#[listed]` fields, as last stored; every other field holds its default.
+    pub fields: S,
+}
+
+/// Listing or revoking sessions failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OwnersError {
+    /// This store cannot do it: it keeps no index of owners (a backend that does not implement
+    /// one), or it is a cookie store asked to list sessions, or one without a revocation backend
+    /// asked to revoke them.
+    #[error("the `{cookie}` sessions' store cannot {what}")]
+    Unsupported {
+        /// The cookie's name.
+        cookie: &'static str,
+        /// What it cannot do.
+        what: &'static str,
+    },
+    /// The store failed.
+    #[error("the session store failed to {what} `{cookie}` sessions")]
+    Store {
+        /// The cookie's name.
+        cookie: &'static str,
+        /// What was being done.
+        what: &'static str,
+        /// What the store said.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl OwnersError {
+    /// The status a response carries when this failed: 503 Service Unavailable when the store failed,
+    /// 500 Internal Server Error when the store cannot do it (a configuration mistake).
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            OwnersError::Store { .. } => http::StatusCode::SERVICE_UNAVAILABLE,
+            OwnersError::Unsupported { .. } => http::StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub(crate) fn store<S: Session>(
+        what: &'static str,
+    ) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> Self {
+        move |source| OwnersError::Store {
+            cookie: S::CONFIG.cookie().name(),
+            what,
+            source,
+        }
+    }
+
+    pub(crate) fn unsupported<S: Session>(what: &'static str) -> Self {
+        OwnersError::Unsupported {
+            cookie: S::CONFIG.cookie().name(),
+            what,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Key;
+
+    #[test]
+    fn handles_name_one_session_and_parse_only_their_own_form() {
+        let keys = Keys::new(Key::generate());
+        let (a, b) = (SessionId::random(), SessionId::random());
+        let handle = Handle::of(&a, &keys);
+        assert!(handle.names(&a, &keys));
+        assert!(!handle.names(&b, &keys));
+        assert!(!handle.names(&a, &Keys::new(Key::generate())));
+        assert_ne!(handle.as_str(), a.to_text());
+        assert_eq!(Handle::parse(handle.as_str()), Some(handle.clone()));
+        for bad in ["", "short", "../../../../etc/passwd", &"A".repeat(23)] {
+            assert_eq!(Handle::parse(bad), None, "{bad:?}");
+        }
+    }
+}

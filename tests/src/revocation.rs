@@ -1,0 +1,361 @@
+//! The revocation contract: what a store promises about owners ([`sessions::owner`]).
+//! [`revocation_contract!`](crate::revocation_contract) runs it over a [`Fleet`], one test per
+//! promise: `server` for stores that list and revoke sessions through an owner index, `cookie` for a
+//! cookie store with a revocation backend.
+//!
+//! ```text
+//! sessions_tests::revocation_contract!(memory_store: server Shared<MemoryBackend>);
+//! sessions_tests::revocation_contract!(cookie_store: cookie CookiesRevoked);
+//! ```
+
+use std::time::Duration;
+
+use http::HeaderMap;
+use sessions::owner::{Handle, Owner};
+use sessions::{Loaded, Rejection, Store};
+
+use crate::Browser;
+use crate::contract::{Fleet, START};
+use sessions::clock::ManualClock;
+use sessions::{Key, Keys};
+
+/// A signed-in session: its owner indexed, its device shown in listings.
+#[derive(sessions::Session, Default, Debug)]
+#[session(cookie = "account", max_age = "1d", idle_timeout = "1h")]
+pub struct Account {
+    /// Who is signed in.
+    #[owner]
+    pub user_id: Option<u64>,
+    /// What the listing shows.
+    #[listed]
+    pub device: Option<String>,
+    /// Something else the session holds.
+    pub cart: Vec<u32>,
+}
+
+/// Runs the revocation contract over the [`Fleet`] `$fleet`, in a module named `$module`.
+#[macro_export]
+macro_rules! revocation_contract {
+    ($module:ident: server $fleet:ty $(, #[$attr:meta])* $(,)?) => {
+        $crate::revocation_contract!(@tests $module, $fleet, [$(#[$attr])*],
+            revocation_server_one_client_ends_another,
+            revocation_server_sign_out_everywhere_else,
+            revocation_server_revoke_all_during_concurrent_saves_leaves_nothing,
+            revocation_server_an_expired_session_leaves_the_listing,
+            revocation_server_the_index_follows_the_owner,
+            revocation_server_a_handle_is_no_cookie_and_no_other_owners_key);
+    };
+    ($module:ident: cookie $fleet:ty $(, #[$attr:meta])* $(,)?) => {
+        $crate::revocation_contract!(@tests $module, $fleet, [$(#[$attr])*],
+            revocation_cookie_sign_out_everywhere_else,
+            revocation_cookie_sign_out_everywhere);
+    };
+    (@tests $module:ident, $fleet:ty, $attrs:tt, $($promise:ident),*) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $($crate::revocation_contract!(@test $fleet, $attrs, $promise);)*
+        }
+    };
+    (@test $fleet:ty, [$($attr:tt)*], $promise:ident) => {
+        #[tokio::test]
+        $($attr)*
+        async fn $promise() {
+            $crate::revocation::$promise::<$fleet>().await;
+        }
+    };
+}
+
+async fn one<F: Fleet>() -> (F, F::Store, ManualClock) {
+    let fleet = F::storage().await;
+    let clock = ManualClock::at_unix(START);
+    let store = fleet.instance(Keys::new(Key::generate()), &clock).await;
+    (fleet, store, clock)
+}
+
+/// A browser signed in as `user` on `device`.
+pub async fn signed_in(store: &impl Store, user: u64, device: &str) -> Browser {
+    let mut browser = Browser::default();
+    let mut session = browser.load::<Account>(store).await;
+    session.user_id = Some(user);
+    session.device = Some(device.to_owned());
+    session.cycle_id();
+    browser.save(store, &mut session).await;
+    browser
+}
+
+/// Who `browser` is signed in as, by a request it makes now (which saves what it loaded).
+pub async fn who(store: &impl Store, browser: &mut Browser) -> Option<u64> {
+    let mut session = browser.load::<Account>(store).await;
+    let user = session.user_id;
+    browser.save(store, &mut session).await;
+    user
+}
+
+fn owner(user: u64) -> Owner {
+    Owner::of::<Account>(&user)
+}
+
+/// The devices of `user`'s sessions, sorted, and which is current as seen from `current`.
+async fn devices(store: &impl Store, user: u64, current: Option<&Loaded<Account>>) -> Vec<(String, bool)> {
+    let mut listed: Vec<(String, bool)> = store
+        .sessions_of(&owner(user), current)
+        .await
+        .expect("listing works")
+        .into_iter()
+        .map(|listed| (listed.fields.device.clone().unwrap_or_default(), listed.current))
+        .collect();
+    listed.sort();
+    listed
+}
+
+fn handle_of(listed: &[sessions::owner::Listed<Account>], device: &str) -> Handle {
+    listed
+        .iter()
+        .find(|listed| listed.fields.device.as_deref() == Some(device))
+        .map(|listed| listed.handle.clone())
+        .expect("the device is listed")
+}
+
+/// Two clients signed in as one user: one lists both, with their devices and which is its own, and
+/// ends the other, whose next request is signed out; its own goes on.
+pub async fn revocation_server_one_client_ends_another<F: Fleet>() {
+    let (_fleet, store, _clock) = one::<F>().await;
+    let mut laptop = signed_in(&store, 7, "laptop").await;
+    let mut phone = signed_in(&store, 7, "phone").await;
+    let _other_user = signed_in(&store, 8, "desk").await;
+
+    let session = laptop.load::<Account>(&store).await;
+    assert_eq!(
+        devices(&store, 7, Some(&session)).await,
+        [("laptop".to_owned(), true), ("phone".to_owned(), false)]
+    );
+    let listed = store.sessions_of(&owner(7), Some(&session)).await.unwrap();
+    let first = &listed[0];
+    assert!(first.created_at <= first.last_seen && first.last_seen < first.expires_at);
+    assert!(
+        store
+            .revoke::<Account>(&owner(7), &handle_of(&listed, "phone"))
+            .await
+            .unwrap(),
+        "the phone's session is ended"
+    );
+
+    assert_eq!(who(&store, &mut phone).await, None, "the phone is signed out");
+    assert_eq!(who(&store, &mut laptop).await, Some(7), "the laptop is not");
+    assert_eq!(devices(&store, 7, None).await, [("laptop".to_owned(), false)]);
+    assert_eq!(devices(&store, 8, None).await, [("desk".to_owned(), false)]);
+    assert!(
+        !store
+            .revoke::<Account>(&owner(7), &handle_of(&listed, "phone"))
+            .await
+            .unwrap(),
+        "a session ended already is not found twice"
+    );
+}
+
+/// "Sign out everywhere else": every other session of the user ends; this one and other users'
+/// stay.
+pub async fn revocation_server_sign_out_everywhere_else<F: Fleet>() {
+    let (_fleet, store, _clock) = one::<F>().await;
+    let mut laptop = signed_in(&store, 7, "laptop").await;
+    let mut others = vec![
+        signed_in(&store, 7, "phone").await,
+        signed_in(&store, 7, "tablet").await,
+    ];
+    let mut bystander = signed_in(&store, 8, "desk").await;
+
+    let mut session = laptop.load::<Account>(&store).await;
+    store.revoke_all(&owner(7), Some(&mut session)).await.unwrap();
+    laptop.save(&store, &mut session).await;
+
+    for other in &mut others {
+        assert_eq!(who(&store, other).await, None);
+    }
+    assert_eq!(who(&store, &mut laptop).await, Some(7));
+    assert_eq!(who(&store, &mut bystander).await, Some(8));
+    assert_eq!(devices(&store, 7, None).await, [("laptop".to_owned(), false)]);
+
+    store.revoke_all::<Account>(&owner(7), None).await.unwrap();
+    assert_eq!(who(&store, &mut laptop).await, None, "sign out everywhere");
+    assert_eq!(devices(&store, 7, None).await, []);
+}
+
+/// Revoking all of a user's sessions while requests in those sessions save (changing a field,
+/// moving the session to a new id) leaves nothing behind: no session comes back, none is listed.
+pub async fn revocation_server_revoke_all_during_concurrent_saves_leaves_nothing<F: Fleet>() {
+    let (_fleet, a, _clock) = one::<F>().await;
+    for round in 0..8u32 {
+        let mut browsers = Vec::new();
+        for device in 0..4 {
+            browsers.push(signed_in(&a, 7, &format!("device {device}")).await);
+        }
+        let mut in_flight = Vec::new();
+        for browser in &browsers {
+            let mut session = browser.load::<Account>(&a).await;
+            session.cart.push(round);
+            if in_flight.len() % 2 == 1 {
+                session.cycle_id();
+            }
+            in_flight.push(session);
+        }
+        // The saves and the revocation run concurrently: on a backend that waits for I/O they
+        // interleave as it goes; on one that does not, the revocation comes after the first two.
+        let mut jars = browsers.clone();
+        let saves = async {
+            for (browser, session) in jars.iter_mut().zip(&mut in_flight) {
+                let mut response = HeaderMap::new();
+                a.save(session, &mut response).await.unwrap();
+                browser.receive(&response);
+                tokio::task::yield_now().await;
+            }
+        };
+        let revoke = async {
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            a.revoke_all::<Account>(&owner(7), None).await.unwrap();
+        };
+        tokio::join!(saves, revoke);
+
+        assert_eq!(devices(&a, 7, None).await, [], "round {round}: nothing is listed");
+        for mut browser in browsers.into_iter().chain(jars) {
+            assert_eq!(who(&a, &mut browser).await, None, "round {round}: signed out");
+        }
+    }
+}
+
+/// A session past its `idle_timeout` is not listed, even before anything sweeps it.
+pub async fn revocation_server_an_expired_session_leaves_the_listing<F: Fleet>() {
+    let (_fleet, store, clock) = one::<F>().await;
+    let _idle = signed_in(&store, 7, "idle").await;
+    clock.advance(Duration::from_secs(30 * 60));
+    let mut active = signed_in(&store, 7, "active").await;
+    assert_eq!(devices(&store, 7, None).await.len(), 2);
+    clock.advance(Duration::from_secs(31 * 60));
+    assert_eq!(who(&store, &mut active).await, Some(7));
+    assert_eq!(devices(&store, 7, None).await, [("active".to_owned(), false)]);
+}
+
+/// The index stays exact: through `cycle_id` (the session is listed once, under its new handle),
+/// a concurrent request that did not touch the owner, a change of owner, sign-out, and `destroy`.
+pub async fn revocation_server_the_index_follows_the_owner<F: Fleet>() {
+    let (_fleet, store, _clock) = one::<F>().await;
+    let mut browser = Browser::default();
+    let mut anonymous = browser.load::<Account>(&store).await;
+    anonymous.cart.push(1);
+    browser.save(&store, &mut anonymous).await;
+
+    // A request that loaded the session before sign-in saves after it: the owner stays.
+    let mut stale = browser.load::<Account>(&store).await;
+    let mut signing_in = browser.load::<Account>(&store).await;
+    signing_in.user_id = Some(7);
+    signing_in.device = Some("laptop".into());
+    browser.save(&store, &mut signing_in).await;
+    stale.cart.push(2);
+    store.save(&mut stale, &mut HeaderMap::new()).await.unwrap();
+    assert_eq!(devices(&store, 7, None).await, [("laptop".to_owned(), false)]);
+
+    let before = store.sessions_of::<Account>(&owner(7), None).await.unwrap();
+    let mut session = browser.load::<Account>(&store).await;
+    session.cycle_id();
+    browser.save(&store, &mut session).await;
+    let after = store.sessions_of::<Account>(&owner(7), None).await.unwrap();
+    assert_eq!(after.len(), 1, "listed once after cycle_id");
+    assert_ne!(after[0].handle, before[0].handle, "under its new id");
+    assert!(
+        !store
+            .revoke::<Account>(&owner(7), &before[0].handle)
+            .await
+            .unwrap()
+    );
+
+    let mut session = browser.load::<Account>(&store).await;
+    session.user_id = Some(8);
+    browser.save(&store, &mut session).await;
+    assert_eq!(devices(&store, 7, None).await, []);
+    assert_eq!(devices(&store, 8, None).await, [("laptop".to_owned(), false)]);
+
+    let mut session = browser.load::<Account>(&store).await;
+    session.user_id = None;
+    browser.save(&store, &mut session).await;
+    assert_eq!(devices(&store, 8, None).await, []);
+
+    let mut session = browser.load::<Account>(&store).await;
+    session.user_id = Some(9);
+    browser.save(&store, &mut session).await;
+    assert_eq!(devices(&store, 9, None).await.len(), 1);
+    let mut session = browser.load::<Account>(&store).await;
+    session.destroy();
+    browser.save(&store, &mut session).await;
+    assert_eq!(devices(&store, 9, None).await, []);
+}
+
+/// A handle names a session only to its owner, and is no cookie: sent as one it is refused, and
+/// the request goes on with a fresh session.
+pub async fn revocation_server_a_handle_is_no_cookie_and_no_other_owners_key<F: Fleet>() {
+    let (_fleet, store, _clock) = one::<F>().await;
+    let mut victim = signed_in(&store, 7, "laptop").await;
+    let listed = store.sessions_of::<Account>(&owner(7), None).await.unwrap();
+    let handle = &listed[0].handle;
+
+    let mut attacker = Browser::default();
+    attacker.set("account", handle.as_str());
+    let session = attacker.load::<Account>(&store).await;
+    assert!(session.is_new());
+    assert!(
+        session
+            .rejection()
+            .is_some_and(|reason| reason != Rejection::NotFound)
+    );
+
+    assert!(!store.revoke::<Account>(&owner(8), handle).await.unwrap());
+    assert_eq!(who(&store, &mut victim).await, Some(7));
+}
+
+/// On the cookie store with a revocation backend: "sign out everywhere else" refuses every other
+/// session of the user as revoked, while this one (issued again) and other users' go on.
+pub async fn revocation_cookie_sign_out_everywhere_else<F: Fleet>() {
+    let (_fleet, store, clock) = one::<F>().await;
+    let mut laptop = signed_in(&store, 7, "laptop").await;
+    let phone = signed_in(&store, 7, "phone").await;
+    let mut bystander = signed_in(&store, 8, "desk").await;
+    clock.advance(Duration::from_secs(5));
+
+    let mut session = laptop.load::<Account>(&store).await;
+    store.revoke_all(&owner(7), Some(&mut session)).await.unwrap();
+    assert!(
+        !laptop.save(&store, &mut session).await.is_empty(),
+        "the kept session is issued again"
+    );
+
+    let refused = phone.load::<Account>(&store).await;
+    assert_eq!(refused.rejection(), Some(Rejection::Revoked));
+    assert_eq!(refused.user_id, None);
+    assert_eq!(who(&store, &mut laptop).await, Some(7));
+    clock.advance(Duration::from_secs(5));
+    assert_eq!(who(&store, &mut laptop).await, Some(7), "and stays signed in");
+    assert_eq!(who(&store, &mut bystander).await, Some(8));
+    assert!(store.rejections().get(Rejection::Revoked) >= 1);
+}
+
+/// "Sign out everywhere" ends every session of the user; a sign-in afterwards is not affected.
+pub async fn revocation_cookie_sign_out_everywhere<F: Fleet>() {
+    let (_fleet, store, clock) = one::<F>().await;
+    let mut laptop = signed_in(&store, 7, "laptop").await;
+    let mut anonymous = Browser::default();
+    let mut session = anonymous.load::<Account>(&store).await;
+    session.cart.push(1);
+    anonymous.save(&store, &mut session).await;
+
+    store.revoke_all::<Account>(&owner(7), None).await.unwrap();
+    assert_eq!(who(&store, &mut laptop).await, None);
+    assert_eq!(
+        anonymous.load::<Account>(&store).await.cart,
+        [1],
+        "no owner, no revocation"
+    );
+
+    clock.advance(Duration::from_secs(2));
+    let mut again = signed_in(&store, 7, "laptop").await;
+    assert_eq!(who(&store, &mut again).await, Some(7));
+}
