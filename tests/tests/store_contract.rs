@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sessions::clock::ManualClock;
 use sessions::store::{
-    Backend, FileStore, MemoryBackend, MemoryRevocations, PostgresStore, RedisOptions, RedisStore,
-    ServerStore, SqliteStore,
+    Backend, FileBackend, FileStore, MemoryBackend, MemoryRevocations, PostgresStore, RedisOptions,
+    RedisStore, ServerStore, SqliteStore,
 };
 use sessions::{CookieStore, Keys};
 use sessions_examples::counted::Counted;
@@ -87,6 +87,24 @@ impl Drop for Files {
 }
 
 sessions_tests::store_contract!(file_store: server Files);
+sessions_tests::revocation_contract!(file_store_owners: server Files);
+
+/// Cookie stores with their revocations in a directory they share.
+struct CookiesRevokedInFiles(Files);
+
+impl Fleet for CookiesRevokedInFiles {
+    type Store = CookieStore;
+    async fn storage() -> Self {
+        CookiesRevokedInFiles(Files::storage().await)
+    }
+    async fn instance(&self, keys: Keys, clock: &ManualClock) -> CookieStore {
+        CookieStore::new(keys)
+            .with_clock(clock.clone())
+            .with_revocations(FileBackend::open(&self.0.0).unwrap())
+    }
+}
+
+sessions_tests::revocation_contract!(cookie_store_revoked_in_files: cookie CookiesRevokedInFiles);
 
 /// An SQLite database file of its own per test; each instance opens it with a pool of its own, as
 /// the processes of one app would.

@@ -194,8 +194,10 @@ pub struct SessionWrite {
     /// For a type with an `#[owner]` field, the tags of its `#[listed]` fields: a listing shows
     /// them, with the session's times.
     listed_tags: Option<&'static [u32]>,
-    /// The summary of the last payload [`SessionWrite::merge`] produced, unsealed.
-    merged_summary: Mutex<Option<Vec<u8>>>,
+    /// The owner named by a payload of this session type, for what [`SessionWrite::merge`] reads.
+    owner_in: fn(&[u8]) -> Option<Owner>,
+    /// What the last [`SessionWrite::merge`] found and produced.
+    merged: Mutex<Option<Merged>>,
     now: u64,
     keys: Arc<Keys>,
     binding: Binding,
@@ -270,6 +272,17 @@ impl SessionWrite {
         }
     }
 
+    /// After [`SessionWrite::merge`]: the owner of the record it merged into (`None` when there was
+    /// none, or it named no owner), and the owner of the record it returned. For a backend of whole
+    /// records, what its owner index must change: drop the source id from the first, put the id
+    /// under the second. Both `None` before any merge, and for a type without an `#[owner]` field.
+    pub fn merged_owners(&self) -> (Option<Owner>, Option<Owner>) {
+        let merged = self.merged.lock().unwrap_or_else(PoisonError::into_inner);
+        merged
+            .as_ref()
+            .map_or((None, None), |merged| (merged.before, merged.after))
+    }
+
     /// The owner as this request sees the session, and whether this write sets it (see
     /// [`SessionWrite::owner_after`]); for a backend that stores the owner without reading it first,
     /// as an SQL `UPDATE` can.
@@ -284,9 +297,9 @@ impl SessionWrite {
     /// and returns it from [`Backend::sessions_of`].
     pub fn summary(&self) -> Option<Vec<u8>> {
         let tags = self.listed_tags?;
-        let merged = self.merged_summary.lock().unwrap_or_else(PoisonError::into_inner);
+        let merged = self.merged.lock().unwrap_or_else(PoisonError::into_inner);
         let plaintext = match &*merged {
-            Some(merged) => merged.clone(),
+            Some(merged) => merged.summary.clone(),
             None => summary_of(&self.payload, tags),
         };
         Some(record::seal(
@@ -344,15 +357,24 @@ impl SessionWrite {
                 &self.binding,
             )
         });
+        let mut before = None;
         let payload = match opened {
-            Some(Ok(current)) => merge(current.plaintext(), &self.payload, &self.changed),
+            Some(Ok(current)) => {
+                if self.listed_tags.is_some() {
+                    before = (self.owner_in)(current.plaintext());
+                }
+                merge(current.plaintext(), &self.payload, &self.changed)
+            }
             Some(Err(_)) => self.payload.clone(),
             None if self.creates => self.payload.clone(),
             None => return None,
         };
         if let Some(tags) = self.listed_tags {
-            *self.merged_summary.lock().unwrap_or_else(PoisonError::into_inner) =
-                Some(summary_of(&payload, tags));
+            *self.merged.lock().unwrap_or_else(PoisonError::into_inner) = Some(Merged {
+                summary: summary_of(&payload, tags),
+                before,
+                after: (self.owner_in)(&payload),
+            });
         }
         Some(record::seal(
             &payload,
@@ -362,6 +384,25 @@ impl SessionWrite {
             &self.binding,
         ))
     }
+}
+
+/// What [`SessionWrite::merge`] found and produced, for the owner index.
+#[derive(Debug)]
+struct Merged {
+    summary: Vec<u8>,
+    before: Option<Owner>,
+    after: Option<Owner>,
+}
+
+/// The owner a payload of `S` names: its `#[owner]` field's record, decoded.
+fn owner_in<S: Session>(payload: &[u8]) -> Option<Owner> {
+    let tag = S::prepared().owner_tag?;
+    let (_, records) = payload::read(payload).ok()?;
+    let record = records.flatten().find(|record| record.name_tag == tag)?;
+    let index = S::FIELDS.iter().position(|field| field.name_tag() == tag)?;
+    let mut session = S::default();
+    session.decode_field(index, record.value).ok()?;
+    Owner::of_session(&session)
 }
 
 /// The payload a listing shows of a session: its times, and the records of its `#[listed]` fields.
@@ -641,7 +682,8 @@ impl<B: Backend> ServerStore<B> {
             owner: Owner::of_session::<S>(session),
             sets_owner: creates || prepared.owner_tag.is_some_and(|tag| changed.contains(&tag)),
             listed_tags: prepared.owner_tag.map(|_| &prepared.listed_tags[..]),
-            merged_summary: Mutex::default(),
+            owner_in: owner_in::<S>,
+            merged: Mutex::default(),
             id: id.clone(),
             source_id: source_id.clone(),
             creates,

@@ -7,6 +7,11 @@
 //!   Ab/                 shard: the first two characters of the id
 //!     AbCd...(22)       0600: "SSN1", expires_at (u64 BE, unix seconds), the sealed record
 //!     .AbCd....<n>.tmp  a write in progress; renamed over the record when complete
+//!   owners/             the owner index (see `owners.rs`)
+//!     0f3a...(32)/      one directory per owner: the hex digest of `Owner`
+//!       AbCd...(22)     0600: "SSO1", expires_at, the sealed summary a listing shows
+//!   revoked/            revocations of cookie sessions (see `owners.rs`)
+//!     0f3a...(32)       0600: "SSR1", until (expires_at), revoked before (u64 BE)
 //! ```
 //!
 //! A save writes a temporary file in the record's directory, syncs it, renames it over the record and
@@ -27,7 +32,8 @@ use crate::clock::LATEST_UNIX_SECONDS;
 use crate::codec::id::SessionId;
 use crate::config::Config;
 use crate::key::Keys;
-use crate::store::server::{Backend, Saved, ServerStore, SessionWrite, Stored};
+use crate::owner::Owner;
+use crate::store::server::{Backend, Indexed, Saved, ServerStore, SessionWrite, Stored};
 
 const MAGIC: &[u8; 4] = b"SSN1";
 /// The magic of a forward left under an old id by `cycle_id` (same header, a sealed forward after it).
@@ -35,6 +41,8 @@ const FORWARD_MAGIC: &[u8; 4] = b"SSF1";
 const HEADER_LEN: usize = MAGIC.len() + 8;
 const LOCK_STRIPES: u8 = 64;
 const LOCKS_DIR: &str = "locks";
+
+mod owners;
 /// How much later than any session can live a file's expiry may be before a sweep takes the file for
 /// corrupt: clocks of the writers may disagree.
 const CLOCK_LEEWAY: u64 = 24 * 60 * 60;
@@ -194,6 +202,8 @@ impl FileBackend {
         }
         let locks = root.join(LOCKS_DIR);
         create_private_dir(&locks)?;
+        create_private_dir(&root.join(owners::OWNERS_DIR))?;
+        create_private_dir(&root.join(owners::REVOKED_DIR))?;
         for stripe in 0..LOCK_STRIPES {
             let path = locks.join(format!("{stripe:02}"));
             OpenOptions::new()
@@ -265,6 +275,28 @@ impl Backend for FileBackend {
         let id = id.clone();
         self.blocking(move |files| files.delete(&id)).await
     }
+
+    async fn sessions_of(
+        &self,
+        owner: &Owner,
+        _listed: &[u32],
+    ) -> Result<Option<Vec<Indexed>>, FileStoreError> {
+        let owner = *owner;
+        self.blocking(move |files| files.sessions_of(&owner))
+            .await
+            .map(Some)
+    }
+
+    async fn revoke_owner(
+        &self,
+        owner: &Owner,
+        keep: Option<&SessionId>,
+    ) -> Result<Option<usize>, FileStoreError> {
+        let (owner, keep) = (*owner, keep.cloned());
+        self.blocking(move |files| files.revoke_owner(&owner, keep.as_ref()))
+            .await
+            .map(Some)
+    }
 }
 
 impl Files {
@@ -334,6 +366,12 @@ impl Files {
         let Some(record) = write.merge(current.as_deref()) else {
             return Ok(Saved::Removed);
         };
+        // The index entry goes in before the record and out after it: a crash between the two
+        // leaves an entry too many (a listing checks the record), never a session revocation misses.
+        let (before, after) = write.merged_owners();
+        if let (Some(owner), Some(summary)) = (after, write.summary()) {
+            self.index(&owner, write.id(), write.expires_at(), &summary)?;
+        }
         let target = self.path(write.id());
         self.write_atomically(&target, MAGIC, write.expires_at(), &record)?;
         if source != target {
@@ -343,6 +381,11 @@ impl Files {
                 }
                 None => self.remove(&source)?,
             }
+        }
+        if let Some(owner) = before
+            && (after != Some(owner) || source != target)
+        {
+            self.unindex(&owner, write.source_id())?;
         }
         Ok(Saved::Stored)
     }
@@ -431,7 +474,12 @@ impl Files {
         let shards = fs::read_dir(&self.root).map_err(io_error("list the session directory", &self.root))?;
         for shard in shards {
             let shard = shard.map_err(io_error("list the session directory", &self.root))?;
-            if shard.file_name() == LOCKS_DIR || !shard.file_type().is_ok_and(|kind| kind.is_dir()) {
+            let name = shard.file_name();
+            if [LOCKS_DIR, owners::OWNERS_DIR, owners::REVOKED_DIR]
+                .iter()
+                .any(|skip| name == *skip)
+                || !shard.file_type().is_ok_and(|kind| kind.is_dir())
+            {
                 continue;
             }
             let dir = shard.path();
@@ -452,6 +500,7 @@ impl Files {
                 }
             }
         }
+        self.sweep_owners(now)?;
         Ok(swept)
     }
 

@@ -1,0 +1,261 @@
+//! The file store's owner index, and its revocations of cookie sessions.
+//!
+//! An owner's sessions are the entries of `owners/<owner>/`, one per session id, holding the
+//! session's expiry and sealed summary. A save changes them under the locks it holds for the
+//! record: the new entry goes in before the record is written, the old one (a session that moved
+//! or changed owner) goes after. `delete` knows only an id, so it leaves the entry: a listing shows
+//! only entries whose record is there, and a sweep removes the rest.
+
+use std::fs::{self, File};
+use std::io::{self, Read as _};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::{FileBackend, FileStoreError, Files, HEADER_LEN, MAGIC, io_error};
+use crate::codec::id::SessionId;
+use crate::owner::Owner;
+use crate::store::revocations::Revocations;
+use crate::store::server::{Indexed, Summary};
+
+pub(super) const OWNERS_DIR: &str = "owners";
+pub(super) const REVOKED_DIR: &str = "revoked";
+const INDEX_MAGIC: &[u8; 4] = b"SSO1";
+const REVOKED_MAGIC: &[u8; 4] = b"SSR1";
+/// How many times `revoke_owner` lists an owner's entries again while saves in flight move
+/// sessions to new ids; each pass waits on the locks those saves hold, so a few passes drain them.
+const REVOKE_PASSES: usize = 64;
+
+impl Files {
+    fn owner_dir(&self, owner: &Owner) -> PathBuf {
+        self.root.join(OWNERS_DIR).join(owner.to_text())
+    }
+
+    fn revoked_path(&self, owner: &Owner) -> PathBuf {
+        self.root.join(REVOKED_DIR).join(owner.to_text())
+    }
+
+    /// Lists `id` among `owner`'s sessions, with its summary. Called under the session's lock.
+    pub(super) fn index(
+        &self,
+        owner: &Owner,
+        id: &SessionId,
+        expires_at: SystemTime,
+        summary: &[u8],
+    ) -> Result<(), FileStoreError> {
+        let path = self.owner_dir(owner).join(id.to_text());
+        self.write_atomically(&path, INDEX_MAGIC, expires_at, summary)
+    }
+
+    /// Takes `id` out of `owner`'s sessions. Called under the session's lock.
+    pub(super) fn unindex(&self, owner: &Owner, id: &SessionId) -> Result<(), FileStoreError> {
+        self.remove(&self.owner_dir(owner).join(id.to_text()))
+    }
+
+    /// The ids in `owner`'s directory.
+    fn indexed_ids(&self, owner: &Owner) -> Result<Vec<SessionId>, FileStoreError> {
+        let dir = self.owner_dir(owner);
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(io_error("list the owner directory", &dir)(error)),
+        };
+        Ok(entries
+            .flatten()
+            .filter_map(|entry| SessionId::from_text(entry.file_name().to_str()?))
+            .collect())
+    }
+
+    /// Whether a session record (not a forward) is stored under `id`.
+    fn holds_record(&self, id: &SessionId) -> bool {
+        read_header(&self.path(id)).is_some_and(|(magic, _)| &magic == MAGIC)
+    }
+
+    pub(super) fn sessions_of(&self, owner: &Owner) -> Result<Vec<Indexed>, FileStoreError> {
+        let dir = self.owner_dir(owner);
+        let mut sessions = Vec::new();
+        for id in self.indexed_ids(owner)? {
+            let path = dir.join(id.to_text());
+            let bytes = match fs::read(&path) {
+                Ok(bytes) => bytes,
+                Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(io_error("read the owner index entry", &path)(error)),
+            };
+            let Some(summary) = bytes.strip_prefix(INDEX_MAGIC).and_then(|rest| rest.get(8..)) else {
+                continue; // not an entry: the sweep removes it
+            };
+            if self.holds_record(&id) {
+                sessions.push(Indexed {
+                    id,
+                    summary: Summary::Sealed(summary.to_vec()),
+                });
+            }
+        }
+        Ok(sessions)
+    }
+
+    /// Removes every session of `owner` but `keep`, each under its lock, listing the owner's entries
+    /// again until none is left: a save that held a lock meanwhile may have moved a session to a new
+    /// id, whose entry the next listing finds.
+    pub(super) fn revoke_owner(
+        &self,
+        owner: &Owner,
+        keep: Option<&SessionId>,
+    ) -> Result<usize, FileStoreError> {
+        let dir = self.owner_dir(owner);
+        let mut revoked = 0;
+        for _ in 0..REVOKE_PASSES {
+            let ids: Vec<SessionId> = self
+                .indexed_ids(owner)?
+                .into_iter()
+                .filter(|id| Some(id) != keep)
+                .collect();
+            if ids.is_empty() {
+                return Ok(revoked);
+            }
+            for id in ids {
+                let _lock = self.lock(&[&id])?;
+                let entry = dir.join(id.to_text());
+                if !entry.exists() {
+                    continue; // moved or removed while this waited for the lock
+                }
+                if self.holds_record(&id) {
+                    revoked += 1;
+                }
+                self.remove(&self.path(&id))?;
+                self.remove(&entry)?;
+            }
+        }
+        Ok(revoked)
+    }
+
+    /// Removes index entries whose session expired by `now` or is gone, and revocations past their
+    /// use. Owner directories stay: a save may be writing into one.
+    pub(super) fn sweep_owners(&self, now: u64) -> Result<(), FileStoreError> {
+        let owners_dir = self.root.join(OWNERS_DIR);
+        for owner in list(&owners_dir)? {
+            let Some(owner) = owner_of(&owner) else { continue };
+            for id in self.indexed_ids(&owner)? {
+                let entry = self.owner_dir(&owner).join(id.to_text());
+                let live = |files: &Files| {
+                    read_header(&entry).is_some_and(|(magic, expires)| &magic == INDEX_MAGIC && expires > now)
+                        && files.holds_record(&id)
+                };
+                if live(self) {
+                    continue;
+                }
+                let _lock = self.lock(&[&id])?;
+                if !live(self) {
+                    self.remove(&entry)?;
+                }
+            }
+        }
+        let revoked_dir = self.root.join(REVOKED_DIR);
+        for name in list(&revoked_dir)? {
+            let Some(owner) = owner_of(&name) else { continue };
+            let path = revoked_dir.join(&name);
+            let past = || read_header(&path).is_none_or(|(_, until)| until <= now);
+            if past() {
+                let _lock = self.lock(&[&owner_lock(&owner)])?;
+                if past() {
+                    self.remove(&path)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn revoked_before(&self, owner: &Owner) -> Result<Option<SystemTime>, FileStoreError> {
+        let path = self.revoked_path(owner);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(io_error("read the revocation file", &path)(error)),
+        };
+        Ok(parse_revocation(&bytes).map(|(before, _)| UNIX_EPOCH + Duration::from_secs(before)))
+    }
+
+    fn revoke_before(&self, owner: &Owner, at: SystemTime, keep_for: Duration) -> Result<(), FileStoreError> {
+        let _lock = self.lock(&[&owner_lock(owner)])?;
+        let path = self.revoked_path(owner);
+        let stored = fs::read(&path).ok().and_then(|bytes| parse_revocation(&bytes));
+        let seconds = |time: SystemTime| time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
+        let (mut before, mut until) = (seconds(at), seconds(at).saturating_add(keep_for.as_secs()));
+        if let Some((stored_before, stored_until)) = stored {
+            before = before.max(stored_before);
+            until = until.max(stored_until);
+        }
+        self.write_atomically(
+            &path,
+            REVOKED_MAGIC,
+            UNIX_EPOCH + Duration::from_secs(until),
+            &before.to_be_bytes(),
+        )
+    }
+}
+
+/// The stripe lock of an owner's revocation: the lock of the id with the owner's bytes.
+fn owner_lock(owner: &Owner) -> SessionId {
+    SessionId::from_bytes(*owner.as_bytes())
+}
+
+fn owner_of(name: &str) -> Option<Owner> {
+    if name.len() != 32 {
+        return None;
+    }
+    let mut bytes = [0; 16];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(name.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(Owner::from_bytes(bytes))
+}
+
+/// The names in `dir` (none if it is gone).
+fn list(dir: &std::path::Path) -> Result<Vec<String>, FileStoreError> {
+    match fs::read_dir(dir) {
+        Ok(entries) => Ok(entries
+            .flatten()
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .collect()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(error) => Err(io_error("list the owner directory", dir)(error)),
+    }
+}
+
+/// A file's magic and expiry, if it has a whole header.
+fn read_header(path: &std::path::Path) -> Option<([u8; 4], u64)> {
+    let mut header = [0u8; HEADER_LEN];
+    File::open(path)
+        .and_then(|mut file| file.read_exact(&mut header))
+        .ok()?;
+    let (magic, expires) = header.split_first_chunk::<4>()?;
+    Some((*magic, u64::from_be_bytes(expires.try_into().ok()?)))
+}
+
+/// A revocation file's "revoked before" and "until".
+fn parse_revocation(bytes: &[u8]) -> Option<(u64, u64)> {
+    let rest = bytes.strip_prefix(REVOKED_MAGIC)?;
+    let (until, rest) = rest.split_first_chunk::<8>()?;
+    let before = rest.first_chunk::<8>()?;
+    Some((u64::from_be_bytes(*before), u64::from_be_bytes(*until)))
+}
+
+/// Revocations of cookie sessions in the session directory, for every process using it.
+impl Revocations for FileBackend {
+    type Error = FileStoreError;
+
+    async fn revoked_before(&self, owner: &Owner) -> Result<Option<SystemTime>, FileStoreError> {
+        let owner = *owner;
+        self.blocking(move |files| files.revoked_before(&owner)).await
+    }
+
+    async fn revoke_before(
+        &self,
+        owner: &Owner,
+        at: SystemTime,
+        keep_for: Duration,
+    ) -> Result<(), FileStoreError> {
+        let owner = *owner;
+        self.blocking(move |files| files.revoke_before(&owner, at, keep_for))
+            .await
+    }
+}

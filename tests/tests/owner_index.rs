@@ -1,0 +1,117 @@
+//! The owner index through what only each store does: its sweep. After a sweep, nothing is left
+//! of expired or ended sessions in the index itself (not only in listings, which the revocation
+//! contract checks), and a cookie store's revocations go once no session they refuse can live.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sessions::clock::{Clock as _, ManualClock};
+use sessions::owner::Owner;
+use sessions::store::{Backend, FileBackend, FileStore, MemoryStore};
+use sessions::{CookieStore, Key, Store};
+use sessions_tests::contract::START;
+use sessions_tests::revocation::{Account, signed_in, who};
+
+fn owner(user: u64) -> Owner {
+    Owner::of::<Account>(&user)
+}
+
+/// What the backend's index holds for user 7, expired sessions included.
+async fn indexed(backend: &impl Backend) -> usize {
+    backend
+        .sessions_of(&owner(7), &[])
+        .await
+        .ok()
+        .flatten()
+        .expect("an owner index")
+        .len()
+}
+
+/// Three sessions of user 7: one ended by `destroy`, one left to expire, one active.
+async fn three_sessions(store: &impl Store, clock: &ManualClock) {
+    let ended = signed_in(store, 7, "ended").await;
+    let mut session = ended.load::<Account>(store).await;
+    session.destroy();
+    store
+        .save(&mut session, &mut http::HeaderMap::new())
+        .await
+        .unwrap();
+    let _idle = signed_in(store, 7, "idle").await;
+    clock.advance(Duration::from_secs(50 * 60));
+    let mut active = signed_in(store, 7, "active").await;
+    clock.advance(Duration::from_secs(20 * 60));
+    assert_eq!(who(store, &mut active).await, Some(7));
+}
+
+#[tokio::test]
+async fn a_memory_sweep_leaves_only_live_sessions_in_the_index() {
+    let clock = ManualClock::at_unix(START);
+    let store = MemoryStore::new(Key::generate()).with_clock(clock.clone());
+    three_sessions(&store, &clock).await;
+    assert_eq!(indexed(store.backend()).await, 2, "the idle one, until a sweep");
+    assert_eq!(store.sweep(), 1);
+    assert_eq!(indexed(store.backend()).await, 1);
+}
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Self {
+        Self(std::env::temp_dir().join(format!("sessions-owner-index-{name}-{}", std::process::id())))
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn files_in(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| entries.count())
+}
+
+#[tokio::test]
+async fn a_file_sweep_leaves_only_live_sessions_in_the_index() {
+    let dir = Dir::new("files");
+    let clock = ManualClock::at_unix(START);
+    let store = FileStore::open(&dir.0, Key::generate())
+        .unwrap()
+        .with_clock(clock.clone());
+    three_sessions(&store, &clock).await;
+    let owner_dir = dir.0.join("owners").join(owner(7).to_text());
+    assert_eq!(
+        files_in(&owner_dir),
+        3,
+        "an ended session's entry stays until a sweep"
+    );
+    assert_eq!(indexed(store.backend()).await, 2, "but is not listed");
+
+    store.sweep().unwrap();
+    assert_eq!(files_in(&owner_dir), 1);
+    assert_eq!(indexed(store.backend()).await, 1);
+}
+
+#[tokio::test]
+async fn a_file_sweep_drops_revocations_once_every_session_they_refuse_has_expired() {
+    let dir = Dir::new("revoked");
+    let clock = ManualClock::at_unix(START);
+    let backend = FileBackend::open(&dir.0).unwrap();
+    let cookies = CookieStore::new(Key::generate())
+        .with_clock(clock.clone())
+        .with_revocations(backend.clone());
+    let mut old = signed_in(&cookies, 7, "laptop").await;
+    cookies.revoke_all::<Account>(&owner(7), None).await.unwrap();
+    let revoked = dir.0.join("revoked");
+    assert_eq!(files_in(&revoked), 1);
+
+    // Within the session type's `max_age` (a day) the revocation stays, sweeps or not.
+    clock.advance(Duration::from_secs(23 * 60 * 60));
+    backend.sweep(clock.now()).unwrap();
+    assert_eq!(files_in(&revoked), 1);
+    assert_eq!(who(&cookies, &mut old).await, None);
+
+    clock.advance(Duration::from_secs(2 * 60 * 60));
+    backend.sweep(clock.now()).unwrap();
+    assert_eq!(files_in(&revoked), 0);
+}
