@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sessions::clock::ManualClock;
 use sessions::store::{
-    Backend, FileBackend, FileStore, MemoryBackend, MemoryRevocations, PostgresStore, RedisOptions,
-    RedisStore, ServerStore, SqliteStore,
+    Backend, FileBackend, FileStore, MemoryBackend, MemoryRevocations, PostgresStore, RedisBackend,
+    RedisOptions, RedisStore, ServerStore, SqliteStore,
 };
 use sessions::{CookieStore, Keys};
 use sessions_examples::counted::Counted;
@@ -175,6 +175,39 @@ impl Fleet for Redis {
 
 sessions_tests::store_contract!(
     redis_store: server Redis,
+    #[cfg_attr(
+        not(redis_server),
+        ignore = "redis-server is not on the PATH: the Redis store is not tested"
+    )]
+);
+sessions_tests::revocation_contract!(
+    redis_store_owners: server Redis,
+    #[cfg_attr(
+        not(redis_server),
+        ignore = "redis-server is not on the PATH: the Redis store is not tested"
+    )]
+);
+
+/// Cookie stores with their revocations in a Redis they share.
+struct CookiesRevokedInRedis(Redis);
+
+impl Fleet for CookiesRevokedInRedis {
+    type Store = CookieStore;
+    async fn storage() -> Self {
+        CookiesRevokedInRedis(Redis::storage().await)
+    }
+    async fn instance(&self, keys: Keys, clock: &ManualClock) -> CookieStore {
+        let backend = RedisBackend::connect(&self.0.0.url(), RedisOptions::default())
+            .await
+            .unwrap();
+        CookieStore::new(keys)
+            .with_clock(clock.clone())
+            .with_revocations(backend)
+    }
+}
+
+sessions_tests::revocation_contract!(
+    cookie_store_revoked_in_redis: cookie CookiesRevokedInRedis,
     #[cfg_attr(
         not(redis_server),
         ignore = "redis-server is not on the PATH: the Redis store is not tested"

@@ -5,9 +5,16 @@
 //! <prefix><id>   hash, with a TTL of the session's remaining lifetime
 //!   m            the session's times, sealed
 //!   f<tag>       one field's record, sealed (tag: the field's name hash, 8 hex digits)
+//!   o            the owner (see `crate::owner`), 32 hex digits, if the session has one
 //! <prefix><old>  hash, with a TTL of the store's cycle grace: left by a save that moved the session
 //!   fwd          the sealed forward to the new id
+//! <prefix>owner:<owner>    set of the owner's session ids; its TTL the longest of theirs
+//! <prefix>revoked:<owner>  revocation of cookie sessions: unix seconds, with a TTL
 //! ```
+//!
+//! The owner index changes in the script of the save that changes the session, so nothing runs
+//! between the two; sessions that expire by TTL leave their id in the set, which a listing removes.
+//! (The scripts reach the owner sets by name, so the store runs on one Redis, not a cluster.)
 //!
 //! A load is one round trip (`HGETALL`; a key holding something else than a hash reads as an
 //! unreadable session). A save is one round trip (a script, sent by hash after the first call): refuse if the session
@@ -17,25 +24,32 @@
 //! of one session both keep their change, without a read before the write.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::aio::ConnectionManager;
 use redis::{Client, Script};
 
 use crate::codec::id::SessionId;
 use crate::key::Keys;
-use crate::store::server::{Backend, Entries, Saved, ServerStore, SessionWrite, Stored};
+use crate::owner::Owner;
+use crate::store::revocations::Revocations;
+use crate::store::server::{Backend, Entries, Indexed, Saved, ServerStore, SessionWrite, Stored, Summary};
 
+/// KEYS: source, target. ARGV: creates, TTL (ms), forward, forward TTL, prefix, sets owner, owner,
+/// then the entries as name, value pairs.
 const SAVE: &str = r"
 local source, target = KEYS[1], KEYS[2]
+local prefix = ARGV[5]
 local kind = redis.call('TYPE', source).ok
 if kind ~= 'hash' and kind ~= 'none' then
   redis.call('DEL', source)
   kind = 'none'
 end
+local old_owner = false
 if kind == 'hash' then
   local forward = redis.call('HGET', source, 'fwd')
   if forward then return {2, forward} end
+  old_owner = redis.call('HGET', source, 'o')
 end
 if kind == 'none' then
   if ARGV[1] == '0' then return {0} end
@@ -46,9 +60,85 @@ elseif source ~= target then
     redis.call('PEXPIRE', source, ARGV[4])
   end
 end
-if #ARGV > 4 then redis.call('HSET', target, unpack(ARGV, 5)) end
+if #ARGV > 7 then redis.call('HSET', target, unpack(ARGV, 8)) end
 redis.call('PEXPIRE', target, ARGV[2])
+local owner = old_owner
+if ARGV[6] == '1' then
+  owner = ARGV[7] ~= '' and ARGV[7]
+end
+if old_owner and (old_owner ~= owner or source ~= target) then
+  redis.call('SREM', prefix .. 'owner:' .. old_owner, string.sub(source, #prefix + 1))
+end
+if owner then
+  redis.call('HSET', target, 'o', owner)
+  local set = prefix .. 'owner:' .. owner
+  redis.call('SADD', set, string.sub(target, #prefix + 1))
+  if redis.call('PTTL', set) < tonumber(ARGV[2]) then redis.call('PEXPIRE', set, ARGV[2]) end
+else
+  redis.call('HDEL', target, 'o')
+end
 return {1}
+";
+
+/// KEYS: the session. ARGV: prefix. Deletes it, and its id from its owner's set.
+const DELETE: &str = r"
+local owner = redis.call('TYPE', KEYS[1]).ok == 'hash' and redis.call('HGET', KEYS[1], 'o')
+redis.call('DEL', KEYS[1])
+if owner then
+  redis.call('SREM', ARGV[1] .. 'owner:' .. owner, string.sub(KEYS[1], #ARGV[1] + 1))
+end
+return 1
+";
+
+/// ARGV: prefix, owner, then the names of the listed fields. For each session of the owner: its id,
+/// its times entry, and its listed fields' entries (`false` where missing). Ids whose session is
+/// gone (expired by TTL, moved) or is another owner's now leave the set.
+const LIST: &str = r"
+local prefix, owner = ARGV[1], ARGV[2]
+local set = prefix .. 'owner:' .. owner
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', set)) do
+  local key = prefix .. id
+  local fields = {'o', 'm'}
+  for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
+  local values = redis.call('TYPE', key).ok == 'hash' and redis.call('HMGET', key, unpack(fields)) or {false}
+  if values[1] ~= owner then
+    redis.call('SREM', set, id)
+  else
+    out[#out + 1] = id
+    for i = 2, #values do out[#out + 1] = values[i] end
+  end
+end
+return out
+";
+
+/// ARGV: prefix, owner, the id to keep (or ''). Deletes every other session of the owner.
+const REVOKE: &str = r"
+local prefix, owner, keep = ARGV[1], ARGV[2], ARGV[3]
+local set = prefix .. 'owner:' .. owner
+local revoked = 0
+for _, id in ipairs(redis.call('SMEMBERS', set)) do
+  if id ~= keep then
+    local key = prefix .. id
+    if redis.call('TYPE', key).ok == 'hash' and redis.call('HGET', key, 'o') == owner then
+      redis.call('DEL', key)
+      revoked = revoked + 1
+    end
+    redis.call('SREM', set, id)
+  end
+end
+return revoked
+";
+
+/// KEYS: the revocation. ARGV: revoked before (unix seconds), keep for (ms). Keeps the later time
+/// and the longer TTL.
+const REVOKE_BEFORE: &str = r"
+local stored = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if tonumber(ARGV[1]) > stored then
+  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1
 ";
 
 /// A [`ServerStore`] keeping sessions in Redis.
@@ -118,7 +208,16 @@ pub struct RedisBackend {
     connection: ConnectionManager,
     prefix: Arc<str>,
     timeout: Duration,
-    save: Arc<Script>,
+    scripts: Arc<Scripts>,
+}
+
+/// The scripts, each sent by hash after its first call.
+struct Scripts {
+    save: Script,
+    delete: Script,
+    list: Script,
+    revoke: Script,
+    revoke_before: Script,
 }
 
 impl std::fmt::Debug for RedisBackend {
@@ -146,7 +245,13 @@ impl RedisBackend {
             connection,
             prefix: options.prefix.into(),
             timeout: options.timeout,
-            save: Arc::new(Script::new(SAVE)),
+            scripts: Arc::new(Scripts {
+                save: Script::new(SAVE),
+                delete: Script::new(DELETE),
+                list: Script::new(LIST),
+                revoke: Script::new(REVOKE),
+                revoke_before: Script::new(REVOKE_BEFORE),
+            }),
         })
     }
 
@@ -213,13 +318,17 @@ impl Backend for RedisBackend {
     async fn save(&self, write: SessionWrite) -> Result<Saved, RedisStoreError> {
         let entries = write.entries();
         let ttl = write.time_to_live().as_millis().max(1);
-        let mut invocation = self.save.key(self.key(write.source_id()));
+        let (owner, sets_owner) = write.owner();
+        let mut invocation = self.scripts.save.key(self.key(write.source_id()));
         invocation
             .key(self.key(write.id()))
             .arg(if write.creates() { "1" } else { "0" })
             .arg(ttl.to_string())
             .arg(write.forward().unwrap_or_default())
             .arg(write.forward_time_to_live().as_millis().max(1).to_string())
+            .arg(&*self.prefix)
+            .arg(if sets_owner { "1" } else { "0" })
+            .arg(owner.map(Owner::to_text).unwrap_or_default())
             .arg("m")
             .arg(entries.meta);
         for (tag, entry) in entries.fields {
@@ -236,9 +345,95 @@ impl Backend for RedisBackend {
 
     async fn delete(&self, id: &SessionId) -> Result<(), RedisStoreError> {
         let mut connection = self.connection.clone();
-        let mut command = redis::cmd("DEL");
-        command.arg(self.key(id));
-        self.bounded(command.query_async::<i64>(&mut connection))
+        let mut invocation = self.scripts.delete.key(self.key(id));
+        invocation.arg(&*self.prefix);
+        self.bounded(invocation.invoke_async::<i64>(&mut connection))
+            .await
+            .map(drop)
+    }
+
+    async fn sessions_of(
+        &self,
+        owner: &Owner,
+        listed: &[u32],
+    ) -> Result<Option<Vec<Indexed>>, RedisStoreError> {
+        let mut invocation = self.scripts.list.prepare_invoke();
+        invocation.arg(&*self.prefix).arg(owner.to_text());
+        for &tag in listed {
+            invocation.arg(field_name(tag));
+        }
+        let mut connection = self.connection.clone();
+        let reply: Vec<redis::Value> = self.bounded(invocation.invoke_async(&mut connection)).await?;
+        let bytes = |value: &redis::Value| match value {
+            redis::Value::BulkString(bytes) => Some(bytes.clone()),
+            _ => None,
+        };
+        // Per session: its id, its times, then one value per listed field.
+        let sessions = reply
+            .chunks(2 + listed.len())
+            .filter_map(|chunk| {
+                let id = SessionId::from_text(std::str::from_utf8(&bytes(chunk.first()?)?).ok()?)?;
+                let fields = listed
+                    .iter()
+                    .zip(&chunk[2..])
+                    .filter_map(|(&tag, value)| Some((tag, bytes(value)?)))
+                    .collect();
+                Some(Indexed {
+                    id,
+                    summary: Summary::Entries(Entries {
+                        meta: bytes(chunk.get(1)?)?,
+                        fields,
+                    }),
+                })
+            })
+            .collect();
+        Ok(Some(sessions))
+    }
+
+    async fn revoke_owner(
+        &self,
+        owner: &Owner,
+        keep: Option<&SessionId>,
+    ) -> Result<Option<usize>, RedisStoreError> {
+        let mut invocation = self.scripts.revoke.prepare_invoke();
+        invocation
+            .arg(&*self.prefix)
+            .arg(owner.to_text())
+            .arg(keep.map(SessionId::to_text).unwrap_or_default());
+        let mut connection = self.connection.clone();
+        let revoked: usize = self.bounded(invocation.invoke_async(&mut connection)).await?;
+        Ok(Some(revoked))
+    }
+}
+
+/// Revocations of cookie sessions in Redis, for every instance of an app.
+impl Revocations for RedisBackend {
+    type Error = RedisStoreError;
+
+    async fn revoked_before(&self, owner: &Owner) -> Result<Option<SystemTime>, RedisStoreError> {
+        let mut connection = self.connection.clone();
+        let mut command = redis::cmd("GET");
+        command.arg(format!("{}revoked:{}", self.prefix, owner.to_text()));
+        let stored: Option<u64> = self.bounded(command.query_async(&mut connection)).await?;
+        Ok(stored.map(|seconds| UNIX_EPOCH + Duration::from_secs(seconds)))
+    }
+
+    async fn revoke_before(
+        &self,
+        owner: &Owner,
+        at: SystemTime,
+        keep_for: Duration,
+    ) -> Result<(), RedisStoreError> {
+        let seconds = at.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
+        let mut invocation =
+            self.scripts
+                .revoke_before
+                .key(format!("{}revoked:{}", self.prefix, owner.to_text()));
+        invocation
+            .arg(seconds)
+            .arg(keep_for.as_millis().max(1).to_string());
+        let mut connection = self.connection.clone();
+        self.bounded(invocation.invoke_async::<i64>(&mut connection))
             .await
             .map(drop)
     }
