@@ -124,3 +124,40 @@ pub async fn a_table_of_its_own_name_and_names_that_are_not_identifiers<St: Stor
         .unwrap();
     assert_eq!(count, 1);
 }
+
+/// A session table made before sessions had owners (`old_schema`, the statement that made it)
+/// gets the owner columns from `open` (which migrates), keeping its rows; then sessions are
+/// listed and revoked by owner, and the sweep clears the index with the rows.
+pub async fn a_table_from_before_owners_gets_the_owner_index<St: Store>(
+    old_schema: &str,
+    open: impl AsyncFnOnce() -> St,
+    raw: &AnyPool,
+) {
+    use crate::revocation::{Account, signed_in, who};
+    use sessions::owner::Owner;
+
+    sqlx::raw_sql(sqlx::AssertSqlSafe(old_schema))
+        .execute(raw)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO sessions (id, forward, data, expires_at) VALUES ('AAAAAAAAAAAAAAAAAAAAAA', FALSE, $1, 4000000000)")
+        .bind(b"an older session".to_vec())
+        .execute(raw)
+        .await
+        .unwrap();
+    let store = open().await;
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions WHERE owner IS NULL")
+        .fetch_one(raw)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1, "the older row stays, without an owner");
+
+    let mut laptop = signed_in(&store, 7, "laptop").await;
+    let mut phone = signed_in(&store, 7, "phone").await;
+    let owner = Owner::of::<Account>(&7u64);
+    assert_eq!(store.sessions_of::<Account>(&owner, None).await.unwrap().len(), 2);
+    let mut session = laptop.load::<Account>(&store).await;
+    store.revoke_all(&owner, Some(&mut session)).await.unwrap();
+    assert_eq!(who(&store, &mut phone).await, None);
+    assert_eq!(who(&store, &mut laptop).await, Some(7));
+}

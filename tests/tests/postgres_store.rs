@@ -200,3 +200,24 @@ async fn connections_the_database_closed_while_idle_cost_no_request_an_error() {
     close_the_stores_connections().await;
     assert_eq!(browser.load::<AppSession>(&store).await.cart, [3]);
 }
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_server),
+    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
+)]
+async fn a_table_from_before_owners_gets_the_owner_index() {
+    let server = PostgresServer::start("before-owners");
+    let raw = sql_table::raw_pool(&server.url()).await;
+    sql_table::a_table_from_before_owners_gets_the_owner_index(
+        "CREATE TABLE sessions (id TEXT PRIMARY KEY, forward BOOLEAN NOT NULL, \
+         data BYTEA NOT NULL, expires_at BIGINT NOT NULL)",
+        async || {
+            PostgresStore::connect(&server.url(), Key::generate())
+                .await
+                .unwrap()
+        },
+        &raw,
+    )
+    .await;
+}

@@ -209,3 +209,18 @@ async fn a_writer_killed_at_any_moment_leaves_the_database_and_every_session_who
         "the writer never got to write; the test proved nothing"
     );
 }
+
+#[tokio::test]
+async fn a_table_from_before_owners_gets_the_owner_index() {
+    let dir = TempDir::new("before-owners");
+    let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
+    std::fs::File::create(dir.db()).unwrap(); // an empty file is an empty SQLite database
+    let raw = raw(&dir).await;
+    sql_table::a_table_from_before_owners_gets_the_owner_index(
+        "CREATE TABLE sessions (id TEXT PRIMARY KEY NOT NULL, forward INTEGER NOT NULL, \
+         data BLOB NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID",
+        async || open(&dir, &keys, &clock).await,
+        &raw,
+    )
+    .await;
+}

@@ -126,6 +126,25 @@ impl Fleet for Sqlite {
 }
 
 sessions_tests::store_contract!(sqlite_store: server Sqlite);
+sessions_tests::revocation_contract!(sqlite_store_owners: server Sqlite);
+
+/// Cookie stores with their revocations in an SQLite database they share.
+struct CookiesRevokedInSqlite(Sqlite);
+
+impl Fleet for CookiesRevokedInSqlite {
+    type Store = CookieStore;
+    async fn storage() -> Self {
+        CookiesRevokedInSqlite(Sqlite::storage().await)
+    }
+    async fn instance(&self, keys: Keys, clock: &ManualClock) -> CookieStore {
+        let store = self.0.instance(keys.clone(), clock).await;
+        CookieStore::new(keys)
+            .with_clock(clock.clone())
+            .with_revocations(store.backend().clone())
+    }
+}
+
+sessions_tests::revocation_contract!(cookie_store_revoked_in_sqlite: cookie CookiesRevokedInSqlite);
 
 /// A PostgreSQL server of its own per test.
 struct Postgres(PostgresServer);
@@ -147,6 +166,37 @@ impl Fleet for Postgres {
 
 sessions_tests::store_contract!(
     postgres_store: server Postgres,
+    #[cfg_attr(
+        not(postgres_server),
+        ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
+    )]
+);
+sessions_tests::revocation_contract!(
+    postgres_store_owners: server Postgres,
+    #[cfg_attr(
+        not(postgres_server),
+        ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
+    )]
+);
+
+/// Cookie stores with their revocations in a PostgreSQL database they share.
+struct CookiesRevokedInPostgres(Postgres);
+
+impl Fleet for CookiesRevokedInPostgres {
+    type Store = CookieStore;
+    async fn storage() -> Self {
+        CookiesRevokedInPostgres(Postgres::storage().await)
+    }
+    async fn instance(&self, keys: Keys, clock: &ManualClock) -> CookieStore {
+        let store = self.0.instance(keys.clone(), clock).await;
+        CookieStore::new(keys)
+            .with_clock(clock.clone())
+            .with_revocations(store.backend().clone())
+    }
+}
+
+sessions_tests::revocation_contract!(
+    cookie_store_revoked_in_postgres: cookie CookiesRevokedInPostgres,
     #[cfg_attr(
         not(postgres_server),
         ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"

@@ -13,7 +13,9 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::codec::id::SessionId;
 use crate::key::Keys;
-use crate::store::server::{Backend, Saved, ServerStore, SessionWrite, Stored};
+use crate::owner::Owner;
+use crate::store::revocations::Revocations;
+use crate::store::server::{Backend, Indexed, Saved, ServerStore, SessionWrite, Stored};
 use crate::store::sql::statements::Dialect;
 use crate::store::sql::table::Table;
 use crate::store::sql::{DEFAULT_TABLE, SqlStoreError, SqlSweeper, database_error};
@@ -81,6 +83,7 @@ pub struct PostgresBackend {
 const POSTGRES: Dialect = Dialect {
     begin_move: "BEGIN",
     lock_read: " FOR UPDATE",
+    greatest: "GREATEST",
 };
 
 impl PostgresBackend {
@@ -110,7 +113,17 @@ impl PostgresBackend {
     ///     data BYTEA NOT NULL,           -- sealed: nothing here is readable without the key
     ///     expires_at BIGINT NOT NULL     -- unix seconds
     /// );
+    /// -- The owner index (see `sessions::owner`), added to tables made before it:
+    /// ALTER TABLE sessions ADD COLUMN IF NOT EXISTS owner TEXT;      -- Owner::to_text, or NULL
+    /// ALTER TABLE sessions ADD COLUMN IF NOT EXISTS summary BYTEA;   -- sealed, what a listing shows
     /// CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at);
+    /// CREATE INDEX IF NOT EXISTS sessions_owner ON sessions (owner);
+    /// -- Revocations of cookie sessions (`CookieStore::with_revocations`):
+    /// CREATE TABLE IF NOT EXISTS sessions_revoked (
+    ///     owner TEXT PRIMARY KEY,
+    ///     revoked_before BIGINT NOT NULL,   -- unix seconds
+    ///     until BIGINT NOT NULL             -- when the row may go
+    /// );
     /// ```
     pub fn schema(table: &str) -> String {
         format!(
@@ -120,7 +133,15 @@ impl PostgresBackend {
                  data BYTEA NOT NULL,\n    \
                  expires_at BIGINT NOT NULL\n\
              );\n\
-             CREATE INDEX IF NOT EXISTS {table}_expires_at ON {table} (expires_at);\n"
+             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS owner TEXT;\n\
+             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS summary BYTEA;\n\
+             CREATE INDEX IF NOT EXISTS {table}_expires_at ON {table} (expires_at);\n\
+             CREATE INDEX IF NOT EXISTS {table}_owner ON {table} (owner);\n\
+             CREATE TABLE IF NOT EXISTS {table}_revoked (\n    \
+                 owner TEXT PRIMARY KEY,\n    \
+                 revoked_before BIGINT NOT NULL,\n    \
+                 until BIGINT NOT NULL\n\
+             );\n"
         )
     }
 
@@ -153,5 +174,39 @@ impl Backend for PostgresBackend {
 
     async fn delete(&self, id: &SessionId) -> Result<(), SqlStoreError> {
         self.table.delete(id).await
+    }
+
+    async fn sessions_of(
+        &self,
+        owner: &Owner,
+        _listed: &[u32],
+    ) -> Result<Option<Vec<Indexed>>, SqlStoreError> {
+        self.table.sessions_of(owner).await.map(Some)
+    }
+
+    async fn revoke_owner(
+        &self,
+        owner: &Owner,
+        keep: Option<&SessionId>,
+    ) -> Result<Option<usize>, SqlStoreError> {
+        self.table.revoke_owner(owner, keep).await.map(Some)
+    }
+}
+
+/// Revocations of cookie sessions in the table's `_revoked` table.
+impl Revocations for PostgresBackend {
+    type Error = SqlStoreError;
+
+    async fn revoked_before(&self, owner: &Owner) -> Result<Option<SystemTime>, SqlStoreError> {
+        self.table.revoked_before(owner).await
+    }
+
+    async fn revoke_before(
+        &self,
+        owner: &Owner,
+        at: SystemTime,
+        keep_for: Duration,
+    ) -> Result<(), SqlStoreError> {
+        self.table.revoke_before(owner, at, keep_for).await
     }
 }

@@ -14,7 +14,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
 use crate::codec::id::SessionId;
 use crate::key::Keys;
-use crate::store::server::{Backend, Saved, ServerStore, SessionWrite, Stored};
+use crate::owner::Owner;
+use crate::store::revocations::Revocations;
+use crate::store::server::{Backend, Indexed, Saved, ServerStore, SessionWrite, Stored};
 use crate::store::sql::statements::Dialect;
 use crate::store::sql::table::Table;
 use crate::store::sql::{DEFAULT_TABLE, SqlStoreError, SqlSweeper, database_error};
@@ -73,6 +75,7 @@ pub struct SqliteBackend {
 const SQLITE: Dialect = Dialect {
     begin_move: "BEGIN IMMEDIATE",
     lock_read: "",
+    greatest: "max",
 };
 
 impl SqliteBackend {
@@ -110,9 +113,17 @@ impl SqliteBackend {
                  id TEXT PRIMARY KEY NOT NULL,\n    \
                  forward INTEGER NOT NULL,\n    \
                  data BLOB NOT NULL,\n    \
-                 expires_at INTEGER NOT NULL\n\
+                 expires_at INTEGER NOT NULL,\n    \
+                 owner TEXT,\n    \
+                 summary BLOB\n\
              ) WITHOUT ROWID;\n\
-             CREATE INDEX IF NOT EXISTS {table}_expires_at ON {table} (expires_at);\n"
+             CREATE INDEX IF NOT EXISTS {table}_expires_at ON {table} (expires_at);\n\
+             CREATE INDEX IF NOT EXISTS {table}_owner ON {table} (owner);\n\
+             CREATE TABLE IF NOT EXISTS {table}_revoked (\n    \
+                 owner TEXT PRIMARY KEY NOT NULL,\n    \
+                 revoked_before INTEGER NOT NULL,\n    \
+                 until INTEGER NOT NULL\n\
+             ) WITHOUT ROWID;\n"
         )
     }
 
@@ -123,7 +134,21 @@ impl SqliteBackend {
 
     /// Creates the table and its index if they are missing.
     pub async fn migrate(&self) -> Result<(), SqlStoreError> {
-        self.table.create(Self::schema(self.table.name())).await
+        let table = self.table.name();
+        // A table made before sessions had owners gets their columns (`ALTER TABLE ... ADD COLUMN`
+        // has no `IF NOT EXISTS` in SQLite).
+        let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
+            .bind(table)
+            .fetch_all(self.pool())
+            .await
+            .map_err(database_error("read the columns of", table))?;
+        if !columns.is_empty() && !columns.iter().any(|column| column == "owner") {
+            let add = format!(
+                "ALTER TABLE {table} ADD COLUMN owner TEXT; ALTER TABLE {table} ADD COLUMN summary BLOB;"
+            );
+            self.table.create(add).await?;
+        }
+        self.table.create(Self::schema(table)).await
     }
 
     /// Removes what expired at or before `now`; returns how many rows.
@@ -145,5 +170,39 @@ impl Backend for SqliteBackend {
 
     async fn delete(&self, id: &SessionId) -> Result<(), SqlStoreError> {
         self.table.delete(id).await
+    }
+
+    async fn sessions_of(
+        &self,
+        owner: &Owner,
+        _listed: &[u32],
+    ) -> Result<Option<Vec<Indexed>>, SqlStoreError> {
+        self.table.sessions_of(owner).await.map(Some)
+    }
+
+    async fn revoke_owner(
+        &self,
+        owner: &Owner,
+        keep: Option<&SessionId>,
+    ) -> Result<Option<usize>, SqlStoreError> {
+        self.table.revoke_owner(owner, keep).await.map(Some)
+    }
+}
+
+/// Revocations of cookie sessions in the table's `_revoked` table.
+impl Revocations for SqliteBackend {
+    type Error = SqlStoreError;
+
+    async fn revoked_before(&self, owner: &Owner) -> Result<Option<SystemTime>, SqlStoreError> {
+        self.table.revoked_before(owner).await
+    }
+
+    async fn revoke_before(
+        &self,
+        owner: &Owner,
+        at: SystemTime,
+        keep_for: Duration,
+    ) -> Result<(), SqlStoreError> {
+        self.table.revoke_before(owner, at, keep_for).await
     }
 }

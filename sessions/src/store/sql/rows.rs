@@ -10,6 +10,14 @@ use crate::codec::id::SessionId;
 use crate::store::server::Stored;
 use crate::store::sql::statements::Statements;
 
+/// The owner columns of a session row: the owner (hex), and the sealed summary a listing shows;
+/// both `None` for a session without an owner, and for a forward.
+#[derive(Debug, Default)]
+pub(crate) struct OwnerColumns {
+    pub(crate) owner: Option<String>,
+    pub(crate) summary: Option<Vec<u8>>,
+}
+
 /// The statements on the session table, on one connection (or transaction).
 pub(crate) trait Rows: Send {
     /// What is stored under `id`, read with `statement` (a plain read, or one that locks the row
@@ -20,13 +28,13 @@ pub(crate) trait Rows: Send {
         id: &SessionId,
     ) -> impl Future<Output = Result<Option<Stored>, sqlx::Error>> + Send;
 
-    /// Stores `record` (the sealed record, when it expires) under `id` if the row holds exactly the
-    /// record `expected`; whether it did.
+    /// Stores `record` (the sealed record, when it expires) with its `owner` columns under `id` if
+    /// the row holds exactly the record `expected`; whether it did.
     fn swap(
         &mut self,
         sql: &Statements,
         id: &SessionId,
-        record: (&[u8], i64),
+        record: (&[u8], i64, &OwnerColumns),
         expected: &[u8],
     ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
 
@@ -35,16 +43,47 @@ pub(crate) trait Rows: Send {
         &mut self,
         sql: &Statements,
         id: &SessionId,
-        record: (&[u8], i64),
+        record: (&[u8], i64, &OwnerColumns),
     ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
 
-    /// Stores `row` (whether it is a forward, its sealed data, when it expires) under `id`, over
-    /// whatever is there.
+    /// Stores `row` (whether it is a forward, its sealed data, when it expires, its owner columns)
+    /// under `id`, over whatever is there.
     fn upsert(
         &mut self,
         sql: &Statements,
         id: &SessionId,
-        row: (bool, &[u8], i64),
+        row: (bool, &[u8], i64, &OwnerColumns),
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// The ids and sealed summaries of `owner`'s sessions.
+    fn list(
+        &mut self,
+        sql: &Statements,
+        owner: &str,
+    ) -> impl Future<Output = Result<Vec<(String, Vec<u8>)>, sqlx::Error>> + Send;
+
+    /// Removes the rows of `owner` but `keep`'s; how many.
+    fn revoke(
+        &mut self,
+        sql: &Statements,
+        owner: &str,
+        keep: &str,
+    ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
+
+    /// The time before which `owner`'s cookie sessions are revoked, if they are.
+    fn revoked_before(
+        &mut self,
+        sql: &Statements,
+        owner: &str,
+    ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send;
+
+    /// Stores that `owner`'s cookie sessions are revoked before `before`, until `until`, keeping
+    /// later times already stored.
+    fn revoke_before(
+        &mut self,
+        sql: &Statements,
+        owner: &str,
+        times: (i64, i64),
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
     /// Removes the row of `id`.
@@ -54,7 +93,8 @@ pub(crate) trait Rows: Send {
         id: &SessionId,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
-    /// Removes the rows that expire at or before `now`; how many.
+    /// Removes the rows that expire at or before `now`, and revocations past their use; how many
+    /// sessions.
     fn sweep(&mut self, sql: &Statements, now: i64) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
 
     /// Runs `script`, statements separated by `;` (the schema).
@@ -85,7 +125,7 @@ macro_rules! rows_on {
                 &mut self,
                 sql: &Statements,
                 id: &SessionId,
-                (data, expires_at): (&[u8], i64),
+                (data, expires_at, owner): (&[u8], i64, &OwnerColumns),
                 expected: &[u8],
             ) -> Result<bool, sqlx::Error> {
                 let done = sqlx::query(sqlx::AssertSqlSafe(&*sql.swap))
@@ -93,6 +133,8 @@ macro_rules! rows_on {
                     .bind(data)
                     .bind(expires_at)
                     .bind(expected)
+                    .bind(owner.owner.as_deref())
+                    .bind(owner.summary.as_deref())
                     .execute(self)
                     .await?;
                 Ok(done.rows_affected() == 1)
@@ -102,12 +144,14 @@ macro_rules! rows_on {
                 &mut self,
                 sql: &Statements,
                 id: &SessionId,
-                (data, expires_at): (&[u8], i64),
+                (data, expires_at, owner): (&[u8], i64, &OwnerColumns),
             ) -> Result<bool, sqlx::Error> {
                 let done = sqlx::query(sqlx::AssertSqlSafe(&*sql.insert_new))
                     .bind(id.to_text())
                     .bind(data)
                     .bind(expires_at)
+                    .bind(owner.owner.as_deref())
+                    .bind(owner.summary.as_deref())
                     .execute(self)
                     .await?;
                 Ok(done.rows_affected() == 1)
@@ -117,13 +161,66 @@ macro_rules! rows_on {
                 &mut self,
                 sql: &Statements,
                 id: &SessionId,
-                (forward, data, expires_at): (bool, &[u8], i64),
+                (forward, data, expires_at, owner): (bool, &[u8], i64, &OwnerColumns),
             ) -> Result<(), sqlx::Error> {
                 sqlx::query(sqlx::AssertSqlSafe(&*sql.upsert))
                     .bind(id.to_text())
                     .bind(forward)
                     .bind(data)
                     .bind(expires_at)
+                    .bind(owner.owner.as_deref())
+                    .bind(owner.summary.as_deref())
+                    .execute(self)
+                    .await?;
+                Ok(())
+            }
+
+            async fn list(
+                &mut self,
+                sql: &Statements,
+                owner: &str,
+            ) -> Result<Vec<(String, Vec<u8>)>, sqlx::Error> {
+                sqlx::query_as(sqlx::AssertSqlSafe(&*sql.list))
+                    .bind(owner)
+                    .fetch_all(self)
+                    .await
+            }
+
+            async fn revoke(
+                &mut self,
+                sql: &Statements,
+                owner: &str,
+                keep: &str,
+            ) -> Result<u64, sqlx::Error> {
+                let done = sqlx::query(sqlx::AssertSqlSafe(&*sql.revoke))
+                    .bind(owner)
+                    .bind(keep)
+                    .execute(self)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn revoked_before(
+                &mut self,
+                sql: &Statements,
+                owner: &str,
+            ) -> Result<Option<i64>, sqlx::Error> {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(&*sql.revoked_before))
+                    .bind(owner)
+                    .fetch_optional(self)
+                    .await
+            }
+
+            async fn revoke_before(
+                &mut self,
+                sql: &Statements,
+                owner: &str,
+                (before, until): (i64, i64),
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(sqlx::AssertSqlSafe(&*sql.revoke_before))
+                    .bind(owner)
+                    .bind(before)
+                    .bind(until)
                     .execute(self)
                     .await?;
                 Ok(())
@@ -139,6 +236,10 @@ macro_rules! rows_on {
 
             async fn sweep(&mut self, sql: &Statements, now: i64) -> Result<u64, sqlx::Error> {
                 let done = sqlx::query(sqlx::AssertSqlSafe(&*sql.sweep))
+                    .bind(now)
+                    .execute(&mut *self)
+                    .await?;
+                sqlx::query(sqlx::AssertSqlSafe(&*sql.sweep_revoked))
                     .bind(now)
                     .execute(self)
                     .await?;

@@ -1,16 +1,20 @@
 //! The statements on the session table, the same text for every database the SQL stores support
 //! (`sqlx` binds `$1` on SQLite too) but for what [`Dialect`] says.
 
-/// What differs between the databases in the statements of a save.
+/// What differs between the databases in the statements.
 #[derive(Debug)]
 pub(crate) struct Dialect {
     /// Begins the transaction of a save that moves a session.
     pub(crate) begin_move: &'static str,
     /// Ends the read of such a save, to lock the row until the transaction ends.
     pub(crate) lock_read: &'static str,
+    /// The function of the larger of two values: `max` (SQLite), `GREATEST` (PostgreSQL).
+    pub(crate) greatest: &'static str,
 }
 
-/// The statements on one table, written once for its name.
+/// The statements on one table, written once for its name. Every write of a session row writes
+/// its owner and summary (`NULL` for a session without an owner, and for a forward) in the same
+/// statement: the owner index is the `owner` column, as exact as the rows.
 #[derive(Debug)]
 pub(crate) struct Statements {
     pub(crate) table: String,
@@ -22,29 +26,51 @@ pub(crate) struct Statements {
     pub(crate) swap: String,
     pub(crate) delete: String,
     pub(crate) sweep: String,
+    pub(crate) list: String,
+    pub(crate) revoke: String,
+    pub(crate) revoked_before: String,
+    pub(crate) revoke_before: String,
+    pub(crate) sweep_revoked: String,
 }
 
 impl Statements {
     pub(crate) fn new(table: &str, dialect: &'static Dialect) -> Self {
         let read = format!("SELECT forward, data FROM {table} WHERE id = $1");
+        let revoked = revoked_table(table);
+        let greatest = dialect.greatest;
         Self {
             table: table.to_owned(),
             dialect,
             read_to_move: format!("{read}{}", dialect.lock_read),
             read,
             upsert: format!(
-                "INSERT INTO {table} (id, forward, data, expires_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (id) DO UPDATE SET forward = $2, data = $3, expires_at = $4"
+                "INSERT INTO {table} (id, forward, data, expires_at, owner, summary) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (id) DO UPDATE SET forward = $2, data = $3, expires_at = $4, owner = $5, summary = $6"
             ),
             insert_new: format!(
-                "INSERT INTO {table} (id, forward, data, expires_at) VALUES ($1, FALSE, $2, $3) \
+                "INSERT INTO {table} (id, forward, data, expires_at, owner, summary) VALUES ($1, FALSE, $2, $3, $4, $5) \
                  ON CONFLICT (id) DO NOTHING"
             ),
             swap: format!(
-                "UPDATE {table} SET data = $2, expires_at = $3 WHERE id = $1 AND NOT forward AND data = $4"
+                "UPDATE {table} SET data = $2, expires_at = $3, owner = $5, summary = $6 \
+                 WHERE id = $1 AND NOT forward AND data = $4"
             ),
             delete: format!("DELETE FROM {table} WHERE id = $1"),
             sweep: format!("DELETE FROM {table} WHERE expires_at <= $1"),
+            list: format!("SELECT id, summary FROM {table} WHERE owner = $1 AND summary IS NOT NULL"),
+            revoke: format!("DELETE FROM {table} WHERE owner = $1 AND id <> $2"),
+            revoked_before: format!("SELECT revoked_before FROM {revoked} WHERE owner = $1"),
+            revoke_before: format!(
+                "INSERT INTO {revoked} (owner, revoked_before, until) VALUES ($1, $2, $3) \
+                 ON CONFLICT (owner) DO UPDATE SET \
+                 revoked_before = {greatest}({revoked}.revoked_before, $2), until = {greatest}({revoked}.until, $3)"
+            ),
+            sweep_revoked: format!("DELETE FROM {revoked} WHERE until <= $1"),
         }
     }
+}
+
+/// The table of a session table's revocations of cookie sessions.
+pub(crate) fn revoked_table(table: &str) -> String {
+    format!("{table}_revoked")
 }

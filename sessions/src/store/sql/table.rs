@@ -13,14 +13,15 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sqlx::{AssertSqlSafe, Database, Pool};
 
 use crate::codec::id::SessionId;
-use crate::store::server::{Saved, SessionWrite, Stored};
-use crate::store::sql::rows::Rows;
-use crate::store::sql::statements::{Dialect, Statements};
+use crate::owner::Owner;
+use crate::store::server::{Indexed, Saved, SessionWrite, Stored, Summary};
+use crate::store::sql::rows::{OwnerColumns, Rows};
+use crate::store::sql::statements::{Dialect, Statements, revoked_table};
 use crate::store::sql::{SqlStoreError, checked_table, database_error, unix_seconds};
 
 /// The session table on a pool of `DB`: what a SQL store's backend does.
@@ -119,6 +120,81 @@ where
         .map_err(database_error("sweep", self.name()))
     }
 
+    /// The ids and summaries of `owner`'s sessions: the rows with its `owner` column.
+    pub(crate) async fn sessions_of(&self, owner: &Owner) -> Result<Vec<Indexed>, SqlStoreError> {
+        let rows = self
+            .on_a_live_connection(|| async {
+                let mut connection = self.pool.acquire().await?;
+                connection.list(&self.sql, &owner.to_text()).await
+            })
+            .await
+            .map_err(database_error("read", self.name()))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, summary)| {
+                Some(Indexed {
+                    id: SessionId::from_text(&id)?,
+                    summary: Summary::Sealed(summary),
+                })
+            })
+            .collect())
+    }
+
+    /// Removes the rows of `owner` but `keep`'s; how many. Deletes again until none is left: on
+    /// PostgreSQL a statement does not see a row that a save moving a session (`cycle_id`) commits
+    /// while it runs, and the next one does. (Such a save holds its old row locked, which the
+    /// delete waits for, so each pass sees the moves that the last one waited for.)
+    pub(crate) async fn revoke_owner(
+        &self,
+        owner: &Owner,
+        keep: Option<&SessionId>,
+    ) -> Result<usize, SqlStoreError> {
+        let (owner, keep) = (owner.to_text(), keep.map(SessionId::to_text).unwrap_or_default());
+        let mut revoked = 0;
+        for _ in 0..REVOKE_PASSES {
+            let deleted = self
+                .on_a_live_connection(|| async {
+                    let mut connection = self.pool.acquire().await?;
+                    connection.revoke(&self.sql, &owner, &keep).await
+                })
+                .await
+                .map_err(database_error("delete from", self.name()))?;
+            if deleted == 0 {
+                break;
+            }
+            revoked += usize::try_from(deleted).unwrap_or(usize::MAX);
+        }
+        Ok(revoked)
+    }
+
+    /// The time before which `owner`'s cookie sessions are revoked, if they are.
+    pub(crate) async fn revoked_before(&self, owner: &Owner) -> Result<Option<SystemTime>, SqlStoreError> {
+        let before = self
+            .on_a_live_connection(|| async {
+                let mut connection = self.pool.acquire().await?;
+                connection.revoked_before(&self.sql, &owner.to_text()).await
+            })
+            .await
+            .map_err(database_error("read", &revoked_table(self.name())))?;
+        Ok(before.map(|seconds| UNIX_EPOCH + Duration::from_secs(u64::try_from(seconds).unwrap_or(0))))
+    }
+
+    /// Revokes `owner`'s cookie sessions created before `at`, for `keep_for`.
+    pub(crate) async fn revoke_before(
+        &self,
+        owner: &Owner,
+        at: SystemTime,
+        keep_for: Duration,
+    ) -> Result<(), SqlStoreError> {
+        let times = (unix_seconds(at), unix_seconds(at + keep_for));
+        self.on_a_live_connection(|| async {
+            let mut connection = self.pool.acquire().await?;
+            connection.revoke_before(&self.sql, &owner.to_text(), times).await
+        })
+        .await
+        .map_err(database_error("write", &revoked_table(self.name())))
+    }
+
     /// Runs `attempt`, again while it finds its connection lost: the database restarted, or closed
     /// connections while they sat idle in the pool. Pools that do not ping a connection before
     /// handing it out (one round trip less per load and save, as `PostgresStore::connect` makes
@@ -162,16 +238,18 @@ where
                     let Some(merged) = write.merge(Some(&record)) else {
                         return Ok(Saved::Removed);
                     };
+                    let columns = owner_columns(write);
                     connection
-                        .swap(&self.sql, id, (&merged, expires_at), &record)
+                        .swap(&self.sql, id, (&merged, expires_at, &columns), &record)
                         .await?
                 }
                 Some(Stored::Entries(_)) | None => {
                     let Some(merged) = write.merge(None) else {
                         return Ok(Saved::Removed);
                     };
+                    let columns = owner_columns(write);
                     connection
-                        .insert_new(&self.sql, id, (&merged, expires_at))
+                        .insert_new(&self.sql, id, (&merged, expires_at, &columns))
                         .await?
                 }
             };
@@ -201,17 +279,31 @@ where
         let Some(merged) = write.merge(record.as_deref()) else {
             return Ok(Saved::Removed);
         };
+        let no_owner = OwnerColumns::default();
         match write.forward() {
             Some(forward) => {
-                let row = (true, forward, unix_seconds(write.forward_expires_at()));
+                let row = (true, forward, unix_seconds(write.forward_expires_at()), &no_owner);
                 transaction.upsert(&self.sql, write.source_id(), row).await?;
             }
             None => transaction.delete(&self.sql, write.source_id()).await?,
         }
-        let row = (false, &merged[..], unix_seconds(write.expires_at()));
+        let columns = owner_columns(write);
+        let row = (false, &merged[..], unix_seconds(write.expires_at()), &columns);
         transaction.upsert(&self.sql, write.id(), row).await?;
         transaction.commit().await?;
         Ok(Saved::Stored)
+    }
+}
+
+/// How many times `revoke_owner` deletes while saves in flight move sessions to new ids.
+const REVOKE_PASSES: usize = 64;
+
+/// The owner columns `write` stores, after its merge.
+fn owner_columns(write: &SessionWrite) -> OwnerColumns {
+    let (_, owner) = write.merged_owners();
+    OwnerColumns {
+        owner: owner.map(|owner| owner.to_text()),
+        summary: owner.and_then(|_| write.summary()),
     }
 }
 
