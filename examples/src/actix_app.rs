@@ -6,28 +6,32 @@ use std::net::{SocketAddr, TcpListener};
 use actix_web::body::BoxBody;
 use actix_web::dev::Server;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HOST, LOCATION};
+use actix_web::http::header::{HOST, LOCATION, USER_AGENT};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use sessions::Store;
 use sessions::actix::{Session, SessionLayer};
 
-use crate::{Account, Answer, Attempts, Cart, CodeForm, ItemForm, Origin, SignInForm};
+use crate::{Account, Answer, Attempts, Cart, CodeForm, EndForm, ItemForm, Origin, SignInForm};
 
 /// The demo on actix-web, keeping accounts in `accounts` and carts in `carts`, on `listener`, with
 /// `workers` threads. Run it with `.await` inside a tokio or actix runtime.
-pub fn serve(
+pub fn serve<A: Store + Clone>(
     listener: TcpListener,
     workers: usize,
-    accounts: impl Store,
+    accounts: A,
     carts: impl Store,
 ) -> std::io::Result<Server> {
-    let layer = SessionLayer::new().with::<Account>(accounts).with::<Cart>(carts);
+    let layer = SessionLayer::new()
+        .with::<Account>(accounts.clone())
+        .with::<Cart>(carts);
     let attempts = web::Data::new(Attempts::default());
+    let accounts = web::Data::new(accounts);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(attempts.clone())
+            .app_data(accounts.clone())
             .wrap(layer.clone())
-            .configure(routes)
+            .configure(routes::<A>)
             .default_service(web::to(async || crate::not_found()))
     })
     .workers(workers)
@@ -38,7 +42,7 @@ pub fn serve(
 
 /// The demo on actix-web on a free loopback port, on a thread and runtime of its own with one
 /// worker, for tests and benchmarks; its address. The server runs until the process ends.
-pub fn spawn(accounts: impl Store, carts: impl Store) -> std::io::Result<SocketAddr> {
+pub fn spawn(accounts: impl Store + Clone, carts: impl Store) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let address = listener.local_addr()?;
     std::thread::spawn(move || {
@@ -56,8 +60,9 @@ pub fn spawn(accounts: impl Store, carts: impl Store) -> std::io::Result<SocketA
     Ok(address)
 }
 
-/// The demo's routes; a path answers a method it does not take with the demo's own page.
-pub fn routes(config: &mut web::ServiceConfig) {
+/// The demo's routes, with the accounts kept in a store of type `A` (in the app's data); a path
+/// answers a method it does not take with the demo's own page.
+pub fn routes<A: Store>(config: &mut web::ServiceConfig) {
     let resource = |path| web::resource(path).default_service(web::to(async || crate::method_not_allowed()));
     config
         .service(resource("/").route(web::get().to(home)))
@@ -68,6 +73,9 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route(web::post().to(check_code)),
         )
         .service(resource("/sign-out").route(web::post().to(sign_out)))
+        .service(resource("/sessions").route(web::get().to(sessions_page::<A>)))
+        .service(resource("/sessions/end").route(web::post().to(end_session::<A>)))
+        .service(resource("/sessions/end-others").route(web::post().to(end_other_sessions::<A>)))
         .service(resource("/cart").route(web::post().to(add_to_cart)))
         .service(resource("/cart/clear").route(web::post().to(clear_cart)));
 }
@@ -110,11 +118,29 @@ async fn code_page(mut account: Session<Account>) -> Answer {
 }
 
 async fn check_code(
+    request: HttpRequest,
     attempts: web::Data<Attempts>,
     mut account: Session<Account>,
     form: web::Form<CodeForm>,
 ) -> Answer {
-    crate::check_code(&attempts, &mut account, form.into_inner())
+    let user_agent = request.headers().get(USER_AGENT).map(|agent| agent.as_bytes());
+    crate::check_code(&attempts, &mut account, form.into_inner(), user_agent)
+}
+
+async fn sessions_page<A: Store>(accounts: web::Data<A>, mut account: Session<Account>) -> Answer {
+    crate::sessions_page(&**accounts, &mut account).await
+}
+
+async fn end_session<A: Store>(
+    accounts: web::Data<A>,
+    mut account: Session<Account>,
+    form: web::Form<EndForm>,
+) -> Answer {
+    crate::end_session(&**accounts, &mut account, form.into_inner()).await
+}
+
+async fn end_other_sessions<A: Store>(accounts: web::Data<A>, mut account: Session<Account>) -> Answer {
+    crate::end_other_sessions(&**accounts, &mut account).await
 }
 
 async fn sign_out(mut account: Session<Account>) -> Answer {

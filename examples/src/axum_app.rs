@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Form, State};
-use axum::http::header::HOST;
+use axum::http::header::{HOST, USER_AGENT};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -14,21 +14,35 @@ use sessions::Store;
 use sessions::axum::{Session, SessionLayer};
 use sessions::store::{FileStore, FileStoreError, Sweeper};
 
-use crate::{Account, Answer, Attempts, Cart, CodeForm, ItemForm, Origin, SignInForm};
+use crate::{Account, Answer, Attempts, Cart, CodeForm, EndForm, ItemForm, Origin, SignInForm};
 
 /// The app, keeping accounts in `accounts` and carts in `carts`.
-pub fn app(accounts: impl Store, carts: impl Store) -> Router {
+pub fn app<A: Store + Clone>(accounts: A, carts: impl Store) -> Router {
+    let shared = Arc::new(Shared {
+        attempts: Attempts::default(),
+        accounts: accounts.clone(),
+    });
     Router::new()
         .route("/", get(home))
-        .route("/sign-in", post(sign_in))
-        .route("/code", get(code_page).post(check_code))
+        .route("/sign-in", post(sign_in::<A>))
+        .route("/code", get(code_page).post(check_code::<A>))
         .route("/sign-out", post(sign_out))
+        .route("/sessions", get(sessions_page::<A>))
+        .route("/sessions/end", post(end_session::<A>))
+        .route("/sessions/end-others", post(end_other_sessions::<A>))
         .route("/cart", post(add_to_cart))
         .route("/cart/clear", post(clear_cart))
         .fallback(async || crate::not_found())
         .method_not_allowed_fallback(async || crate::method_not_allowed())
-        .with_state(Arc::new(Attempts::default()))
+        .with_state(shared)
         .layer(SessionLayer::new().with::<Account>(accounts).with::<Cart>(carts))
+}
+
+/// What the routes share: the count of wrong codes, and the accounts' store (for the list of a
+/// user's sessions).
+struct Shared<A> {
+    attempts: Attempts,
+    accounts: A,
 }
 
 /// The app on one file store for both sessions, with its sweeper, which removes expired sessions
@@ -59,24 +73,48 @@ async fn home(headers: HeaderMap, mut account: Session<Account>, cart: Session<C
     crate::home(origin, &mut account, &cart)
 }
 
-async fn sign_in(
-    State(attempts): State<Arc<Attempts>>,
+async fn sign_in<A: Store>(
+    State(shared): State<Arc<Shared<A>>>,
     mut account: Session<Account>,
     Form(form): Form<SignInForm>,
 ) -> Answer {
-    crate::sign_in(&attempts, &mut account, form)
+    crate::sign_in(&shared.attempts, &mut account, form)
 }
 
 async fn code_page(mut account: Session<Account>) -> Answer {
     crate::code_page(&mut account)
 }
 
-async fn check_code(
-    State(attempts): State<Arc<Attempts>>,
+async fn check_code<A: Store>(
+    State(shared): State<Arc<Shared<A>>>,
+    headers: HeaderMap,
     mut account: Session<Account>,
     Form(form): Form<CodeForm>,
 ) -> Answer {
-    crate::check_code(&attempts, &mut account, form)
+    let user_agent = headers.get(USER_AGENT).map(|agent| agent.as_bytes());
+    crate::check_code(&shared.attempts, &mut account, form, user_agent)
+}
+
+async fn sessions_page<A: Store>(
+    State(shared): State<Arc<Shared<A>>>,
+    mut account: Session<Account>,
+) -> Answer {
+    crate::sessions_page(&shared.accounts, &mut account).await
+}
+
+async fn end_session<A: Store>(
+    State(shared): State<Arc<Shared<A>>>,
+    mut account: Session<Account>,
+    Form(form): Form<EndForm>,
+) -> Answer {
+    crate::end_session(&shared.accounts, &mut account, form).await
+}
+
+async fn end_other_sessions<A: Store>(
+    State(shared): State<Arc<Shared<A>>>,
+    mut account: Session<Account>,
+) -> Answer {
+    crate::end_other_sessions(&shared.accounts, &mut account).await
 }
 
 async fn sign_out(mut account: Session<Account>) -> Answer {

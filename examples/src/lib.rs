@@ -3,6 +3,10 @@
 //!
 //! - `Account` keeps who is signed in, flash messages (good news and errors apart), and a pending
 //!   sign-in whose code expires by itself ten minutes after it was sent (`#[max_age("10m")]`).
+//! - `Account` names its owner (`#[owner] user`) and the device it was signed in on
+//!   (`#[listed] device`), so a user sees their sessions on `/sessions` and ends any of them, or
+//!   all but this one. On the cookie store that takes a revocation backend, and the page can show
+//!   only this browser's session.
 //! - `Cart` keeps the cart in its own cookie, so signing out leaves it alone.
 //! - Wrong codes are counted on the server ([`Attempts`]), never in the session: a counter kept in a
 //!   cookie can be replayed (send the cookie from before the guesses again), and one kept in any
@@ -26,7 +30,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use sessions::Loaded;
+use sessions::owner::{Handle, OwnersError};
+use sessions::{Loaded, Store};
 use subtle::ConstantTimeEq;
 
 pub use axum_app::{app, on_files};
@@ -35,8 +40,12 @@ pub use axum_app::{app, on_files};
 #[derive(sessions::Session, Default, Debug)]
 #[session(cookie = "demo", max_age = "30d", idle_timeout = "7d", session_only)]
 pub struct Account {
-    /// The signed-in user.
+    /// The signed-in user: the owner, by whom stores list and revoke sessions.
+    #[owner]
     pub user: Option<String>,
+    /// The device signed in on, from its `User-Agent`: shown in the list of the user's sessions.
+    #[listed]
+    pub device: Option<String>,
     /// Good news for the next page.
     #[flash]
     pub notice: Option<String>,
@@ -234,7 +243,7 @@ pub fn home(origin: Origin<'_>, account: &mut Loaded<Account>, cart: &Cart) -> A
     messages.warning = insecure_origin(origin);
     let body = match &account.user {
         Some(user) => format!(
-            r#"<p>Signed in as <b>{}</b>.</p>
+            r#"<p>Signed in as <b>{}</b>. <a href="/sessions">Where you are signed in</a></p>
 <form method="post" action="/sign-out"><button>Sign out</button></form>"#,
             escape(user)
         ),
@@ -329,8 +338,13 @@ pub struct CodeForm {
     code: String,
 }
 
-/// `POST /code`: signs in with the right code; counts a wrong one.
-pub fn check_code(attempts: &Attempts, account: &mut Loaded<Account>, form: CodeForm) -> Answer {
+/// `POST /code`: signs in with the right code, on the device `user_agent` names; counts a wrong one.
+pub fn check_code(
+    attempts: &Attempts,
+    account: &mut Loaded<Account>,
+    form: CodeForm,
+    user_agent: Option<&[u8]>,
+) -> Answer {
     let Some(pending) = account.pending.clone() else {
         no_pending_sign_in(account);
         return Answer::Redirect("/");
@@ -354,6 +368,7 @@ pub fn check_code(attempts: &Attempts, account: &mut Loaded<Account>, form: Code
     account.pending = None;
     account.flash_notice(format!("Welcome, {}!", pending.user));
     account.user = Some(pending.user);
+    account.device = Some(device(user_agent));
     account.set_persistent(pending.remember);
     account.cycle_id(); // a new session identity for the new privilege
     Answer::Redirect("/")
@@ -364,6 +379,139 @@ pub fn sign_out(account: &mut Loaded<Account>) -> Answer {
     account.destroy();
     account.flash_notice("You have been signed out.".into());
     Answer::Redirect("/")
+}
+
+/// What a `User-Agent` says of the device, in a few words: "Firefox on Linux".
+fn device(user_agent: Option<&[u8]>) -> String {
+    let agent = user_agent
+        .and_then(|agent| std::str::from_utf8(agent).ok())
+        .unwrap_or_default();
+    let first = |names: &[(&str, &'static str)]| {
+        names
+            .iter()
+            .find(|(token, _)| agent.contains(token))
+            .map(|&(_, name)| name)
+    };
+    // Order matters: Edge and Chrome say "Chrome", Chrome says "Safari".
+    let browser = first(&[
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+    ]);
+    let system = first(&[
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ]);
+    match (browser, system) {
+        (Some(browser), Some(system)) => format!("{browser} on {system}"),
+        (Some(known), None) | (None, Some(known)) => known.to_owned(),
+        (None, None) if agent.is_empty() => "An unnamed device".to_owned(),
+        (None, None) => agent.chars().take(40).collect(),
+    }
+}
+
+/// `GET /sessions`: where the user is signed in, each session with "Sign out this one", and
+/// "Sign out everywhere else". `accounts` is the store the accounts are kept in.
+pub async fn sessions_page(accounts: &impl Store, account: &mut Loaded<Account>) -> Answer {
+    let Some(owner) = account.owner() else {
+        account.flash_alert("Sign in to see where you are signed in.".into());
+        return Answer::Redirect("/");
+    };
+    let messages = Messages::take(account);
+    let listed = match accounts.sessions_of(&owner, Some(account)).await {
+        Ok(listed) => listed,
+        Err(OwnersError::Unsupported { .. }) => {
+            let body = format!(
+                r#"<p>This demo keeps each session in its browser's cookie, so the server cannot list
+them: this browser's is {}, signed in {}.</p>{}"#,
+                escape(account.device.as_deref().unwrap_or("this device")),
+                httpdate::fmt_http_date(account.created_at()),
+                EVERYWHERE_ELSE
+            );
+            return Answer::page(page("Where you are signed in", &messages, &body));
+        }
+        Err(error) => return unavailable(&error),
+    };
+    let rows: String = listed
+        .iter()
+        .map(|session| {
+            let device = escape(session.fields.device.as_deref().unwrap_or("An unnamed device"));
+            let action = if session.current {
+                "<b>This device</b>".to_owned()
+            } else {
+                format!(
+                    r#"<form method="post" action="/sessions/end"><input type="hidden" name="handle" value="{}"><button>Sign out this one</button></form>"#,
+                    session.handle
+                )
+            };
+            format!(
+                r#"<li class="session"><b>{device}</b><br>signed in {}<br>last seen {}<br>{action}</li>"#,
+                httpdate::fmt_http_date(session.created_at),
+                httpdate::fmt_http_date(session.last_seen),
+            )
+        })
+        .collect();
+    let body = format!(
+        r#"<p>You are signed in on {} {}:</p><ul>{rows}</ul>{EVERYWHERE_ELSE}<p><a href="/">Back</a></p>"#,
+        listed.len(),
+        if listed.len() == 1 { "device" } else { "devices" }
+    );
+    Answer::page(page("Where you are signed in", &messages, &body))
+}
+
+const EVERYWHERE_ELSE: &str =
+    r#"<form method="post" action="/sessions/end-others"><button>Sign out everywhere else</button></form>"#;
+
+/// The form that ends one session.
+#[derive(Deserialize, Debug)]
+pub struct EndForm {
+    handle: String,
+}
+
+/// `POST /sessions/end`: ends the user's session that the form's handle names.
+pub async fn end_session(accounts: &impl Store, account: &mut Loaded<Account>, form: EndForm) -> Answer {
+    let Some(owner) = account.owner() else {
+        account.flash_alert("Sign in to see where you are signed in.".into());
+        return Answer::Redirect("/");
+    };
+    let Some(handle) = Handle::parse(&form.handle) else {
+        account.flash_alert("That is not a session of yours.".into());
+        return Answer::Redirect("/sessions");
+    };
+    match accounts.revoke::<Account>(&owner, &handle).await {
+        Ok(true) => account.flash_notice("That device is signed out.".into()),
+        Ok(false) => account.flash_alert("That session had already ended.".into()),
+        Err(error) => return unavailable(&error),
+    }
+    Answer::Redirect("/sessions")
+}
+
+/// `POST /sessions/end-others`: ends every session of the user but this one.
+pub async fn end_other_sessions(accounts: &impl Store, account: &mut Loaded<Account>) -> Answer {
+    let Some(owner) = account.owner() else {
+        account.flash_alert("Sign in to see where you are signed in.".into());
+        return Answer::Redirect("/");
+    };
+    match accounts.revoke_all(&owner, Some(account)).await {
+        Ok(()) => account.flash_notice("You are signed out everywhere else.".into()),
+        Err(error) => return unavailable(&error),
+    }
+    Answer::Redirect("/sessions")
+}
+
+/// The page for a store that failed (or cannot list or revoke sessions), with its status.
+fn unavailable(error: &OwnersError) -> Answer {
+    let body = r#"<p>The session store could not do that just now. <a href="/">Back to the start</a>.</p>"#;
+    Answer::Page {
+        status: error.status().as_u16(),
+        html: page("Try again", &Messages::none(), body),
+    }
 }
 
 /// The form that adds to the cart.
@@ -437,7 +585,7 @@ box-shadow:0 2px 12px #0001}.brand{color:#888;font-size:.85rem;margin:0;text-tra
 letter-spacing:.08em}h1{margin:.2rem 0 1rem}h2{font-size:1.1rem;margin-top:2rem}\
 .notice{background:#e8f4ea;border-left:4px solid #3a8f4a;padding:.6rem .9rem;border-radius:4px}\
 .alert{background:#fbeaea;border-left:4px solid #c0392b;padding:.6rem .9rem;border-radius:4px}\
-form{margin:.6rem 0}label{display:block;margin:.4rem 0}input[name]{padding:.35rem .5rem;\
+form{margin:.6rem 0}li.session{margin:.8rem 0}label{display:block;margin:.4rem 0}input[name]{padding:.35rem .5rem;\
 border:1px solid #bbb;border-radius:6px}button{padding:.4rem .9rem;border:0;border-radius:6px;\
 background:#2f5bd3;color:#fff;cursor:pointer;margin:.2rem .3rem .2rem 0}code{font-size:1.2rem;\
 background:#f0f0f4;padding:.1rem .4rem;border-radius:4px}ul{padding-left:1.2rem}";

@@ -12,7 +12,9 @@ use std::net::TcpListener;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use sessions::store::{FileStore, PostgresStore, RedisOptions, RedisStore, SqlSweeper, SqliteStore, Sweeper};
+use sessions::store::{
+    FileStore, MemoryRevocations, PostgresStore, RedisOptions, RedisStore, SqlSweeper, SqliteStore, Sweeper,
+};
 use sessions::{CookieStore, Key, KeyError, Keys, Store};
 
 const USAGE: &str = "usage: sessions-examples [--port N] [--store cookie | files:DIR | sqlite:PATH | postgres://... | redis://HOST:PORT] [--framework axum | actix] [--production]";
@@ -129,7 +131,12 @@ enum Sweeping {
 async fn run(options: &Options, keys: Keys, listener: TcpListener) -> Result<(), String> {
     let framework = options.framework;
     match &options.store {
-        StoreChoice::Cookie => serve(framework, listener, CookieStore::new(keys), None).await,
+        StoreChoice::Cookie => {
+            // Revocations ("sign out everywhere else") in this process's memory: the demo runs as
+            // one process. An app of several keeps them in its files, Redis or SQL backend.
+            let store = CookieStore::new(keys).with_revocations(MemoryRevocations::new());
+            serve(framework, listener, store, None).await
+        }
         StoreChoice::Files(dir) => {
             let store = FileStore::open(dir, keys).map_err(|error| chain(&error))?;
             println!("Sessions are kept in files under {dir}, swept every 10 minutes.");

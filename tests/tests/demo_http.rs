@@ -76,9 +76,15 @@ struct Visitor {
 
 impl Visitor {
     fn new(base: &str) -> Self {
+        Self::on(base, "sessions-tests")
+    }
+
+    /// A visitor whose browser sends `user_agent`.
+    fn on(base: &str, user_agent: &str) -> Self {
         let jar = Arc::new(Jar::default());
         let client = reqwest::Client::builder()
             .cookie_provider(Arc::clone(&jar))
+            .user_agent(user_agent)
             .build()
             .unwrap();
         Self {
@@ -164,7 +170,7 @@ macro_rules! on_each_framework {
 
 /// Serves the demo with `framework` on a free loopback port with the given stores; returns its base
 /// URL.
-async fn serve(framework: Framework, accounts: impl Store, carts: impl Store) -> String {
+async fn serve(framework: Framework, accounts: impl Store + Clone, carts: impl Store) -> String {
     match framework {
         Framework::Axum => {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -557,6 +563,174 @@ async fn on_the_sqlite_store_the_demo_signs_in_and_out(framework: Framework) {
     assert!(page.contains("You have been signed out."), "{page}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+const FIREFOX_ON_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
+const SAFARI_ON_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+const CHROME_ON_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+
+fn signed_in_as(page: &str, user: &str) -> bool {
+    page.contains(&format!("Signed in as <b>{user}</b>"))
+}
+
+/// The handle in the "Sign out this one" form of the session on `device`, on the sessions page.
+fn handle_of(page: &str, device: &str) -> String {
+    let after = &page[page.find(device).expect("the device is listed")..];
+    let start = after.find(r#"name="handle" value=""#).expect("a form to end it") + 21;
+    after[start..start + 22].to_owned()
+}
+
+/// On a store that lists sessions: a user signed in on three devices sees them all on
+/// `/sessions` (their own marked, each named from its `User-Agent`), ends one, whose next page is
+/// signed out, then all but their own; another user is not touched, and a handle sent as a
+/// cookie is refused.
+async fn a_user_lists_and_ends_their_sessions(base: &str, (ada, bob_name): (&str, &str)) {
+    let laptop = Visitor::on(base, FIREFOX_ON_LINUX);
+    let phone = Visitor::on(base, SAFARI_ON_IPHONE);
+    let desktop = Visitor::on(base, CHROME_ON_WINDOWS);
+    let bob = Visitor::on(base, FIREFOX_ON_LINUX);
+    for visitor in [&laptop, &phone, &desktop] {
+        assert!(signed_in_as(&visitor.sign_in(ada, false).await, ada));
+    }
+    bob.sign_in(bob_name, false).await;
+
+    let (status, page) = laptop.get("/sessions").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("You are signed in on 3 devices"), "{page}");
+    assert!(page.contains("<b>Firefox on Linux</b>"), "{page}");
+    assert!(page.contains("<b>This device</b>"), "{page}");
+    assert!(page.contains("<b>Safari on iPhone</b>") && page.contains("<b>Chrome on Windows</b>"));
+    let phone_handle = handle_of(&page, "Safari on iPhone");
+
+    let attacker = Visitor::new(base);
+    attacker.jar.set("demo", &phone_handle);
+    let (status, page) = attacker.get("/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Send me a code"), "a handle is no cookie");
+
+    let (_, page) = laptop.post("/sessions/end", &[("handle", &phone_handle)]).await;
+    assert!(page.contains("That device is signed out."), "{page}");
+    assert!(page.contains("You are signed in on 2 devices"), "{page}");
+    assert!(
+        !signed_in_as(&phone.get("/").await.1, ada),
+        "the phone is signed out"
+    );
+    let (_, page) = laptop.post("/sessions/end", &[("handle", &phone_handle)]).await;
+    assert!(page.contains("That session had already ended."), "{page}");
+
+    let (_, page) = laptop.post("/sessions/end-others", &[]).await;
+    assert!(page.contains("You are signed out everywhere else."), "{page}");
+    assert!(page.contains("You are signed in on 1 device:"), "{page}");
+    assert!(!signed_in_as(&desktop.get("/").await.1, ada));
+    assert!(signed_in_as(&laptop.get("/").await.1, ada));
+    assert!(signed_in_as(&bob.get("/").await.1, bob_name));
+
+    let (_, page) = bob.post("/sign-out", &[]).await;
+    assert!(page.contains("You have been signed out."));
+    let (_, page) = bob.get("/sessions").await;
+    assert!(page.contains("Sign in to see where you are signed in."), "{page}");
+}
+
+async fn on_the_memory_store_a_user_lists_and_ends_their_sessions(framework: Framework) {
+    let store = sessions::store::MemoryStore::new(Key::generate());
+    a_user_lists_and_ends_their_sessions(&serve(framework, store.clone(), store).await, ("Ada", "Bob")).await;
+}
+
+async fn on_the_file_store_a_user_lists_and_ends_their_sessions(framework: Framework) {
+    let dir = std::env::temp_dir().join(format!(
+        "sessions-demo-owners-{framework:?}-{}",
+        std::process::id()
+    ));
+    let store = FileStore::open(&dir, Key::generate()).unwrap();
+    a_user_lists_and_ends_their_sessions(&serve(framework, store.clone(), store).await, ("Ada", "Bob")).await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+async fn on_the_sqlite_store_a_user_lists_and_ends_their_sessions(framework: Framework) {
+    let dir = std::env::temp_dir().join(format!(
+        "sessions-demo-owners-sqlite-{framework:?}-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = sessions::store::SqliteStore::open(dir.join("demo.db"), Key::generate())
+        .await
+        .unwrap();
+    a_user_lists_and_ends_their_sessions(&serve(framework, store.clone(), store).await, ("Ada", "Bob")).await;
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(redis_server),
+    ignore = "redis-server is not on the PATH: the Redis store is not tested"
+)]
+async fn on_the_redis_store_a_user_lists_and_ends_their_sessions() {
+    let server = sessions_tests::RedisServer::start("demo-owners");
+    for framework in [Framework::Axum, Framework::Actix] {
+        let store = sessions::store::RedisStore::connect(&server.url(), Default::default(), Key::generate())
+            .await
+            .unwrap();
+        let users = (
+            &*format!("Ada on {framework:?}"),
+            &*format!("Bob on {framework:?}"),
+        );
+        a_user_lists_and_ends_their_sessions(&serve(framework, store.clone(), store).await, users).await;
+    }
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_server),
+    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
+)]
+async fn on_the_postgres_store_a_user_lists_and_ends_their_sessions() {
+    let server = sessions_tests::PostgresServer::start("demo-owners");
+    for framework in [Framework::Axum, Framework::Actix] {
+        let store = sessions::store::PostgresStore::connect(&server.url(), Key::generate())
+            .await
+            .unwrap();
+        let users = (
+            &*format!("Ada on {framework:?}"),
+            &*format!("Bob on {framework:?}"),
+        );
+        a_user_lists_and_ends_their_sessions(&serve(framework, store.clone(), store).await, users).await;
+    }
+}
+
+/// On the cookie store (with revocations): the page says it cannot list sessions and shows this
+/// browser's; "sign out everywhere else" signs the other devices out, and not this one.
+async fn on_the_cookie_store_a_user_signs_out_everywhere_else(framework: Framework) {
+    let clock = clock();
+    let store = CookieStore::new(Key::generate())
+        .with_clock(clock.clone())
+        .with_revocations(sessions::store::MemoryRevocations::new());
+    let base = serve(framework, store.clone(), store).await;
+    let laptop = Visitor::on(&base, FIREFOX_ON_LINUX);
+    let phone = Visitor::on(&base, SAFARI_ON_IPHONE);
+    laptop.sign_in("Ada", false).await;
+    phone.sign_in("Ada", false).await;
+    clock.advance(Duration::from_secs(60));
+
+    let (status, page) = laptop.get("/sessions").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("cannot list"), "{page}");
+    assert!(page.contains("Firefox on Linux"), "{page}");
+    let (_, page) = laptop.post("/sessions/end-others", &[]).await;
+    assert!(page.contains("You are signed out everywhere else."), "{page}");
+    assert!(!signed_in_as(&phone.get("/").await.1, "Ada"));
+    assert!(signed_in_as(&laptop.get("/").await.1, "Ada"));
+    clock.advance(Duration::from_secs(60));
+    assert!(
+        signed_in_as(&laptop.get("/").await.1, "Ada"),
+        "and stays signed in"
+    );
+}
+
+on_each_framework!(
+    on_the_memory_store_a_user_lists_and_ends_their_sessions,
+    on_the_file_store_a_user_lists_and_ends_their_sessions,
+    on_the_sqlite_store_a_user_lists_and_ends_their_sessions,
+    on_the_cookie_store_a_user_signs_out_everywhere_else,
+);
 
 on_each_framework!(
     sign_in_shows_the_flash_once_and_sets_a_secure_cookie,
