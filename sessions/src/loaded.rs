@@ -390,9 +390,14 @@ impl<S: Session> Loaded<S> {
     ///
     /// On the cookie store this ends the session in this browser only. A copy of the cookie taken
     /// before (by malware, a shared computer, a proxy log) stays valid until its `idle_timeout` or
-    /// `max_age` runs out, whatever the server does, since the server keeps nothing to revoke. For
-    /// sign-in state, keep `idle_timeout` short, or keep sessions in a server-side store, where
-    /// `destroy` deletes the record and every copy of the cookie dies with it.
+    /// `max_age` runs out, since the server keeps nothing to revoke, unless the store has a
+    /// revocation backend ([`CookieStore::with_revocations`]) and the app revokes the owner's
+    /// sessions ([`Store::revoke_all`]). For sign-in state, keep `idle_timeout` short, or keep
+    /// sessions in a server-side store, where `destroy` deletes the record and every copy of the
+    /// cookie dies with it.
+    ///
+    /// [`CookieStore::with_revocations`]: crate::CookieStore::with_revocations
+    /// [`Store::revoke_all`]: crate::Store::revoke_all
     pub fn destroy(&mut self) {
         self.value = S::default();
         self.intent = Intent::Destroy;

@@ -48,7 +48,8 @@ macro_rules! revocation_contract {
     ($module:ident: cookie $fleet:ty $(, #[$attr:meta])* $(,)?) => {
         $crate::revocation_contract!(@tests $module, $fleet, [$(#[$attr])*],
             revocation_cookie_sign_out_everywhere_else,
-            revocation_cookie_sign_out_everywhere);
+            revocation_cookie_sign_out_everywhere,
+            revocation_cookie_a_request_in_flight_brings_nothing_back);
     };
     (@tests $module:ident, $fleet:ty, $attrs:tt, $($promise:ident),*) => {
         mod $module {
@@ -358,4 +359,19 @@ pub async fn revocation_cookie_sign_out_everywhere<F: Fleet>() {
     clock.advance(Duration::from_secs(2));
     let mut again = signed_in(&store, 7, "laptop").await;
     assert_eq!(who(&store, &mut again).await, Some(7));
+}
+
+/// A request that loaded a cookie session before its owner revoked it, and saves after, issues a
+/// cookie that is refused all the same: the session keeps its creation time.
+pub async fn revocation_cookie_a_request_in_flight_brings_nothing_back<F: Fleet>() {
+    let (_fleet, store, clock) = one::<F>().await;
+    let mut phone = signed_in(&store, 7, "phone").await;
+    clock.advance(Duration::from_secs(5));
+    let mut in_flight = phone.load::<Account>(&store).await;
+    store.revoke_all::<Account>(&owner(7), None).await.unwrap();
+    in_flight.cart.push(1);
+    assert!(!phone.save(&store, &mut in_flight).await.is_empty());
+    let refused = phone.load::<Account>(&store).await;
+    assert_eq!(refused.rejection(), Some(Rejection::Revoked));
+    assert_eq!(who(&store, &mut phone).await, None);
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use sessions::{CookieStore, Key, Keys};
+use sessions::store::MemoryStore;
+use sessions::{CookieStore, Key, Keys, Store};
 
 /// A chromedriver on a free loopback port, stopped when dropped.
 struct Driver {
@@ -89,7 +90,11 @@ async fn quit(browser: Client, profile: &std::path::Path) {
 
 /// The demo on the cookie store, on a free loopback port, served with axum or (`actix`) actix-web.
 async fn serve_demo(actix: bool) -> String {
-    let store = CookieStore::new(Keys::new(Key::generate()));
+    serve_demo_on(actix, CookieStore::new(Keys::new(Key::generate()))).await
+}
+
+/// The demo on `store`, on a free loopback port, served with axum or (`actix`) actix-web.
+async fn serve_demo_on(actix: bool, store: impl Store + Clone) -> String {
     if actix {
         let address = sessions_examples::actix_app::spawn(store.clone(), store).unwrap();
         return format!("http://{address}");
@@ -230,4 +235,67 @@ async fn a_visit_in_a_real_browser(actix: bool) {
     assert!(home.contains("Send me a code"), "{home}");
     quit(visit, &profile).await;
     let _ = std::fs::remove_dir_all(&profile);
+}
+
+/// A fresh profile directory for one browser.
+fn profile(name: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "sessions-browser-{name}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let _ = std::fs::remove_dir_all(&path);
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(browser),
+    ignore = "chromium or chromedriver is not on the PATH: the demo is not tested in a browser"
+)]
+async fn where_you_are_signed_in_in_two_real_browsers() {
+    let driver = Driver::start();
+    let base = serve_demo_on(false, MemoryStore::new(Key::generate())).await;
+    let (first_profile, second_profile) = (profile("first"), profile("second"));
+    let first = browser(&driver, &first_profile).await;
+    let second = browser(&driver, &second_profile).await;
+    for visit in [&first, &second] {
+        visit.goto(&base).await.unwrap();
+        assert!(sign_in(visit, "Ada", false).await.contains("Signed in as Ada"));
+    }
+
+    first.goto(&format!("{base}/sessions")).await.unwrap();
+    let page = text(&first).await;
+    assert!(page.contains("You are signed in on 2 devices"), "{page}");
+    assert!(
+        page.contains("Chrome on Linux"),
+        "named from the browser's User-Agent: {page}"
+    );
+    assert!(page.contains("This device"), "{page}");
+    click(&first, "Sign out this one").await;
+    let page = text(&first).await;
+    assert!(page.contains("That device is signed out."), "{page}");
+    assert!(page.contains("You are signed in on 1 device"), "{page}");
+
+    second.refresh().await.unwrap();
+    let page = text(&second).await;
+    assert!(
+        page.contains("Send me a code"),
+        "the other browser is signed out: {page}"
+    );
+    assert!(sign_in(&second, "Ada", false).await.contains("Signed in as Ada"));
+    click(&first, "Sign out everywhere else").await;
+    assert!(text(&first).await.contains("You are signed out everywhere else."));
+    second.refresh().await.unwrap();
+    assert!(text(&second).await.contains("Send me a code"));
+    first.goto(&base).await.unwrap();
+    assert!(text(&first).await.contains("Signed in as Ada"));
+
+    quit(first, &first_profile).await;
+    quit(second, &second_profile).await;
+    let _ = std::fs::remove_dir_all(&first_profile);
+    let _ = std::fs::remove_dir_all(&second_profile);
 }
