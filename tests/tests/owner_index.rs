@@ -115,3 +115,74 @@ async fn a_file_sweep_drops_revocations_once_every_session_they_refuse_has_expir
     backend.sweep(clock.now()).unwrap();
     assert_eq!(files_in(&revoked), 0);
 }
+
+/// Revocations that count their lookups, and fail while `down`.
+#[derive(Default)]
+struct CountedRevocations {
+    inner: sessions::store::MemoryRevocations,
+    lookups: std::sync::atomic::AtomicUsize,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl sessions::store::Revocations for CountedRevocations {
+    type Error = sessions_tests::Down;
+
+    async fn revoked_before(&self, owner: &Owner) -> Result<Option<std::time::SystemTime>, Self::Error> {
+        use std::sync::atomic::Ordering;
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        if self.down.load(Ordering::SeqCst) {
+            return Err(sessions_tests::Down);
+        }
+        Ok(self.inner.revoked_before(owner).await.unwrap_or_default())
+    }
+
+    async fn revoke_before(
+        &self,
+        owner: &Owner,
+        at: std::time::SystemTime,
+        keep_for: Duration,
+    ) -> Result<(), Self::Error> {
+        let Ok(()) = self.inner.revoke_before(owner, at, keep_for).await;
+        Ok(())
+    }
+}
+
+/// A cookie session with an owner costs one lookup per load, an anonymous one none; while the
+/// revocation backend is down, loading a signed-in session is an error (a 503), never a fresh
+/// session that would sign the user out, and anonymous sessions load as ever.
+#[tokio::test]
+async fn cookie_revocations_cost_one_lookup_per_owned_load_and_an_outage_signs_nobody_out() {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+    let revocations = Arc::new(CountedRevocations::default());
+    let store = CookieStore::new(Key::generate()).with_revocations(Arc::clone(&revocations));
+    let mut signed_in_browser = signed_in(&store, 7, "laptop").await;
+    let mut anonymous = sessions_tests::Browser::default();
+    let mut session = anonymous.load::<Account>(&store).await;
+    session.cart.push(1);
+    anonymous.save(&store, &mut session).await;
+    let before = revocations.lookups.load(Ordering::SeqCst);
+
+    assert_eq!(anonymous.load::<Account>(&store).await.cart, [1]);
+    assert_eq!(revocations.lookups.load(Ordering::SeqCst), before, "no lookup");
+    assert_eq!(who(&store, &mut signed_in_browser).await, Some(7));
+    assert_eq!(
+        revocations.lookups.load(Ordering::SeqCst),
+        before + 1,
+        "one lookup"
+    );
+
+    revocations.down.store(true, Ordering::SeqCst);
+    let error = store
+        .load::<Account>(&signed_in_browser.request())
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), 503);
+    assert_eq!(anonymous.load::<Account>(&store).await.cart, [1]);
+    revocations.down.store(false, Ordering::SeqCst);
+    assert_eq!(
+        who(&store, &mut signed_in_browser).await,
+        Some(7),
+        "still signed in"
+    );
+}

@@ -213,12 +213,12 @@ pub enum CookieUpdate {
 impl Store for CookieStore {
     async fn load<S: Session>(&self, request: &HeaderMap) -> Result<Loaded<S>, LoadError> {
         let session: Loaded<S> = self.open(http::cookie_values(request, S::CONFIG.cookie().name()));
-        let (Some(revocations), Some(owner)) = (&self.revocations, session.owner()) else {
+        let Some(revocations) = &self.revocations else {
             return Ok(session);
         };
-        if session.is_new() {
+        let Some(owner) = session.owner().filter(|_| !session.is_new()) else {
             return Ok(session);
-        }
+        };
         let before = revocations
             .revoked_before(&owner)
             .await

@@ -171,7 +171,11 @@ impl Files {
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(error) => return Err(io_error("read the revocation file", &path)(error)),
         };
-        Ok(parse_revocation(&bytes).map(|(before, _)| UNIX_EPOCH + Duration::from_secs(before)))
+        let Some((before, _)) = parse_revocation(&bytes) else {
+            tracing::warn!(path = %path.display(), "a revocation file that is not one; the sweep removes it");
+            return Ok(None);
+        };
+        Ok(Some(UNIX_EPOCH + Duration::from_secs(before)))
     }
 
     fn revoke_before(&self, owner: &Owner, at: SystemTime, keep_for: Duration) -> Result<(), FileStoreError> {
