@@ -405,6 +405,18 @@ impl Files {
         expires_at: SystemTime,
         sealed: &[u8],
     ) -> Result<(), FileStoreError> {
+        self.write_file(path, (magic, expires_at, sealed), self.durable)
+    }
+
+    /// [`Files::write_atomically`], syncing only with `sync`: a crash of the process still leaves
+    /// the old file or the new one, a power loss may leave the old one (or, on some file systems,
+    /// an empty one).
+    fn write_file(
+        &self,
+        path: &Path,
+        (magic, expires_at, sealed): (&[u8; 4], SystemTime, &[u8]),
+        sync: bool,
+    ) -> Result<(), FileStoreError> {
         let dir = path.parent().unwrap_or(&self.root);
         create_private_dir(dir)?;
         let name = path
@@ -412,22 +424,23 @@ impl Files {
             .and_then(|name| name.to_str())
             .unwrap_or_default();
         let temp = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
-        let result = self.write_temp(&temp, magic, expires_at, sealed).and_then(|()| {
-            fs::rename(&temp, path).map_err(io_error("rename the new session file over", path))
-        });
+        let result = self
+            .write_temp(&temp, (magic, expires_at, sealed), sync)
+            .and_then(|()| {
+                fs::rename(&temp, path).map_err(io_error("rename the new session file over", path))
+            });
         if result.is_err() {
             let _ = fs::remove_file(&temp);
         }
         result?;
-        self.sync_dir(dir)
+        if sync { self.sync_dir(dir) } else { Ok(()) }
     }
 
     fn write_temp(
         &self,
         temp: &Path,
-        magic: &[u8; 4],
-        expires_at: SystemTime,
-        sealed: &[u8],
+        (magic, expires_at, sealed): (&[u8; 4], SystemTime, &[u8]),
+        sync: bool,
     ) -> Result<(), FileStoreError> {
         let mut file = OpenOptions::new()
             .write(true)
@@ -444,7 +457,7 @@ impl Files {
         bytes.extend_from_slice(sealed);
         file.write_all(&bytes)
             .map_err(io_error("write the temporary session file", temp))?;
-        if self.durable {
+        if sync {
             file.sync_all()
                 .map_err(io_error("sync the temporary session file", temp))?;
         }
