@@ -11,10 +11,9 @@ use std::time::Instant;
 mod support;
 
 use http::HeaderMap;
-use http::header::{COOKIE, SET_COOKIE};
 use sessions::store::{FileStore, MemoryRevocations, MemoryStore, SqliteStore};
 use sessions::{CookieStore, Key, Session, Store};
-use support::{Typical, signed_in, typical};
+use support::{Typical, signed_in, signed_in_as, typical};
 
 /// The typical session, owned by its user.
 #[derive(Session, Default)]
@@ -32,24 +31,6 @@ struct Owned {
 const OPERATIONS: usize = 300;
 const ROUNDS: usize = 15;
 
-/// A request carrying the cookie that a first save of `session` through `store` sets.
-async fn request_for<S: Session, St: Store>(store: &St, fill: impl FnOnce(&mut S)) -> HeaderMap {
-    let mut session = store.load::<S>(&HeaderMap::new()).await.unwrap();
-    fill(&mut session);
-    let mut response = HeaderMap::new();
-    store.save(&mut session, &mut response).await.unwrap();
-    let pair = response[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let mut request = HeaderMap::new();
-    request.insert(COOKIE, pair.parse().unwrap());
-    request
-}
-
 /// Microseconds per load and save of `S` (flipping a field, so each save writes).
 async fn round<S: Session, St: Store>(store: &St, request: &HeaderMap, flip: fn(&mut S)) -> f64 {
     let start = Instant::now();
@@ -65,7 +46,7 @@ async fn round<S: Session, St: Store>(store: &St, request: &HeaderMap, flip: fn(
 
 async fn compare<St: Store>(name: &str, store: &St) {
     let plain = signed_in(store).await;
-    let owned = request_for::<Owned, _>(store, |session| {
+    let owned = signed_in_as::<Owned, _>(store, |session| {
         let value = typical();
         session.user_id = Some(value.user_id);
         session.name = value.name;

@@ -665,16 +665,12 @@ async fn on_the_sqlite_store_a_user_lists_and_ends_their_sessions(framework: Fra
 )]
 async fn on_the_redis_store_a_user_lists_and_ends_their_sessions() {
     let server = sessions_tests::RedisServer::start("demo-owners");
-    for framework in [Framework::Axum, Framework::Actix] {
-        let store = sessions::store::RedisStore::connect(&server.url(), Default::default(), Key::generate())
+    on_one_database_with_each_framework(async || {
+        sessions::store::RedisStore::connect(&server.url(), Default::default(), Key::generate())
             .await
-            .unwrap();
-        let users = (
-            &*format!("Ada on {framework:?}"),
-            &*format!("Bob on {framework:?}"),
-        );
-        a_user_lists_and_ends_their_sessions(&serve(framework, store.clone(), store).await, users).await;
-    }
+            .unwrap()
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -684,10 +680,19 @@ async fn on_the_redis_store_a_user_lists_and_ends_their_sessions() {
 )]
 async fn on_the_postgres_store_a_user_lists_and_ends_their_sessions() {
     let server = sessions_tests::PostgresServer::start("demo-owners");
-    for framework in [Framework::Axum, Framework::Actix] {
-        let store = sessions::store::PostgresStore::connect(&server.url(), Key::generate())
+    on_one_database_with_each_framework(async || {
+        sessions::store::PostgresStore::connect(&server.url(), Key::generate())
             .await
-            .unwrap();
+            .unwrap()
+    })
+    .await;
+}
+
+/// [`a_user_lists_and_ends_their_sessions`] with each framework in turn, on stores `connect` opens
+/// on one database (a server of its own is slow to start): the users differ by framework.
+async fn on_one_database_with_each_framework<St: Store + Clone>(connect: impl AsyncFn() -> St) {
+    for framework in [Framework::Axum, Framework::Actix] {
+        let store = connect().await;
         let users = (
             &*format!("Ada on {framework:?}"),
             &*format!("Bob on {framework:?}"),

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sessions::clock::ManualClock;
 use sessions::store::{
-    Backend, FileBackend, FileStore, MemoryBackend, MemoryRevocations, PostgresStore, RedisBackend,
-    RedisOptions, RedisStore, ServerStore, SqliteStore,
+    Backend, FileStore, MemoryBackend, MemoryRevocations, PostgresStore, RedisOptions, RedisStore,
+    Revocations, ServerStore, SqliteStore,
 };
 use sessions::{CookieStore, Keys};
 use sessions_examples::counted::Counted;
@@ -48,6 +48,27 @@ impl Fleet for CookiesRevokedInMemory {
 }
 
 sessions_tests::revocation_contract!(cookie_store_revoked_in_memory: cookie CookiesRevokedInMemory);
+
+/// Cookie stores whose revocations are kept by the backend of a server-side store's fleet `F`
+/// (files, Redis, SQL), shared by the instances.
+struct CookiesRevokedIn<F>(F);
+
+impl<F, B> Fleet for CookiesRevokedIn<F>
+where
+    F: Fleet<Store = ServerStore<B>>,
+    B: Backend + Revocations + Clone,
+{
+    type Store = CookieStore;
+    async fn storage() -> Self {
+        CookiesRevokedIn(F::storage().await)
+    }
+    async fn instance(&self, keys: Keys, clock: &ManualClock) -> CookieStore {
+        let server = self.0.instance(keys.clone(), clock).await;
+        CookieStore::new(keys)
+            .with_clock(clock.clone())
+            .with_revocations(server.backend().clone())
+    }
+}
 
 /// A backend in this process's memory, shared by the instances.
 struct Shared<B>(Arc<B>);
@@ -89,22 +110,7 @@ impl Drop for Files {
 sessions_tests::store_contract!(file_store: server Files);
 sessions_tests::revocation_contract!(file_store_owners: server Files);
 
-/// Cookie stores with their revocations in a directory they share.
-struct CookiesRevokedInFiles(Files);
-
-impl Fleet for CookiesRevokedInFiles {
-    type Store = CookieStore;
-    async fn storage() -> Self {
-        CookiesRevokedInFiles(Files::storage().await)
-    }
-    async fn instance(&self, keys: Keys, clock: &ManualClock) -> CookieStore {
-        CookieStore::new(keys)
-            .with_clock(clock.clone())
-            .with_revocations(FileBackend::open(&self.0.0).unwrap())
-    }
-}
-
-sessions_tests::revocation_contract!(cookie_store_revoked_in_files: cookie CookiesRevokedInFiles);
+sessions_tests::revocation_contract!(cookie_store_revoked_in_files: cookie CookiesRevokedIn<Files>);
 
 /// An SQLite database file of its own per test; each instance opens it with a pool of its own, as
 /// the processes of one app would.
@@ -128,23 +134,7 @@ impl Fleet for Sqlite {
 sessions_tests::store_contract!(sqlite_store: server Sqlite);
 sessions_tests::revocation_contract!(sqlite_store_owners: server Sqlite);
 
-/// Cookie stores with their revocations in an SQLite database they share.
-struct CookiesRevokedInSqlite(Sqlite);
-
-impl Fleet for CookiesRevokedInSqlite {
-    type Store = CookieStore;
-    async fn storage() -> Self {
-        CookiesRevokedInSqlite(Sqlite::storage().await)
-    }
-    async fn instance(&self, keys: Keys, clock: &ManualClock) -> CookieStore {
-        let store = self.0.instance(keys.clone(), clock).await;
-        CookieStore::new(keys)
-            .with_clock(clock.clone())
-            .with_revocations(store.backend().clone())
-    }
-}
-
-sessions_tests::revocation_contract!(cookie_store_revoked_in_sqlite: cookie CookiesRevokedInSqlite);
+sessions_tests::revocation_contract!(cookie_store_revoked_in_sqlite: cookie CookiesRevokedIn<Sqlite>);
 
 /// A PostgreSQL server of its own per test.
 struct Postgres(PostgresServer);
@@ -179,24 +169,8 @@ sessions_tests::revocation_contract!(
     )]
 );
 
-/// Cookie stores with their revocations in a PostgreSQL database they share.
-struct CookiesRevokedInPostgres(Postgres);
-
-impl Fleet for CookiesRevokedInPostgres {
-    type Store = CookieStore;
-    async fn storage() -> Self {
-        CookiesRevokedInPostgres(Postgres::storage().await)
-    }
-    async fn instance(&self, keys: Keys, clock: &ManualClock) -> CookieStore {
-        let store = self.0.instance(keys.clone(), clock).await;
-        CookieStore::new(keys)
-            .with_clock(clock.clone())
-            .with_revocations(store.backend().clone())
-    }
-}
-
 sessions_tests::revocation_contract!(
-    cookie_store_revoked_in_postgres: cookie CookiesRevokedInPostgres,
+    cookie_store_revoked_in_postgres: cookie CookiesRevokedIn<Postgres>,
     #[cfg_attr(
         not(postgres_server),
         ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
@@ -238,26 +212,8 @@ sessions_tests::revocation_contract!(
     )]
 );
 
-/// Cookie stores with their revocations in a Redis they share.
-struct CookiesRevokedInRedis(Redis);
-
-impl Fleet for CookiesRevokedInRedis {
-    type Store = CookieStore;
-    async fn storage() -> Self {
-        CookiesRevokedInRedis(Redis::storage().await)
-    }
-    async fn instance(&self, keys: Keys, clock: &ManualClock) -> CookieStore {
-        let backend = RedisBackend::connect(&self.0.0.url(), RedisOptions::default())
-            .await
-            .unwrap();
-        CookieStore::new(keys)
-            .with_clock(clock.clone())
-            .with_revocations(backend)
-    }
-}
-
 sessions_tests::revocation_contract!(
-    cookie_store_revoked_in_redis: cookie CookiesRevokedInRedis,
+    cookie_store_revoked_in_redis: cookie CookiesRevokedIn<Redis>,
     #[cfg_attr(
         not(redis_server),
         ignore = "redis-server is not on the PATH: the Redis store is not tested"

@@ -31,8 +31,14 @@ pub fn typical() -> Typical {
 
 /// A request carrying the cookie that a first save of the typical session through `store` sets.
 pub async fn signed_in<St: Store>(store: &St) -> HeaderMap {
-    let mut session = store.load::<Typical>(&HeaderMap::new()).await.unwrap();
-    *session = typical();
+    signed_in_as::<Typical, _>(store, |session| *session = typical()).await
+}
+
+/// A request carrying the cookie that a first save through `store` of a session of type `S`,
+/// filled by `fill`, sets.
+pub async fn signed_in_as<S: Session, St: Store>(store: &St, fill: impl FnOnce(&mut S)) -> HeaderMap {
+    let mut session = store.load::<S>(&HeaderMap::new()).await.unwrap();
+    fill(&mut session);
     let mut response = HeaderMap::new();
     store.save(&mut session, &mut response).await.unwrap();
     let pair = response[SET_COOKIE]

@@ -11,13 +11,10 @@ use std::time::{Duration, SystemTime};
 use sqlx::Postgres;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use crate::codec::id::SessionId;
 use crate::key::Keys;
-use crate::owner::Owner;
-use crate::store::revocations::Revocations;
-use crate::store::server::{Backend, Indexed, Saved, ServerStore, SessionWrite, Stored};
+use crate::store::server::ServerStore;
 use crate::store::sql::statements::Dialect;
-use crate::store::sql::table::Table;
+use crate::store::sql::table::{Table, backend_on_table};
 use crate::store::sql::{DEFAULT_TABLE, SqlStoreError, SqlSweeper, database_error};
 
 /// A [`ServerStore`] keeping sessions in PostgreSQL.
@@ -161,52 +158,4 @@ impl PostgresBackend {
     }
 }
 
-impl Backend for PostgresBackend {
-    type Error = SqlStoreError;
-
-    async fn load(&self, id: &SessionId) -> Result<Option<Stored>, SqlStoreError> {
-        self.table.load(id).await
-    }
-
-    async fn save(&self, write: SessionWrite) -> Result<Saved, SqlStoreError> {
-        self.table.save(&write).await
-    }
-
-    async fn delete(&self, id: &SessionId) -> Result<(), SqlStoreError> {
-        self.table.delete(id).await
-    }
-
-    async fn sessions_of(
-        &self,
-        owner: &Owner,
-        _listed: &[u32],
-    ) -> Result<Option<Vec<Indexed>>, SqlStoreError> {
-        self.table.sessions_of(owner).await.map(Some)
-    }
-
-    async fn revoke_owner(
-        &self,
-        owner: &Owner,
-        keep: Option<&SessionId>,
-    ) -> Result<Option<usize>, SqlStoreError> {
-        self.table.revoke_owner(owner, keep).await.map(Some)
-    }
-}
-
-/// Revocations of cookie sessions in the table's `_revoked` table.
-impl Revocations for PostgresBackend {
-    type Error = SqlStoreError;
-
-    async fn revoked_before(&self, owner: &Owner) -> Result<Option<SystemTime>, SqlStoreError> {
-        self.table.revoked_before(owner).await
-    }
-
-    async fn revoke_before(
-        &self,
-        owner: &Owner,
-        at: SystemTime,
-        keep_for: Duration,
-    ) -> Result<(), SqlStoreError> {
-        self.table.revoke_before(owner, at, keep_for).await
-    }
-}
+backend_on_table!(PostgresBackend);

@@ -317,3 +317,71 @@ fn connection_lost(error: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// The [`Backend`](crate::store::Backend) and [`Revocations`](crate::store::Revocations) impls of
+/// an SQL store's public backend type, which holds its [`Table`] as `table`: every call goes to
+/// the table.
+macro_rules! backend_on_table {
+    ($backend:ty) => {
+        impl $crate::store::Backend for $backend {
+            type Error = $crate::store::SqlStoreError;
+
+            async fn load(
+                &self,
+                id: &$crate::store::SessionId,
+            ) -> Result<Option<$crate::store::Stored>, Self::Error> {
+                self.table.load(id).await
+            }
+
+            async fn save(
+                &self,
+                write: $crate::store::SessionWrite,
+            ) -> Result<$crate::store::Saved, Self::Error> {
+                self.table.save(&write).await
+            }
+
+            async fn delete(&self, id: &$crate::store::SessionId) -> Result<(), Self::Error> {
+                self.table.delete(id).await
+            }
+
+            async fn sessions_of(
+                &self,
+                owner: &$crate::owner::Owner,
+                _listed: &[u32],
+            ) -> Result<Option<Vec<$crate::store::Indexed>>, Self::Error> {
+                self.table.sessions_of(owner).await.map(Some)
+            }
+
+            async fn revoke_owner(
+                &self,
+                owner: &$crate::owner::Owner,
+                keep: Option<&$crate::store::SessionId>,
+            ) -> Result<Option<usize>, Self::Error> {
+                self.table.revoke_owner(owner, keep).await.map(Some)
+            }
+        }
+
+        /// Revocations of cookie sessions in the table's `_revoked` table.
+        impl $crate::store::Revocations for $backend {
+            type Error = $crate::store::SqlStoreError;
+
+            async fn revoked_before(
+                &self,
+                owner: &$crate::owner::Owner,
+            ) -> Result<Option<std::time::SystemTime>, Self::Error> {
+                self.table.revoked_before(owner).await
+            }
+
+            async fn revoke_before(
+                &self,
+                owner: &$crate::owner::Owner,
+                at: std::time::SystemTime,
+                keep_for: std::time::Duration,
+            ) -> Result<(), Self::Error> {
+                self.table.revoke_before(owner, at, keep_for).await
+            }
+        }
+    };
+}
+
+pub(crate) use backend_on_table;
