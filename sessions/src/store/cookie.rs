@@ -113,7 +113,10 @@ impl CookieStore {
     /// over: the first value that opens wins; none gives a fresh session, with the first refusal's reason.
     /// Repeated values are tried once, and only the first 4 distinct ones are tried.
     ///
-    /// [`Store::load`] is this, fed from the request's `Cookie` headers.
+    /// [`Store::load`] is this, fed from the request's `Cookie` headers, and then, on a store with
+    /// revocations ([`CookieStore::with_revocations`]), the check of a session's owner against them:
+    /// `open` cannot wait for that lookup, so it does not revoke anything. Use [`Store::load`] for
+    /// sessions with an owner.
     pub fn open<'v, S: Session>(&self, values: impl IntoIterator<Item = &'v str>) -> Loaded<S> {
         let now = self.context.now();
         let candidates = self.context.candidates(values);

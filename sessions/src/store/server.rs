@@ -29,6 +29,13 @@ use crate::store::{Context, Store};
 /// for the backend (a mutex, a file lock, a Redis script, or a compare and swap: a backend that can
 /// write on a condition merges into [`SessionWrite::loaded`], the record the session was loaded
 /// from, and stores the result only if the record is still that one, without reading it first).
+///
+/// A backend may also keep an owner index, for listing and revoking an owner's sessions (see
+/// [`crate::owner`]): it implements [`Backend::sessions_of`] and [`Backend::revoke_owner`], and
+/// changes the index in the same atomic step as the record it belongs to
+/// ([`SessionWrite::owner_after`] or [`SessionWrite::merged_owners`] say how). One that does not
+/// keeps the two defaults, and its store answers listing and revoking with
+/// [`OwnersError::Unsupported`].
 pub trait Backend: Send + Sync + 'static {
     /// What goes wrong in this backend (I/O, connection).
     type Error: std::error::Error + Send + Sync + 'static;
