@@ -10,7 +10,10 @@ macro_rules! session {
 }
 
 session!(AppSession {
+    #[owner]
     user_id: Option<u64>,
+    #[listed]
+    device: Option<String>,
     #[flash]
     notice: Option<String>,
     #[max_age("10m")]
@@ -22,5 +25,8 @@ fn compiles_and_runs() {
     let mut session = AppSession::default();
     session.flash_notice("hello".into());
     assert_eq!(session.take_notice().as_deref(), Some("hello"));
-    assert_eq!(AppSession::FIELDS.len(), 3);
+    assert_eq!(AppSession::FIELDS.len(), 4);
+    assert!(session.owner().is_none());
+    session.user_id = Some(7);
+    assert!(session.owner().is_some());
 }
