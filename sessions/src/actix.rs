@@ -45,6 +45,7 @@ use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, Respon
 
 use crate::layer::{Registry, RequestSessions, SessionGuard, ask_to_retry, report_fault};
 pub use crate::layer::{SessionError, SessionLayer};
+use crate::owner::OwnersError;
 
 /// A typed session, extracted in a handler; saved after it when it changed.
 pub type Session<S> = SessionGuard<S>;
@@ -145,13 +146,40 @@ impl ResponseError for SessionError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        report_fault("could not load a session", self);
-        let mut retry = http::HeaderMap::new();
-        ask_to_retry(self.status(), &mut retry);
-        let mut response = HttpResponse::build(self.status_code()).body(self.body_text());
-        copy_headers(&retry, response.headers_mut());
-        response
+        fault_response("could not load a session", self, self.status(), self.body_text())
     }
+}
+
+/// Listing or revoking sessions failed: logged, and answered like [`SessionError`] with
+/// [`OwnersError::status`] and [`OwnersError::body_text`], so a handler can use `?` on
+/// [`Store::sessions_of`](crate::Store::sessions_of) and the revocations.
+impl ResponseError for OwnersError {
+    fn status_code(&self) -> ActixStatus {
+        from_http_status(self.status())
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        fault_response(
+            "could not list or revoke sessions",
+            self,
+            self.status(),
+            self.body_text(),
+        )
+    }
+}
+
+fn fault_response(
+    what: &str,
+    error: &(dyn std::error::Error + 'static),
+    status: http::StatusCode,
+    body: String,
+) -> HttpResponse {
+    report_fault(what, error);
+    let mut retry = http::HeaderMap::new();
+    ask_to_retry(status, &mut retry);
+    let mut response = HttpResponse::build(from_http_status(status)).body(body);
+    copy_headers(&retry, response.headers_mut());
+    response
 }
 
 /// The request's `Cookie` lines, as the stores read them.

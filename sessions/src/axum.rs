@@ -32,6 +32,7 @@ use http::request::Parts;
 use crate::layer::{RequestSessions, SessionGuard};
 pub use crate::layer::{SessionError, SessionLayer};
 use crate::layer::{ask_to_retry, report_fault};
+use crate::owner::OwnersError;
 
 /// A typed session, extracted in a handler; saved after it when it changed.
 pub type Session<S> = SessionGuard<S>;
@@ -56,10 +57,32 @@ impl<S: crate::Session, State: Sync> FromRequestParts<State> for SessionGuard<S>
 /// For a response of the app's own, extract `Result<Session<S>, SessionError>` and match on it.
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
-        report_fault("could not load a session", &self);
-        let status = self.status();
-        let mut response = (status, self.body_text()).into_response();
-        ask_to_retry(status, response.headers_mut());
-        response
+        fault_response("could not load a session", &self, self.status(), self.body_text())
     }
+}
+
+/// Listing or revoking sessions failed: logged, and answered like [`SessionError`] with
+/// [`OwnersError::status`] and [`OwnersError::body_text`], so a handler can use `?` on
+/// [`Store::sessions_of`](crate::Store::sessions_of) and the revocations.
+impl IntoResponse for OwnersError {
+    fn into_response(self) -> Response {
+        fault_response(
+            "could not list or revoke sessions",
+            &self,
+            self.status(),
+            self.body_text(),
+        )
+    }
+}
+
+fn fault_response(
+    what: &str,
+    error: &(dyn std::error::Error + 'static),
+    status: http::StatusCode,
+    body: String,
+) -> Response {
+    report_fault(what, error);
+    let mut response = (status, body).into_response();
+    ask_to_retry(status, response.headers_mut());
+    response
 }

@@ -236,3 +236,14 @@ impl SaveError {
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
 pub struct FieldError(#[from] Box<dyn std::error::Error + Send + Sync>);
+
+/// The body of a response for a server fault with `status`: in debug builds, what went wrong and
+/// how to fix it; in release builds only the status's reason, since details are for the logs, not
+/// clients.
+pub(crate) fn fault_body(error: &dyn fmt::Display, status: http::StatusCode) -> String {
+    if cfg!(debug_assertions) {
+        error.to_string()
+    } else {
+        status.canonical_reason().unwrap_or_default().to_owned()
+    }
+}

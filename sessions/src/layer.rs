@@ -372,11 +372,7 @@ impl SessionError {
     /// The body of the response this error becomes: in debug builds, what went wrong and how to fix
     /// it; in release builds only the status's reason, since details are for the logs, not clients.
     pub fn body_text(&self) -> String {
-        if cfg!(debug_assertions) {
-            self.to_string()
-        } else {
-            self.status().canonical_reason().unwrap_or_default().to_owned()
-        }
+        crate::error::fault_body(self, self.status())
     }
 }
 

@@ -3,7 +3,8 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use sessions::store::{Backend, MemoryBackend, Saved, SessionId, SessionWrite, Stored};
+use sessions::owner::Owner;
+use sessions::store::{Backend, Indexed, MemoryBackend, Saved, SessionId, SessionWrite, Stored};
 
 /// A memory backend that counts loads and can go down.
 #[derive(Debug, Default)]
@@ -40,5 +41,12 @@ impl Backend for Watched {
     async fn delete(&self, id: &SessionId) -> Result<(), Down> {
         let _ = self.inner.delete(id).await;
         Ok(())
+    }
+    async fn sessions_of(&self, owner: &Owner, listed: &[u32]) -> Result<Option<Vec<Indexed>>, Down> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(Down);
+        }
+        let Ok(indexed) = self.inner.sessions_of(owner, listed).await;
+        Ok(indexed)
     }
 }

@@ -10,8 +10,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
 use actix_web::{App, HttpResponse, test, web};
 use sessions::actix::{Session, SessionError, SessionLayer};
+use sessions::owner::{Owner, OwnersError};
 use sessions::store::ServerStore;
-use sessions::{CookieStore, Key, Keys};
+use sessions::{CookieStore, Key, Keys, Store};
 use sessions_tests::Watched;
 
 #[derive(sessions::Session, Default)]
@@ -362,4 +363,40 @@ async fn hostile_cookie_headers_give_a_fresh_session_or_leave_the_real_one_alone
         .to_request();
     let body = test::read_body(test::call_service(&app, request).await).await;
     assert!(body.starts_with(b"Some(7)"), "{body:?}");
+}
+
+async fn devices<St: Store>(store: web::Data<St>) -> Result<String, OwnersError> {
+    let listed = store
+        .sessions_of::<Account>(&Owner::of::<Account>(&7u64), None)
+        .await?;
+    Ok(listed.len().to_string())
+}
+
+/// A handler that lists sessions answers a failure with `?`: a store that is down is a 503 to
+/// retry, a store that cannot list is a 500 whose body (in debug builds) says why.
+#[actix_web::test]
+async fn listing_errors_are_answers_with_their_status() {
+    let (server, cookies) = stores();
+    let on_server = test::init_service(
+        App::new()
+            .app_data(web::Data::new(server.clone()))
+            .route("/devices", web::get().to(devices::<ServerStore<Watched>>)),
+    )
+    .await;
+    let answer = call(&on_server, "/devices", &[]).await;
+    assert_eq!((answer.status, answer.body.as_str()), (StatusCode::OK, "0"));
+    server.backend().down.store(true, Ordering::SeqCst);
+    let answer = call(&on_server, "/devices", &[]).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.retry_after.as_deref(), Some("5"));
+
+    let on_cookies = test::init_service(
+        App::new()
+            .app_data(web::Data::new(cookies))
+            .route("/devices", web::get().to(devices::<CookieStore>)),
+    )
+    .await;
+    let answer = call(&on_cookies, "/devices", &[]).await;
+    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(answer.body.contains("cannot list sessions"), "{}", answer.body);
 }

@@ -5,12 +5,14 @@ use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::State;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use http::header::{COOKIE, SET_COOKIE};
 use sessions::axum::{Session, SessionLayer};
+use sessions::owner::{Owner, OwnersError};
 use sessions::store::ServerStore;
-use sessions::{CookieStore, Key, Keys};
+use sessions::{CookieStore, Key, Keys, Store};
 use sessions_tests::Watched;
 use tower::ServiceExt;
 
@@ -260,4 +262,39 @@ async fn the_plain_tower_layer_wraps_a_service_that_cannot_be_cloned() {
     second.headers_mut().insert(COOKIE, cookie.parse().unwrap());
     let second = service.ready().await.unwrap().call(second).await.unwrap();
     assert_eq!(second.body(), "Some(2)", "the session came back from the cookie");
+}
+
+async fn devices<St: Store>(State(store): State<St>) -> Result<String, OwnersError> {
+    let listed = store
+        .sessions_of::<Account>(&Owner::of::<Account>(&7u64), None)
+        .await?;
+    Ok(listed.len().to_string())
+}
+
+/// A handler that lists sessions answers a failure with `?`: a store that is down is a 503 to
+/// retry, a store that cannot list is a 500 whose body (in debug builds) says why.
+#[tokio::test]
+async fn listing_errors_are_answers_with_their_status() {
+    let (server, cookies) = stores();
+    let listing = |app: Router| async move { outcome(call(&app, "/devices", &[]).await).await };
+    let on_server = Router::new()
+        .route("/devices", get(devices::<ServerStore<Watched>>))
+        .with_state(server.clone());
+    assert_eq!(
+        listing(on_server.clone()).await,
+        (StatusCode::OK, None, "0".to_owned())
+    );
+    server.backend().down.store(true, Ordering::SeqCst);
+    let (status, retry_after, _) = listing(on_server).await;
+    assert_eq!(
+        (status, retry_after.as_deref()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("5"))
+    );
+
+    let on_cookies = Router::new()
+        .route("/devices", get(devices::<CookieStore>))
+        .with_state(cookies);
+    let (status, _, body) = listing(on_cookies).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body.contains("cannot list sessions"), "{body}");
 }

@@ -199,6 +199,12 @@ impl OwnersError {
         }
     }
 
+    /// The body of the response this error becomes: in debug builds, what went wrong; in release
+    /// builds only the status's reason, since details are for the logs, not clients.
+    pub fn body_text(&self) -> String {
+        crate::error::fault_body(self, self.status())
+    }
+
     pub(crate) fn store<S: Session>(
         what: &'static str,
     ) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> Self {
