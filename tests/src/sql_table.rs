@@ -161,3 +161,41 @@ pub async fn a_table_from_before_owners_gets_the_owner_index<St: Store>(
     assert_eq!(who(&store, &mut phone).await, None);
     assert_eq!(who(&store, &mut laptop).await, Some(7));
 }
+
+/// Revocations of cookie sessions keep the later time and the longer keep of two, and the sweep
+/// (`sweep`, at a given time) drops them once past their keep, and not before.
+pub async fn revocations_keep_the_later_time_and_go_once_past_their_use(
+    revocations: &impl sessions::store::Revocations,
+    sweep: impl AsyncFn(std::time::SystemTime) -> Result<u64, SqlStoreError>,
+    raw: &AnyPool,
+) {
+    use crate::revocation::Account;
+    use sessions::owner::Owner;
+    use std::time::UNIX_EPOCH;
+
+    let owner = Owner::of::<Account>(&7u64);
+    let at = UNIX_EPOCH + Duration::from_secs(crate::contract::START);
+    revocations
+        .revoke_before(&owner, at, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    revocations
+        .revoke_before(&owner, at - Duration::from_secs(10), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(revocations.revoked_before(&owner).await.unwrap(), Some(at));
+    let other = Owner::of::<Account>(&8u64);
+    assert_eq!(revocations.revoked_before(&other).await.unwrap(), None);
+
+    let rows = async || -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM sessions_revoked")
+            .fetch_one(raw)
+            .await
+            .unwrap()
+    };
+    sweep(at + Duration::from_secs(3599)).await.unwrap();
+    assert_eq!(rows().await, 1, "kept for the longer of the two");
+    sweep(at + Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(rows().await, 0);
+    assert_eq!(revocations.revoked_before(&owner).await.unwrap(), None);
+}

@@ -221,3 +221,22 @@ async fn a_table_from_before_owners_gets_the_owner_index() {
     )
     .await;
 }
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_server),
+    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
+)]
+async fn revocations_keep_the_later_time_and_go_once_past_their_use() {
+    let server = PostgresServer::start("revocations");
+    let store = PostgresStore::connect(&server.url(), Key::generate())
+        .await
+        .unwrap();
+    let backend = store.backend();
+    sql_table::revocations_keep_the_later_time_and_go_once_past_their_use(
+        backend,
+        async |now| backend.sweep(now).await,
+        &sql_table::raw_pool(&server.url()).await,
+    )
+    .await;
+}

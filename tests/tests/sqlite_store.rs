@@ -224,3 +224,17 @@ async fn a_table_from_before_owners_gets_the_owner_index() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn revocations_keep_the_later_time_and_go_once_past_their_use() {
+    let dir = TempDir::new("revocations");
+    let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
+    let store = open(&dir, &keys, &clock).await;
+    let backend = store.backend();
+    sql_table::revocations_keep_the_later_time_and_go_once_past_their_use(
+        backend,
+        async |now| backend.sweep(now).await,
+        &raw(&dir).await,
+    )
+    .await;
+}
