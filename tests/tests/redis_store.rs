@@ -303,3 +303,44 @@ async fn a_rolling_key_change_signs_nobody_out_and_deletes_nothing() {
         "the session is still in Redis"
     );
 }
+
+/// A session whose key Redis expired (its TTL: here deleted as Redis would) leaves the listing and
+/// its owner's set, at the next listing; the set itself expires with the longest-lived session.
+#[tokio::test]
+#[cfg_attr(
+    not(redis_server),
+    ignore = "redis-server is not on the PATH: the Redis store is not tested"
+)]
+async fn a_session_expired_by_its_ttl_leaves_the_owner_index() {
+    use sessions::owner::Owner;
+    use sessions_tests::revocation::{Account, signed_in};
+
+    let (server, store, _, _) = two_instances("owner-ttl").await;
+    let _laptop = signed_in(&store, 7, "laptop").await;
+    let _phone = signed_in(&store, 7, "phone").await;
+    let owner = Owner::of::<Account>(&7u64);
+    let set = format!("session:owner:{}", owner.to_text());
+    let mut raw = server.raw().await;
+    let members: Vec<String> = redis::cmd("SMEMBERS")
+        .arg(&set)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(members.len(), 2);
+    let set_ttl: i64 = redis::cmd("PTTL").arg(&set).query_async(&mut raw).await.unwrap();
+    assert!(set_ttl > 0, "the set expires: {set_ttl}");
+
+    let _: i64 = redis::cmd("DEL")
+        .arg(format!("session:{}", members[0]))
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let listed = store.sessions_of::<Account>(&owner, None).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let members: Vec<String> = redis::cmd("SMEMBERS")
+        .arg(&set)
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(members.len(), 1, "the listing took the expired id out of the set");
+}
