@@ -451,9 +451,10 @@ them: this browser's is {}, signed in {}.</p>{}"#,
                 )
             };
             format!(
-                r#"<li class="session"><b>{device}</b><br>signed in {}<br>last seen {}<br>{action}</li>"#,
+                r#"<li class="session"><b>{device}</b><br>signed in {}<br>last seen {}<br>ends by {}<br>{action}</li>"#,
                 httpdate::fmt_http_date(session.created_at),
                 httpdate::fmt_http_date(session.last_seen),
+                httpdate::fmt_http_date(session.expires_at),
             )
         })
         .collect();

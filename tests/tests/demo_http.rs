@@ -598,6 +598,7 @@ async fn a_user_lists_and_ends_their_sessions(base: &str, (ada, bob_name): (&str
     assert!(page.contains("You are signed in on 3 devices"), "{page}");
     assert!(page.contains("<b>Firefox on Linux</b>"), "{page}");
     assert!(page.contains("<b>This device</b>"), "{page}");
+    assert_eq!(page.matches("ends by ").count(), 3, "each session's end: {page}");
     assert!(page.contains("<b>Safari on iPhone</b>") && page.contains("<b>Chrome on Windows</b>"));
     let phone_handle = handle_of(&page, "Safari on iPhone");
 
