@@ -93,17 +93,20 @@ impl Clock for ManualClock {
 
 /// Whole seconds since the Unix epoch, the resolution of every time in the wire format.
 pub(crate) fn unix_seconds(clock: &dyn Clock) -> u64 {
-    clock
-        .now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs())
+    seconds_of(clock.now())
+}
+
+/// `time` in whole seconds since the Unix epoch; a time before it is 0.
+pub(crate) fn seconds_of(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs())
 }
 
 /// The latest time this crate represents: the last second of the year 9999. Stored bytes can claim any
 /// `u64` of seconds, and `SystemTime` cannot hold them all.
 pub(crate) const LATEST_UNIX_SECONDS: u64 = 253_402_300_799;
 
-/// The inverse of [`unix_seconds`], for the times a loaded session reports. Total: a time past
+/// The inverse of [`unix_seconds`], for the times a loaded session reports and every time read back
+/// from a store. Total: a time past
 /// [`LATEST_UNIX_SECONDS`] (only a corrupt store or a nonsense setting gives one) reads as that.
 pub(crate) fn system_time(unix_seconds: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(unix_seconds.min(LATEST_UNIX_SECONDS))

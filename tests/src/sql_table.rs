@@ -199,3 +199,19 @@ pub async fn revocations_keep_the_later_time_and_go_once_past_their_use(
     assert_eq!(rows().await, 0);
     assert_eq!(revocations.revoked_before(&owner).await.unwrap(), None);
 }
+
+/// Revocations read back from the table are input too: a time past what `SystemTime` holds
+/// refuses the owner's sessions (here of `cookies`, revoked through the table), never a panic.
+pub async fn a_corrupt_revocation_does_not_panic(cookies: &impl Store, raw: &AnyPool) {
+    use crate::revocation::{Account, signed_in, who};
+    use sessions::owner::Owner;
+
+    let mut laptop = signed_in(cookies, 7, "laptop").await;
+    sqlx::query("INSERT INTO sessions_revoked (owner, revoked_before, until) VALUES ($1, $2, $2)")
+        .bind(Owner::of::<Account>(&7u64).to_text())
+        .bind(i64::MAX)
+        .execute(raw)
+        .await
+        .unwrap();
+    assert_eq!(who(cookies, &mut laptop).await, None);
+}

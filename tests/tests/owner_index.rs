@@ -186,3 +186,25 @@ async fn cookie_revocations_cost_one_lookup_per_owned_load_and_an_outage_signs_n
         "still signed in"
     );
 }
+
+/// Revocations read back from storage are input too: a time past what `SystemTime` holds (a
+/// corrupt file) is read as the latest time there is, and refuses the owner's sessions, never a
+/// panic; bytes that are no revocation at all revoke nothing.
+#[tokio::test]
+async fn corrupt_revocation_files_neither_panic_nor_revoke_by_mistake() {
+    let dir = Dir::new("corrupt-revoked");
+    let backend = FileBackend::open(&dir.0).unwrap();
+    let cookies = CookieStore::new(Key::generate()).with_revocations(backend);
+    let mut laptop = signed_in(&cookies, 7, "laptop").await;
+    let file = dir.0.join("revoked").join(owner(7).to_text());
+
+    std::fs::write(&file, b"not a revocation").unwrap();
+    assert_eq!(who(&cookies, &mut laptop).await, Some(7));
+
+    let mut far_future = b"SSR1".to_vec();
+    far_future.extend_from_slice(&u64::MAX.to_be_bytes());
+    far_future.extend_from_slice(&u64::MAX.to_be_bytes());
+    std::fs::write(&file, far_future).unwrap();
+    let refused = laptop.load::<Account>(&cookies).await;
+    assert_eq!(refused.rejection(), Some(sessions::Rejection::Revoked));
+}

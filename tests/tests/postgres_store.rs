@@ -240,3 +240,17 @@ async fn revocations_keep_the_later_time_and_go_once_past_their_use() {
     )
     .await;
 }
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_server),
+    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
+)]
+async fn a_corrupt_revocation_does_not_panic() {
+    let server = PostgresServer::start("corrupt-revocation");
+    let store = PostgresStore::connect(&server.url(), Key::generate())
+        .await
+        .unwrap();
+    let cookies = sessions::CookieStore::new(Key::generate()).with_revocations(store.backend().clone());
+    sql_table::a_corrupt_revocation_does_not_panic(&cookies, &sql_table::raw_pool(&server.url()).await).await;
+}

@@ -344,3 +344,35 @@ async fn a_session_expired_by_its_ttl_leaves_the_owner_index() {
         .unwrap();
     assert_eq!(members.len(), 1, "the listing took the expired id out of the set");
 }
+
+/// Revocations read back from Redis are input too: a time past what `SystemTime` holds refuses the
+/// owner's sessions, never a panic; a value that is no time revokes nothing and fails no request.
+#[tokio::test]
+#[cfg_attr(
+    not(redis_server),
+    ignore = "redis-server is not on the PATH: the Redis store is not tested"
+)]
+async fn corrupt_revocations_neither_panic_nor_fail_requests() {
+    use sessions::CookieStore;
+    use sessions::owner::Owner;
+    use sessions::store::RedisBackend;
+    use sessions_tests::revocation::{Account, signed_in, who};
+
+    let server = RedisServer::start("corrupt-revoked");
+    let backend = RedisBackend::connect(&server.url(), RedisOptions::default())
+        .await
+        .unwrap();
+    let cookies = CookieStore::new(Key::generate()).with_revocations(backend);
+    let mut laptop = signed_in(&cookies, 7, "laptop").await;
+    let key = format!("session:revoked:{}", Owner::of::<Account>(&7u64).to_text());
+    let mut raw = server.raw().await;
+    for (value, user) in [("not a time", Some(7)), ("18446744073709551615", None)] {
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg(value)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(who(&cookies, &mut laptop).await, user, "{value}");
+    }
+}

@@ -238,3 +238,12 @@ async fn revocations_keep_the_later_time_and_go_once_past_their_use() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_corrupt_revocation_does_not_panic() {
+    let dir = TempDir::new("corrupt-revocation");
+    let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
+    let store = open(&dir, &keys, &clock).await;
+    let cookies = sessions::CookieStore::new(keys).with_revocations(store.backend().clone());
+    sql_table::a_corrupt_revocation_does_not_panic(&cookies, &raw(&dir).await).await;
+}

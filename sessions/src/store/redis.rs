@@ -24,11 +24,12 @@
 //! of one session both keep their change, without a read before the write.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use redis::aio::ConnectionManager;
 use redis::{Client, Script};
 
+use crate::clock::{seconds_of, system_time};
 use crate::codec::id::SessionId;
 use crate::key::Keys;
 use crate::owner::Owner;
@@ -414,8 +415,22 @@ impl Revocations for RedisBackend {
         let mut connection = self.connection.clone();
         let mut command = redis::cmd("GET");
         command.arg(format!("{}revoked:{}", self.prefix, owner.to_text()));
-        let stored: Option<u64> = self.bounded(command.query_async(&mut connection)).await?;
-        Ok(stored.map(|seconds| UNIX_EPOCH + Duration::from_secs(seconds)))
+        let stored: Option<Vec<u8>> = self.bounded(command.query_async(&mut connection)).await?;
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        // Read back from Redis, so input: a value that is no time revokes nothing (and fails no
+        // request); one past what this crate represents reads as the latest time there is.
+        match std::str::from_utf8(&stored)
+            .ok()
+            .and_then(|text| text.parse().ok())
+        {
+            Some(seconds) => Ok(Some(system_time(seconds))),
+            None => {
+                tracing::warn!(owner = ?owner, "a revocation in Redis that is not a time; ignored");
+                Ok(None)
+            }
+        }
     }
 
     async fn revoke_before(
@@ -424,7 +439,7 @@ impl Revocations for RedisBackend {
         at: SystemTime,
         keep_for: Duration,
     ) -> Result<(), RedisStoreError> {
-        let seconds = at.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
+        let seconds = seconds_of(at);
         let mut invocation =
             self.scripts
                 .revoke_before

@@ -26,9 +26,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
-use crate::clock::LATEST_UNIX_SECONDS;
+use crate::clock::{LATEST_UNIX_SECONDS, seconds_of};
 use crate::codec::id::SessionId;
 use crate::config::Config;
 use crate::key::Keys;
@@ -448,9 +448,7 @@ impl Files {
             .mode(0o600)
             .open(temp)
             .map_err(io_error("create the temporary session file", temp))?;
-        let expires = expires_at
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| since.as_secs());
+        let expires = seconds_of(expires_at);
         let mut bytes = Vec::with_capacity(HEADER_LEN + sealed.len());
         bytes.extend_from_slice(magic);
         bytes.extend_from_slice(&expires.to_be_bytes());
@@ -482,7 +480,7 @@ impl Files {
     }
 
     fn sweep(&self, now: SystemTime) -> Result<Swept, FileStoreError> {
-        let now = now.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
+        let now = seconds_of(now);
         let mut swept = Swept::default();
         let shards = fs::read_dir(&self.root).map_err(io_error("list the session directory", &self.root))?;
         for shard in shards {

@@ -9,9 +9,10 @@
 use std::fs::{self, File};
 use std::io::{self, Read as _};
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use super::{FileBackend, FileStoreError, Files, HEADER_LEN, MAGIC, io_error};
+use crate::clock::{seconds_of, system_time};
 use crate::codec::id::SessionId;
 use crate::owner::Owner;
 use crate::store::revocations::Revocations;
@@ -183,25 +184,19 @@ impl Files {
             tracing::warn!(path = %path.display(), "a revocation file that is not one; the sweep removes it");
             return Ok(None);
         };
-        Ok(Some(UNIX_EPOCH + Duration::from_secs(before)))
+        Ok(Some(system_time(before)))
     }
 
     fn revoke_before(&self, owner: &Owner, at: SystemTime, keep_for: Duration) -> Result<(), FileStoreError> {
         let _lock = self.lock(&[&owner_lock(owner)])?;
         let path = self.revoked_path(owner);
         let stored = fs::read(&path).ok().and_then(|bytes| parse_revocation(&bytes));
-        let seconds = |time: SystemTime| time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
-        let (mut before, mut until) = (seconds(at), seconds(at).saturating_add(keep_for.as_secs()));
+        let (mut before, mut until) = (seconds_of(at), seconds_of(at).saturating_add(keep_for.as_secs()));
         if let Some((stored_before, stored_until)) = stored {
             before = before.max(stored_before);
             until = until.max(stored_until);
         }
-        self.write_atomically(
-            &path,
-            REVOKED_MAGIC,
-            UNIX_EPOCH + Duration::from_secs(until),
-            &before.to_be_bytes(),
-        )
+        self.write_atomically(&path, REVOKED_MAGIC, system_time(until), &before.to_be_bytes())
     }
 }
 

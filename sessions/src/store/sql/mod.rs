@@ -7,7 +7,7 @@ pub(crate) mod statements;
 pub(crate) mod table;
 
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 /// The table name the SQL stores use unless told otherwise.
 pub(crate) const DEFAULT_TABLE: &str = "sessions";
@@ -96,6 +96,5 @@ pub(crate) fn database_error(doing: &'static str, table: &str) -> impl Fn(sqlx::
 
 /// `time` in whole seconds since the epoch; a time before it is 0, one past `i64` is `i64::MAX`.
 pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
-    let seconds = time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
-    i64::try_from(seconds).unwrap_or(i64::MAX)
+    i64::try_from(crate::clock::seconds_of(time)).unwrap_or(i64::MAX)
 }

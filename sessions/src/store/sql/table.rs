@@ -13,7 +13,9 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
+
+use crate::clock::system_time;
 
 use sqlx::{AssertSqlSafe, Database, Pool};
 
@@ -176,7 +178,7 @@ where
             })
             .await
             .map_err(database_error("read", &revoked_table(self.name())))?;
-        Ok(before.map(|seconds| UNIX_EPOCH + Duration::from_secs(u64::try_from(seconds).unwrap_or(0))))
+        Ok(before.map(|seconds| system_time(u64::try_from(seconds).unwrap_or(0))))
     }
 
     /// Revokes `owner`'s cookie sessions created before `at`, for `keep_for`.
