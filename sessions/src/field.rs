@@ -51,8 +51,9 @@ impl Field {
         self
     }
 
-    /// Marks the field as the session's owner (see [`crate::owner`]). The [`Session::owner`](crate::Session::owner) impl
-    /// reads it; this flag only describes it.
+    /// Marks the field as the session's owner (see [`crate::owner`]): stores find its value in a
+    /// stored session by this flag, and [`Session::owner`](crate::Session::owner) must return the
+    /// same field's value. `#[owner]` on a derived field sets both.
     pub const fn owner(mut self) -> Self {
         self.owner = true;
         self

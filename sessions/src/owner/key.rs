@@ -18,7 +18,7 @@
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot name the owner of a session",
-    label = "an `#[owner]` field must be `Option<T>` where `T: OwnerKey`",
+    label = "an owner is named by an integer, a string, or a type that implements `OwnerKey`",
     note = "the integers, `String` and `Box<str>` name owners; for your own id type, implement `sessions::owner::OwnerKey`"
 )]
 pub trait OwnerKey {

@@ -50,27 +50,20 @@ impl Owner {
     pub fn of<S: Session>(key: &(impl OwnerKey + ?Sized)) -> Self {
         let mut bytes = Vec::with_capacity(64);
         key.write_key(&mut bytes);
-        Self::digest(S::CONFIG.cookie().name(), &bytes)
+        let digest = Sha256::new()
+            .chain_update(b"sessions owner\0")
+            .chain_update(S::CONFIG.cookie().name().as_bytes())
+            .chain_update([0])
+            .chain_update(&bytes)
+            .finalize();
+        let mut owner = [0; 16];
+        owner.copy_from_slice(&digest[..16]);
+        Self(owner)
     }
 
     /// The owner `session` names in its `#[owner]` field, if it has one and it holds a value.
     pub(crate) fn of_session<S: Session>(session: &S) -> Option<Self> {
-        let key = session.owner()?;
-        let mut bytes = Vec::with_capacity(64);
-        key.write_key(&mut bytes);
-        Some(Self::digest(S::CONFIG.cookie().name(), &bytes))
-    }
-
-    fn digest(cookie: &str, key: &[u8]) -> Self {
-        let digest = Sha256::new()
-            .chain_update(b"sessions owner\0")
-            .chain_update(cookie.as_bytes())
-            .chain_update([0])
-            .chain_update(key)
-            .finalize();
-        let mut bytes = [0; 16];
-        bytes.copy_from_slice(&digest[..16]);
-        Self(bytes)
+        session.owner().map(Self::of::<S>)
     }
 
     /// The digest's 16 bytes.
@@ -86,6 +79,19 @@ impl Owner {
     /// The digest as 32 lowercase hex digits: safe in a file name, a Redis key or an SQL column.
     pub fn to_text(&self) -> String {
         self.0.iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    /// Parses [`Owner::to_text`]'s form (as a backend reads it back from a file name or a column);
+    /// anything else is `None`.
+    pub fn from_text(text: &str) -> Option<Self> {
+        if text.len() != 32 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return None;
+        }
+        let mut bytes = [0; 16];
+        for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks(2)) {
+            *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+        }
+        Some(Self(bytes))
     }
 }
 
@@ -207,11 +213,12 @@ impl OwnersError {
 
     pub(crate) fn store<S: Session>(
         what: &'static str,
-    ) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> Self {
-        move |source| OwnersError::Store {
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        OwnersError::Store {
             cookie: S::CONFIG.cookie().name(),
             what,
-            source,
+            source: source.into(),
         }
     }
 
@@ -240,6 +247,22 @@ mod tests {
         assert_eq!(Handle::parse(handle.as_str()), Some(handle.clone()));
         for bad in ["", "short", "../../../../etc/passwd", &"A".repeat(23)] {
             assert_eq!(Handle::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn owners_read_back_only_their_own_text() {
+        let owner = Owner::from_bytes([0xab; 16]);
+        assert_eq!(Owner::from_text(&owner.to_text()), Some(owner));
+        let upper = owner.to_text().to_uppercase();
+        for bad in [
+            "",
+            &"0".repeat(31),
+            &"g".repeat(32),
+            &upper,
+            "../../../../../../etc/passwd00",
+        ] {
+            assert_eq!(Owner::from_text(bad), None, "{bad:?}");
         }
     }
 }

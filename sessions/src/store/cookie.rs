@@ -253,7 +253,7 @@ impl Store for CookieStore {
         revocations
             .revoke_before(owner, system_time(at), S::CONFIG.lifetime().max_age())
             .await
-            .map_err(OwnersError::store::<S>("revoke"))?;
+            .map_err(|error| OwnersError::store::<S>("revoke", error))?;
         if let Some(keep) = keep
             && keep.owner() == Some(*owner)
         {

@@ -730,7 +730,7 @@ impl<B: Backend> ServerStore<B> {
             Ok(None) => Err(OwnersError::unsupported::<S>(
                 "list sessions (its backend keeps no owner index)",
             )),
-            Err(error) => Err(OwnersError::store::<S>("list")(Box::new(error))),
+            Err(error) => Err(OwnersError::store::<S>("list", error)),
         }
     }
 
@@ -852,7 +852,7 @@ impl<B: Backend> Store for ServerStore<B> {
         self.backend
             .delete(&id)
             .await
-            .map_err(|error| OwnersError::store::<S>("revoke")(Box::new(error)))?;
+            .map_err(|error| OwnersError::store::<S>("revoke", error))?;
         Ok(true)
     }
 
@@ -867,7 +867,7 @@ impl<B: Backend> Store for ServerStore<B> {
             Ok(None) => Err(OwnersError::unsupported::<S>(
                 "revoke sessions (its backend keeps no owner index)",
             )),
-            Err(error) => Err(OwnersError::store::<S>("revoke")(Box::new(error))),
+            Err(error) => Err(OwnersError::store::<S>("revoke", error)),
         }
     }
 

@@ -142,7 +142,9 @@ impl Files {
     pub(super) fn sweep_owners(&self, now: u64) -> Result<(), FileStoreError> {
         let owners_dir = self.root.join(OWNERS_DIR);
         for owner in list(&owners_dir)? {
-            let Some(owner) = owner_of(&owner) else { continue };
+            let Some(owner) = Owner::from_text(&owner) else {
+                continue;
+            };
             for id in self.indexed_ids(&owner)? {
                 let entry = self.owner_dir(&owner).join(id.to_text());
                 let live = |files: &Files| {
@@ -160,7 +162,9 @@ impl Files {
         }
         let revoked_dir = self.root.join(REVOKED_DIR);
         for name in list(&revoked_dir)? {
-            let Some(owner) = owner_of(&name) else { continue };
+            let Some(owner) = Owner::from_text(&name) else {
+                continue;
+            };
             let path = revoked_dir.join(&name);
             let past = || read_header(&path).is_none_or(|(_, until)| until <= now);
             if past() {
@@ -203,17 +207,6 @@ impl Files {
 /// The stripe lock of an owner's revocation: the lock of the id with the owner's bytes.
 fn owner_lock(owner: &Owner) -> SessionId {
     SessionId::from_bytes(*owner.as_bytes())
-}
-
-fn owner_of(name: &str) -> Option<Owner> {
-    if name.len() != 32 {
-        return None;
-    }
-    let mut bytes = [0; 16];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(name.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(Owner::from_bytes(bytes))
 }
 
 /// The names in `dir` (none if it is gone).
