@@ -329,7 +329,7 @@ impl Backend for RedisBackend {
             .arg(write.forward_time_to_live().as_millis().max(1).to_string())
             .arg(&*self.prefix)
             .arg(if sets_owner { "1" } else { "0" })
-            .arg(owner.map(Owner::to_text).unwrap_or_default())
+            .arg(owner.as_ref().map(Owner::to_text).unwrap_or_default())
             .arg("m")
             .arg(entries.meta);
         for (tag, entry) in entries.fields {

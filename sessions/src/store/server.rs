@@ -195,14 +195,10 @@ pub struct SessionWrite {
     forward: Option<(Vec<u8>, u64)>,
     /// The sealed record the session was loaded from, under `source_id`.
     loaded: Option<Vec<u8>>,
-    /// The session's owner as this request sees it, and whether this write sets it.
-    owner: Option<Owner>,
+    /// For a type with an `#[owner]` field: that field, and the tags of the `#[listed]` ones.
+    owned: Option<Owned>,
+    /// Whether this write sets the owner: a new session, or its `#[owner]` field changed.
     sets_owner: bool,
-    /// For a type with an `#[owner]` field, the tags of its `#[listed]` fields: a listing shows
-    /// them, with the session's times.
-    listed_tags: Option<&'static [u32]>,
-    /// The owner named by a payload of this session type, for what [`SessionWrite::merge`] reads.
-    owner_in: fn(&[u8]) -> Option<Owner>,
     /// What the last [`SessionWrite::merge`] found and produced.
     merged: Mutex<Option<Merged>>,
     now: u64,
@@ -273,7 +269,7 @@ impl SessionWrite {
     /// owner, removing it from its former owner's, in the same atomic step as the record.
     pub fn owner_after(&self, stored: Option<&Owner>) -> Option<Owner> {
         if self.sets_owner {
-            self.owner
+            self.owner().0
         } else {
             stored.copied()
         }
@@ -284,17 +280,22 @@ impl SessionWrite {
     /// records, what its owner index must change: drop the source id from the first, put the id
     /// under the second. Both `None` before any merge, and for a type without an `#[owner]` field.
     pub fn merged_owners(&self) -> (Option<Owner>, Option<Owner>) {
-        let merged = self.merged.lock().unwrap_or_else(PoisonError::into_inner);
-        merged
-            .as_ref()
-            .map_or((None, None), |merged| (merged.before, merged.after))
+        let (Some(owned), Some(merged)) = (&self.owned, &*self.merged()) else {
+            return (None, None);
+        };
+        let owner = |value: &Option<Vec<u8>>| value.as_deref().and_then(owned.of_value);
+        (owner(&merged.before), owner(&merged.after))
     }
 
     /// The owner as this request sees the session, and whether this write sets it (see
     /// [`SessionWrite::owner_after`]); for a backend that stores the owner without reading it first,
     /// as an SQL `UPDATE` can.
-    pub fn owner(&self) -> (Option<&Owner>, bool) {
-        (self.owner.as_ref(), self.sets_owner)
+    pub fn owner(&self) -> (Option<Owner>, bool) {
+        let owner = self
+            .owned
+            .as_ref()
+            .and_then(|owned| owned.in_payload(&self.payload));
+        (owner, self.sets_owner)
     }
 
     /// What a listing of the owner's sessions shows of this session, sealed for [`SessionWrite::id`]:
@@ -303,11 +304,10 @@ impl SessionWrite {
     /// type without an `#[owner]` field. A backend with an owner index stores it beside the record
     /// and returns it from [`Backend::sessions_of`].
     pub fn summary(&self) -> Option<Vec<u8>> {
-        let tags = self.listed_tags?;
-        let merged = self.merged.lock().unwrap_or_else(PoisonError::into_inner);
-        let plaintext = match &*merged {
+        let owned = self.owned.as_ref()?;
+        let plaintext = match &*self.merged() {
             Some(merged) => merged.summary.clone(),
-            None => summary_of(&self.payload, tags),
+            None => summary_of(&self.payload, owned.listed_tags),
         };
         Some(record::seal(
             &plaintext,
@@ -348,6 +348,10 @@ impl SessionWrite {
         entries
     }
 
+    fn merged(&self) -> std::sync::MutexGuard<'_, Option<Merged>> {
+        self.merged.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The sealed record to store, given the sealed record stored under [`SessionWrite::source_id`] now.
     ///
     /// Fields this save changed come from it, every other field stays as stored, so concurrent saves
@@ -367,20 +371,21 @@ impl SessionWrite {
         let mut before = None;
         let payload = match opened {
             Some(Ok(current)) => {
-                if self.listed_tags.is_some() {
-                    before = (self.owner_in)(current.plaintext());
-                }
+                before = self
+                    .owned
+                    .as_ref()
+                    .and_then(|owned| owned.value_in(current.plaintext()));
                 merge(current.plaintext(), &self.payload, &self.changed)
             }
             Some(Err(_)) => self.payload.clone(),
             None if self.creates => self.payload.clone(),
             None => return None,
         };
-        if let Some(tags) = self.listed_tags {
-            *self.merged.lock().unwrap_or_else(PoisonError::into_inner) = Some(Merged {
-                summary: summary_of(&payload, tags),
+        if let Some(owned) = &self.owned {
+            *self.merged() = Some(Merged {
+                summary: summary_of(&payload, owned.listed_tags),
                 before,
-                after: (self.owner_in)(&payload),
+                after: owned.value_in(&payload),
             });
         }
         Some(record::seal(
@@ -393,22 +398,59 @@ impl SessionWrite {
     }
 }
 
-/// What [`SessionWrite::merge`] found and produced, for the owner index.
+/// What [`SessionWrite::merge`] found and produced, for the owner index: the summary of the
+/// merged payload, and the encoded value of the `#[owner]` field in the record merged into and in
+/// the merged one. Owners are digested from those only when a backend asks
+/// ([`SessionWrite::merged_owners`]): a backend that keeps owners itself never pays for it.
+/// (Digested at every merge, an owned session's load and save on the memory store took 1.32x an
+/// unowned one's; so, 1.15x: `cargo bench -p sessions --features fs,sqlite --bench owners`.)
 #[derive(Debug)]
 struct Merged {
     summary: Vec<u8>,
-    before: Option<Owner>,
-    after: Option<Owner>,
+    before: Option<Vec<u8>>,
+    after: Option<Vec<u8>>,
 }
 
-/// The owner a payload of `S` names: its `#[owner]` field's record, decoded.
-fn owner_in<S: Session>(payload: &[u8]) -> Option<Owner> {
+/// The `#[owner]` and `#[listed]` fields of a session type, for a write to read them in payloads.
+#[derive(Debug)]
+struct Owned {
+    owner_tag: u32,
+    listed_tags: &'static [u32],
+    /// The owner an encoded value of the `#[owner]` field names.
+    of_value: fn(&[u8]) -> Option<Owner>,
+}
+
+impl Owned {
+    fn of<S: Session>() -> Option<Self> {
+        let prepared = S::prepared();
+        Some(Self {
+            owner_tag: prepared.owner_tag?,
+            listed_tags: &prepared.listed_tags,
+            of_value: owner_of_value::<S>,
+        })
+    }
+
+    /// The encoded value of the `#[owner]` field in `payload`.
+    fn value_in(&self, payload: &[u8]) -> Option<Vec<u8>> {
+        let (_, records) = payload::read(payload).ok()?;
+        let record = records
+            .flatten()
+            .find(|record| record.name_tag == self.owner_tag)?;
+        Some(record.value.to_vec())
+    }
+
+    /// The owner `payload` names.
+    fn in_payload(&self, payload: &[u8]) -> Option<Owner> {
+        (self.of_value)(&self.value_in(payload)?)
+    }
+}
+
+/// The owner an encoded value of `S`'s `#[owner]` field names.
+fn owner_of_value<S: Session>(value: &[u8]) -> Option<Owner> {
     let tag = S::prepared().owner_tag?;
-    let (_, records) = payload::read(payload).ok()?;
-    let record = records.flatten().find(|record| record.name_tag == tag)?;
     let index = S::FIELDS.iter().position(|field| field.name_tag() == tag)?;
     let mut session = S::default();
-    session.decode_field(index, record.value).ok()?;
+    session.decode_field(index, value).ok()?;
     Owner::of_session(&session)
 }
 
@@ -526,17 +568,8 @@ impl<B: Backend> ServerStore<B> {
             },
             Some(Stored::Record(sealed)) => {
                 let kept = sealed.clone();
-                record::open(
-                    sealed,
-                    Part::Whole,
-                    id,
-                    &self.context.keys,
-                    &S::prepared().binding,
-                )
-                .and_then(|opened| {
-                    let restored = snapshot::restore(opened.buf, opened.plaintext, now)?;
-                    Ok((Loaded::restored(restored, opened.reseal), Some(kept)))
-                })
+                self.open_sealed::<S>(sealed, Part::Whole, id, now)
+                    .map(|loaded| (loaded, Some(kept)))
             }
             Some(Stored::Entries(entries)) => {
                 self.assemble::<S>(entries, id, now).map(|loaded| (loaded, None))
@@ -549,6 +582,20 @@ impl<B: Backend> ServerStore<B> {
             tracing::warn!(%error, "could not delete an expired or unreadable session");
         }
         Ok(restored)
+    }
+
+    /// A session from `sealed`, a whole payload sealed as `part` of session `id` (a record, or a
+    /// summary): refused if it does not open, or has expired by `now`.
+    fn open_sealed<S: Session>(
+        &self,
+        sealed: Vec<u8>,
+        part: Part,
+        id: &SessionId,
+        now: u64,
+    ) -> Result<Loaded<S>, Rejection> {
+        let opened = record::open(sealed, part, id, &self.context.keys, &S::prepared().binding)?;
+        let restored = snapshot::restore(opened.buf, opened.plaintext, now)?;
+        Ok(Loaded::restored(restored, opened.reseal))
     }
 
     /// A session from its entries: the times must open; a field entry that does not open (corrupt, or
@@ -684,12 +731,13 @@ impl<B: Backend> ServerStore<B> {
             );
             (sealed, until)
         });
-        let prepared = S::prepared();
+        let owned = Owned::of::<S>();
         SessionWrite {
-            owner: Owner::of_session::<S>(session),
-            sets_owner: creates || prepared.owner_tag.is_some_and(|tag| changed.contains(&tag)),
-            listed_tags: prepared.owner_tag.map(|_| &prepared.listed_tags[..]),
-            owner_in: owner_in::<S>,
+            sets_owner: creates
+                || owned
+                    .as_ref()
+                    .is_some_and(|owned| changed.contains(&owned.owner_tag)),
+            owned,
             merged: Mutex::default(),
             id: id.clone(),
             source_id: source_id.clone(),
@@ -812,7 +860,7 @@ impl<B: Backend> Store for ServerStore<B> {
     ) -> Result<Vec<Listed<S>>, OwnersError> {
         let indexed = self.indexed::<S>(owner).await?;
         let now = self.context.now();
-        let (keys, binding) = (&self.context.keys, &S::prepared().binding);
+        let keys = &self.context.keys;
         let current = current.and_then(Loaded::id);
         let mut listed: Vec<Listed<S>> = indexed
             .into_iter()
@@ -820,12 +868,10 @@ impl<B: Backend> Store for ServerStore<B> {
                 // An expired session is refused here, as on load: it leaves the listing at once,
                 // before any sweep.
                 let session: Loaded<S> = match summary {
-                    Summary::Sealed(sealed) => {
-                        let opened = record::open(sealed, Part::Summary, &id, keys, binding).ok()?;
-                        Loaded::restored(snapshot::restore(opened.buf, opened.plaintext, now).ok()?, false)
-                    }
-                    Summary::Entries(entries) => self.assemble(entries, &id, now).ok()?,
-                };
+                    Summary::Sealed(sealed) => self.open_sealed(sealed, Part::Summary, &id, now),
+                    Summary::Entries(entries) => self.assemble(entries, &id, now),
+                }
+                .ok()?;
                 let last_seen = session.last_seen();
                 Some(Listed {
                     handle: Handle::of(&id, keys),
