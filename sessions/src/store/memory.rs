@@ -69,35 +69,29 @@ struct Kept {
 }
 
 impl Sessions {
+    /// Stores `kept` under `id`, indexed under its owner instead of the former one's.
     fn insert(&mut self, id: SessionId, kept: Kept) {
+        self.remove(&id);
         if let Some(owner) = kept.owner {
             self.owners.entry(owner).or_default().insert(id.clone());
         }
-        if let Some(replaced) = self.records.insert(id.clone(), kept) {
-            self.unindex(&id, replaced.owner);
-        }
+        self.records.insert(id, kept);
     }
 
+    /// Removes what is under `id`, and its index entry; whether there was anything.
     fn remove(&mut self, id: &SessionId) -> bool {
         let Some(removed) = self.records.remove(id) else {
             return false;
         };
-        self.unindex(id, removed.owner);
-        true
-    }
-
-    /// Drops `id` from `owner`'s index, unless the record now under `id` still has that owner.
-    fn unindex(&mut self, id: &SessionId, owner: Option<Owner>) {
-        let Some(owner) = owner else { return };
-        if self.records.get(id).is_some_and(|kept| kept.owner == Some(owner)) {
-            return;
-        }
-        if let Some(ids) = self.owners.get_mut(&owner) {
+        if let Some(owner) = removed.owner
+            && let Some(ids) = self.owners.get_mut(&owner)
+        {
             ids.remove(id);
             if ids.is_empty() {
                 self.owners.remove(&owner);
             }
         }
+        true
     }
 }
 
