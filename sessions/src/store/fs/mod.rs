@@ -545,11 +545,10 @@ impl FileState {
     /// header is not sealed; the record's own times are).
     fn of(path: &Path, now: u64) -> Self {
         let latest = now.saturating_add(Config::MAX_LIFETIME.as_secs() + CLOCK_LEEWAY);
-        let mut header = [0u8; HEADER_LEN];
-        match File::open(path).and_then(|mut file| file.read_exact(&mut header)) {
+        match read_header(path) {
             Err(error) if error.kind() == io::ErrorKind::NotFound => Self::Gone,
             Err(_) => Self::Corrupt,
-            Ok(()) => match parse(&header) {
+            Ok(header) => match parse(&header) {
                 None => Self::Corrupt,
                 Some(file) if file.expires_at > latest => Self::Corrupt,
                 Some(file) if file.expires_at <= now => Self::Expired,
@@ -569,17 +568,32 @@ struct SessionFile<'a> {
 
 /// The parts of a session file, or `None` if it is not one.
 fn parse(bytes: &[u8]) -> Option<SessionFile<'_>> {
-    let (forward, rest) = match bytes.split_first_chunk::<4>()? {
-        (magic, rest) if magic == MAGIC => (false, rest),
-        (magic, rest) if magic == FORWARD_MAGIC => (true, rest),
+    let (magic, expires_at, sealed) = split(bytes)?;
+    let forward = match magic {
+        MAGIC => false,
+        FORWARD_MAGIC => true,
         _ => return None,
     };
-    let (expires, sealed) = rest.split_first_chunk::<8>()?;
     Some(SessionFile {
         forward,
-        expires_at: u64::from_be_bytes(*expires),
+        expires_at,
         sealed,
     })
+}
+
+/// Any file this store writes (a session, a forward, an owner index entry, a revocation): its
+/// magic, the expiry after it, and what follows; `None` if it is too short for that header.
+fn split(bytes: &[u8]) -> Option<(&[u8; 4], u64, &[u8])> {
+    let (magic, rest) = bytes.split_first_chunk::<4>()?;
+    let (expires, rest) = rest.split_first_chunk::<8>()?;
+    Some((magic, u64::from_be_bytes(*expires), rest))
+}
+
+/// The header of the file at `path`, read without the rest of it.
+fn read_header(path: &Path) -> io::Result<[u8; HEADER_LEN]> {
+    let mut header = [0u8; HEADER_LEN];
+    File::open(path).and_then(|mut file| file.read_exact(&mut header))?;
+    Ok(header)
 }
 
 fn is_abandoned(temp: &Path) -> bool {

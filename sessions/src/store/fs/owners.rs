@@ -6,12 +6,12 @@
 //! or changed owner) goes after. `delete` knows only an id, so it leaves the entry: a listing shows
 //! only entries whose record is there, and a sweep removes the rest.
 
-use std::fs::{self, File};
-use std::io::{self, Read as _};
-use std::path::PathBuf;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::{FileBackend, FileStoreError, Files, HEADER_LEN, MAGIC, io_error};
+use super::{FileBackend, FileStoreError, Files, MAGIC, io_error, read_header, split};
 use crate::clock::{seconds_of, system_time};
 use crate::codec::id::SessionId;
 use crate::owner::Owner;
@@ -76,7 +76,7 @@ impl Files {
 
     /// Whether a session record (not a forward) is stored under `id`.
     fn holds_record(&self, id: &SessionId) -> bool {
-        read_header(&self.path(id)).is_some_and(|(magic, _)| &magic == MAGIC)
+        magic_and_expiry(&self.path(id)).is_some_and(|(magic, _)| &magic == MAGIC)
     }
 
     pub(super) fn sessions_of(&self, owner: &Owner) -> Result<Vec<Indexed>, FileStoreError> {
@@ -89,7 +89,7 @@ impl Files {
                 Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
                 Err(error) => return Err(io_error("read the owner index entry", &path)(error)),
             };
-            let Some(summary) = bytes.strip_prefix(INDEX_MAGIC).and_then(|rest| rest.get(8..)) else {
+            let Some((INDEX_MAGIC, _, summary)) = split(&bytes) else {
                 continue; // not an entry: the sweep removes it
             };
             if self.holds_record(&id) {
@@ -148,7 +148,8 @@ impl Files {
             for id in self.indexed_ids(&owner)? {
                 let entry = self.owner_dir(&owner).join(id.to_text());
                 let live = |files: &Files| {
-                    read_header(&entry).is_some_and(|(magic, expires)| &magic == INDEX_MAGIC && expires > now)
+                    magic_and_expiry(&entry)
+                        .is_some_and(|(magic, expires)| &magic == INDEX_MAGIC && expires > now)
                         && files.holds_record(&id)
                 };
                 if live(self) {
@@ -166,7 +167,7 @@ impl Files {
                 continue;
             };
             let path = revoked_dir.join(&name);
-            let past = || read_header(&path).is_none_or(|(_, until)| until <= now);
+            let past = || magic_and_expiry(&path).is_none_or(|(_, until)| until <= now);
             if past() {
                 let _lock = self.lock(&[&owner_lock(&owner)])?;
                 if past() {
@@ -210,7 +211,7 @@ fn owner_lock(owner: &Owner) -> SessionId {
 }
 
 /// The names in `dir` (none if it is gone).
-fn list(dir: &std::path::Path) -> Result<Vec<String>, FileStoreError> {
+fn list(dir: &Path) -> Result<Vec<String>, FileStoreError> {
     match fs::read_dir(dir) {
         Ok(entries) => Ok(entries
             .flatten()
@@ -221,22 +222,17 @@ fn list(dir: &std::path::Path) -> Result<Vec<String>, FileStoreError> {
     }
 }
 
-/// A file's magic and expiry, if it has a whole header.
-fn read_header(path: &std::path::Path) -> Option<([u8; 4], u64)> {
-    let mut header = [0u8; HEADER_LEN];
-    File::open(path)
-        .and_then(|mut file| file.read_exact(&mut header))
-        .ok()?;
-    let (magic, expires) = header.split_first_chunk::<4>()?;
-    Some((*magic, u64::from_be_bytes(expires.try_into().ok()?)))
+/// The magic and expiry of the file at `path`, if it has a whole header.
+fn magic_and_expiry(path: &Path) -> Option<([u8; 4], u64)> {
+    let header = read_header(path).ok()?;
+    split(&header).map(|(magic, expires, _)| (*magic, expires))
 }
 
-/// A revocation file's "revoked before" and "until".
+/// A revocation file's "revoked before" and "until" (its expiry).
 fn parse_revocation(bytes: &[u8]) -> Option<(u64, u64)> {
-    let rest = bytes.strip_prefix(REVOKED_MAGIC)?;
-    let (until, rest) = rest.split_first_chunk::<8>()?;
-    let before = rest.first_chunk::<8>()?;
-    Some((u64::from_be_bytes(*before), u64::from_be_bytes(*until)))
+    let (magic, until, rest) = split(bytes)?;
+    let before = rest.first_chunk::<8>().filter(|_| magic == REVOKED_MAGIC)?;
+    Some((u64::from_be_bytes(*before), until))
 }
 
 /// Revocations of cookie sessions in the session directory, for every process using it.
