@@ -30,7 +30,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use sessions::owner::{Handle, OwnersError};
+use sessions::owner::{Handle, Owner, OwnersError};
 use sessions::{Loaded, Store};
 use subtle::ConstantTimeEq;
 
@@ -419,8 +419,7 @@ fn device(user_agent: Option<&[u8]>) -> String {
 /// `GET /sessions`: where the user is signed in, each session with "Sign out this one", and
 /// "Sign out everywhere else". `accounts` is the store the accounts are kept in.
 pub async fn sessions_page(accounts: &impl Store, account: &mut Loaded<Account>) -> Answer {
-    let Some(owner) = account.owner() else {
-        account.flash_alert("Sign in to see where you are signed in.".into());
+    let Some(owner) = signed_in_owner(account) else {
         return Answer::Redirect("/");
     };
     let messages = Messages::take(account);
@@ -466,6 +465,16 @@ them: this browser's is {}, signed in {}.</p>{}"#,
     Answer::page(page("Where you are signed in", &messages, &body))
 }
 
+/// Who is signed in, as the stores name owners; with nobody, an alert for the page the visitor is
+/// sent back to.
+fn signed_in_owner(account: &mut Loaded<Account>) -> Option<Owner> {
+    let owner = account.owner();
+    if owner.is_none() {
+        account.flash_alert("Sign in to see where you are signed in.".into());
+    }
+    owner
+}
+
 const EVERYWHERE_ELSE: &str =
     r#"<form method="post" action="/sessions/end-others"><button>Sign out everywhere else</button></form>"#;
 
@@ -477,8 +486,7 @@ pub struct EndForm {
 
 /// `POST /sessions/end`: ends the user's session that the form's handle names.
 pub async fn end_session(accounts: &impl Store, account: &mut Loaded<Account>, form: EndForm) -> Answer {
-    let Some(owner) = account.owner() else {
-        account.flash_alert("Sign in to see where you are signed in.".into());
+    let Some(owner) = signed_in_owner(account) else {
         return Answer::Redirect("/");
     };
     let Some(handle) = Handle::parse(&form.handle) else {
@@ -495,8 +503,7 @@ pub async fn end_session(accounts: &impl Store, account: &mut Loaded<Account>, f
 
 /// `POST /sessions/end-others`: ends every session of the user but this one.
 pub async fn end_other_sessions(accounts: &impl Store, account: &mut Loaded<Account>) -> Answer {
-    let Some(owner) = account.owner() else {
-        account.flash_alert("Sign in to see where you are signed in.".into());
+    let Some(owner) = signed_in_owner(account) else {
         return Answer::Redirect("/");
     };
     match accounts.revoke_all(&owner, Some(account)).await {
