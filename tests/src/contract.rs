@@ -45,35 +45,37 @@ pub trait Fleet: Sized {
 #[macro_export]
 macro_rules! store_contract {
     ($module:ident: server $fleet:ty $(, #[$attr:meta])* $(,)?) => {
-        $crate::store_contract!(@tests $module, $fleet, [$(#[$attr])*],
+        $crate::store_contract!(@tests contract, $module, $fleet, [$(#[$attr])*],
             values_survive_requests, an_expired_session_is_refused, keys_roll_across_a_fleet,
             a_write_after_destroy_starts_a_fresh_session, merges_per_field,
             concurrent_saves_of_different_fields_lose_nothing, a_destroyed_session_stays_destroyed,
             a_save_racing_cycle_id_loses_nothing);
     };
     ($module:ident: $fleet:ty $(, #[$attr:meta])* $(,)?) => {
-        $crate::store_contract!(@tests $module, $fleet, [$(#[$attr])*],
+        $crate::store_contract!(@tests contract, $module, $fleet, [$(#[$attr])*],
             values_survive_requests, an_expired_session_is_refused, keys_roll_across_a_fleet,
             a_write_after_destroy_starts_a_fresh_session);
     };
-    (@tests $module:ident, $fleet:ty, $attrs:tt, $($promise:ident),*) => {
+    // One test per promise, each a function of the module `$suite` of this crate (this contract's,
+    // or another's, such as `revocation`).
+    (@tests $suite:ident, $module:ident, $fleet:ty, $attrs:tt, $($promise:ident),*) => {
         mod $module {
             #[allow(unused_imports)]
             use super::*;
-            $($crate::store_contract!(@test $fleet, $attrs, $promise);)*
+            $($crate::store_contract!(@test $suite, $fleet, $attrs, $promise);)*
         }
     };
-    (@test $fleet:ty, [$($attr:tt)*], $promise:ident) => {
+    (@test $suite:ident, $fleet:ty, [$($attr:tt)*], $promise:ident) => {
         #[tokio::test]
         $($attr)*
         async fn $promise() {
-            $crate::contract::$promise::<$fleet>().await;
+            $crate::$suite::$promise::<$fleet>().await;
         }
     };
 }
 
 /// One instance with a fresh key, on fresh storage, and the clock it reads.
-async fn one<F: Fleet>() -> (F, F::Store, ManualClock) {
+pub(crate) async fn one<F: Fleet>() -> (F, F::Store, ManualClock) {
     let fleet = F::storage().await;
     let clock = ManualClock::at_unix(START);
     let store = fleet.instance(Keys::new(Key::generate()), &clock).await;

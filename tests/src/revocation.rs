@@ -15,9 +15,7 @@ use sessions::owner::{Handle, Owner};
 use sessions::{Loaded, Rejection, Store};
 
 use crate::Browser;
-use crate::contract::{Fleet, START};
-use sessions::clock::ManualClock;
-use sessions::{Key, Keys};
+use crate::contract::{Fleet, one};
 
 /// A signed-in session: its owner indexed, its device shown in listings.
 #[derive(sessions::Session, Default, Debug)]
@@ -37,7 +35,7 @@ pub struct Account {
 #[macro_export]
 macro_rules! revocation_contract {
     ($module:ident: server $fleet:ty $(, #[$attr:meta])* $(,)?) => {
-        $crate::revocation_contract!(@tests $module, $fleet, [$(#[$attr])*],
+        $crate::store_contract!(@tests revocation, $module, $fleet, [$(#[$attr])*],
             revocation_server_one_client_ends_another,
             revocation_server_sign_out_everywhere_else,
             revocation_server_revoke_all_during_concurrent_saves_leaves_nothing,
@@ -46,32 +44,11 @@ macro_rules! revocation_contract {
             revocation_server_a_handle_is_no_cookie_and_no_other_owners_key);
     };
     ($module:ident: cookie $fleet:ty $(, #[$attr:meta])* $(,)?) => {
-        $crate::revocation_contract!(@tests $module, $fleet, [$(#[$attr])*],
+        $crate::store_contract!(@tests revocation, $module, $fleet, [$(#[$attr])*],
             revocation_cookie_sign_out_everywhere_else,
             revocation_cookie_sign_out_everywhere,
             revocation_cookie_a_request_in_flight_brings_nothing_back);
     };
-    (@tests $module:ident, $fleet:ty, $attrs:tt, $($promise:ident),*) => {
-        mod $module {
-            #[allow(unused_imports)]
-            use super::*;
-            $($crate::revocation_contract!(@test $fleet, $attrs, $promise);)*
-        }
-    };
-    (@test $fleet:ty, [$($attr:tt)*], $promise:ident) => {
-        #[tokio::test]
-        $($attr)*
-        async fn $promise() {
-            $crate::revocation::$promise::<$fleet>().await;
-        }
-    };
-}
-
-async fn one<F: Fleet>() -> (F, F::Store, ManualClock) {
-    let fleet = F::storage().await;
-    let clock = ManualClock::at_unix(START);
-    let store = fleet.instance(Keys::new(Key::generate()), &clock).await;
-    (fleet, store, clock)
 }
 
 /// A browser signed in as `user` on `device`.
