@@ -112,6 +112,18 @@ pub(crate) fn system_time(unix_seconds: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(unix_seconds.min(LATEST_UNIX_SECONDS))
 }
 
+/// `time` in whole microseconds since the Unix epoch (a time before it is 0): the resolution of
+/// revocation marks.
+pub(crate) fn micros_of(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |since| u64::try_from(since.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// The inverse of [`micros_of`], total as [`system_time`] is.
+pub(crate) fn from_micros(micros: u64) -> SystemTime {
+    system_time(micros / 1_000_000) + Duration::from_micros(micros % 1_000_000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

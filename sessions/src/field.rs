@@ -104,7 +104,7 @@ impl Field {
 
 /// 32-bit FNV-1a, evaluated at compile time for field tags. Not a security boundary: tags only tell
 /// fields apart inside an authenticated payload.
-const fn fnv1a(text: &str) -> u32 {
+pub(crate) const fn fnv1a(text: &str) -> u32 {
     let bytes = text.as_bytes();
     let mut hash: u32 = 0x811c_9dc5;
     let mut i = 0;

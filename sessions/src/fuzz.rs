@@ -37,7 +37,15 @@ pub fn payload<S: Session>(payload: &[u8]) {
         refreshed_at: NOW,
         ..restored.meta
     };
-    if snapshot::encode(&restored.value, Some(&restored.snapshot), meta, &mut out, |_| ()).is_ok() {
+    if snapshot::encode(
+        &restored.value,
+        Some(&restored.snapshot),
+        (meta, restored.snapshot.signed_in),
+        &mut out,
+        |_| (),
+    )
+    .is_ok()
+    {
         let len = out.len();
         let again = snapshot::restore::<S>(out, 0..len, NOW);
         assert!(again.is_ok(), "a payload this crate wrote does not restore");

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use crate::clock::system_time;
 use crate::codec::id::SessionId;
 use crate::codec::payload::Meta;
+use crate::codec::signed_in::SignedIn;
 use crate::codec::snapshot::{self, Layout, ResetField, Restored, Snapshot};
 use crate::error::{Rejection, SaveError};
 use crate::owner::Owner;
@@ -44,6 +45,8 @@ pub struct Loaded<S> {
     resets: Vec<ResetField>,
     /// Opened with a fallback key (or from an older format): sealed again on the next save.
     rekey: bool,
+    /// The sign-in record the next save writes (cookie stores with revocations only).
+    signed_in: Option<SignedIn>,
     intent: Intent,
     /// Where a server-side store keeps the session; `None` on the cookie store, or before the
     /// first save.
@@ -135,6 +138,7 @@ impl<S: Session> Loaded<S> {
             snapshot: Snapshot::default(),
             resets: Vec::new(),
             rekey: false,
+            signed_in: None,
             intent: Intent::Keep,
             stored_at: None,
             ended: false,
@@ -148,6 +152,7 @@ impl<S: Session> Loaded<S> {
             origin: Origin::Restored,
             meta: restored.meta,
             persistent: restored.meta.persistent,
+            signed_in: restored.snapshot.signed_in,
             snapshot: restored.snapshot,
             resets: restored.resets,
             rekey,
@@ -176,11 +181,25 @@ impl<S: Session> Loaded<S> {
         self.rekey |= rekey;
     }
 
-    /// Makes the session begin at `at` (after its owner's other sessions were revoked up to then),
-    /// keeping its fields; the next save stores it, and issues its cookie again.
-    pub(crate) fn renew(&mut self, at: u64) {
-        self.meta.created_at = at;
-        self.rekey = true;
+    /// The sign-in record the next save writes: whom the session is signed in as, under which
+    /// revocation mark (see [`crate::store::Revocations`]).
+    pub(crate) fn signed_in(&self) -> Option<SignedIn> {
+        self.signed_in
+    }
+
+    /// Sets the sign-in record; the next save stores the session if it changed.
+    pub(crate) fn sign_in(&mut self, signed_in: Option<SignedIn>) {
+        self.signed_in = signed_in;
+    }
+
+    /// Whether `owner`'s revocation `mark` refuses this session: one signed in as `owner` under a
+    /// lower mark, or, with no sign-in record for `owner` (a cookie sealed without a lookup, or by an
+    /// older release), one that began no later than the second the mark was made in.
+    pub(crate) fn revoked_by(&self, owner: Owner, mark: u64) -> bool {
+        match self.signed_in.filter(|signed_in| signed_in.owner == owner) {
+            Some(signed_in) => signed_in.mark < mark,
+            None => self.meta.created_at.saturating_mul(1_000_000) <= mark,
+        }
     }
 
     /// The sealed record the session was loaded from, if the store has not written since.
@@ -220,7 +239,8 @@ impl<S: Session> Loaded<S> {
         })?;
         let restored = self.origin == Origin::Restored;
         let cycles = restored && self.intent == Intent::CycleId;
-        let action = if any_changed || self.stale(now) || self.rekey || cycles {
+        let signs_in = self.signed_in != self.snapshot.signed_in;
+        let action = if any_changed || self.stale(now) || self.rekey || cycles || signs_in {
             SaveAction::Store(Pending {
                 payload,
                 layout,
@@ -248,7 +268,7 @@ impl<S: Session> Loaded<S> {
             persistent: self.persistent,
         };
         let before = (self.origin == Origin::Restored).then_some(&self.snapshot);
-        snapshot::encode(&self.value, before, meta, out, changed)
+        snapshot::encode(&self.value, before, (meta, self.signed_in), out, changed)
     }
 
     /// Records that `payload` (the plan's, without the reserved bytes) is now what is stored, so
@@ -312,7 +332,10 @@ impl<S: Session> Loaded<S> {
     /// new session: from its default), or "remember me" was switched. Encodes the fields to compare
     /// them, so it costs about what a save does.
     pub fn is_changed(&self) -> bool {
-        if self.persistent != self.meta.persistent || self.is_destroyed() {
+        if self.persistent != self.meta.persistent
+            || self.is_destroyed()
+            || self.signed_in != self.snapshot.signed_in
+        {
             return true;
         }
         let mut changed = false;

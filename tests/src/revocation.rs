@@ -47,7 +47,10 @@ macro_rules! revocation_contract {
         $crate::store_contract!(@tests revocation, $module, $fleet, [$(#[$attr])*],
             revocation_cookie_sign_out_everywhere_else,
             revocation_cookie_sign_out_everywhere,
-            revocation_cookie_a_request_in_flight_brings_nothing_back);
+            revocation_cookie_a_request_in_flight_brings_nothing_back,
+            revocation_cookie_a_sign_in_after_the_revocation_counts_whenever_it_began,
+            revocation_cookie_sign_ins_racing_revocations,
+            revocation_cookie_the_kept_session_still_ends_at_its_max_age);
     };
 }
 
@@ -351,4 +354,121 @@ pub async fn revocation_cookie_a_request_in_flight_brings_nothing_back<F: Fleet>
     let refused = phone.load::<Account>(&store).await;
     assert_eq!(refused.rejection(), Some(Rejection::Revoked));
     assert_eq!(who(&store, &mut phone).await, None);
+}
+
+/// A sign-in that completes after "sign out everywhere" is never refused, however close the two and
+/// whenever its session began: in the same second (the clock stands still here), a session begun
+/// before the revocation (its cart goes on), a sign-in whose request loaded before the revocation and
+/// saved after it, and one a minute later. A session signed in before it never survives.
+pub async fn revocation_cookie_a_sign_in_after_the_revocation_counts_whenever_it_began<F: Fleet>() {
+    let (_fleet, store, clock) = one::<F>().await;
+    let mut with_a_cart = Browser::default();
+    let mut session = with_a_cart.load::<Account>(&store).await;
+    session.cart.push(1);
+    with_a_cart.save(&store, &mut session).await;
+    let mut later = with_a_cart.clone();
+    let mut signing_in = Browser::default();
+    let mut in_flight = signing_in.load::<Account>(&store).await;
+    let mut laptop = signed_in(&store, 7, "laptop").await;
+
+    store.revoke_all::<Account>(&owner(7), None).await.unwrap();
+
+    // The same second: the session began before the revocation, the sign-in comes after it.
+    let mut session = with_a_cart.load::<Account>(&store).await;
+    session.user_id = Some(7);
+    session.cycle_id();
+    with_a_cart.save(&store, &mut session).await;
+    let session = with_a_cart.load::<Account>(&store).await;
+    assert_eq!((session.user_id, session.cart.as_slice()), (Some(7), &[1][..]));
+    in_flight.user_id = Some(7);
+    signing_in.save(&store, &mut in_flight).await;
+    assert_eq!(
+        who(&store, &mut signing_in).await,
+        Some(7),
+        "loaded before, saved after"
+    );
+    assert_eq!(who(&store, &mut laptop).await, None, "signed in before");
+
+    clock.advance(Duration::from_secs(60));
+    let mut session = later.load::<Account>(&store).await;
+    session.user_id = Some(7);
+    session.cycle_id();
+    later.save(&store, &mut session).await;
+    assert_eq!(who(&store, &mut later).await, Some(7), "a minute later");
+    assert_eq!(who(&store, &mut with_a_cart).await, Some(7));
+}
+
+/// Sign-ins and revocations of one user, 300 rounds: one after the other either way, or racing in
+/// the interleavings the store's awaits allow. A session signed in before a revocation began is
+/// refused; one whose save began after the revocation returned is not.
+pub async fn revocation_cookie_sign_ins_racing_revocations<F: Fleet>() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let (_fleet, store, _clock) = one::<F>().await;
+    let step = AtomicU64::new(0);
+    let tick = || step.fetch_add(1, Ordering::SeqCst);
+    for round in 0..300u32 {
+        let mut before = signed_in(&store, 7, "before").await;
+        let mut racer = Browser::default();
+        let mut session = racer.load::<Account>(&store).await;
+        session.user_id = Some(7);
+        let sign_in = async {
+            for _ in 0..round % 3 {
+                tokio::task::yield_now().await;
+            }
+            let began = tick();
+            racer.save(&store, &mut session).await;
+            (began, tick())
+        };
+        let revoke = async {
+            for _ in 0..round % 5 {
+                tokio::task::yield_now().await;
+            }
+            let began = tick();
+            store.revoke_all::<Account>(&owner(7), None).await.unwrap();
+            (began, tick())
+        };
+        let ((signing_began, signed_in_at), (revoke_began, revoked_at)) = match round % 4 {
+            0 => {
+                let signing = sign_in.await;
+                (signing, revoke.await)
+            }
+            1 => {
+                let revoking = revoke.await;
+                (sign_in.await, revoking)
+            }
+            _ => tokio::join!(sign_in, revoke),
+        };
+        assert_eq!(
+            who(&store, &mut before).await,
+            None,
+            "round {round}: signed in before"
+        );
+        let user = who(&store, &mut racer).await;
+        if signing_began > revoked_at {
+            assert_eq!(user, Some(7), "round {round}: signed in after the revocation");
+        } else if signed_in_at < revoke_began {
+            assert_eq!(user, None, "round {round}: signed in before the revocation");
+        }
+    }
+}
+
+/// "Sign out everywhere else" keeps this session signed in, not young: its `max_age` (a day) still
+/// counts from when it began.
+pub async fn revocation_cookie_the_kept_session_still_ends_at_its_max_age<F: Fleet>() {
+    let (_fleet, store, clock) = one::<F>().await;
+    let mut laptop = signed_in(&store, 7, "laptop").await;
+    let half_hour = Duration::from_secs(30 * 60);
+    for _ in 0..40 {
+        clock.advance(half_hour);
+        assert_eq!(who(&store, &mut laptop).await, Some(7));
+    }
+    let mut session = laptop.load::<Account>(&store).await;
+    store.revoke_all(&owner(7), Some(&mut session)).await.unwrap();
+    laptop.save(&store, &mut session).await;
+    for _ in 40..47 {
+        clock.advance(half_hour);
+        assert_eq!(who(&store, &mut laptop).await, Some(7));
+    }
+    clock.advance(half_hour);
+    assert_eq!(who(&store, &mut laptop).await, None, "a day after it began");
 }

@@ -105,13 +105,30 @@ pub async fn a_table_of_its_own_name_and_names_that_are_not_identifiers<St: Stor
     on_table: impl AsyncFn(&str) -> Result<St, SqlStoreError>,
     raw: &AnyPool,
 ) {
-    for bad in ["", "1sessions", "sessions; DROP TABLE x", "sess-ions", "séances"] {
+    let too_long = "s".repeat(52);
+    for bad in [
+        "",
+        "1sessions",
+        "sessions; DROP TABLE x",
+        "sess-ions",
+        "séances",
+        &too_long,
+    ] {
         let Err(error) = on_table(bad).await else {
             panic!("{bad:?} is not an identifier");
         };
         assert!(matches!(error, SqlStoreError::InvalidTable { .. }), "{bad:?}");
         assert!(error.to_string().contains("not a usable table name"), "{error}");
+        assert!(error.to_string().contains("at most 51"), "{error}");
     }
+    // The longest name there is: every name derived from it stays distinct within PostgreSQL's 63
+    // bytes, so its indexes and its table of revocations are made beside it.
+    let longest = on_table(&"s".repeat(51)).await.unwrap();
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&longest).await;
+    session.user_id = Some(7);
+    browser.save(&longest, &mut session).await;
+    assert_eq!(browser.load::<AppSession>(&longest).await.user_id, Some(7));
     let store = on_table("app_sessions").await.unwrap();
     let mut browser = Browser::default();
     let mut session = browser.load::<AppSession>(&store).await;
@@ -162,9 +179,11 @@ pub async fn a_table_from_before_owners_gets_the_owner_index<St: Store>(
     assert_eq!(who(&store, &mut laptop).await, Some(7));
 }
 
-/// Revocations of cookie sessions keep the later time and the longer keep of two, and the sweep
-/// (`sweep`, at a given time) drops them once past their keep, and not before.
-pub async fn revocations_keep_the_later_time_and_go_once_past_their_use(
+/// Each revocation of cookie sessions raises the owner's mark (to its time, or past the stored
+/// mark when that time is not later: two in one microsecond, or a clock that went back), the row is
+/// kept for the longer keep of two, and the sweep (`sweep`, at a given time) drops it once past that,
+/// and not before.
+pub async fn revocations_raise_the_mark_and_go_once_past_their_use(
     revocations: &impl sessions::store::Revocations,
     sweep: impl AsyncFn(std::time::SystemTime) -> Result<u64, SqlStoreError>,
     raw: &AnyPool,
@@ -175,43 +194,60 @@ pub async fn revocations_keep_the_later_time_and_go_once_past_their_use(
 
     let owner = Owner::of::<Account>(&7u64);
     let at = UNIX_EPOCH + Duration::from_secs(crate::contract::START);
-    revocations
-        .revoke_before(&owner, at, Duration::from_secs(3600))
-        .await
-        .unwrap();
-    revocations
-        .revoke_before(&owner, at - Duration::from_secs(10), Duration::from_secs(60))
-        .await
-        .unwrap();
-    assert_eq!(revocations.revoked_before(&owner).await.unwrap(), Some(at));
+    let micros = |time: std::time::SystemTime| {
+        u64::try_from(time.duration_since(UNIX_EPOCH).unwrap().as_micros()).unwrap()
+    };
+    let hour = Duration::from_secs(3600);
+    assert_eq!(
+        revocations.revoke(&owner, micros(at), hour).await.unwrap(),
+        micros(at)
+    );
+    let earlier = at - Duration::from_secs(10);
+    let minute = Duration::from_secs(60);
+    assert_eq!(
+        revocations.revoke(&owner, micros(earlier), minute).await.unwrap(),
+        micros(at) + 1
+    );
+    assert_eq!(
+        revocations.revoke(&owner, micros(at), minute).await.unwrap(),
+        micros(at) + 2
+    );
+    assert_eq!(revocations.mark(&owner).await.unwrap(), Some(micros(at) + 2));
     let other = Owner::of::<Account>(&8u64);
-    assert_eq!(revocations.revoked_before(&other).await.unwrap(), None);
+    assert_eq!(revocations.mark(&other).await.unwrap(), None);
 
     let rows = async || -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM sessions_revoked")
+        sqlx::query_scalar("SELECT count(*) FROM sessions_revocations")
             .fetch_one(raw)
             .await
             .unwrap()
     };
     sweep(at + Duration::from_secs(3599)).await.unwrap();
     assert_eq!(rows().await, 1, "kept for the longer of the two");
-    sweep(at + Duration::from_secs(3600)).await.unwrap();
+    sweep(at + hour).await.unwrap();
     assert_eq!(rows().await, 0);
-    assert_eq!(revocations.revoked_before(&owner).await.unwrap(), None);
+    assert_eq!(revocations.mark(&owner).await.unwrap(), None);
 }
 
-/// Revocations read back from the table are input too: a time past what `SystemTime` holds
-/// refuses the owner's sessions (here of `cookies`, revoked through the table), never a panic.
+/// Revocations read back from the table are input too: a mark past any real one refuses the
+/// owner's sessions (here of `cookies`, revoked through the table), never a panic; a negative one,
+/// which no store writes, revokes nothing and fails no request.
 pub async fn a_corrupt_revocation_does_not_panic(cookies: &impl Store, raw: &AnyPool) {
     use crate::revocation::{Account, signed_in, who};
     use sessions::owner::Owner;
 
     let mut laptop = signed_in(cookies, 7, "laptop").await;
-    sqlx::query("INSERT INTO sessions_revoked (owner, revoked_before, until) VALUES ($1, $2, $2)")
-        .bind(Owner::of::<Account>(&7u64).to_text())
-        .bind(i64::MAX)
-        .execute(raw)
-        .await
-        .unwrap();
-    assert_eq!(who(cookies, &mut laptop).await, None);
+    for (mark, user) in [(-1, Some(7)), (i64::MAX, None)] {
+        sqlx::query("DELETE FROM sessions_revocations")
+            .execute(raw)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO sessions_revocations (owner, mark, until) VALUES ($1, $2, $2)")
+            .bind(Owner::of::<Account>(&7u64).to_text())
+            .bind(mark)
+            .execute(raw)
+            .await
+            .unwrap();
+        assert_eq!(who(cookies, &mut laptop).await, user, "{mark}");
+    }
 }

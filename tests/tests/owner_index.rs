@@ -127,23 +127,19 @@ struct CountedRevocations {
 impl sessions::store::Revocations for CountedRevocations {
     type Error = sessions_tests::Down;
 
-    async fn revoked_before(&self, owner: &Owner) -> Result<Option<std::time::SystemTime>, Self::Error> {
+    async fn mark(&self, owner: &Owner) -> Result<Option<u64>, Self::Error> {
         use std::sync::atomic::Ordering;
         self.lookups.fetch_add(1, Ordering::SeqCst);
         if self.down.load(Ordering::SeqCst) {
             return Err(sessions_tests::Down);
         }
-        Ok(self.inner.revoked_before(owner).await.unwrap_or_default())
+        let Ok(mark) = self.inner.mark(owner).await;
+        Ok(mark)
     }
 
-    async fn revoke_before(
-        &self,
-        owner: &Owner,
-        at: std::time::SystemTime,
-        keep_for: Duration,
-    ) -> Result<(), Self::Error> {
-        let Ok(()) = self.inner.revoke_before(owner, at, keep_for).await;
-        Ok(())
+    async fn revoke(&self, owner: &Owner, at: u64, keep_for: Duration) -> Result<u64, Self::Error> {
+        let Ok(mark) = self.inner.revoke(owner, at, keep_for).await;
+        Ok(mark)
     }
 }
 
@@ -187,9 +183,8 @@ async fn cookie_revocations_cost_one_lookup_per_owned_load_and_an_outage_signs_n
     );
 }
 
-/// Revocations read back from storage are input too: a time past what `SystemTime` holds (a
-/// corrupt file) is read as the latest time there is, and refuses the owner's sessions, never a
-/// panic; bytes that are no revocation at all revoke nothing.
+/// Revocations read back from storage are input too: a mark past any real one (a corrupt file)
+/// refuses the owner's sessions, never a panic; bytes that are no revocation at all revoke nothing.
 #[tokio::test]
 async fn corrupt_revocation_files_neither_panic_nor_revoke_by_mistake() {
     let dir = Dir::new("corrupt-revoked");
@@ -201,7 +196,7 @@ async fn corrupt_revocation_files_neither_panic_nor_revoke_by_mistake() {
     std::fs::write(&file, b"not a revocation").unwrap();
     assert_eq!(who(&cookies, &mut laptop).await, Some(7));
 
-    let mut far_future = b"SSR1".to_vec();
+    let mut far_future = b"SSR2".to_vec();
     far_future.extend_from_slice(&u64::MAX.to_be_bytes());
     far_future.extend_from_slice(&u64::MAX.to_be_bytes());
     std::fs::write(&file, far_future).unwrap();

@@ -227,13 +227,13 @@ async fn a_table_from_before_owners_gets_the_owner_index() {
     not(postgres_server),
     ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
 )]
-async fn revocations_keep_the_later_time_and_go_once_past_their_use() {
+async fn revocations_raise_the_mark_and_go_once_past_their_use() {
     let server = PostgresServer::start("revocations");
     let store = PostgresStore::connect(&server.url(), Key::generate())
         .await
         .unwrap();
     let backend = store.backend();
-    sql_table::revocations_keep_the_later_time_and_go_once_past_their_use(
+    sql_table::revocations_raise_the_mark_and_go_once_past_their_use(
         backend,
         async |now| backend.sweep(now).await,
         &sql_table::raw_pool(&server.url()).await,
@@ -253,4 +253,30 @@ async fn a_corrupt_revocation_does_not_panic() {
         .unwrap();
     let cookies = sessions::CookieStore::new(Key::generate()).with_revocations(store.backend().clone());
     sql_table::a_corrupt_revocation_does_not_panic(&cookies, &sql_table::raw_pool(&server.url()).await).await;
+}
+
+/// Twenty instances of an app starting at once on a new database all connect: their migrations
+/// take turns, where `CREATE TABLE IF NOT EXISTS` run side by side fails on PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_server),
+    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
+)]
+async fn twenty_instances_starting_at_once_all_connect() {
+    let server = PostgresServer::start("concurrent-migrations");
+    let url = server.url();
+    let key = Key::generate();
+    let starts = (0..20).map(|_| {
+        let (url, key) = (url.clone(), key.clone());
+        tokio::spawn(async move { PostgresStore::connect(&url, key).await })
+    });
+    let mut stores = Vec::new();
+    for start in starts.collect::<Vec<_>>() {
+        stores.push(start.await.unwrap().expect("every instance connects"));
+    }
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&stores[0]).await;
+    session.user_id = Some(7);
+    browser.save(&stores[0], &mut session).await;
+    assert_eq!(browser.load::<AppSession>(&stores[19]).await.user_id, Some(7));
 }

@@ -88,7 +88,9 @@ async fn a_table_of_its_own_name_and_names_that_are_not_identifiers() {
     };
     sql_table::a_table_of_its_own_name_and_names_that_are_not_identifiers(on_table, &raw(&dir).await).await;
     assert!(
-        SqliteBackend::schema("app_sessions").contains("CREATE INDEX IF NOT EXISTS app_sessions_expires_at")
+        SqliteBackend::schema("app_sessions")
+            .unwrap()
+            .contains("CREATE INDEX IF NOT EXISTS app_sessions_expires_at")
     );
 }
 
@@ -226,12 +228,12 @@ async fn a_table_from_before_owners_gets_the_owner_index() {
 }
 
 #[tokio::test]
-async fn revocations_keep_the_later_time_and_go_once_past_their_use() {
+async fn revocations_raise_the_mark_and_go_once_past_their_use() {
     let dir = TempDir::new("revocations");
     let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
     let store = open(&dir, &keys, &clock).await;
     let backend = store.backend();
-    sql_table::revocations_keep_the_later_time_and_go_once_past_their_use(
+    sql_table::revocations_raise_the_mark_and_go_once_past_their_use(
         backend,
         async |now| backend.sweep(now).await,
         &raw(&dir).await,

@@ -16,5 +16,6 @@ pub(crate) mod id;
 pub(crate) mod payload;
 pub(crate) mod seal;
 pub(crate) mod shape;
+pub(crate) mod signed_in;
 pub(crate) mod snapshot;
 pub(crate) mod text;

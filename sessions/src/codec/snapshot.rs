@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use crate::codec::payload::{self, Meta, Writer};
 use crate::codec::shape;
+use crate::codec::signed_in::{SIGNED_IN_TAG, SIGNED_IN_TYPE_TAG, SignedIn};
 use crate::error::{Rejection, SaveError};
 use crate::session::{Field, Session};
 
@@ -21,6 +22,8 @@ pub(crate) struct Snapshot {
     /// Whole records of fields this version of the struct does not have, carried along unchanged so
     /// that two versions of an app serving the same users during a deploy do not erase each other's.
     pub(crate) foreign: Vec<Range<usize>>,
+    /// The sign-in record (see [`crate::codec::signed_in`]), if the payload holds one.
+    pub(crate) signed_in: Option<SignedIn>,
 }
 
 #[derive(Debug, Clone)]
@@ -78,10 +81,17 @@ pub(crate) fn restore<S: Session>(
     let type_tags = &S::prepared().type_tags;
     let mut fields = vec![None; S::FIELDS.len()];
     let mut foreign = Vec::new();
+    let mut signed_in = None;
     for (position, record) in records.by_ref().enumerate() {
         let record = record.map_err(|_| Rejection::Malformed)?;
         let Some(index) = field_index::<S>(record.name_tag, position) else {
-            foreign.push(within(record.raw_range()));
+            if record.name_tag == SIGNED_IN_TAG {
+                // One that does not read is as good as none: the session is then judged by its
+                // start (see `Loaded::revoked_by`).
+                signed_in = SignedIn::decode(record.value);
+            } else {
+                foreign.push(within(record.raw_range()));
+            }
             continue;
         };
         let field = &S::FIELDS[index];
@@ -117,6 +127,7 @@ pub(crate) fn restore<S: Session>(
             bytes: buf,
             fields,
             foreign,
+            signed_in,
         },
         resets,
     })
@@ -163,17 +174,18 @@ pub(crate) struct Layout {
     meta: Meta,
     fields: Vec<Option<SnapshotField>>,
     foreign: Vec<Range<usize>>,
+    signed_in: Option<SignedIn>,
 }
 
 /// Appends the payload of `value` with times `meta` to `out`, calling `changed` with the index of each
 /// field whose value differs from `before` (the payload as loaded; `None` for a new session, whose
 /// fields are compared with their defaults). A field with its own `max_age` gets `meta.refreshed_at`
 /// as its set time when it changed, and keeps the old one otherwise. Records of fields this version
-/// of the struct does not have are carried over from `before`.
+/// of the struct does not have are carried over from `before`; the sign-in record is `signed_in`.
 pub(crate) fn encode<S: Session>(
     value: &S,
     before: Option<&Snapshot>,
-    meta: Meta,
+    (meta, signed_in): (Meta, Option<SignedIn>),
     out: &mut Vec<u8>,
     mut changed: impl FnMut(usize),
 ) -> Result<Layout, SaveError> {
@@ -189,7 +201,8 @@ pub(crate) fn encode<S: Session>(
     let now = meta.refreshed_at;
     let start = out.len();
     let foreign = before.map_or(0, |before| before.foreign.len());
-    let mut writer = Writer::begin(out, meta, S::FIELDS.len() + foreign);
+    let records = S::FIELDS.len() + foreign + usize::from(signed_in.is_some());
+    let mut writer = Writer::begin(out, meta, records);
     let prepared = S::prepared();
     let defaults = &prepared.defaults;
     let mut fields = Vec::with_capacity(S::FIELDS.len());
@@ -240,11 +253,23 @@ pub(crate) fn encode<S: Session>(
             at..out.len() - start
         })
         .collect();
+    if let Some(signed_in) = signed_in {
+        let tags = (SIGNED_IN_TAG, SIGNED_IN_TYPE_TAG);
+        writer.record(out, tags, None, &signed_in.encode(), |size| {
+            SaveError::FieldTooLarge {
+                cookie,
+                field: "(signed in)",
+                size,
+                limit: payload::MAX_VALUE_LEN,
+            }
+        })?;
+    }
     writer.finish();
     Ok(Layout {
         meta,
         fields,
         foreign,
+        signed_in,
     })
 }
 
@@ -255,6 +280,7 @@ impl Snapshot {
         self.bytes = payload.to_vec();
         self.fields = layout.fields;
         self.foreign = layout.foreign;
+        self.signed_in = layout.signed_in;
         layout.meta
     }
 }
@@ -297,7 +323,7 @@ mod tests {
             flag: true,
         };
         let mut out = Vec::new();
-        encode(&value, None, meta(NOW), &mut out, |_| {}).unwrap();
+        encode(&value, None, (meta(NOW), None), &mut out, |_| {}).unwrap();
         out
     }
 
@@ -308,7 +334,13 @@ mod tests {
         out: &mut Vec<u8>,
         changed: impl FnMut(usize),
     ) -> Result<Layout, SaveError> {
-        encode(&restored.value, Some(&restored.snapshot), meta(at), out, changed)
+        encode(
+            &restored.value,
+            Some(&restored.snapshot),
+            (meta(at), None),
+            out,
+            changed,
+        )
     }
 
     /// A payload as another version of `Probe` might write it: a record `Probe` does not know first,

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use ::http::HeaderMap;
 
-use crate::clock::{Clock, system_time};
+use crate::clock::{Clock, micros_of};
+use crate::codec::signed_in::SignedIn;
 use crate::codec::{cookie, seal, snapshot};
 use crate::error::{LoadError, Rejection, SaveError};
 use crate::http::{self, ValueOut};
@@ -137,7 +138,11 @@ impl CookieStore {
     /// Seals `session` and says what the client's cookie should become, for a framework that sets
     /// cookies through its own jar (with the attributes of `S::CONFIG.cookie()`).
     ///
-    /// [`Store::save`] is this, written as a `Set-Cookie` header.
+    /// [`Store::save`] is this, written as a `Set-Cookie` header, after (on a store with
+    /// revocations) reading the mark of a session's new owner. `seal` cannot wait for that lookup:
+    /// a session it signs in is judged by when it began, so a revocation in the second it began
+    /// (or later, before its next [`Store::load`] records the mark) refuses it. Use [`Store::save`]
+    /// for sessions with an owner.
     pub fn seal<S: Session>(&self, session: &mut Loaded<S>) -> Result<CookieUpdate, SaveError> {
         let sealed = self.seal_into(session, |value_len, max_age| {
             let name = S::CONFIG.cookie().name();
@@ -189,6 +194,37 @@ impl CookieStore {
     }
 }
 
+impl CookieStore {
+    /// Before a save on a store with revocations: a session that gained an owner (or changed it)
+    /// records the owner's mark as of now, read from the revocation backend; one that lost its owner
+    /// drops its record.
+    async fn sign_in<S: Session>(&self, session: &mut Loaded<S>) -> Result<(), SaveError> {
+        let Some(revocations) = &self.revocations else {
+            return Ok(());
+        };
+        let owner = session.owner();
+        if session.signed_in().map(|signed_in| signed_in.owner) == owner {
+            return Ok(());
+        }
+        let Some(owner) = owner else {
+            session.sign_in(None);
+            return Ok(());
+        };
+        let mark = revocations
+            .mark(&owner)
+            .await
+            .map_err(|source| SaveError::Store {
+                cookie: S::CONFIG.cookie().name(),
+                source,
+            })?;
+        session.sign_in(Some(SignedIn {
+            owner,
+            mark: mark.unwrap_or(0),
+        }));
+        Ok(())
+    }
+}
+
 /// What sealing decided: [`CookieUpdate`], with the sealed value in whatever `start` made.
 enum Sealed<Out> {
     Unchanged,
@@ -215,29 +251,37 @@ pub enum CookieUpdate {
 
 impl Store for CookieStore {
     async fn load<S: Session>(&self, request: &HeaderMap) -> Result<Loaded<S>, LoadError> {
-        let session: Loaded<S> = self.open(http::cookie_values(request, S::CONFIG.cookie().name()));
+        let mut session: Loaded<S> = self.open(http::cookie_values(request, S::CONFIG.cookie().name()));
         let Some(revocations) = &self.revocations else {
             return Ok(session);
         };
         let Some(owner) = session.owner().filter(|_| !session.is_new()) else {
             return Ok(session);
         };
-        let before = revocations
-            .revoked_before(&owner)
-            .await
-            .map_err(|source| LoadError {
-                cookie: S::CONFIG.cookie().name(),
-                source,
-            })?;
-        if before.is_some_and(|before| session.created_at() < before) {
+        let mark = revocations.mark(&owner).await.map_err(|source| LoadError {
+            cookie: S::CONFIG.cookie().name(),
+            source,
+        })?;
+        if mark.is_some_and(|mark| session.revoked_by(owner, mark)) {
             return Ok(self.context.fresh(Some(Rejection::Revoked), self.context.now()));
+        }
+        if session
+            .signed_in()
+            .is_none_or(|signed_in| signed_in.owner != owner)
+        {
+            // Signed in without a lookup (`CookieStore::seal`, or an older release): from now on
+            // judged by the mark, not by its start.
+            session.sign_in(Some(SignedIn {
+                owner,
+                mark: mark.unwrap_or(0),
+            }));
         }
         Ok(session)
     }
 
-    /// Stores, for `owner`, that their sessions created up to now are revoked. The session of
-    /// `keep` (if it is `owner`'s) starts afresh now, with the same fields: its `max_age` counts
-    /// again from now, and its next save issues the new cookie.
+    /// Stores, for `owner`, that their sessions signed in up to now are revoked. The session of
+    /// `keep` (if it is `owner`'s) stays signed in, under the new mark: its next save issues the
+    /// cookie again, and its `max_age` still counts from when it began.
     async fn revoke_all<S: Session>(
         &self,
         owner: &Owner,
@@ -248,16 +292,15 @@ impl Store for CookieStore {
                 "revoke sessions (cookie sessions need a revocation backend: `CookieStore::with_revocations`)",
             ));
         };
-        // Sessions are timed in whole seconds: every session created up to this second goes.
-        let at = self.context.now().saturating_add(1);
-        revocations
-            .revoke_before(owner, system_time(at), S::CONFIG.lifetime().max_age())
+        let at = micros_of(self.context.clock.now());
+        let mark = revocations
+            .revoke(owner, at, S::CONFIG.lifetime().max_age())
             .await
             .map_err(|error| OwnersError::store::<S>("revoke", error))?;
         if let Some(keep) = keep
             && keep.owner() == Some(*owner)
         {
-            keep.renew(at);
+            keep.sign_in(Some(SignedIn { owner: *owner, mark }));
         }
         Ok(())
     }
@@ -267,6 +310,7 @@ impl Store for CookieStore {
         session: &mut Loaded<S>,
         response: &mut HeaderMap,
     ) -> Result<(), SaveError> {
+        self.sign_in(session).await?;
         let options = S::CONFIG.cookie();
         // The sealed value is written straight into its `Set-Cookie` line.
         let sealed = self.seal_into(session, |value_len, max_age| {

@@ -37,7 +37,7 @@ pub use postgres::{PostgresBackend, PostgresStore};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::{RedisBackend, RedisOptions, RedisStore, RedisStoreError};
-pub use revocations::{MemoryRevocations, Revocations};
+pub use revocations::{MemoryRevocations, Revocations, next_mark};
 pub use server::{Backend, Entries, Indexed, Saved, ServerStore, SessionWrite, Stored, Summary};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]

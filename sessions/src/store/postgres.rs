@@ -15,7 +15,7 @@ use crate::key::Keys;
 use crate::store::server::ServerStore;
 use crate::store::sql::statements::Dialect;
 use crate::store::sql::table::{Table, backend_on_table};
-use crate::store::sql::{DEFAULT_TABLE, SqlStoreError, SqlSweeper, database_error};
+use crate::store::sql::{DEFAULT_TABLE, SqlStoreError, SqlSweeper, checked_table, database_error};
 
 /// A [`ServerStore`] keeping sessions in PostgreSQL.
 ///
@@ -100,46 +100,22 @@ impl PostgresBackend {
         })
     }
 
-    /// The SQL that creates the table `table` and its index, for teams that run their own
-    /// migrations. For `sessions`:
+    /// The SQL that creates the table `table`, its indexes and its table of revocations, for teams
+    /// that run their own migrations (what [`PostgresBackend::migrate`] runs); refused for a table
+    /// name [`with_table`](PostgresBackend::with_table) refuses. With `{table}` for the name:
     ///
     /// ```sql
-    /// CREATE TABLE IF NOT EXISTS sessions (
-    ///     id TEXT PRIMARY KEY,           -- SessionId::to_text
-    ///     forward BOOLEAN NOT NULL,      -- `data` is a sealed forward, not a record
-    ///     data BYTEA NOT NULL,           -- sealed: nothing here is readable without the key
-    ///     expires_at BIGINT NOT NULL     -- unix seconds
-    /// );
-    /// -- The owner index (see `sessions::owner`), added to tables made before it:
-    /// ALTER TABLE sessions ADD COLUMN IF NOT EXISTS owner TEXT;      -- Owner::to_text, or NULL
-    /// ALTER TABLE sessions ADD COLUMN IF NOT EXISTS summary BYTEA;   -- sealed, what a listing shows
-    /// CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at);
-    /// CREATE INDEX IF NOT EXISTS sessions_owner ON sessions (owner);
-    /// -- Revocations of cookie sessions (`CookieStore::with_revocations`):
-    /// CREATE TABLE IF NOT EXISTS sessions_revoked (
-    ///     owner TEXT PRIMARY KEY,
-    ///     revoked_before BIGINT NOT NULL,   -- unix seconds
-    ///     until BIGINT NOT NULL             -- when the row may go
-    /// );
+    #[doc = include_str!("sql/postgres.sql")]
     /// ```
-    pub fn schema(table: &str) -> String {
-        format!(
-            "CREATE TABLE IF NOT EXISTS {table} (\n    \
-                 id TEXT PRIMARY KEY,\n    \
-                 forward BOOLEAN NOT NULL,\n    \
-                 data BYTEA NOT NULL,\n    \
-                 expires_at BIGINT NOT NULL\n\
-             );\n\
-             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS owner TEXT;\n\
-             ALTER TABLE {table} ADD COLUMN IF NOT EXISTS summary BYTEA;\n\
-             CREATE INDEX IF NOT EXISTS {table}_expires_at ON {table} (expires_at);\n\
-             CREATE INDEX IF NOT EXISTS {table}_owner ON {table} (owner);\n\
-             CREATE TABLE IF NOT EXISTS {table}_revoked (\n    \
-                 owner TEXT PRIMARY KEY,\n    \
-                 revoked_before BIGINT NOT NULL,\n    \
-                 until BIGINT NOT NULL\n\
-             );\n"
-        )
+    ///
+    /// ```
+    /// # use sessions::store::PostgresBackend;
+    /// let sql = PostgresBackend::schema("app_sessions").unwrap();
+    /// assert!(sql.contains("CREATE TABLE IF NOT EXISTS app_sessions_revocations"));
+    /// assert!(PostgresBackend::schema("sessions; DROP TABLE users").is_err());
+    /// ```
+    pub fn schema(table: &str) -> Result<String, SqlStoreError> {
+        Ok(include_str!("sql/postgres.sql").replace("{table}", checked_table(table)?))
     }
 
     /// The pool it runs on.
@@ -147,9 +123,17 @@ impl PostgresBackend {
         self.table.pool()
     }
 
-    /// Creates the table and its index if they are missing.
+    /// Creates the table, its indexes and its table of revocations where they are missing. Safe to
+    /// run from many processes at once (every instance of an app starting together): the runs take
+    /// turns under a transaction-scoped advisory lock, since PostgreSQL's `CREATE TABLE IF NOT
+    /// EXISTS` fails when two run at the same time.
     pub async fn migrate(&self) -> Result<(), SqlStoreError> {
-        self.table.create(Self::schema(self.table.name())).await
+        // One multi-statement query is one transaction, so the lock is held until the script ends.
+        let script = format!(
+            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK});\n{}",
+            Self::schema(self.table.name())?
+        );
+        self.table.create(script).await
     }
 
     /// Removes what expired at or before `now`; returns how many rows.
@@ -157,5 +141,9 @@ impl PostgresBackend {
         self.table.sweep(now).await
     }
 }
+
+/// The advisory lock key [`PostgresBackend::migrate`] holds: the first eight bytes of "sessions"
+/// as a big-endian number, shared by every table of every app on the database (migrations are rare).
+const MIGRATION_LOCK: i64 = i64::from_be_bytes(*b"sessions");
 
 backend_on_table!(PostgresBackend);

@@ -9,7 +9,7 @@
 //! <prefix><old>  hash, with a TTL of the store's cycle grace: left by a save that moved the session
 //!   fwd          the sealed forward to the new id
 //! <prefix>owner:<owner>    set of the owner's session ids; its TTL the longest of theirs
-//! <prefix>revoked:<owner>  revocation of cookie sessions: unix seconds, with a TTL
+//! <prefix>revoked:<owner>  revocation of cookie sessions: the owner's mark, with a TTL
 //! ```
 //!
 //! The owner index changes in the script of the save that changes the session, so nothing runs
@@ -24,12 +24,11 @@
 //! of one session both keep their change, without a read before the write.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 use redis::{Client, Script};
 
-use crate::clock::{seconds_of, system_time};
 use crate::codec::id::SessionId;
 use crate::key::Keys;
 use crate::owner::Owner;
@@ -131,15 +130,16 @@ end
 return revoked
 ";
 
-/// KEYS: the revocation. ARGV: revoked before (unix seconds), keep for (ms). Keeps the later time
-/// and the longer TTL.
-const REVOKE_BEFORE: &str = r"
-local stored = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-if tonumber(ARGV[1]) > stored then
-  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
-end
+/// KEYS: the revocation. ARGV: when (microseconds since the epoch), keep for (ms). Raises the mark
+/// to when, or to the stored mark plus one, keeps the longer TTL, and returns the mark. (Lua's
+/// numbers are doubles: exact for marks up to 2^53 microseconds, the year 2255.)
+const REVOKE_COOKIES: &str = r"
+local stored = tonumber(redis.call('GET', KEYS[1]) or '')
+local mark = tonumber(ARGV[1])
+if stored and stored >= mark then mark = stored + 1 end
+redis.call('SET', KEYS[1], string.format('%d', mark), 'KEEPTTL')
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 1
+return mark
 ";
 
 /// A [`ServerStore`] keeping sessions in Redis.
@@ -218,7 +218,7 @@ struct Scripts {
     delete: Script,
     list: Script,
     revoke: Script,
-    revoke_before: Script,
+    revoke_cookies: Script,
 }
 
 impl std::fmt::Debug for RedisBackend {
@@ -251,7 +251,7 @@ impl RedisBackend {
                 delete: Script::new(DELETE),
                 list: Script::new(LIST),
                 revoke: Script::new(REVOKE),
-                revoke_before: Script::new(REVOKE_BEFORE),
+                revoke_cookies: Script::new(REVOKE_COOKIES),
             }),
         })
     }
@@ -411,7 +411,7 @@ impl Backend for RedisBackend {
 impl Revocations for RedisBackend {
     type Error = RedisStoreError;
 
-    async fn revoked_before(&self, owner: &Owner) -> Result<Option<SystemTime>, RedisStoreError> {
+    async fn mark(&self, owner: &Owner) -> Result<Option<u64>, RedisStoreError> {
         let mut connection = self.connection.clone();
         let mut command = redis::cmd("GET");
         command.arg(format!("{}revoked:{}", self.prefix, owner.to_text()));
@@ -419,37 +419,28 @@ impl Revocations for RedisBackend {
         let Some(stored) = stored else {
             return Ok(None);
         };
-        // Read back from Redis, so input: a value that is no time revokes nothing (and fails no
-        // request); one past what this crate represents reads as the latest time there is.
+        // Read back from Redis, so input: a value that is no mark revokes nothing (and fails no
+        // request).
         match std::str::from_utf8(&stored)
             .ok()
             .and_then(|text| text.parse().ok())
         {
-            Some(seconds) => Ok(Some(system_time(seconds))),
+            Some(mark) => Ok(Some(mark)),
             None => {
-                tracing::warn!(owner = ?owner, "a revocation in Redis that is not a time; ignored");
+                tracing::warn!(owner = ?owner, "a revocation in Redis that is not a mark; ignored");
                 Ok(None)
             }
         }
     }
 
-    async fn revoke_before(
-        &self,
-        owner: &Owner,
-        at: SystemTime,
-        keep_for: Duration,
-    ) -> Result<(), RedisStoreError> {
-        let seconds = seconds_of(at);
+    async fn revoke(&self, owner: &Owner, at: u64, keep_for: Duration) -> Result<u64, RedisStoreError> {
         let mut invocation =
             self.scripts
-                .revoke_before
+                .revoke_cookies
                 .key(format!("{}revoked:{}", self.prefix, owner.to_text()));
-        invocation
-            .arg(seconds)
-            .arg(keep_for.as_millis().max(1).to_string());
+        invocation.arg(at).arg(keep_for.as_millis().max(1).to_string());
         let mut connection = self.connection.clone();
-        self.bounded(invocation.invoke_async::<i64>(&mut connection))
+        self.bounded(invocation.invoke_async::<u64>(&mut connection))
             .await
-            .map(drop)
     }
 }

@@ -1,5 +1,11 @@
-//! Revoking cookie sessions: a little server state, per owner the time before which their sessions
-//! no longer count ("not valid before"), checked by the cookie store on load.
+//! Revoking cookie sessions: a little server state, per owner a *revocation mark* that grows with
+//! each "sign out everywhere", checked by the cookie store on load.
+//!
+//! A cookie session with an owner carries the mark its owner had when it was signed in (read from
+//! the backend by the save that set the owner). It is refused once the owner's mark has grown past
+//! that: a revocation after the sign-in. Marks are ordered by the backend, not by clocks, so a
+//! sign-in that completes after a revocation is never refused, however close the two (the same
+//! second, the same microsecond), and a session signed in before it never survives.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -11,32 +17,44 @@ use std::time::{Duration, SystemTime};
 
 use crate::owner::Owner;
 
-/// Where a [`CookieStore`](crate::CookieStore) keeps revocations: per owner, a time before which
-/// their sessions were revoked. The store asks it once per load of a session that has an owner
-/// (one lookup; anonymous sessions cost nothing), and refuses a session created before its owner's
-/// time as [`Rejection::Revoked`](crate::Rejection::Revoked).
+/// Where a [`CookieStore`](crate::CookieStore) keeps revocations: per owner, a *mark* (a `u64`)
+/// that each revocation raises. The store reads it once per load of a session that has an owner
+/// (anonymous sessions cost nothing) and once per save that signs a session in, and refuses a
+/// session signed in under a lower mark as [`Rejection::Revoked`](crate::Rejection::Revoked).
 ///
 /// [`MemoryRevocations`] keeps them in this process; the file, Redis and SQL backends keep them
 /// beside their sessions, for every instance of an app to see.
+///
+/// An implementation must make [`Revocations::revoke`] one atomic step: two revocations of one owner
+/// racing each other both raise its mark.
 pub trait Revocations: Send + Sync + 'static {
     /// What goes wrong in this backend (I/O, connection).
     type Error: std::error::Error + Send + Sync + 'static;
 
-    /// The time before which `owner`'s sessions are revoked, if they are.
-    fn revoked_before(
-        &self,
-        owner: &Owner,
-    ) -> impl Future<Output = Result<Option<SystemTime>, Self::Error>> + Send;
+    /// `owner`'s revocation mark, if a revocation of theirs is kept.
+    fn mark(&self, owner: &Owner) -> impl Future<Output = Result<Option<u64>, Self::Error>> + Send;
 
-    /// Revokes every session of `owner` created before `at`, keeping the later time if one is
-    /// already stored. The entry may be dropped after `keep_for` (when every session it could
-    /// refuse has expired anyway).
-    fn revoke_before(
+    /// Revokes every session of `owner` signed in so far: raises `owner`'s mark to `at` (the time,
+    /// in microseconds since the Unix epoch) or, if that is not above the stored mark, to the stored
+    /// mark plus one; returns the new mark. The entry may be dropped `keep_for` after `at` (when
+    /// every session it could refuse has expired anyway), and is kept for the longest `keep_for`
+    /// asked.
+    ///
+    /// Marks are times so that one dropped and made again still lies above every mark handed out
+    /// while the old one was kept.
+    fn revoke(
         &self,
         owner: &Owner,
-        at: SystemTime,
+        at: u64,
         keep_for: Duration,
-    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+    ) -> impl Future<Output = Result<u64, Self::Error>> + Send;
+}
+
+/// The mark a revocation at `at` (microseconds since the epoch) leaves over `stored`: see
+/// [`Revocations::revoke`]. For backends written in Rust; the Redis and SQL ones say the same in
+/// their own language.
+pub fn next_mark(stored: Option<u64>, at: u64) -> u64 {
+    stored.map_or(at, |stored| at.max(stored.saturating_add(1)))
 }
 
 /// Revocations in this process's memory: for tests, and for an app that runs as one process.
@@ -47,7 +65,7 @@ pub struct MemoryRevocations {
 
 #[derive(Debug, Clone, Copy)]
 struct Revoked {
-    before: SystemTime,
+    mark: u64,
     until: SystemTime,
 }
 
@@ -61,25 +79,24 @@ impl MemoryRevocations {
 impl Revocations for MemoryRevocations {
     type Error = Infallible;
 
-    async fn revoked_before(&self, owner: &Owner) -> Result<Option<SystemTime>, Infallible> {
+    async fn mark(&self, owner: &Owner) -> Result<Option<u64>, Infallible> {
         let by_owner = self.by_owner.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(by_owner.get(owner).map(|revoked| revoked.before))
+        Ok(by_owner.get(owner).map(|revoked| revoked.mark))
     }
 
-    async fn revoke_before(
-        &self,
-        owner: &Owner,
-        at: SystemTime,
-        keep_for: Duration,
-    ) -> Result<(), Infallible> {
+    async fn revoke(&self, owner: &Owner, at: u64, keep_for: Duration) -> Result<u64, Infallible> {
         let mut by_owner = self.by_owner.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = crate::clock::from_micros(at);
         // Entries past their use go on each write, so memory stays bounded by the live ones.
-        by_owner.retain(|_, revoked| revoked.until > at);
-        let until = at + keep_for;
-        let revoked = by_owner.entry(*owner).or_insert(Revoked { before: at, until });
-        revoked.before = revoked.before.max(at);
-        revoked.until = revoked.until.max(until);
-        Ok(())
+        by_owner.retain(|_, revoked| revoked.until > now);
+        let until = now + keep_for;
+        let stored = by_owner.get(owner).copied();
+        let revoked = Revoked {
+            mark: next_mark(stored.map(|stored| stored.mark), at),
+            until: stored.map_or(until, |stored| stored.until.max(until)),
+        };
+        by_owner.insert(*owner, revoked);
+        Ok(revoked.mark)
     }
 }
 
@@ -87,22 +104,23 @@ impl Revocations for MemoryRevocations {
 #[derive(Clone)]
 pub(crate) struct AnyRevocations(Arc<dyn Erased>);
 
-type Boxed<'a, T> =
-    Pin<Box<dyn Future<Output = Result<T, Box<dyn std::error::Error + Send + Sync>>> + Send + 'a>>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send + 'a>>;
 
 trait Erased: Send + Sync {
-    fn revoked_before<'a>(&'a self, owner: &'a Owner) -> Boxed<'a, Option<SystemTime>>;
-    fn revoke_before<'a>(&'a self, owner: &'a Owner, at: SystemTime, keep_for: Duration) -> Boxed<'a, ()>;
+    fn mark<'a>(&'a self, owner: &'a Owner) -> Boxed<'a, Option<u64>>;
+    fn revoke<'a>(&'a self, owner: &'a Owner, at: u64, keep_for: Duration) -> Boxed<'a, u64>;
 }
 
 impl<R: Revocations> Erased for R {
-    fn revoked_before<'a>(&'a self, owner: &'a Owner) -> Boxed<'a, Option<SystemTime>> {
-        Box::pin(async move { Revocations::revoked_before(self, owner).await.map_err(Into::into) })
+    fn mark<'a>(&'a self, owner: &'a Owner) -> Boxed<'a, Option<u64>> {
+        Box::pin(async move { Revocations::mark(self, owner).await.map_err(Into::into) })
     }
 
-    fn revoke_before<'a>(&'a self, owner: &'a Owner, at: SystemTime, keep_for: Duration) -> Boxed<'a, ()> {
+    fn revoke<'a>(&'a self, owner: &'a Owner, at: u64, keep_for: Duration) -> Boxed<'a, u64> {
         Box::pin(async move {
-            Revocations::revoke_before(self, owner, at, keep_for)
+            Revocations::revoke(self, owner, at, keep_for)
                 .await
                 .map_err(Into::into)
         })
@@ -114,20 +132,12 @@ impl AnyRevocations {
         Self(Arc::new(revocations))
     }
 
-    pub(crate) async fn revoked_before(
-        &self,
-        owner: &Owner,
-    ) -> Result<Option<SystemTime>, Box<dyn std::error::Error + Send + Sync>> {
-        self.0.revoked_before(owner).await
+    pub(crate) async fn mark(&self, owner: &Owner) -> Result<Option<u64>, BoxError> {
+        self.0.mark(owner).await
     }
 
-    pub(crate) async fn revoke_before(
-        &self,
-        owner: &Owner,
-        at: SystemTime,
-        keep_for: Duration,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        self.0.revoke_before(owner, at, keep_for).await
+    pub(crate) async fn revoke(&self, owner: &Owner, at: u64, keep_for: Duration) -> Result<u64, BoxError> {
+        self.0.revoke(owner, at, keep_for).await
     }
 }
 
@@ -141,19 +151,16 @@ impl fmt::Debug for AnyRevocations {
 impl<R: Revocations> Revocations for Arc<R> {
     type Error = R::Error;
 
-    fn revoked_before(
-        &self,
-        owner: &Owner,
-    ) -> impl Future<Output = Result<Option<SystemTime>, Self::Error>> + Send {
-        R::revoked_before(self, owner)
+    fn mark(&self, owner: &Owner) -> impl Future<Output = Result<Option<u64>, Self::Error>> + Send {
+        R::mark(self, owner)
     }
 
-    fn revoke_before(
+    fn revoke(
         &self,
         owner: &Owner,
-        at: SystemTime,
+        at: u64,
         keep_for: Duration,
-    ) -> impl Future<Output = Result<(), Self::Error>> + Send {
-        R::revoke_before(self, owner, at, keep_for)
+    ) -> impl Future<Output = Result<u64, Self::Error>> + Send {
+        R::revoke(self, owner, at, keep_for)
     }
 }

@@ -16,7 +16,7 @@ use crate::key::Keys;
 use crate::store::server::ServerStore;
 use crate::store::sql::statements::Dialect;
 use crate::store::sql::table::{Table, backend_on_table};
-use crate::store::sql::{DEFAULT_TABLE, SqlStoreError, SqlSweeper, database_error};
+use crate::store::sql::{DEFAULT_TABLE, SqlStoreError, SqlSweeper, checked_table, database_error};
 
 /// A [`ServerStore`] keeping sessions in SQLite.
 ///
@@ -92,36 +92,22 @@ impl SqliteBackend {
         })
     }
 
-    /// The SQL that creates the table `table` and its index, for teams that run their own
-    /// migrations. For `sessions`:
+    /// The SQL that creates the table `table`, its indexes and its table of revocations, for teams
+    /// that run their own migrations (what [`SqliteBackend::migrate`] runs); refused for a table
+    /// name [`with_table`](SqliteBackend::with_table) refuses. With `{table}` for the name:
     ///
     /// ```sql
-    /// CREATE TABLE IF NOT EXISTS sessions (
-    ///     id TEXT PRIMARY KEY NOT NULL,  -- SessionId::to_text
-    ///     forward INTEGER NOT NULL,      -- 1: `data` is a sealed forward, not a record
-    ///     data BLOB NOT NULL,            -- sealed: nothing here is readable without the key
-    ///     expires_at INTEGER NOT NULL    -- unix seconds
-    /// ) WITHOUT ROWID;
-    /// CREATE INDEX IF NOT EXISTS sessions_expires_at ON sessions (expires_at);
+    #[doc = include_str!("sql/sqlite.sql")]
     /// ```
-    pub fn schema(table: &str) -> String {
-        format!(
-            "CREATE TABLE IF NOT EXISTS {table} (\n    \
-                 id TEXT PRIMARY KEY NOT NULL,\n    \
-                 forward INTEGER NOT NULL,\n    \
-                 data BLOB NOT NULL,\n    \
-                 expires_at INTEGER NOT NULL,\n    \
-                 owner TEXT,\n    \
-                 summary BLOB\n\
-             ) WITHOUT ROWID;\n\
-             CREATE INDEX IF NOT EXISTS {table}_expires_at ON {table} (expires_at);\n\
-             CREATE INDEX IF NOT EXISTS {table}_owner ON {table} (owner);\n\
-             CREATE TABLE IF NOT EXISTS {table}_revoked (\n    \
-                 owner TEXT PRIMARY KEY NOT NULL,\n    \
-                 revoked_before INTEGER NOT NULL,\n    \
-                 until INTEGER NOT NULL\n\
-             ) WITHOUT ROWID;\n"
-        )
+    ///
+    /// ```
+    /// # use sessions::store::SqliteBackend;
+    /// let sql = SqliteBackend::schema("app_sessions").unwrap();
+    /// assert!(sql.contains("CREATE TABLE IF NOT EXISTS app_sessions_revocations"));
+    /// assert!(SqliteBackend::schema("sessions; DROP TABLE users").is_err());
+    /// ```
+    pub fn schema(table: &str) -> Result<String, SqlStoreError> {
+        Ok(include_str!("sql/sqlite.sql").replace("{table}", checked_table(table)?))
     }
 
     /// The pool it runs on.
@@ -145,7 +131,7 @@ impl SqliteBackend {
             );
             self.table.create(add).await?;
         }
-        self.table.create(Self::schema(table)).await
+        self.table.create(Self::schema(table)?).await
     }
 
     /// Removes what expired at or before `now`; returns how many rows.

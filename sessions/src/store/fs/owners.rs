@@ -12,16 +12,16 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use super::{FileBackend, FileStoreError, Files, MAGIC, io_error, read_header, split};
-use crate::clock::{seconds_of, system_time};
+use crate::clock::system_time;
 use crate::codec::id::SessionId;
 use crate::owner::Owner;
-use crate::store::revocations::Revocations;
+use crate::store::revocations::{Revocations, next_mark};
 use crate::store::server::{Indexed, Summary};
 
 pub(super) const OWNERS_DIR: &str = "owners";
 pub(super) const REVOKED_DIR: &str = "revoked";
 const INDEX_MAGIC: &[u8; 4] = b"SSO1";
-const REVOKED_MAGIC: &[u8; 4] = b"SSR1";
+const REVOKED_MAGIC: &[u8; 4] = b"SSR2";
 /// How many times `revoke_owner` lists an owner's entries again while saves in flight move
 /// sessions to new ids; each pass waits on the locks those saves hold, so a few passes drain them.
 const REVOKE_PASSES: usize = 64;
@@ -178,30 +178,29 @@ impl Files {
         Ok(())
     }
 
-    fn revoked_before(&self, owner: &Owner) -> Result<Option<SystemTime>, FileStoreError> {
+    fn mark(&self, owner: &Owner) -> Result<Option<u64>, FileStoreError> {
         let path = self.revoked_path(owner);
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(error) => return Err(io_error("read the revocation file", &path)(error)),
         };
-        let Some((before, _)) = parse_revocation(&bytes) else {
+        let Some((mark, _)) = parse_revocation(&bytes) else {
             tracing::warn!(path = %path.display(), "a revocation file that is not one; the sweep removes it");
             return Ok(None);
         };
-        Ok(Some(system_time(before)))
+        Ok(Some(mark))
     }
 
-    fn revoke_before(&self, owner: &Owner, at: SystemTime, keep_for: Duration) -> Result<(), FileStoreError> {
+    fn revoke(&self, owner: &Owner, at: u64, keep_for: Duration) -> Result<u64, FileStoreError> {
         let _lock = self.lock(&[&owner_lock(owner)])?;
         let path = self.revoked_path(owner);
         let stored = fs::read(&path).ok().and_then(|bytes| parse_revocation(&bytes));
-        let (mut before, mut until) = (seconds_of(at), seconds_of(at).saturating_add(keep_for.as_secs()));
-        if let Some((stored_before, stored_until)) = stored {
-            before = before.max(stored_before);
-            until = until.max(stored_until);
-        }
-        self.write_atomically(&path, REVOKED_MAGIC, system_time(until), &before.to_be_bytes())
+        let mark = next_mark(stored.map(|(mark, _)| mark), at);
+        let until = (at / 1_000_000).saturating_add(keep_for.as_secs());
+        let until = stored.map_or(until, |(_, stored_until)| until.max(stored_until));
+        self.write_atomically(&path, REVOKED_MAGIC, system_time(until), &mark.to_be_bytes())?;
+        Ok(mark)
     }
 }
 
@@ -228,30 +227,25 @@ fn magic_and_expiry(path: &Path) -> Option<([u8; 4], u64)> {
     split(&header).map(|(magic, expires, _)| (*magic, expires))
 }
 
-/// A revocation file's "revoked before" and "until" (its expiry).
+/// A revocation file's mark and "until" (its expiry).
 fn parse_revocation(bytes: &[u8]) -> Option<(u64, u64)> {
     let (magic, until, rest) = split(bytes)?;
-    let before = rest.first_chunk::<8>().filter(|_| magic == REVOKED_MAGIC)?;
-    Some((u64::from_be_bytes(*before), until))
+    let mark = rest.first_chunk::<8>().filter(|_| magic == REVOKED_MAGIC)?;
+    Some((u64::from_be_bytes(*mark), until))
 }
 
 /// Revocations of cookie sessions in the session directory, for every process using it.
 impl Revocations for FileBackend {
     type Error = FileStoreError;
 
-    async fn revoked_before(&self, owner: &Owner) -> Result<Option<SystemTime>, FileStoreError> {
+    async fn mark(&self, owner: &Owner) -> Result<Option<u64>, FileStoreError> {
         let owner = *owner;
-        self.blocking(move |files| files.revoked_before(&owner)).await
+        self.blocking(move |files| files.mark(&owner)).await
     }
 
-    async fn revoke_before(
-        &self,
-        owner: &Owner,
-        at: SystemTime,
-        keep_for: Duration,
-    ) -> Result<(), FileStoreError> {
+    async fn revoke(&self, owner: &Owner, at: u64, keep_for: Duration) -> Result<u64, FileStoreError> {
         let owner = *owner;
-        self.blocking(move |files| files.revoke_before(&owner, at, keep_for))
+        self.blocking(move |files| files.revoke(&owner, at, keep_for))
             .await
     }
 }

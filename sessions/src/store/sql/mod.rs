@@ -12,11 +12,21 @@ use std::time::{Duration, SystemTime};
 /// The table name the SQL stores use unless told otherwise.
 pub(crate) const DEFAULT_TABLE: &str = "sessions";
 
+/// The longest table name a store takes: PostgreSQL keeps the first 63 bytes of a name, and the
+/// longest name the store derives from its table's adds 12 (`_revocations`), so a longer table
+/// name would make two derived names the same once cut.
+pub(crate) const MAX_TABLE_LEN: usize = 63 - "_revocations".len();
+
+const _: () = assert!(
+    MAX_TABLE_LEN == 51,
+    "the error message of `InvalidTable` names the limit"
+);
+
 /// `table` if it is a plain SQL identifier (ASCII letters, digits and `_`, not starting with a
-/// digit, at most 63 characters), so it can be written into statements as it is.
+/// digit, at most [`MAX_TABLE_LEN`] characters), so it can be written into statements as it is.
 pub(crate) fn checked_table(table: &str) -> Result<&str, SqlStoreError> {
     let valid = !table.is_empty()
-        && table.len() <= 63
+        && table.len() <= MAX_TABLE_LEN
         && !table.starts_with(|c: char| c.is_ascii_digit())
         && table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if valid {
@@ -65,7 +75,7 @@ impl Drop for SqlSweeper {
 pub enum SqlStoreError {
     /// A table name that is not a plain SQL identifier.
     #[error(
-        "`{table}` is not a usable table name: use ASCII letters, digits and `_`, not starting with a digit"
+        "`{table}` is not a usable table name: use at most 51 ASCII letters, digits and `_`, not starting with a digit (PostgreSQL keeps 63 bytes of a name, and the store adds up to 12 for the names it derives, `{table}_revocations`)"
     )]
     InvalidTable {
         /// The name given.

@@ -70,21 +70,20 @@ pub(crate) trait Rows: Send {
         keep: &str,
     ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send;
 
-    /// The time before which `owner`'s cookie sessions are revoked, if they are.
-    fn revoked_before(
+    /// `owner`'s revocation mark, if one is kept.
+    fn mark(
         &mut self,
         sql: &Statements,
         owner: &str,
     ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send;
 
-    /// Stores that `owner`'s cookie sessions are revoked before `before`, until `until`, keeping
-    /// later times already stored.
-    fn revoke_before(
+    /// Raises `owner`'s revocation mark as of `at`, kept at least until `until`; the new mark.
+    fn revoke_cookies(
         &mut self,
         sql: &Statements,
         owner: &str,
-        times: (i64, i64),
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+        at_until: (i64, i64),
+    ) -> impl Future<Output = Result<i64, sqlx::Error>> + Send;
 
     /// Removes the row of `id`.
     fn delete(
@@ -200,30 +199,25 @@ macro_rules! rows_on {
                 Ok(done.rows_affected())
             }
 
-            async fn revoked_before(
-                &mut self,
-                sql: &Statements,
-                owner: &str,
-            ) -> Result<Option<i64>, sqlx::Error> {
-                sqlx::query_scalar(sqlx::AssertSqlSafe(&*sql.revoked_before))
+            async fn mark(&mut self, sql: &Statements, owner: &str) -> Result<Option<i64>, sqlx::Error> {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(&*sql.mark))
                     .bind(owner)
                     .fetch_optional(self)
                     .await
             }
 
-            async fn revoke_before(
+            async fn revoke_cookies(
                 &mut self,
                 sql: &Statements,
                 owner: &str,
-                (before, until): (i64, i64),
-            ) -> Result<(), sqlx::Error> {
-                sqlx::query(sqlx::AssertSqlSafe(&*sql.revoke_before))
+                (at, until): (i64, i64),
+            ) -> Result<i64, sqlx::Error> {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(&*sql.revoke_cookies))
                     .bind(owner)
-                    .bind(before)
+                    .bind(at)
                     .bind(until)
-                    .execute(self)
-                    .await?;
-                Ok(())
+                    .fetch_one(self)
+                    .await
             }
 
             async fn delete(&mut self, sql: &Statements, id: &SessionId) -> Result<(), sqlx::Error> {
@@ -239,7 +233,7 @@ macro_rules! rows_on {
                     .bind(now)
                     .execute(&mut *self)
                     .await?;
-                sqlx::query(sqlx::AssertSqlSafe(&*sql.sweep_revoked))
+                sqlx::query(sqlx::AssertSqlSafe(&*sql.sweep_revocations))
                     .bind(now)
                     .execute(self)
                     .await?;

@@ -28,15 +28,15 @@ pub(crate) struct Statements {
     pub(crate) sweep: String,
     pub(crate) list: String,
     pub(crate) revoke: String,
-    pub(crate) revoked_before: String,
-    pub(crate) revoke_before: String,
-    pub(crate) sweep_revoked: String,
+    pub(crate) mark: String,
+    pub(crate) revoke_cookies: String,
+    pub(crate) sweep_revocations: String,
 }
 
 impl Statements {
     pub(crate) fn new(table: &str, dialect: &'static Dialect) -> Self {
         let read = format!("SELECT forward, data FROM {table} WHERE id = $1");
-        let revoked = revoked_table(table);
+        let revocations = revocations_table(table);
         let greatest = dialect.greatest;
         Self {
             table: table.to_owned(),
@@ -59,18 +59,22 @@ impl Statements {
             sweep: format!("DELETE FROM {table} WHERE expires_at <= $1"),
             list: format!("SELECT id, summary FROM {table} WHERE owner = $1 AND summary IS NOT NULL"),
             revoke: format!("DELETE FROM {table} WHERE owner = $1 AND id <> $2"),
-            revoked_before: format!("SELECT revoked_before FROM {revoked} WHERE owner = $1"),
-            revoke_before: format!(
-                "INSERT INTO {revoked} (owner, revoked_before, until) VALUES ($1, $2, $3) \
+            mark: format!("SELECT mark FROM {revocations} WHERE owner = $1"),
+            // The mark goes to `$2` (the time), or one past the stored mark if that is not below it:
+            // see `Revocations::revoke`.
+            revoke_cookies: format!(
+                "INSERT INTO {revocations} (owner, mark, until) VALUES ($1, $2, $3) \
                  ON CONFLICT (owner) DO UPDATE SET \
-                 revoked_before = {greatest}({revoked}.revoked_before, $2), until = {greatest}({revoked}.until, $3)"
+                 mark = CASE WHEN {revocations}.mark >= $2 THEN {revocations}.mark + 1 ELSE $2 END, \
+                 until = {greatest}({revocations}.until, $3) \
+                 RETURNING mark"
             ),
-            sweep_revoked: format!("DELETE FROM {revoked} WHERE until <= $1"),
+            sweep_revocations: format!("DELETE FROM {revocations} WHERE until <= $1"),
         }
     }
 }
 
 /// The table of a session table's revocations of cookie sessions.
-pub(crate) fn revoked_table(table: &str) -> String {
-    format!("{table}_revoked")
+pub(crate) fn revocations_table(table: &str) -> String {
+    format!("{table}_revocations")
 }

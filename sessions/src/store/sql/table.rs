@@ -15,15 +15,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::clock::system_time;
-
 use sqlx::{AssertSqlSafe, Database, Pool};
 
 use crate::codec::id::SessionId;
 use crate::owner::Owner;
 use crate::store::server::{Indexed, Saved, SessionWrite, Stored, Summary};
 use crate::store::sql::rows::{OwnerColumns, Rows};
-use crate::store::sql::statements::{Dialect, Statements, revoked_table};
+use crate::store::sql::statements::{Dialect, Statements, revocations_table};
 use crate::store::sql::{SqlStoreError, checked_table, database_error, unix_seconds};
 
 /// The session table on a pool of `DB`: what a SQL store's backend does.
@@ -169,32 +167,47 @@ where
         Ok(revoked)
     }
 
-    /// The time before which `owner`'s cookie sessions are revoked, if they are.
-    pub(crate) async fn revoked_before(&self, owner: &Owner) -> Result<Option<SystemTime>, SqlStoreError> {
-        let before = self
+    /// `owner`'s revocation mark, if one is kept. Read back, so input: a negative one (no mark this
+    /// crate writes) revokes nothing.
+    pub(crate) async fn mark(&self, owner: &Owner) -> Result<Option<u64>, SqlStoreError> {
+        let mark = self
             .on_a_live_connection(|| async {
                 let mut connection = self.pool.acquire().await?;
-                connection.revoked_before(&self.sql, &owner.to_text()).await
+                connection.mark(&self.sql, &owner.to_text()).await
             })
             .await
-            .map_err(database_error("read", &revoked_table(self.name())))?;
-        Ok(before.map(|seconds| system_time(u64::try_from(seconds).unwrap_or(0))))
+            .map_err(database_error("read", &revocations_table(self.name())))?;
+        Ok(mark.and_then(|mark| {
+            let read = u64::try_from(mark).ok();
+            if read.is_none() {
+                tracing::warn!(owner = ?owner, mark, "a revocation that is not a mark; ignored");
+            }
+            read
+        }))
     }
 
-    /// Revokes `owner`'s cookie sessions created before `at`, for `keep_for`.
-    pub(crate) async fn revoke_before(
+    /// Raises `owner`'s revocation mark as of `at` (microseconds), kept for `keep_for`; the new mark.
+    pub(crate) async fn revoke_cookies(
         &self,
         owner: &Owner,
-        at: SystemTime,
+        at: u64,
         keep_for: Duration,
-    ) -> Result<(), SqlStoreError> {
-        let times = (unix_seconds(at), unix_seconds(at + keep_for));
-        self.on_a_live_connection(|| async {
-            let mut connection = self.pool.acquire().await?;
-            connection.revoke_before(&self.sql, &owner.to_text(), times).await
-        })
-        .await
-        .map_err(database_error("write", &revoked_table(self.name())))
+    ) -> Result<u64, SqlStoreError> {
+        let until = at / 1_000_000 + keep_for.as_secs();
+        let at_until = (
+            i64::try_from(at).unwrap_or(i64::MAX),
+            i64::try_from(until).unwrap_or(i64::MAX),
+        );
+        let mark = self
+            .on_a_live_connection(|| async {
+                let mut connection = self.pool.acquire().await?;
+                connection
+                    .revoke_cookies(&self.sql, &owner.to_text(), at_until)
+                    .await
+            })
+            .await
+            .map_err(database_error("write", &revocations_table(self.name())))?;
+        Ok(u64::try_from(mark).unwrap_or(0))
     }
 
     /// Runs `attempt`, again while it finds its connection lost: the database restarted, or closed
@@ -363,24 +376,21 @@ macro_rules! backend_on_table {
             }
         }
 
-        /// Revocations of cookie sessions in the table's `_revoked` table.
+        /// Revocations of cookie sessions in the table's `_revocations` table.
         impl $crate::store::Revocations for $backend {
             type Error = $crate::store::SqlStoreError;
 
-            async fn revoked_before(
-                &self,
-                owner: &$crate::owner::Owner,
-            ) -> Result<Option<std::time::SystemTime>, Self::Error> {
-                self.table.revoked_before(owner).await
+            async fn mark(&self, owner: &$crate::owner::Owner) -> Result<Option<u64>, Self::Error> {
+                self.table.mark(owner).await
             }
 
-            async fn revoke_before(
+            async fn revoke(
                 &self,
                 owner: &$crate::owner::Owner,
-                at: std::time::SystemTime,
+                at: u64,
                 keep_for: std::time::Duration,
-            ) -> Result<(), Self::Error> {
-                self.table.revoke_before(owner, at, keep_for).await
+            ) -> Result<u64, Self::Error> {
+                self.table.revoke_cookies(owner, at, keep_for).await
             }
         }
     };
