@@ -115,7 +115,10 @@ impl Rejection {
     pub(crate) fn is_left_alone(self) -> bool {
         matches!(
             self,
-            Rejection::UnknownKey | Rejection::UnsupportedVersion | Rejection::Moved
+            Rejection::UnknownKey
+                | Rejection::UnsupportedVersion
+                | Rejection::Moved
+                | Rejection::TooManyValues
         )
     }
 }

@@ -31,16 +31,21 @@ pub(crate) fn cookie_values<'h>(headers: &'h HeaderMap, name: &'h str) -> impl I
         .filter_map(|cookie| cookie.value_raw())
 }
 
-/// The most distinct values of one cookie tried per request: a browser sends one per path or domain
-/// the cookie was set for, a handful at most.
-pub(crate) const MAX_TRIED_VALUES: usize = 4;
+/// The most distinct values of one cookie tried per request. A browser sends one per path or domain
+/// the cookie was set for; whoever can set cookies for the site's domain (a sibling subdomain) can
+/// add values of the session's name before the real one, but no more than a browser keeps for a
+/// domain (Chrome, the most: 180). Each try costs a check of a MAC over at most 4096 bytes, so the
+/// work stays bounded by this times that, and in practice by the server's limit on a header.
+pub(crate) const MAX_TRIED_VALUES: usize = 180;
 
 /// The values of a session cookie worth trying: the first [`MAX_TRIED_VALUES`] distinct ones, in
-/// order. A header repeating one value 5,000 times costs one attempt, not 5,000 store reads.
+/// order. A header repeating one value 5,000 times costs one attempt, not 5,000.
 #[derive(Debug)]
 pub(crate) struct Candidates<'v> {
-    values: [&'v str; MAX_TRIED_VALUES],
-    len: usize,
+    /// The first value: usually the only one, held without allocating.
+    first: Option<&'v str>,
+    /// The distinct values after it.
+    more: Vec<&'v str>,
     /// Values past the first few distinct ones, not tried (repeats of a tried value are not counted).
     pub(crate) untried: u64,
 }
@@ -48,26 +53,48 @@ pub(crate) struct Candidates<'v> {
 impl<'v> Candidates<'v> {
     pub(crate) fn new(values: impl IntoIterator<Item = &'v str>) -> Self {
         let mut candidates = Self {
-            values: [""; MAX_TRIED_VALUES],
-            len: 0,
+            first: None,
+            more: Vec::new(),
             untried: 0,
         };
+        // Past a few values, a set finds repeats: a header of thousands of distinct values costs
+        // one look-up each, not one comparison with every value kept.
+        let mut seen = std::collections::HashSet::new();
         for value in values {
-            if candidates.values[..candidates.len].contains(&value) {
+            let Some(first) = candidates.first else {
+                candidates.first = Some(value);
+                continue;
+            };
+            let repeated = if candidates.more.len() < 8 {
+                value == first || candidates.more.contains(&value)
+            } else {
+                if seen.is_empty() {
+                    seen.extend(candidates.more.iter().copied());
+                    seen.insert(first);
+                }
+                !seen.insert(value)
+            };
+            if repeated {
                 continue;
             }
-            if candidates.len == MAX_TRIED_VALUES {
+            if candidates.more.len() + 1 == MAX_TRIED_VALUES {
                 candidates.untried += 1;
             } else {
-                candidates.values[candidates.len] = value;
-                candidates.len += 1;
+                candidates.more.push(value);
             }
         }
         candidates
     }
 
+    /// The values to try, in the order the request gave them.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &'v str> + '_ {
-        self.values[..self.len].iter().copied()
+        self.first.into_iter().chain(self.more.iter().copied())
+    }
+
+    /// Whether every value of the request is among those tried: if not, one left untried may be
+    /// a good one, so a refusal must not remove the cookie.
+    pub(crate) fn complete(&self) -> bool {
+        self.untried == 0
     }
 }
 

@@ -49,12 +49,12 @@ macro_rules! store_contract {
             values_survive_requests, an_expired_session_is_refused, keys_roll_across_a_fleet,
             a_write_after_destroy_starts_a_fresh_session, merges_per_field,
             concurrent_saves_of_different_fields_lose_nothing, a_destroyed_session_stays_destroyed,
-            a_save_racing_cycle_id_loses_nothing);
+            a_save_racing_cycle_id_loses_nothing, junk_values_before_the_real_cookie_sign_nobody_out);
     };
     ($module:ident: $fleet:ty $(, #[$attr:meta])* $(,)?) => {
         $crate::store_contract!(@tests contract, $module, $fleet, [$(#[$attr])*],
             values_survive_requests, an_expired_session_is_refused, keys_roll_across_a_fleet,
-            a_write_after_destroy_starts_a_fresh_session);
+            a_write_after_destroy_starts_a_fresh_session, junk_values_before_the_real_cookie_sign_nobody_out);
     };
     // One test per promise, each a function of the module `$suite` of this crate (this contract's,
     // or another's, such as `revocation`).
@@ -417,5 +417,92 @@ pub async fn after_destroy(store: &impl Store) {
         (next.user_id, next.cart.clone(), next.theme.as_str()),
         (None, vec![], "signed out"),
         "only what was written after destroy"
+    );
+}
+
+/// Values of the session's cookie name that are not its session, standing before the real one (a
+/// sibling subdomain can set them): empty, short, long, of a cookie's shape, a tampered copy, a
+/// value of another session that was signed out, from a few up to a browser's whole jar. The real
+/// one wins wherever it stands, and no response removes it. Past the most values a store tries,
+/// the request gets a fresh session, and still no removal cookie.
+pub async fn junk_values_before_the_real_cookie_sign_nobody_out<F: Fleet>() {
+    use http::header::{COOKIE, SET_COOKIE};
+    let (fleet, store, clock) = one::<F>().await;
+    let name = <AppSession as sessions::Session>::CONFIG.cookie().name();
+    let signed_in_value = async |store: &F::Store, destroy: bool| {
+        let mut browser = Browser::default();
+        let mut session = browser.load::<AppSession>(store).await;
+        session.user_id = Some(8);
+        browser.save(store, &mut session).await;
+        let value = browser.cookie(name).unwrap().to_owned();
+        if destroy {
+            let mut session = browser.load::<AppSession>(store).await;
+            session.destroy();
+            browser.save(store, &mut session).await;
+        }
+        value
+    };
+    // Another app's (another key), and one signed out where the store can tell (server-side).
+    let foreign = signed_in_value(&fleet.instance(Keys::new(Key::generate()), &clock).await, false).await;
+    let signed_out = signed_in_value(&store, true).await;
+
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.user_id = Some(7);
+    browser.save(&store, &mut session).await;
+    let real = browser.cookie(name).unwrap().to_owned();
+    let mut tampered = real.clone().into_bytes();
+    tampered[real.len() / 2] = if tampered[real.len() / 2] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    let mut junk = vec![
+        String::new(),
+        "x".to_owned(),
+        String::from_utf8(tampered).unwrap(),
+        foreign,
+        "A".repeat(5000),
+    ];
+    let mut holder = Browser::default();
+    holder.set(name, &signed_out);
+    if holder.load::<AppSession>(&store).await.user_id.is_none() {
+        junk.insert(1, signed_out);
+    }
+    junk.extend((junk.len()..400).map(|i| format!("{i:0>width$}", width = real.len())));
+
+    let load = async |junk: &[String]| {
+        let mut pairs: Vec<String> = junk.iter().map(|value| format!("{name}={value}")).collect();
+        pairs.push(format!("{name}={real}"));
+        let mut request = http::HeaderMap::new();
+        request.insert(COOKIE, pairs.join("; ").parse().unwrap());
+        let mut session = store.load::<AppSession>(&request).await.unwrap();
+        let user = session.user_id;
+        session.theme = "dark".to_owned();
+        let mut response = http::HeaderMap::new();
+        store.save(&mut session, &mut response).await.unwrap();
+        let removed = response.get_all(SET_COOKIE).iter().any(|line| {
+            let line = line.to_str().unwrap();
+            line.starts_with(&format!("{name}=")) && line.contains("Max-Age=0")
+        });
+        (user, removed)
+    };
+    for count in [1, 4, 5, 10, 100, 179] {
+        assert_eq!(
+            load(&junk[..count]).await,
+            (Some(7), false),
+            "{count} values before it"
+        );
+    }
+    let (user, removed) = load(&junk).await;
+    assert_eq!(user, None, "past the most values tried");
+    assert!(
+        !removed,
+        "a value left untried may be the real one: nothing is removed"
+    );
+    assert_eq!(
+        load(&junk[..3]).await,
+        (Some(7), false),
+        "and the real one still works"
     );
 }

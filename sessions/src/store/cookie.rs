@@ -111,8 +111,10 @@ impl CookieStore {
     }
 
     /// Opens session `S` from the values of its cookie, as a framework's own cookie jar hands them
-    /// over: the first value that opens wins; none gives a fresh session, with the first refusal's reason.
-    /// Repeated values are tried once, and only the first 4 distinct ones are tried.
+    /// over: the first value that opens wins, wherever it stands; none gives a fresh session, with
+    /// the first refusal's reason. Repeated values are tried once, and only the first 180 distinct
+    /// ones are tried (more than any browser keeps for one domain); when some were left untried,
+    /// the refusal is [`Rejection::TooManyValues`], and the cookie is not removed.
     ///
     /// [`Store::load`] is this, fed from the request's `Cookie` headers, and then, on a store with
     /// revocations ([`CookieStore::with_revocations`]), the check of a session's owner against them:
@@ -132,7 +134,7 @@ impl CookieStore {
                 }
             }
         }
-        self.context.fresh(refused, now)
+        self.context.none_opened(refused, candidates.complete(), now)
     }
 
     /// Seals `session` and says what the client's cookie should become, for a framework that sets

@@ -161,6 +161,22 @@ impl Context {
         candidates
     }
 
+    /// A fresh session for a request none of whose values of the cookie opened: [`Context::fresh`],
+    /// but when some were left untried (`complete` false), one of them may be good, so the session
+    /// is refused as [`Rejection::TooManyValues`], which leaves the cookie alone.
+    pub(crate) fn none_opened<S: Session>(
+        &self,
+        refused: Option<Rejection>,
+        complete: bool,
+        now: u64,
+    ) -> Loaded<S> {
+        let mut session: Loaded<S> = self.fresh(refused, now);
+        if !complete && session.rejection().is_some() {
+            session = Loaded::new(Origin::Rejected(Rejection::TooManyValues), now);
+        }
+        session
+    }
+
     /// A fresh session for a request that carried no usable cookie; a refusal is counted and logged.
     pub(crate) fn fresh<S: Session>(&self, refused: Option<Rejection>, now: u64) -> Loaded<S> {
         match refused {

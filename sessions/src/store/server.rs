@@ -472,6 +472,10 @@ fn summary_of(payload: &[u8], listed_tags: &[u32]) -> Vec<u8> {
     out
 }
 
+/// The most ids of one request a [`ServerStore`] reads from its backend: ids it signed itself,
+/// which a browser holds one of (a few, when cookies of one name were set for several paths).
+const MAX_READS: usize = 4;
+
 /// A store that keeps sessions on the server, in backend `B`, and only a signed id in the cookie.
 ///
 /// Sessions are not limited by cookie size, can be revoked on the server, are sealed at rest, and
@@ -806,6 +810,10 @@ impl<B: Backend> Store for ServerStore<B> {
         let candidates = self
             .context
             .candidates(http::cookie_values(request, S::CONFIG.cookie().name()));
+        // Every value's signature is checked (cheap, and only this store's ids pass); the ids that
+        // pass are read from the backend, the first few of them.
+        let mut reads = 0;
+        let mut unread = 0;
         for value in candidates.iter() {
             let verified = match id::verify(value, &self.context.keys, &S::prepared().binding) {
                 Ok(verified) => verified,
@@ -814,6 +822,11 @@ impl<B: Backend> Store for ServerStore<B> {
                     continue;
                 }
             };
+            if reads == MAX_READS {
+                unread += 1;
+                continue;
+            }
+            reads += 1;
             match self.restore::<S>(&verified.id, now).await? {
                 Ok((mut session, record)) => {
                     session.stored_under(Some(verified.id), record, verified.by_fallback);
@@ -824,7 +837,12 @@ impl<B: Backend> Store for ServerStore<B> {
                 }
             }
         }
-        Ok(self.context.fresh(refused, now))
+        self.context
+            .rejections
+            .record_many(Rejection::TooManyValues, unread);
+        Ok(self
+            .context
+            .none_opened(refused, candidates.complete() && unread == 0, now))
     }
 
     async fn save<S: Session>(
