@@ -36,7 +36,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
-use ::http::header::RETRY_AFTER;
+use ::http::header::{RETRY_AFTER, SET_COOKIE};
 use ::http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -173,7 +173,9 @@ impl SessionLayer {
 
     /// Lets the app shape the response when saving a session fails: `hook` gets the error and the
     /// response's head as the layer made it (503 with `Retry-After` for a store outage, 500 for
-    /// anything else), and may change its status and headers. The body is empty.
+    /// anything else), and may change its status and headers. The body is empty. Every other
+    /// session of the request is still saved, and the head carries their `Set-Cookie` lines, so
+    /// that one session's failure signs nobody out of another.
     ///
     /// ```
     /// use http::{StatusCode, header};
@@ -483,12 +485,18 @@ impl RequestSessions {
 
     /// Saves `returned` into a response's `headers`. When a save fails, the cause is logged and
     /// the answer is the head of the response to send instead, with an empty body: 503 with
-    /// `Retry-After` for a store outage, 500 for anything else, as the app's hook shaped it.
+    /// `Retry-After` for a store outage, 500 for anything else, as the app's hook shaped it (from
+    /// the first failure). One session's failure costs no other session its save: every session
+    /// is saved, and the head carries the `Set-Cookie` lines of those that were, so nobody is
+    /// signed out by a failure of another session (the one that failed keeps the cookie the
+    /// browser has).
     pub(crate) async fn save_returned(
         &self,
         returned: Vec<Slot>,
         headers: &mut HeaderMap,
     ) -> Result<(), ::http::response::Parts> {
+        let lines_before = headers.get_all(SET_COOKIE).iter().count();
+        let mut failed = None;
         for Slot { type_id, session } in returned {
             // A guard still held past the handler (moved into a spawned task) is not saved.
             let Some(session) = session else {
@@ -501,16 +509,24 @@ impl RequestSessions {
             if let Err(error) = store.save(session, headers).await {
                 let status = error.status();
                 report_fault(&format!("saving a session failed; answering {status}"), &error);
-                let (mut failed, ()) = Response::new(()).into_parts();
-                failed.status = status;
-                ask_to_retry(status, &mut failed.headers);
-                if let Some(hook) = &self.inner.registry.on_save_error {
-                    hook(&error, &mut failed);
+                if failed.is_none() {
+                    let (mut head, ()) = Response::new(()).into_parts();
+                    head.status = status;
+                    ask_to_retry(status, &mut head.headers);
+                    if let Some(hook) = &self.inner.registry.on_save_error {
+                        hook(&error, &mut head);
+                    }
+                    failed = Some(head);
                 }
-                return Err(failed);
             }
         }
-        Ok(())
+        let Some(mut failed) = failed else {
+            return Ok(());
+        };
+        for line in headers.get_all(SET_COOKIE).iter().skip(lines_before) {
+            failed.headers.append(SET_COOKIE, line.clone());
+        }
+        Err(failed)
     }
 }
 

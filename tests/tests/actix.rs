@@ -248,6 +248,19 @@ async fn a_failed_save_is_a_503_to_retry_not_a_lost_write() {
     assert!(answer.body.is_empty(), "not the handler's body: {}", answer.body);
 }
 
+/// One session's failed save (the account's store is down) costs no other session its save: the
+/// cart's cookie rides on the 503.
+#[actix_web::test]
+async fn one_sessions_failed_save_keeps_the_others_cookie() {
+    let (server, cookies) = stores();
+    let app = app(on_both(&server, cookies)).await;
+    server.backend().down.store(true, Ordering::SeqCst);
+    let answer = call(&app, "/sign-in", &[]).await;
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.cookies.len(), 1, "{:?}", answer.cookies);
+    assert!(answer.cookies[0].starts_with("cart="), "{:?}", answer.cookies);
+}
+
 #[actix_web::test]
 async fn the_app_can_answer_a_failed_save_or_load_its_own_way() {
     let (server, cookies) = stores();

@@ -34,6 +34,10 @@ async fn sign_in(mut account: Session<Account>, mut cart: Session<Cart>) -> &'st
     "ok"
 }
 
+async fn sign_in_cart_first(cart: Session<Cart>, account: Session<Account>) -> &'static str {
+    sign_in(account, cart).await
+}
+
 async fn fail_after_change(mut account: Session<Account>) -> StatusCode {
     account.user = Some(7);
     StatusCode::INTERNAL_SERVER_ERROR
@@ -54,6 +58,7 @@ async fn whoami(account: Session<Account>) -> String {
 fn app(layer: SessionLayer) -> Router {
     Router::new()
         .route("/sign-in", get(sign_in))
+        .route("/sign-in-cart-first", get(sign_in_cart_first))
         .route("/fail", get(fail_after_change))
         .route("/plain", get(no_session))
         .route("/twice", get(twice))
@@ -168,6 +173,28 @@ async fn a_failed_save_is_a_503_to_retry_not_a_lost_write() {
     let (status, retry_after, _) = outcome(call(&app, "/sign-in", &[]).await).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(retry_after.as_deref(), Some("5"));
+}
+
+/// When one session of a request fails to save, the others are saved all the same and their
+/// cookies ride on the 503: signing in to the account is kept when the cart's store is down,
+/// whichever of the two is saved first.
+#[tokio::test]
+async fn one_sessions_failed_save_keeps_the_others_cookie() {
+    for path in ["/sign-in", "/sign-in-cart-first"] {
+        let (down, cookies) = stores();
+        let app = app(SessionLayer::new()
+            .with::<Account>(cookies)
+            .with::<Cart>(down.clone()));
+        down.backend().down.store(true, Ordering::SeqCst);
+        let response = call(&app, path, &[]).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let sent = set_cookies(&response);
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert!(sent[0].starts_with("account="), "{sent:?}");
+        let response = call(&app, "/whoami", &sent).await;
+        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], b"Some(7)", "still signed in");
+    }
 }
 
 #[tokio::test]
