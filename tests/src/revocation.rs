@@ -39,6 +39,7 @@ macro_rules! revocation_contract {
             revocation_server_one_client_ends_another,
             revocation_server_sign_out_everywhere_else,
             revocation_server_revoke_all_during_concurrent_saves_leaves_nothing,
+            revocation_server_revoke_all_racing_a_lone_cycle_id_leaves_nothing,
             revocation_server_an_expired_session_leaves_the_listing,
             revocation_server_the_index_follows_the_owner,
             revocation_server_a_handle_is_no_cookie_and_no_other_owners_key);
@@ -202,6 +203,50 @@ pub async fn revocation_server_revoke_all_during_concurrent_saves_leaves_nothing
         for mut browser in browsers.into_iter().chain(jars) {
             assert_eq!(who(&a, &mut browser).await, None, "round {round}: signed out");
         }
+    }
+}
+
+/// "Sign out everywhere" racing the owner's only session as it moves to a new id (`cycle_id`, at
+/// sign-in or a privilege change), 300 rounds with no other session of the owner to keep a
+/// store's deletes going: once the revocation returns, the session is gone under both ids, and
+/// nothing is listed.
+pub async fn revocation_server_revoke_all_racing_a_lone_cycle_id_leaves_nothing<F: Fleet>() {
+    let (_fleet, store, _clock) = one::<F>().await;
+    for round in 0..300u32 {
+        let mut browser = signed_in(&store, 7, "lone").await;
+        let mut moving = browser.load::<Account>(&store).await;
+        moving.cycle_id();
+        let mut jar = browser.clone();
+        let save = async {
+            for _ in 0..round % 3 {
+                tokio::task::yield_now().await;
+            }
+            let mut response = HeaderMap::new();
+            store.save(&mut moving, &mut response).await.unwrap();
+            jar.receive(&response);
+        };
+        let revoke = async {
+            for _ in 0..round % 4 {
+                tokio::task::yield_now().await;
+            }
+            store.revoke_all::<Account>(&owner(7), None).await.unwrap();
+        };
+        tokio::join!(save, revoke);
+        assert_eq!(
+            devices(&store, 7, None).await,
+            [],
+            "round {round}: nothing is listed"
+        );
+        assert_eq!(
+            who(&store, &mut jar).await,
+            None,
+            "round {round}: the new id is signed out"
+        );
+        assert_eq!(
+            who(&store, &mut browser).await,
+            None,
+            "round {round}: the old id too"
+        );
     }
 }
 

@@ -79,6 +79,9 @@ pub struct PostgresBackend {
 /// take turns; other sessions' saves go on.
 const POSTGRES: Dialect = Dialect {
     begin_move: "BEGIN",
+    // Under READ COMMITTED, a delete that waited for a moving save's lock finds the old row gone
+    // and cannot see the new one; under REPEATABLE READ it fails instead (SQLSTATE 40001).
+    begin_revoke: "BEGIN ISOLATION LEVEL REPEATABLE READ",
     lock_read: " FOR UPDATE",
     greatest: "GREATEST",
 };

@@ -71,6 +71,8 @@ pub struct SqliteBackend {
 /// then both wait to write ("database is locked"); SQLite locks the whole database, not rows.
 const SQLITE: Dialect = Dialect {
     begin_move: "BEGIN IMMEDIATE",
+    // Writes take turns on SQLite: nothing moves while the delete runs.
+    begin_revoke: "BEGIN IMMEDIATE",
     lock_read: "",
     greatest: "max",
 };

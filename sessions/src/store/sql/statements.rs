@@ -6,6 +6,10 @@
 pub(crate) struct Dialect {
     /// Begins the transaction of a save that moves a session.
     pub(crate) begin_move: &'static str,
+    /// Begins the transaction of "revoke every session of an owner": one that fails, rather than
+    /// deleting nothing, when a row it would delete was changed since it began (a save moving that
+    /// session committed meanwhile), so that it is run again and sees where the session went.
+    pub(crate) begin_revoke: &'static str,
     /// Ends the read of such a save, to lock the row until the transaction ends.
     pub(crate) lock_read: &'static str,
     /// The function of the larger of two values: `max` (SQLite), `GREATEST` (PostgreSQL).

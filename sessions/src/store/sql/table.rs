@@ -140,31 +140,35 @@ where
             .collect())
     }
 
-    /// Removes the rows of `owner` but `keep`'s; how many. Deletes again until none is left: on
-    /// PostgreSQL a statement does not see a row that a save moving a session (`cycle_id`) commits
-    /// while it runs, and the next one does. (Such a save holds its old row locked, which the
-    /// delete waits for, so each pass sees the moves that the last one waited for.)
+    /// Removes the rows of `owner` but `keep`'s; how many. One delete in a transaction that fails
+    /// when a save moving one of those sessions (`cycle_id`) committed while it ran (see
+    /// [`Dialect::begin_revoke`]); it is run again then, and sees the row the session moved to.
+    /// A delete that completes leaves no session of the owner that began before it.
     pub(crate) async fn revoke_owner(
         &self,
         owner: &Owner,
         keep: Option<&SessionId>,
     ) -> Result<usize, SqlStoreError> {
         let (owner, keep) = (owner.to_text(), keep.map(SessionId::to_text).unwrap_or_default());
-        let mut revoked = 0;
-        for _ in 0..REVOKE_PASSES {
+        let failed = database_error("delete from", self.name());
+        let mut attempts = 0;
+        loop {
             let deleted = self
                 .on_a_live_connection(|| async {
-                    let mut connection = self.pool.acquire().await?;
-                    connection.revoke(&self.sql, &owner, &keep).await
+                    let begin = AssertSqlSafe(self.sql.dialect.begin_revoke);
+                    let mut transaction = self.pool.begin_with(begin).await?;
+                    let deleted = transaction.revoke(&self.sql, &owner, &keep).await?;
+                    transaction.commit().await?;
+                    Ok(deleted)
                 })
-                .await
-                .map_err(database_error("delete from", self.name()))?;
-            if deleted == 0 {
-                break;
+                .await;
+            attempts += 1;
+            match deleted {
+                Ok(deleted) => return Ok(usize::try_from(deleted).unwrap_or(usize::MAX)),
+                Err(error) if is_serialization_failure(&error) && attempts < REVOKE_ATTEMPTS => {}
+                Err(error) => return Err(failed(error)),
             }
-            revoked += usize::try_from(deleted).unwrap_or(usize::MAX);
         }
-        Ok(revoked)
     }
 
     /// `owner`'s revocation mark, if one is kept. Read back, so input: a negative one (no mark this
@@ -310,8 +314,15 @@ where
     }
 }
 
-/// How many times `revoke_owner` deletes while saves in flight move sessions to new ids.
-const REVOKE_PASSES: usize = 64;
+/// How many times `revoke_owner` deletes while saves in flight move sessions to new ids; past
+/// that (sessions of the owner moving without pause) it fails, to be retried, rather than return
+/// with a session left.
+const REVOKE_ATTEMPTS: usize = 64;
+
+/// Whether `error` is a transaction's serialization failure (SQLSTATE 40001): run it again.
+fn is_serialization_failure(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(error) if error.code().as_deref() == Some("40001"))
+}
 
 /// The owner columns `write` stores, after its merge.
 fn owner_columns(write: &SessionWrite) -> OwnerColumns {
