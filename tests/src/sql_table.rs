@@ -251,3 +251,50 @@ pub async fn a_corrupt_revocation_does_not_panic(cookies: &impl Store, raw: &Any
         assert_eq!(who(cookies, &mut laptop).await, user, "{mark}");
     }
 }
+
+/// Rows read back are input too: a session row with a NULL or a value of another type in a column
+/// (`corruptions`: statements that make one, each run on a table holding one signed-in session) is
+/// a fresh session, refused as unreadable and counted, and the row is removed, never a 503 for that
+/// user forever; the user signs in again. A listing is no error either.
+pub async fn rows_that_do_not_decode_are_removed_never_a_503(
+    store: &impl Store,
+    raw: &AnyPool,
+    corruptions: &[&str],
+) {
+    use crate::revocation::{Account, signed_in, who};
+    use sessions::Rejection;
+    use sessions::owner::Owner;
+
+    let rows = async || -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM sessions")
+            .fetch_one(raw)
+            .await
+            .unwrap()
+    };
+    for (done, corruption) in corruptions.iter().enumerate() {
+        sqlx::query("DELETE FROM sessions").execute(raw).await.unwrap();
+        let laptop = signed_in(store, 7, "laptop").await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(*corruption))
+            .execute(raw)
+            .await
+            .unwrap();
+        let listed = async || {
+            let listed = store
+                .sessions_of::<Account>(&Owner::of::<Account>(&7u64), None)
+                .await;
+            listed.map(|listed| listed.len()).ok()
+        };
+        assert!(listed().await.is_some(), "{corruption}: listing is no error");
+        let refused = laptop.load::<Account>(store).await;
+        assert_eq!(refused.rejection(), Some(Rejection::Unreadable), "{corruption}");
+        assert_eq!(rows().await, 0, "{corruption}: the row is removed");
+        assert_eq!(listed().await, Some(0), "{corruption}: nor listed");
+        assert_eq!(store.rejections().get(Rejection::Unreadable), done as u64 + 1);
+        let mut again = signed_in(store, 7, "laptop").await;
+        assert_eq!(
+            who(store, &mut again).await,
+            Some(7),
+            "{corruption}: signed in again"
+        );
+    }
+}

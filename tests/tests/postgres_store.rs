@@ -26,6 +26,25 @@ async fn records_are_sealed_at_rest_and_bound_to_their_id() {
     not(postgres_server),
     ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
 )]
+async fn rows_that_do_not_decode_are_removed_never_a_503() {
+    let server = PostgresServer::start("undecodable");
+    let store = PostgresStore::connect(&server.url(), Key::generate())
+        .await
+        .unwrap();
+    // A table the team made looser than the store's own schema.
+    let corruptions = [
+        "ALTER TABLE sessions ALTER COLUMN data DROP NOT NULL; UPDATE sessions SET data = NULL",
+        "ALTER TABLE sessions ALTER COLUMN forward DROP NOT NULL; UPDATE sessions SET forward = NULL",
+    ];
+    let raw = sql_table::raw_pool(&server.url()).await;
+    sql_table::rows_that_do_not_decode_are_removed_never_a_503(&store, &raw, &corruptions).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_server),
+    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
+)]
 async fn the_sweep_removes_what_expired_by_the_stores_clock() {
     let server = PostgresServer::start("sweep");
     let clock = ManualClock::at_unix(1_700_000_000);

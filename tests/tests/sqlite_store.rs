@@ -59,6 +59,19 @@ async fn records_are_sealed_at_rest_and_bound_to_their_id() {
 }
 
 #[tokio::test]
+async fn rows_that_do_not_decode_are_removed_never_a_503() {
+    let dir = TempDir::new("undecodable");
+    let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
+    let store = open(&dir, &keys, &clock).await;
+    let corruptions = [
+        "UPDATE sessions SET forward = 'maybe'",
+        "UPDATE sessions SET data = 42",
+        "UPDATE sessions SET data = 4.5, forward = x'00'",
+    ];
+    sql_table::rows_that_do_not_decode_are_removed_never_a_503(&store, &raw(&dir).await, &corruptions).await;
+}
+
+#[tokio::test]
 async fn the_sweep_removes_what_expired_by_the_stores_clock() {
     let dir = TempDir::new("sweep");
     let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));

@@ -109,15 +109,19 @@ macro_rules! rows_on {
                     .bind(id.to_text())
                     .fetch_optional(self)
                     .await?;
-                row.map(|row| {
-                    let data: Vec<u8> = row.try_get("data")?;
-                    Ok(if row.try_get::<bool, _>("forward")? {
-                        Stored::Moved(data)
-                    } else {
-                        Stored::Record(data)
-                    })
-                })
-                .transpose()
+                Ok(row.map(|row| {
+                    match (row.try_get::<Vec<u8>, _>("data"), row.try_get::<bool, _>("forward")) {
+                        (Ok(data), Ok(true)) => Stored::Moved(data),
+                        (Ok(data), Ok(false)) => Stored::Record(data),
+                        // Read back, so input: a row with a NULL or a value of another type (a
+                        // hand edit, a schema of the team's own) holds no session. As a record that
+                        // does not open, it is refused, removed and counted like a bad seal.
+                        (Err(error), _) | (_, Err(error)) => {
+                            tracing::warn!(%error, "a session row that does not decode; removing it");
+                            Stored::Record(Vec::new())
+                        }
+                    }
+                }))
             }
 
             async fn swap(
@@ -179,10 +183,16 @@ macro_rules! rows_on {
                 sql: &Statements,
                 owner: &str,
             ) -> Result<Vec<(String, Vec<u8>)>, sqlx::Error> {
-                sqlx::query_as(sqlx::AssertSqlSafe(&*sql.list))
+                use sqlx::Row as _;
+                let rows = sqlx::query(sqlx::AssertSqlSafe(&*sql.list))
                     .bind(owner)
                     .fetch_all(self)
-                    .await
+                    .await?;
+                // A row that does not decode is left out of the listing (its load removes it).
+                Ok(rows
+                    .iter()
+                    .filter_map(|row| Some((row.try_get("id").ok()?, row.try_get("summary").ok()?)))
+                    .collect())
             }
 
             async fn revoke(
