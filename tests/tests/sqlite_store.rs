@@ -10,7 +10,7 @@ use sessions::clock::ManualClock;
 use sessions::session::Origin;
 use sessions::store::{ServerStore, SqliteBackend, SqliteStore};
 use sessions::{Key, Keys, Session, Store};
-use sessions_tests::{Browser, sql_table};
+use sessions_tests::{AppSession, Browser, sql_table};
 use sqlx::AnyPool;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
@@ -261,4 +261,77 @@ async fn a_corrupt_revocation_does_not_panic() {
     let store = open(&dir, &keys, &clock).await;
     let cookies = sessions::CookieStore::new(keys).with_revocations(store.backend().clone());
     sql_table::a_corrupt_revocation_does_not_panic(&cookies, &raw(&dir).await).await;
+}
+
+/// Sixteen writers (each with a store of its own, as processes would have) on a database that
+/// does not exist yet, all changing the same sessions: every open, migration and save succeeds,
+/// since waiting serves each of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_writers_on_a_fresh_database_never_fail() {
+    let dir = TempDir::new("writers");
+    let key = Key::generate();
+    let first = SqliteStore::open(dir.db(), key.clone()).await.unwrap();
+    let mut shared = Vec::new();
+    for _ in 0..4 {
+        let mut browser = Browser::default();
+        let mut session = browser.load::<AppSession>(&first).await;
+        session.user_id = Some(7);
+        browser.save(&first, &mut session).await;
+        shared.push(browser);
+    }
+    let writers = (0..16u32).map(|writer| {
+        let (path, key, mut shared) = (dir.db(), key.clone(), shared.clone());
+        tokio::spawn(async move {
+            let store = SqliteStore::open(path, key).await.expect("opens");
+            for round in 0..100u32 {
+                let browser = &mut shared[(writer + round) as usize % 4];
+                let mut session = browser.load::<AppSession>(&store).await;
+                session.cart.push(writer);
+                browser.save(&store, &mut session).await;
+            }
+        })
+    });
+    for writer in writers.collect::<Vec<_>>() {
+        writer.await.expect("no save failed");
+    }
+}
+
+/// A save that finds the database busy past the pool's busy timeout (another process holds the
+/// write lock a while, here 400 ms against 50 ms) waits its turn and goes through: waiting serves
+/// it, so it does not fail.
+#[tokio::test]
+async fn a_save_waits_out_a_busy_database() {
+    use sqlx::Connection as _;
+    let dir = TempDir::new("busy");
+    let options = SqliteConnectOptions::new()
+        .filename(dir.db())
+        .create_if_missing(true)
+        .busy_timeout(Duration::from_millis(50));
+    let pool = SqlitePool::connect_with(options.clone()).await.unwrap();
+    let backend = SqliteBackend::new(pool);
+    backend.migrate().await.unwrap();
+    let store = ServerStore::with_backend(backend, Key::generate());
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.user_id = Some(7);
+    browser.save(&store, &mut session).await;
+
+    let mut other_process = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut other_process)
+        .await
+        .unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        sqlx::raw_sql("COMMIT").execute(&mut other_process).await.unwrap();
+    });
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.cart.push(1);
+    let mut response = http::HeaderMap::new();
+    store
+        .save(&mut session, &mut response)
+        .await
+        .expect("the save waits its turn");
+    release.await.unwrap();
+    assert_eq!(browser.load::<AppSession>(&store).await.cart, [1]);
 }

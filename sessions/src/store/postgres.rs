@@ -82,6 +82,8 @@ const POSTGRES: Dialect = Dialect {
     // Under READ COMMITTED, a delete that waited for a moving save's lock finds the old row gone
     // and cannot see the new one; under REPEATABLE READ it fails instead (SQLSTATE 40001).
     begin_revoke: "BEGIN ISOLATION LEVEL REPEATABLE READ",
+    // PostgreSQL waits for row locks; it has no "busy" answer to wait out.
+    busy: |_| false,
     lock_read: " FOR UPDATE",
     greatest: "GREATEST",
 };
@@ -96,7 +98,7 @@ impl PostgresBackend {
     }
 
     /// The same backend on the table `table`: ASCII letters, digits and `_`, not starting with a
-    /// digit, at most 63 characters.
+    /// digit, at most 51 characters.
     pub fn with_table(self, table: &str) -> Result<Self, SqlStoreError> {
         Ok(Self {
             table: self.table.renamed(table)?,

@@ -74,8 +74,16 @@ const SQLITE: Dialect = Dialect {
     // Writes take turns on SQLite: nothing moves while the delete runs.
     begin_revoke: "BEGIN IMMEDIATE",
     lock_read: "",
+    busy: sqlite_busy,
     greatest: "max",
 };
+
+/// `SQLITE_BUSY` or `SQLITE_LOCKED`, with any extended code. SQLite answers it at once, without
+/// waiting, where waiting could deadlock: a statement holding a read lock that needs the write
+/// lock while another connection commits. Run again, the statement goes through.
+fn sqlite_busy(code: &str) -> bool {
+    code.parse::<i32>().is_ok_and(|code| matches!(code & 0xff, 5 | 6))
+}
 
 impl SqliteBackend {
     /// A backend on `pool`, in the table `sessions`; call [`SqliteBackend::migrate`] once, or
@@ -87,7 +95,7 @@ impl SqliteBackend {
     }
 
     /// The same backend on the table `table`: ASCII letters, digits and `_`, not starting with a
-    /// digit, at most 63 characters.
+    /// digit, at most 51 characters.
     pub fn with_table(self, table: &str) -> Result<Self, SqlStoreError> {
         Ok(Self {
             table: self.table.renamed(table)?,

@@ -12,6 +12,10 @@ pub(crate) struct Dialect {
     pub(crate) begin_revoke: &'static str,
     /// Ends the read of such a save, to lock the row until the transaction ends.
     pub(crate) lock_read: &'static str,
+    /// Whether an error code says the database was busy with another connection's write, so that
+    /// the statement, run again a moment later, goes through (SQLite's `SQLITE_BUSY` when its busy
+    /// handler was not called, or gave up).
+    pub(crate) busy: fn(&str) -> bool,
     /// The function of the larger of two values: `max` (SQLite), `GREATEST` (PostgreSQL).
     pub(crate) greatest: &'static str,
 }

@@ -219,6 +219,10 @@ where
     /// handing it out (one round trip less per load and save, as `PostgresStore::connect` makes
     /// them) find out this way, and the request does not fail for it. A restart loses every
     /// connection, so it tries at most once per connection the pool holds, and once more.
+    ///
+    /// Also again, after a pause that doubles each time (about 2 s in all), while the database
+    /// answers that it is busy ([`Dialect::busy`]): a save under contention waits its turn rather
+    /// than fail.
     async fn on_a_live_connection<T, Attempt>(
         &self,
         mut attempt: impl FnMut() -> Attempt,
@@ -227,15 +231,26 @@ where
         Attempt: Future<Output = Result<T, sqlx::Error>>,
     {
         let mut again = self.pool.size() + 1;
+        let mut waited = 0;
         loop {
             match attempt().await {
                 Err(error) if again > 0 && connection_lost(&error) => {
                     again -= 1;
                     tracing::debug!(%error, "lost a database connection; trying again on another");
                 }
+                Err(error) if waited < BUSY_WAITS && self.busy(&error) => {
+                    waited += 1;
+                    tracing::debug!(%error, "the database is busy; trying again");
+                    tokio::time::sleep(Duration::from_millis(5 << waited.min(7))).await;
+                }
                 done => return done,
             }
         }
+    }
+
+    /// Whether `error` says the database was busy (see [`Dialect::busy`]).
+    fn busy(&self, error: &sqlx::Error) -> bool {
+        matches!(error, sqlx::Error::Database(error) if error.code().is_some_and(|code| (self.sql.dialect.busy)(&code)))
     }
 
     /// A save that keeps its id: a compare and swap, again while other saves get there first.
@@ -313,6 +328,9 @@ where
         Ok(Saved::Stored)
     }
 }
+
+/// How many times a statement is run again while the database is busy.
+const BUSY_WAITS: u32 = 8;
 
 /// How many times `revoke_owner` deletes while saves in flight move sessions to new ids; past
 /// that (sessions of the owner moving without pause) it fails, to be retried, rather than return
