@@ -49,6 +49,52 @@ impl SignedIn {
 mod tests {
     use super::*;
 
+    /// The record's bytes, pinned: what older instances carry along and newer ones read.
+    #[test]
+    fn the_record_is_pinned() {
+        assert_eq!(SIGNED_IN_TAG, 0x1d62_14b2);
+        let signed_in = SignedIn {
+            owner: Owner::from_bytes(*b"0123456789abcdef"),
+            mark: 0x0102_0304_0506_0708,
+        };
+        assert_eq!(
+            &signed_in.encode(),
+            b"0123456789abcdef\x01\x02\x03\x04\x05\x06\x07\x08"
+        );
+    }
+
+    /// A session restored from a payload holding the record keeps it, and writes it again at the
+    /// end of the next payload; a payload without it has none.
+    #[test]
+    fn a_payload_carries_the_record_through_a_save() {
+        use crate::codec::payload::Meta;
+        use crate::codec::snapshot;
+
+        #[derive(crate::Session, Default)]
+        struct Account {
+            #[owner]
+            user: Option<u64>,
+        }
+        let meta = Meta {
+            created_at: 1_700_000_000,
+            refreshed_at: 1_700_000_000,
+            persistent: true,
+        };
+        let signed_in = SignedIn {
+            owner: Owner::of::<Account>(&7u64),
+            mark: 42,
+        };
+        let value = Account { user: Some(7) };
+        for record in [None, Some(signed_in)] {
+            let mut payload = Vec::new();
+            snapshot::encode(&value, None, (meta, record), &mut payload, |_| {}).unwrap();
+            let len = payload.len();
+            let restored = snapshot::restore::<Account>(payload, 0..len, meta.created_at).unwrap();
+            assert_eq!(restored.snapshot.signed_in, record);
+            assert!(restored.snapshot.foreign.is_empty());
+        }
+    }
+
     #[test]
     fn the_record_reads_back_only_its_own_form() {
         let signed_in = SignedIn {

@@ -3,8 +3,9 @@
 //! in a listing, and a [`Listed`] session.
 //!
 //! ```
-//! use sessions::Session;
 //! use sessions::owner::Owner;
+//! use sessions::store::MemoryStore;
+//! use sessions::{Key, Session, Store};
 //!
 //! #[derive(Session, Default)]
 //! struct Account {
@@ -16,9 +17,22 @@
 //!     device: Option<String>,
 //! }
 //!
-//! // An admin ends every session of user 7 with `store.revoke_all(&Owner::of::<Account>(&7), None)`.
 //! assert_eq!(Owner::of::<Account>(&7u64), Owner::of::<Account>(&7u64));
 //! assert_ne!(Owner::of::<Account>(&7u64), Owner::of::<Account>(&8u64));
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let store = MemoryStore::new(Key::generate());
+//! // An admin ends every session of user 7 (the type says which sessions):
+//! store.revoke_all::<Account>(&Owner::of::<Account>(&7u64), None).await?;
+//! // A signed-in user lists their own, this one marked current:
+//! let session = store.load::<Account>(&http::HeaderMap::new()).await?;
+//! if let Some(owner) = session.owner() {
+//!     for listed in store.sessions_of(&owner, Some(&session)).await? {
+//!         println!("{:?} last seen {:?}", listed.fields.device, listed.last_seen);
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
 //! ```
 
 use std::fmt;

@@ -164,3 +164,17 @@ impl<R: Revocations> Revocations for Arc<R> {
         R::revoke(self, owner, at, keep_for)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mark_only_grows() {
+        assert_eq!(next_mark(None, 100), 100);
+        assert_eq!(next_mark(Some(50), 100), 100, "a later time");
+        assert_eq!(next_mark(Some(100), 100), 101, "the same microsecond");
+        assert_eq!(next_mark(Some(100), 7), 101, "a clock that went back");
+        assert_eq!(next_mark(Some(u64::MAX), 7), u64::MAX, "no overflow");
+    }
+}

@@ -11,7 +11,7 @@
 //!     0f3a...(32)/      one directory per owner: the hex digest of `Owner`
 //!       AbCd...(22)     0600: "SSO1", expires_at, the sealed summary a listing shows
 //!   revoked/            revocations of cookie sessions (see `owners.rs`)
-//!     0f3a...(32)       0600: "SSR1", until (expires_at), revoked before (u64 BE)
+//!     0f3a...(32)       0600: "SSR2", until (expires_at), the owner's revocation mark (u64 BE)
 //! ```
 //!
 //! A save writes a temporary file in the record's directory, syncs it, renames it over the record and
