@@ -63,6 +63,8 @@ pub struct Loaded<S> {
 #[derive(Debug)]
 struct StoredAt {
     id: SessionId,
+    /// When this request's view of the session was current: loaded, or last stored.
+    synced_at: u64,
     /// The sealed record the store loaded the session from, until it is saved: a backend can write
     /// on condition that the record is still this one, without reading it first.
     record: Option<Vec<u8>>,
@@ -173,12 +175,29 @@ impl<S: Session> Loaded<S> {
         self.stored_at.as_ref().map(|at| &at.id)
     }
 
-    /// Notes the id the session is stored under, and the sealed record stored there if the store
-    /// just read it; `rekey` adds that the id's cookie must be signed again (it was signed with a
-    /// fallback key).
-    pub(crate) fn stored_under(&mut self, id: Option<SessionId>, record: Option<Vec<u8>>, rekey: bool) {
-        self.stored_at = id.map(|id| Box::new(StoredAt { id, record }));
+    /// Notes the id the session is stored under, when (`synced_at`) it was loaded from there or
+    /// stored, and the sealed record stored there if the store just read it; `rekey` adds that the
+    /// id's cookie must be signed again (it was signed with a fallback key).
+    pub(crate) fn stored_under(
+        &mut self,
+        id: Option<SessionId>,
+        synced_at: u64,
+        record: Option<Vec<u8>>,
+        rekey: bool,
+    ) {
+        self.stored_at = id.map(|id| {
+            Box::new(StoredAt {
+                id,
+                synced_at,
+                record,
+            })
+        });
         self.rekey |= rekey;
+    }
+
+    /// When a server-side store last loaded or stored this session for this request.
+    pub(crate) fn synced_at(&self) -> Option<u64> {
+        self.stored_at.as_ref().map(|at| at.synced_at)
     }
 
     /// The sign-in record the next save writes: whom the session is signed in as, under which
@@ -436,10 +455,11 @@ impl<S: Session> Loaded<S> {
     /// change (after sign-in) to defend against session fixation.
     ///
     /// Requests of the same browser in flight meanwhile still carry the old id. On a server-side store
-    /// the old id is forwarded for a grace period ([`ServerStore::with_cycle_grace`], a minute by
-    /// default), for saves only: such a request's changes are merged into the moved session, and its
-    /// response leaves the cookie alone, so nobody is signed out. A load of the old id never reaches
-    /// the moved session (refused as [`Rejection::Moved`]): the old id may be an attacker's.
+    /// the old id is forwarded for a grace period ([`ServerStore::with_cycle_grace`], ten seconds by
+    /// default), for saves only: the changes of a request that loaded the session at most that long
+    /// before it saves are merged into the moved session, but for a change of the `#[owner]` field,
+    /// and its response leaves the cookie alone, so nobody is signed out. A load of the old id never
+    /// reaches the moved session (refused as [`Rejection::Moved`]): the old id may be an attacker's.
     ///
     /// [`ServerStore::with_cycle_grace`]: crate::store::ServerStore::with_cycle_grace
     /// [`Rejection::Moved`]: crate::Rejection::Moved

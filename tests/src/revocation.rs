@@ -40,6 +40,7 @@ macro_rules! revocation_contract {
             revocation_server_sign_out_everywhere_else,
             revocation_server_revoke_all_during_concurrent_saves_leaves_nothing,
             revocation_server_revoke_all_racing_a_lone_cycle_id_leaves_nothing,
+            revocation_server_a_planted_id_reaches_the_signed_in_session_briefly_and_never_as_owner,
             revocation_server_an_expired_session_leaves_the_listing,
             revocation_server_the_index_follows_the_owner,
             revocation_server_a_handle_is_no_cookie_and_no_other_owners_key);
@@ -248,6 +249,63 @@ pub async fn revocation_server_revoke_all_racing_a_lone_cycle_id_leaves_nothing<
             "round {round}: the old id too"
         );
     }
+}
+
+/// Session fixation: an attacker's id planted in the victim's browser before the victim signs in
+/// (`cycle_id` moves the session to a new id, and forwards the old one for saves). A request of
+/// the victim's in flight at the sign-in keeps its change; the attacker's requests that loaded the
+/// old id before the sign-in reach the signed-in session neither with a change of who is signed in
+/// nor once the grace (ten seconds by default) has passed since they loaded, and their responses
+/// set no cookie.
+pub async fn revocation_server_a_planted_id_reaches_the_signed_in_session_briefly_and_never_as_owner<
+    F: Fleet,
+>() {
+    let (_fleet, store, clock) = one::<F>().await;
+    let mut attacker = Browser::default();
+    let mut planted = attacker.load::<Account>(&store).await;
+    planted.cart.push(1);
+    attacker.save(&store, &mut planted).await;
+    let mut victim = attacker.clone();
+
+    let mut slow = attacker.load::<Account>(&store).await;
+    clock.advance(Duration::from_secs(9));
+    let mut takeover = attacker.load::<Account>(&store).await;
+    let mut own_tab = victim.load::<Account>(&store).await;
+    let mut signing_in = victim.load::<Account>(&store).await;
+    signing_in.user_id = Some(7);
+    signing_in.cycle_id();
+    victim.save(&store, &mut signing_in).await;
+
+    let save = async |session: &mut Loaded<Account>| {
+        let mut response = HeaderMap::new();
+        store.save(session, &mut response).await.unwrap();
+        assert!(
+            response.is_empty(),
+            "a forwarded save sets no cookie: {response:?}"
+        );
+    };
+    takeover.user_id = Some(666);
+    takeover.device = Some("the attacker's".to_owned());
+    save(&mut takeover).await;
+    own_tab.device = Some("the victim's phone".to_owned());
+    save(&mut own_tab).await;
+    // Within the forward's grace, but the request loaded eleven seconds ago.
+    clock.advance(Duration::from_secs(2));
+    slow.cart.push(666);
+    save(&mut slow).await;
+
+    let session = victim.load::<Account>(&store).await;
+    assert_eq!(session.user_id, Some(7), "still the victim's");
+    assert_eq!(
+        session.device.as_deref(),
+        Some("the victim's phone"),
+        "the in-flight change is kept"
+    );
+    assert_eq!(session.cart, [1], "nothing of the late request");
+    assert!(
+        attacker.load::<Account>(&store).await.is_new(),
+        "the old id loads nothing"
+    );
 }
 
 /// A session past its `idle_timeout` is not listed, even before anything sweeps it.

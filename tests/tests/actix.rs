@@ -214,7 +214,7 @@ async fn cycle_id_moves_the_session_and_destroy_ends_it() {
     assert_eq!(
         server.backend().inner.len(),
         1,
-        "the record is gone; only the forward the cycle left under the old id, for a minute"
+        "the record is gone; only the forward the cycle left under the old id, for its grace"
     );
 }
 

@@ -510,8 +510,9 @@ impl<B: Backend> ServerStore<B> {
     }
 
     /// How long after [`Loaded::cycle_id`] the saves of requests still carrying a session's old id reach
-    /// it, unless [`ServerStore::with_cycle_grace`] says otherwise: a minute.
-    pub const DEFAULT_CYCLE_GRACE: Duration = Duration::from_secs(60);
+    /// it, unless [`ServerStore::with_cycle_grace`] says otherwise: ten seconds, more than a request
+    /// in flight at a sign-in takes.
+    pub const DEFAULT_CYCLE_GRACE: Duration = Duration::from_secs(10);
 
     /// Sets how long, after [`Loaded::cycle_id`] moved a session to a new id, requests that loaded it
     /// under the old id (in flight at that moment) still reach it with their saves: their changes are
@@ -519,6 +520,11 @@ impl<B: Backend> ServerStore<B> {
     /// it (the old id may be an attacker's planted one): it is refused as
     /// [`Rejection::Moved`](crate::Rejection::Moved). Past the grace, the old id is gone. At most
     /// [`Config::MAX_LIFETIME`](crate::config::Config::MAX_LIFETIME); zero turns forwarding off.
+    ///
+    /// What such a save may do is bounded, since whoever planted the old id before a sign-in holds
+    /// it too: only a request that loaded the session at most `grace` before it saves reaches the
+    /// moved session, and never with a change of the `#[owner]` field (who is signed in). Any other
+    /// forwarded save stores nothing, and its response leaves the cookie alone.
     #[must_use]
     pub fn with_cycle_grace(mut self, grace: Duration) -> Self {
         self.cycle_grace = crate::config::clamp_lifetime(grace);
@@ -681,6 +687,16 @@ impl<B: Backend> ServerStore<B> {
                     let Some(to) = self.follow::<S>(sealed, &source_id, now) else {
                         return self.removed(session, response, now);
                     };
+                    if let Some(why) = self.refuses_forwarded(session, &changed, now) {
+                        tracing::debug!(
+                            cookie = options.name(),
+                            why,
+                            "a save through the old id of a moved session; not stored"
+                        );
+                        // As for a load of the old id: nothing stored, the cookie left alone.
+                        *session = Loaded::new(Origin::Rejected(Rejection::Moved), now);
+                        return Ok(());
+                    }
                     tracing::debug!(
                         cookie = options.name(),
                         "session moved to a new id while this request ran; saving there"
@@ -704,8 +720,13 @@ impl<B: Backend> ServerStore<B> {
             .transpose()?;
         session.stored(&pending.payload, pending.layout);
         // A request that followed a move keeps the old id, which it may hand out; its next save in
-        // this request goes through the forward again.
-        session.stored_under(if followed { old_id } else { Some(id) }, None, false);
+        // this request goes through the forward again, bounded by when it first loaded.
+        if followed {
+            let loaded_at = session.synced_at().unwrap_or(now);
+            session.stored_under(old_id, loaded_at, None, false);
+        } else {
+            session.stored_under(Some(id), now, None, false);
+        }
         if let Some(line) = line {
             http::append(response, line);
         }
@@ -757,6 +778,22 @@ impl<B: Backend> ServerStore<B> {
             keys: Arc::clone(&self.context.keys),
             binding: S::prepared().binding,
         }
+    }
+
+    /// Why a save of `session` (whose fields `changed`) that found it moved may not follow the move
+    /// at `now`, if it may not: see [`ServerStore::with_cycle_grace`].
+    fn refuses_forwarded<S: Session>(
+        &self,
+        session: &Loaded<S>,
+        changed: &[u32],
+        now: u64,
+    ) -> Option<&'static str> {
+        let loaded_at = session.synced_at().unwrap_or(0);
+        if now.saturating_sub(loaded_at) > self.cycle_grace.as_secs() {
+            return Some("the request loaded the session longer ago than the cycle grace");
+        }
+        let owner_changed = S::prepared().owner_tag.is_some_and(|tag| changed.contains(&tag));
+        owner_changed.then_some("the request changed who is signed in (the `#[owner]` field)")
     }
 
     /// Where the forward `sealed`, found under `from`, points, if it opens and its grace has not
@@ -829,7 +866,7 @@ impl<B: Backend> Store for ServerStore<B> {
             reads += 1;
             match self.restore::<S>(&verified.id, now).await? {
                 Ok((mut session, record)) => {
-                    session.stored_under(Some(verified.id), record, verified.by_fallback);
+                    session.stored_under(Some(verified.id), now, record, verified.by_fallback);
                     return Ok(session);
                 }
                 Err(reason) => {
