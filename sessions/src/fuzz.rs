@@ -40,7 +40,7 @@ pub fn payload<S: Session>(payload: &[u8]) {
     if snapshot::encode(
         &restored.value,
         Some(&restored.snapshot),
-        (meta, restored.snapshot.signed_in),
+        (meta, &restored.snapshot.reserved),
         &mut out,
         |_| (),
     )

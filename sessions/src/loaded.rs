@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use crate::clock::system_time;
 use crate::codec::id::SessionId;
 use crate::codec::payload::Meta;
-use crate::codec::signed_in::SignedIn;
+use crate::codec::reserved::{Reserved, SERIAL_TAG, Serial, SignedIn};
 use crate::codec::snapshot::{self, Layout, ResetField, Restored, Snapshot};
 use crate::error::{Rejection, SaveError};
 use crate::owner::Owner;
@@ -45,8 +45,9 @@ pub struct Loaded<S> {
     resets: Vec<ResetField>,
     /// Opened with a fallback key (or from an older format): sealed again on the next save.
     rekey: bool,
-    /// The sign-in record the next save writes (cookie stores with revocations only).
-    signed_in: Option<SignedIn>,
+    /// The store's own records the next save writes: the sign-in record (cookie stores with
+    /// revocations), the serial (server-side stores, sessions with an owner).
+    reserved: Reserved,
     intent: Intent,
     /// Where a server-side store keeps the session; `None` on the cookie store, or before the
     /// first save.
@@ -140,7 +141,7 @@ impl<S: Session> Loaded<S> {
             snapshot: Snapshot::default(),
             resets: Vec::new(),
             rekey: false,
-            signed_in: None,
+            reserved: Reserved::default(),
             intent: Intent::Keep,
             stored_at: None,
             ended: false,
@@ -154,7 +155,7 @@ impl<S: Session> Loaded<S> {
             origin: Origin::Restored,
             meta: restored.meta,
             persistent: restored.meta.persistent,
-            signed_in: restored.snapshot.signed_in,
+            reserved: restored.snapshot.reserved.clone(),
             snapshot: restored.snapshot,
             resets: restored.resets,
             rekey,
@@ -203,19 +204,28 @@ impl<S: Session> Loaded<S> {
     /// The sign-in record the next save writes: whom the session is signed in as, under which
     /// revocation mark (see [`crate::store::Revocations`]).
     pub(crate) fn signed_in(&self) -> Option<SignedIn> {
-        self.signed_in
+        self.reserved.signed_in()
     }
 
     /// Sets the sign-in record; the next save stores the session if it changed.
     pub(crate) fn sign_in(&mut self, signed_in: Option<SignedIn>) {
-        self.signed_in = signed_in;
+        self.reserved.set_signed_in(signed_in);
+    }
+
+    /// What a session with an owner is known by in listings, through `cycle_id` (see
+    /// [`crate::codec::reserved`]), if it has been given it.
+    pub(crate) fn serial(&self) -> Option<Serial> {
+        self.reserved.serial()
     }
 
     /// Whether `owner`'s revocation `mark` refuses this session: one signed in as `owner` under a
     /// lower mark, or, with no sign-in record for `owner` (a cookie sealed without a lookup, or by an
     /// older release), one that began no later than the second the mark was made in.
     pub(crate) fn revoked_by(&self, owner: Owner, mark: u64) -> bool {
-        match self.signed_in.filter(|signed_in| signed_in.owner == owner) {
+        match self
+            .signed_in()
+            .filter(|signed_in| signed_in.owner == *owner.as_bytes())
+        {
             Some(signed_in) => signed_in.mark < mark,
             None => self.meta.created_at.saturating_mul(1_000_000) <= mark,
         }
@@ -228,15 +238,18 @@ impl<S: Session> Loaded<S> {
 
     /// Decides what saving the session at `now` does, and encodes it after `reserved` bytes (room
     /// for an envelope's header), calling `changed` with the name tag of each field that changed.
-    /// Every store saves by this plan.
+    /// With `serial`, a session that has no serial is given one (a server-side store's session
+    /// with an owner). Every store saves by this plan.
     pub(crate) fn plan_save(
         &mut self,
-        now: u64,
-        reserved: usize,
+        (now, reserved, serial): (u64, usize, bool),
         mut changed: impl FnMut(u32),
     ) -> Result<SavePlan, SaveError> {
         // After `destroy`, the old session ends, and what was written since is a fresh session.
         let ended = self.restart_if_destroyed(now);
+        if serial && self.reserved.serial().is_none() {
+            self.reserved.set_serial(Some(Serial::random()));
+        }
         if self.rejection() == Some(Rejection::Moved) {
             // Storing this fresh session would give the browser a new id over the one its session
             // just moved to: signed out. The racing request's changes are dropped instead.
@@ -258,8 +271,11 @@ impl<S: Session> Loaded<S> {
         })?;
         let restored = self.origin == Origin::Restored;
         let cycles = restored && self.intent == Intent::CycleId;
-        let signs_in = self.signed_in != self.snapshot.signed_in;
-        let action = if any_changed || self.stale(now) || self.rekey || cycles || signs_in {
+        let reserved_changed = self.reserved != self.snapshot.reserved;
+        if self.reserved.serial() != self.snapshot.reserved.serial() {
+            changed(SERIAL_TAG);
+        }
+        let action = if any_changed || self.stale(now) || self.rekey || cycles || reserved_changed {
             SaveAction::Store(Pending {
                 payload,
                 layout,
@@ -287,7 +303,7 @@ impl<S: Session> Loaded<S> {
             persistent: self.persistent,
         };
         let before = (self.origin == Origin::Restored).then_some(&self.snapshot);
-        snapshot::encode(&self.value, before, (meta, self.signed_in), out, changed)
+        snapshot::encode(&self.value, before, (meta, &self.reserved), out, changed)
     }
 
     /// Records that `payload` (the plan's, without the reserved bytes) is now what is stored, so
@@ -353,7 +369,7 @@ impl<S: Session> Loaded<S> {
     pub fn is_changed(&self) -> bool {
         if self.persistent != self.meta.persistent
             || self.is_destroyed()
-            || self.signed_in != self.snapshot.signed_in
+            || self.reserved != self.snapshot.reserved
         {
             return true;
         }

@@ -1,6 +1,7 @@
 //! What the runtime derives once per session type from its [`Config`](crate::config::Config), so
 //! requests do not redo it. Internal: the derive reaches it through `__private`.
 
+use crate::codec::reserved::SERIAL_TAG;
 use crate::codec::seal::Binding;
 use crate::codec::shape::SHAPE_BIT;
 use crate::config::Config;
@@ -24,7 +25,8 @@ pub struct Prepared {
     pub(crate) type_tags: Box<[u32]>,
     /// The name tag of the `#[owner]` field, if the type has one.
     pub(crate) owner_tag: Option<u32>,
-    /// The name tags of the `#[listed]` fields.
+    /// The name tags of what a listing shows: the `#[listed]` fields, and a session's serial (for
+    /// a type with an owner).
     pub(crate) listed_tags: Box<[u32]>,
 }
 
@@ -53,10 +55,12 @@ impl Prepared {
                 })
                 .collect(),
             owner_tag: fields.iter().find(|field| field.is_owner()).map(Field::name_tag),
+            // A listing shows the `#[listed]` fields, and knows a session by its serial.
             listed_tags: fields
                 .iter()
                 .filter(|field| field.is_listed())
                 .map(Field::name_tag)
+                .chain(fields.iter().any(Field::is_owner).then_some(SERIAL_TAG))
                 .collect(),
         }
     }

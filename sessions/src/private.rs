@@ -65,7 +65,7 @@ pub fn no_such_field(index: usize) -> Result<(), FieldError> {
 pub const fn assert_distinct_tags(fields: &[Field]) {
     let mut i = 0;
     while i < fields.len() {
-        if fields[i].name_tag() == crate::codec::signed_in::SIGNED_IN_TAG {
+        if fields[i].name_tag() == crate::codec::reserved::SIGNED_IN_TAG {
             panic!(
                 "a field of this session has the name tag the store keeps for itself; rename it with `#[session(rename = \"...\")]`"
             );

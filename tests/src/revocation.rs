@@ -41,6 +41,7 @@ macro_rules! revocation_contract {
             revocation_server_revoke_all_during_concurrent_saves_leaves_nothing,
             revocation_server_revoke_all_racing_a_lone_cycle_id_leaves_nothing,
             revocation_server_a_planted_id_reaches_the_signed_in_session_briefly_and_never_as_owner,
+            revocation_server_a_handle_outlives_cycle_id_and_revoke_racing_it_ends_the_session,
             revocation_server_an_expired_session_leaves_the_listing,
             revocation_server_the_index_follows_the_owner,
             revocation_server_a_handle_is_no_cookie_and_no_other_owners_key);
@@ -308,6 +309,67 @@ pub async fn revocation_server_a_planted_id_reaches_the_signed_in_session_briefl
     );
 }
 
+/// A handle names the session, not its current id: one listed before the device moved to a new id
+/// (signed in again, `cycle_id`) still ends it; and `revoke` racing a `cycle_id` of that session,
+/// 300 rounds, answers true only once the session is gone under every id.
+pub async fn revocation_server_a_handle_outlives_cycle_id_and_revoke_racing_it_ends_the_session<F: Fleet>() {
+    let (_fleet, store, _clock) = one::<F>().await;
+    let mut phone = signed_in(&store, 7, "phone").await;
+    let listed = store.sessions_of::<Account>(&owner(7), None).await.unwrap();
+    let handle = handle_of(&listed, "phone");
+    let mut again = phone.load::<Account>(&store).await;
+    again.cycle_id();
+    phone.save(&store, &mut again).await;
+    let relisted = store.sessions_of::<Account>(&owner(7), None).await.unwrap();
+    assert_eq!(
+        handle_of(&relisted, "phone"),
+        handle,
+        "the same handle after cycle_id"
+    );
+    assert!(store.revoke::<Account>(&owner(7), &handle).await.unwrap());
+    assert_eq!(who(&store, &mut phone).await, None, "ended though it moved");
+
+    for round in 0..300u32 {
+        let mut device = signed_in(&store, 7, "racing").await;
+        let listed = store.sessions_of::<Account>(&owner(7), None).await.unwrap();
+        let handle = handle_of(&listed, "racing");
+        let mut moving = device.load::<Account>(&store).await;
+        moving.cycle_id();
+        let mut jar = device.clone();
+        let save = async {
+            for _ in 0..round % 3 {
+                tokio::task::yield_now().await;
+            }
+            let mut response = HeaderMap::new();
+            store.save(&mut moving, &mut response).await.unwrap();
+            jar.receive(&response);
+        };
+        let revoke = async {
+            for _ in 0..round % 4 {
+                tokio::task::yield_now().await;
+            }
+            store.revoke::<Account>(&owner(7), &handle).await.unwrap()
+        };
+        let ((), revoked) = tokio::join!(save, revoke);
+        assert!(revoked, "round {round}: the session was there to revoke");
+        assert_eq!(
+            devices(&store, 7, None).await,
+            [],
+            "round {round}: nothing is listed"
+        );
+        assert_eq!(
+            who(&store, &mut jar).await,
+            None,
+            "round {round}: the new id is signed out"
+        );
+        assert_eq!(
+            who(&store, &mut device).await,
+            None,
+            "round {round}: the old id too"
+        );
+    }
+}
+
 /// A session past its `idle_timeout` is not listed, even before anything sweeps it.
 pub async fn revocation_server_an_expired_session_leaves_the_listing<F: Fleet>() {
     let (_fleet, store, clock) = one::<F>().await;
@@ -320,7 +382,7 @@ pub async fn revocation_server_an_expired_session_leaves_the_listing<F: Fleet>()
     assert_eq!(devices(&store, 7, None).await, [("active".to_owned(), false)]);
 }
 
-/// The index stays exact: through `cycle_id` (the session is listed once, under its new handle),
+/// The index stays exact: through `cycle_id` (the session is listed once, under the handle it had),
 /// a concurrent request that did not touch the owner, a change of owner, sign-out, and `destroy`.
 pub async fn revocation_server_the_index_follows_the_owner<F: Fleet>() {
     let (_fleet, store, _clock) = one::<F>().await;
@@ -345,10 +407,10 @@ pub async fn revocation_server_the_index_follows_the_owner<F: Fleet>() {
     browser.save(&store, &mut session).await;
     let after = store.sessions_of::<Account>(&owner(7), None).await.unwrap();
     assert_eq!(after.len(), 1, "listed once after cycle_id");
-    assert_ne!(after[0].handle, before[0].handle, "under its new id");
+    assert_eq!(after[0].handle, before[0].handle, "under the handle it had");
     assert!(
         !store
-            .revoke::<Account>(&owner(7), &before[0].handle)
+            .revoke::<Account>(&owner(8), &before[0].handle)
             .await
             .unwrap()
     );

@@ -11,8 +11,8 @@
 //! padding        0 to 15 zero bytes
 //! ```
 //! Varints are unsigned LEB128: seven bits a byte, low bits first, high bit set on all but the last.
-//! A record whose name tag no field has is carried along unread; one such tag is the store's own,
-//! the sign-in record of a cookie session with an owner ([`super::signed_in`]).
+//! A record whose name tag no field has is carried along unread; two such tags are the store's own,
+//! the sign-in record and the serial ([`super::reserved`]).
 //!
 //! A type tag with its top bit set is the tag of the value's serde shape ([`super::shape`]); one below
 //! 2^16 is the tag of its type's spelling, for types whose shape cannot be traced and for values stored

@@ -5,8 +5,8 @@
 use std::ops::Range;
 
 use crate::codec::payload::{self, Meta, Writer};
+use crate::codec::reserved::{RESERVED_TYPE_TAG, Reserved, SERIAL_TAG, SIGNED_IN_TAG};
 use crate::codec::shape;
-use crate::codec::signed_in::{SIGNED_IN_TAG, SIGNED_IN_TYPE_TAG, SignedIn};
 use crate::error::{Rejection, SaveError};
 use crate::session::{Field, Session};
 
@@ -22,8 +22,8 @@ pub(crate) struct Snapshot {
     /// Whole records of fields this version of the struct does not have, carried along unchanged so
     /// that two versions of an app serving the same users during a deploy do not erase each other's.
     pub(crate) foreign: Vec<Range<usize>>,
-    /// The sign-in record (see [`crate::codec::signed_in`]), if the payload holds one.
-    pub(crate) signed_in: Option<SignedIn>,
+    /// The store's own records (see [`crate::codec::reserved`]) the payload holds.
+    pub(crate) reserved: Reserved,
 }
 
 #[derive(Debug, Clone)]
@@ -81,15 +81,11 @@ pub(crate) fn restore<S: Session>(
     let type_tags = &S::prepared().type_tags;
     let mut fields = vec![None; S::FIELDS.len()];
     let mut foreign = Vec::new();
-    let mut signed_in = None;
+    let mut reserved = Reserved::default();
     for (position, record) in records.by_ref().enumerate() {
         let record = record.map_err(|_| Rejection::Malformed)?;
         let Some(index) = field_index::<S>(record.name_tag, position) else {
-            if record.name_tag == SIGNED_IN_TAG {
-                // One that does not read is as good as none: the session is then judged by its
-                // start (see `Loaded::revoked_by`).
-                signed_in = SignedIn::decode(record.value);
-            } else {
+            if !reserved.read(record.name_tag, record.value) {
                 foreign.push(within(record.raw_range()));
             }
             continue;
@@ -127,7 +123,7 @@ pub(crate) fn restore<S: Session>(
             bytes: buf,
             fields,
             foreign,
-            signed_in,
+            reserved,
         },
         resets,
     })
@@ -174,18 +170,18 @@ pub(crate) struct Layout {
     meta: Meta,
     fields: Vec<Option<SnapshotField>>,
     foreign: Vec<Range<usize>>,
-    signed_in: Option<SignedIn>,
+    reserved: Reserved,
 }
 
 /// Appends the payload of `value` with times `meta` to `out`, calling `changed` with the index of each
 /// field whose value differs from `before` (the payload as loaded; `None` for a new session, whose
 /// fields are compared with their defaults). A field with its own `max_age` gets `meta.refreshed_at`
 /// as its set time when it changed, and keeps the old one otherwise. Records of fields this version
-/// of the struct does not have are carried over from `before`; the sign-in record is `signed_in`.
+/// of the struct does not have are carried over from `before`; the store's own records are `reserved`.
 pub(crate) fn encode<S: Session>(
     value: &S,
     before: Option<&Snapshot>,
-    (meta, signed_in): (Meta, Option<SignedIn>),
+    (meta, reserved): (Meta, &Reserved),
     out: &mut Vec<u8>,
     mut changed: impl FnMut(usize),
 ) -> Result<Layout, SaveError> {
@@ -201,7 +197,7 @@ pub(crate) fn encode<S: Session>(
     let now = meta.refreshed_at;
     let start = out.len();
     let foreign = before.map_or(0, |before| before.foreign.len());
-    let records = S::FIELDS.len() + foreign + usize::from(signed_in.is_some());
+    let records = S::FIELDS.len() + foreign + reserved.count();
     let mut writer = Writer::begin(out, meta, records);
     let prepared = S::prepared();
     let defaults = &prepared.defaults;
@@ -253,23 +249,25 @@ pub(crate) fn encode<S: Session>(
             at..out.len() - start
         })
         .collect();
-    if let Some(signed_in) = signed_in {
-        let tags = (SIGNED_IN_TAG, SIGNED_IN_TYPE_TAG);
-        writer.record(out, tags, None, &signed_in.encode(), |size| {
-            SaveError::FieldTooLarge {
-                cookie,
-                field: "(signed in)",
-                size,
-                limit: payload::MAX_VALUE_LEN,
-            }
-        })?;
+    let too_large = |size| SaveError::FieldTooLarge {
+        cookie,
+        field: "(the store's own)",
+        size,
+        limit: payload::MAX_VALUE_LEN,
+    };
+    if let Some(signed_in) = reserved.signed_in() {
+        let value = signed_in.encode();
+        writer.record(out, (SIGNED_IN_TAG, RESERVED_TYPE_TAG), None, &value, too_large)?;
+    }
+    if let Some(serial) = reserved.serial() {
+        writer.record(out, (SERIAL_TAG, RESERVED_TYPE_TAG), None, &serial.0, too_large)?;
     }
     writer.finish();
     Ok(Layout {
         meta,
         fields,
         foreign,
-        signed_in,
+        reserved: reserved.clone(),
     })
 }
 
@@ -280,7 +278,7 @@ impl Snapshot {
         self.bytes = payload.to_vec();
         self.fields = layout.fields;
         self.foreign = layout.foreign;
-        self.signed_in = layout.signed_in;
+        self.reserved = layout.reserved;
         layout.meta
     }
 }
@@ -323,7 +321,7 @@ mod tests {
             flag: true,
         };
         let mut out = Vec::new();
-        encode(&value, None, (meta(NOW), None), &mut out, |_| {}).unwrap();
+        encode(&value, None, (meta(NOW), &Reserved::default()), &mut out, |_| {}).unwrap();
         out
     }
 
@@ -337,7 +335,7 @@ mod tests {
         encode(
             &restored.value,
             Some(&restored.snapshot),
-            (meta(at), None),
+            (meta(at), &Reserved::default()),
             out,
             changed,
         )

@@ -44,7 +44,6 @@ use hmac::Mac as _;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 
-use crate::codec::id::SessionId;
 use crate::key::Keys;
 use crate::session::Session;
 
@@ -116,24 +115,26 @@ impl fmt::Debug for Owner {
 }
 
 /// Names one session in a listing ([`Listed::handle`]), so that a page can offer "sign out this
-/// one". It is a keyed digest of the session's id: it reveals nothing of the id, and sent as a cookie
-/// it is refused like any forged value. It stays the same while the session keeps its id and the
-/// store its primary key.
+/// one". It is a keyed digest of the session's serial, a random value the session keeps through
+/// `cycle_id` (of its id, for a session stored before serials, until its next save): it reveals
+/// nothing of the id, and sent as a cookie it is refused like any forged value. It stays the same
+/// for the life of the session while the store keeps its primary key.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Handle(String);
 
 impl Handle {
-    /// The handle of session `id` under the primary key of `keys`.
-    pub(crate) fn of(id: &SessionId, keys: &Keys) -> Self {
+    /// The handle of the session known by `serial` (its serial, or its id) under the primary key
+    /// of `keys`.
+    pub(crate) fn of(serial: &[u8; 16], keys: &Keys) -> Self {
         let mut mac = keys.primary().handle_signer.clone();
-        mac.update(id.as_bytes());
+        mac.update(serial);
         let digest = mac.finalize().into_bytes();
         Self(URL_SAFE_NO_PAD.encode(&digest[..16]))
     }
 
-    /// Whether this handle names session `id`, compared in constant time.
-    pub(crate) fn names(&self, id: &SessionId, keys: &Keys) -> bool {
-        Self::of(id, keys).0.as_bytes().ct_eq(self.0.as_bytes()).into()
+    /// Whether this handle is `other`, compared in constant time.
+    pub(crate) fn is(&self, other: &Handle) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
     }
 
     /// The handle as text, for a form field or a URL.
@@ -248,15 +249,16 @@ impl OwnersError {
 mod tests {
     use super::*;
     use crate::Key;
+    use crate::codec::id::SessionId;
 
     #[test]
     fn handles_name_one_session_and_parse_only_their_own_form() {
         let keys = Keys::new(Key::generate());
         let (a, b) = (SessionId::random(), SessionId::random());
-        let handle = Handle::of(&a, &keys);
-        assert!(handle.names(&a, &keys));
-        assert!(!handle.names(&b, &keys));
-        assert!(!handle.names(&a, &Keys::new(Key::generate())));
+        let handle = Handle::of(a.as_bytes(), &keys);
+        assert!(handle.is(&Handle::of(a.as_bytes(), &keys)));
+        assert!(!handle.is(&Handle::of(b.as_bytes(), &keys)));
+        assert!(!handle.is(&Handle::of(a.as_bytes(), &Keys::new(Key::generate()))));
         assert_ne!(handle.as_str(), a.to_text());
         assert_eq!(Handle::parse(handle.as_str()), Some(handle.clone()));
         for bad in ["", "short", "../../../../etc/passwd", &"A".repeat(23)] {

@@ -5,7 +5,7 @@ use std::time::Duration;
 use ::http::HeaderMap;
 
 use crate::clock::{Clock, micros_of};
-use crate::codec::signed_in::SignedIn;
+use crate::codec::reserved::SignedIn;
 use crate::codec::{cookie, seal, snapshot};
 use crate::error::{LoadError, Rejection, SaveError};
 use crate::http::{self, ValueOut};
@@ -167,7 +167,7 @@ impl CookieStore {
     ) -> Result<Sealed<Out>, SaveError> {
         let now = self.context.now();
         let offset = seal::payload_offset(S::CONFIG.protection());
-        let pending = match session.plan_save(now, offset, |_| {})?.action {
+        let pending = match session.plan_save((now, offset, false), |_| {})?.action {
             SaveAction::Nothing => return Ok(Sealed::Unchanged),
             SaveAction::ClearCookie => return Ok(Sealed::Remove),
             SaveAction::Store(pending) => pending,
@@ -205,7 +205,7 @@ impl CookieStore {
             return Ok(());
         };
         let owner = session.owner();
-        if session.signed_in().map(|signed_in| signed_in.owner) == owner {
+        if session.signed_in().map(|signed_in| signed_in.owner) == owner.map(|owner| *owner.as_bytes()) {
             return Ok(());
         }
         let Some(owner) = owner else {
@@ -220,7 +220,7 @@ impl CookieStore {
                 source,
             })?;
         session.sign_in(Some(SignedIn {
-            owner,
+            owner: *owner.as_bytes(),
             mark: mark.unwrap_or(0),
         }));
         Ok(())
@@ -269,12 +269,12 @@ impl Store for CookieStore {
         }
         if session
             .signed_in()
-            .is_none_or(|signed_in| signed_in.owner != owner)
+            .is_none_or(|signed_in| signed_in.owner != *owner.as_bytes())
         {
             // Signed in without a lookup (`CookieStore::seal`, or an older release): from now on
             // judged by the mark, not by its start.
             session.sign_in(Some(SignedIn {
-                owner,
+                owner: *owner.as_bytes(),
                 mark: mark.unwrap_or(0),
             }));
         }
@@ -302,7 +302,10 @@ impl Store for CookieStore {
         if let Some(keep) = keep
             && keep.owner() == Some(*owner)
         {
-            keep.sign_in(Some(SignedIn { owner: *owner, mark }));
+            keep.sign_in(Some(SignedIn {
+                owner: *owner.as_bytes(),
+                mark,
+            }));
         }
         Ok(())
     }

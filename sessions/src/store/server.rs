@@ -472,6 +472,9 @@ fn summary_of(payload: &[u8], listed_tags: &[u32]) -> Vec<u8> {
     out
 }
 
+/// How many times [`Store::revoke`] deletes a session that `cycle_id` keeps moving to new ids.
+const REVOKE_ATTEMPTS: usize = 8;
+
 /// The most ids of one request a [`ServerStore`] reads from its backend: ids it signed itself,
 /// which a browser holds one of (a few, when cookies of one name were set for several paths).
 const MAX_READS: usize = 4;
@@ -823,6 +826,36 @@ impl<B: Backend> ServerStore<B> {
         }
     }
 
+    /// `owner`'s live sessions as a listing shows them, each with its id, none marked current.
+    async fn listed<S: Session>(&self, owner: &Owner) -> Result<Vec<(SessionId, Listed<S>)>, OwnersError> {
+        let indexed = self.indexed::<S>(owner).await?;
+        let now = self.context.now();
+        let keys = &self.context.keys;
+        Ok(indexed
+            .into_iter()
+            .filter_map(|Indexed { id, summary }| {
+                // An expired session is refused here, as on load: it leaves the listing at once,
+                // before any sweep.
+                let session: Loaded<S> = match summary {
+                    Summary::Sealed(sealed) => self.open_sealed(sealed, Part::Summary, &id, now),
+                    Summary::Entries(entries) => self.assemble(entries, &id, now),
+                }
+                .ok()?;
+                // A session stored before serials is known by its id until its next save.
+                let serial = session.serial().map_or(*id.as_bytes(), |serial| serial.0);
+                let listed = Listed {
+                    handle: Handle::of(&serial, keys),
+                    current: false,
+                    created_at: session.created_at(),
+                    last_seen: session.last_seen(),
+                    expires_at: session.expires_at(),
+                    fields: session.into_inner(),
+                };
+                Some((id, listed))
+            })
+            .collect())
+    }
+
     /// The answer to a save of a session removed meanwhile: it is not restored, and the cookie goes.
     fn removed<S: Session>(
         &self,
@@ -889,7 +922,8 @@ impl<B: Backend> Store for ServerStore<B> {
     ) -> Result<(), SaveError> {
         let now = self.context.now();
         let mut changed = Vec::new();
-        let plan = session.plan_save(now, 0, |tag| changed.push(tag))?;
+        let serial = S::prepared().owner_tag.is_some();
+        let plan = session.plan_save((now, 0, serial), |tag| changed.push(tag))?;
         // After `destroy`, the old record goes; what was written since is a fresh session, under a
         // new id.
         if let Some(id) = plan.ended {
@@ -913,48 +947,36 @@ impl<B: Backend> Store for ServerStore<B> {
         owner: &Owner,
         current: Option<&Loaded<S>>,
     ) -> Result<Vec<Listed<S>>, OwnersError> {
-        let indexed = self.indexed::<S>(owner).await?;
-        let now = self.context.now();
-        let keys = &self.context.keys;
         let current = current.and_then(Loaded::id);
-        let mut listed: Vec<Listed<S>> = indexed
-            .into_iter()
-            .filter_map(|Indexed { id, summary }| {
-                // An expired session is refused here, as on load: it leaves the listing at once,
-                // before any sweep.
-                let session: Loaded<S> = match summary {
-                    Summary::Sealed(sealed) => self.open_sealed(sealed, Part::Summary, &id, now),
-                    Summary::Entries(entries) => self.assemble(entries, &id, now),
-                }
-                .ok()?;
-                let last_seen = session.last_seen();
-                Some(Listed {
-                    handle: Handle::of(&id, keys),
-                    current: current == Some(&id),
-                    created_at: session.created_at(),
-                    last_seen,
-                    expires_at: session.expires_at(),
-                    fields: session.into_inner(),
-                })
+        let mut listed: Vec<Listed<S>> = (self.listed::<S>(owner).await?.into_iter())
+            .map(|(id, mut listed)| {
+                listed.current = current == Some(&id);
+                listed
             })
             .collect();
         listed.sort_by_key(|listed| std::cmp::Reverse(listed.last_seen));
         Ok(listed)
     }
 
+    /// Deletes the session `handle` names, and again wherever it went if a `cycle_id` moved it to
+    /// a new id meanwhile (its handle stays), until it is listed no more.
     async fn revoke<S: Session>(&self, owner: &Owner, handle: &Handle) -> Result<bool, OwnersError> {
-        let indexed = self.indexed::<S>(owner).await?;
-        let Some(Indexed { id, .. }) = indexed
-            .into_iter()
-            .find(|indexed| handle.names(&indexed.id, &self.context.keys))
-        else {
-            return Ok(false);
-        };
-        self.backend
-            .delete(&id)
-            .await
-            .map_err(|error| OwnersError::store::<S>("revoke", error))?;
-        Ok(true)
+        let mut revoked = false;
+        for _ in 0..REVOKE_ATTEMPTS {
+            let listed = self.listed::<S>(owner).await?;
+            let Some((id, _)) = listed.into_iter().find(|(_, listed)| listed.handle.is(handle)) else {
+                return Ok(revoked);
+            };
+            self.backend
+                .delete(&id)
+                .await
+                .map_err(|error| OwnersError::store::<S>("revoke", error))?;
+            revoked = true;
+        }
+        Err(OwnersError::store::<S>(
+            "revoke",
+            "the session kept moving to new ids while it was revoked; try again",
+        ))
     }
 
     async fn revoke_all<S: Session>(

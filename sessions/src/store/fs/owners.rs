@@ -79,27 +79,43 @@ impl Files {
         magic_and_expiry(&self.path(id)).is_some_and(|(magic, _)| &magic == MAGIC)
     }
 
+    /// The entries of `owner` whose record is there. A save moving a session (`cycle_id`) writes
+    /// the new id's entry, then its record, then turns the old record into a forward: an entry
+    /// skipped because its record had just become a forward means the directory now holds the
+    /// new id's entry, so the directory is read again, and a session moving meanwhile is never
+    /// missing from the listing.
     pub(super) fn sessions_of(&self, owner: &Owner) -> Result<Vec<Indexed>, FileStoreError> {
         let dir = self.owner_dir(owner);
         let mut sessions = Vec::new();
-        for id in self.indexed_ids(owner)? {
-            let path = dir.join(id.to_text());
-            let bytes = match fs::read(&path) {
-                Ok(bytes) => bytes,
-                Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
-                Err(error) => return Err(io_error("read the owner index entry", &path)(error)),
-            };
-            let Some((INDEX_MAGIC, _, summary)) = split(&bytes) else {
-                continue; // not an entry: the sweep removes it
-            };
-            if self.holds_record(&id) {
-                sessions.push(Indexed {
-                    id,
-                    summary: Summary::Sealed(summary.to_vec()),
-                });
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let fresh: Vec<SessionId> = (self.indexed_ids(owner)?.into_iter())
+                .filter(|id| seen.insert(id.clone()))
+                .collect();
+            let mut skipped = false;
+            for id in &fresh {
+                let path = dir.join(id.to_text());
+                let bytes = match fs::read(&path) {
+                    Ok(bytes) => bytes,
+                    Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                    Err(error) => return Err(io_error("read the owner index entry", &path)(error)),
+                };
+                let Some((INDEX_MAGIC, _, summary)) = split(&bytes) else {
+                    continue; // not an entry: the sweep removes it
+                };
+                if self.holds_record(id) {
+                    sessions.push(Indexed {
+                        id: id.clone(),
+                        summary: Summary::Sealed(summary.to_vec()),
+                    });
+                } else {
+                    skipped = true;
+                }
+            }
+            if fresh.is_empty() || !skipped {
+                return Ok(sessions);
             }
         }
-        Ok(sessions)
     }
 
     /// Removes every session of `owner` but `keep`, each under its lock, listing the owner's entries
