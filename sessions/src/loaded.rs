@@ -271,11 +271,13 @@ impl<S: Session> Loaded<S> {
         })?;
         let restored = self.origin == Origin::Restored;
         let cycles = restored && self.intent == Intent::CycleId;
-        let reserved_changed = self.reserved != self.snapshot.reserved;
+        // A new sign-in record is stored for its own sake; a serial goes with whatever else is
+        // stored (a session stored before serials gets one at its next save, not at its next load).
+        let signs_in = self.reserved.signed_in() != self.snapshot.reserved.signed_in();
         if self.reserved.serial() != self.snapshot.reserved.serial() {
             changed(SERIAL_TAG);
         }
-        let action = if any_changed || self.stale(now) || self.rekey || cycles || reserved_changed {
+        let action = if any_changed || self.stale(now) || self.rekey || cycles || signs_in {
             SaveAction::Store(Pending {
                 payload,
                 layout,
@@ -369,7 +371,7 @@ impl<S: Session> Loaded<S> {
     pub fn is_changed(&self) -> bool {
         if self.persistent != self.meta.persistent
             || self.is_destroyed()
-            || self.reserved != self.snapshot.reserved
+            || self.reserved.signed_in() != self.snapshot.reserved.signed_in()
         {
             return true;
         }

@@ -472,9 +472,18 @@ impl Files {
     }
 
     fn remove(&self, path: &Path) -> Result<(), FileStoreError> {
+        if self.remove_unsynced(path)? {
+            self.sync_dir(path.parent().unwrap_or(&self.root))?;
+        }
+        Ok(())
+    }
+
+    /// Removes the file at `path` without syncing its directory (the caller syncs it, once for
+    /// many); whether it was there.
+    fn remove_unsynced(&self, path: &Path) -> Result<bool, FileStoreError> {
         match fs::remove_file(path) {
-            Ok(()) => self.sync_dir(path.parent().unwrap_or(&self.root)),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+            Ok(()) => Ok(true),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(error) => Err(io_error("remove the session file", path)(error)),
         }
     }
