@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::http::HeaderMap;
-use sessions::owner::{Handle, Listed, Owner, OwnersError};
+use sessions::owner::{Handle, Listing, Owner, OwnersError};
 use sessions::store::RejectionCounts;
 use sessions::{LoadError, Loaded, SaveError, Session, Store};
 
@@ -76,7 +76,7 @@ impl<St: Store> Store for Counted<St> {
         &self,
         owner: &Owner,
         current: Option<&Loaded<S>>,
-    ) -> Result<Vec<Listed<S>>, OwnersError> {
+    ) -> Result<Listing<S>, OwnersError> {
         self.inner.sessions_of(owner, current).await
     }
 

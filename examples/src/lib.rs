@@ -457,10 +457,15 @@ them: this browser's is {}, signed in {}.</p>{}"#,
             )
         })
         .collect();
+    let shown = if listed.total() > listed.len() {
+        format!(" (the {} seen last)", listed.len())
+    } else {
+        String::new()
+    };
     let body = format!(
-        r#"<p>You are signed in on {} {}:</p><ul>{rows}</ul>{EVERYWHERE_ELSE}<p><a href="/">Back</a></p>"#,
-        listed.len(),
-        if listed.len() == 1 { "device" } else { "devices" }
+        r#"<p>You are signed in on {} {}{shown}:</p><ul>{rows}</ul>{EVERYWHERE_ELSE}<p><a href="/">Back</a></p>"#,
+        listed.total(),
+        if listed.total() == 1 { "device" } else { "devices" }
     );
     Answer::page(page("Where you are signed in", &messages, &body))
 }

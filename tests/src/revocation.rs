@@ -42,6 +42,7 @@ macro_rules! revocation_contract {
             revocation_server_revoke_all_racing_a_lone_cycle_id_leaves_nothing,
             revocation_server_a_planted_id_reaches_the_signed_in_session_briefly_and_never_as_owner,
             revocation_server_a_handle_outlives_cycle_id_and_revoke_racing_it_ends_the_session,
+            revocation_server_a_listing_is_capped_with_its_total_and_the_current_session,
             revocation_server_an_expired_session_leaves_the_listing,
             revocation_server_the_index_follows_the_owner,
             revocation_server_a_handle_is_no_cookie_and_no_other_owners_key);
@@ -368,6 +369,49 @@ pub async fn revocation_server_a_handle_outlives_cycle_id_and_revoke_racing_it_e
             "round {round}: the old id too"
         );
     }
+}
+
+/// An owner with more sessions than a listing holds: it lists the most recently seen, the one of
+/// the request asking among them even when it was seen longest ago, with the total; "sign out
+/// everywhere else" ends every one, listed or not.
+pub async fn revocation_server_a_listing_is_capped_with_its_total_and_the_current_session<F: Fleet>() {
+    use sessions::owner::Listing;
+    let (_fleet, store, clock) = one::<F>().await;
+    let mut oldest = signed_in(&store, 7, "oldest").await;
+    let mut others = Vec::new();
+    for device in 0..Listing::<Account>::MAX + 20 {
+        clock.advance(Duration::from_secs(1));
+        others.push(signed_in(&store, 7, &format!("device {device}")).await);
+    }
+    let session = oldest.load::<Account>(&store).await;
+    let listing = store.sessions_of(&owner(7), Some(&session)).await.unwrap();
+    assert_eq!(listing.total(), Listing::<Account>::MAX + 21);
+    assert_eq!(listing.len(), Listing::<Account>::MAX);
+    assert!(
+        listing.iter().any(|listed| listed.current),
+        "the current one is listed"
+    );
+    let newest = format!("device {}", Listing::<Account>::MAX + 19);
+    assert_eq!(listing[0].fields.device.as_deref(), Some(newest.as_str()));
+    assert!(
+        listing
+            .windows(2)
+            .all(|pair| pair[0].last_seen >= pair[1].last_seen || pair[1].current)
+    );
+
+    let mut session = oldest.load::<Account>(&store).await;
+    store.revoke_all(&owner(7), Some(&mut session)).await.unwrap();
+    oldest.save(&store, &mut session).await;
+    assert_eq!(
+        store
+            .sessions_of::<Account>(&owner(7), None)
+            .await
+            .unwrap()
+            .total(),
+        1
+    );
+    assert_eq!(who(&store, &mut others[0]).await, None);
+    assert_eq!(who(&store, &mut oldest).await, Some(7));
 }
 
 /// A session past its `idle_timeout` is not listed, even before anything sweeps it.

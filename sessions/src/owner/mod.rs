@@ -183,6 +183,74 @@ pub struct Listed<S> {
     pub fields: S,
 }
 
+/// An owner's sessions as [`Store::sessions_of`](crate::Store::sessions_of) lists them, most
+/// recently seen first: at most [`Listing::MAX`] of them (the session of the request asking always
+/// among them), and how many there are. Derefs to a slice of [`Listed`].
+///
+/// A page of a user's devices stays small even when a script signed in ten thousand times;
+/// "Sign out everywhere else" ends every one of them, listed or not.
+#[derive(Debug)]
+pub struct Listing<S> {
+    sessions: Vec<Listed<S>>,
+    total: usize,
+}
+
+impl<S> Listing<S> {
+    /// The most sessions a listing holds.
+    pub const MAX: usize = 100;
+
+    /// The listing of `sessions` (all of an owner's), sorted and cut to [`Listing::MAX`], keeping
+    /// the current one.
+    pub(crate) fn of(mut sessions: Vec<Listed<S>>) -> Self {
+        let total = sessions.len();
+        sessions.sort_by_key(|listed| std::cmp::Reverse(listed.last_seen));
+        if total > Self::MAX {
+            let current = sessions.iter().position(|listed| listed.current);
+            if let Some(at) = current.filter(|&at| at >= Self::MAX) {
+                sessions.swap(Self::MAX - 1, at);
+            }
+            sessions.truncate(Self::MAX);
+        }
+        Self { sessions, total }
+    }
+
+    /// How many live sessions the owner has, listed or not.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// The listed sessions.
+    pub fn into_vec(self) -> Vec<Listed<S>> {
+        self.sessions
+    }
+}
+
+impl<S> std::ops::Deref for Listing<S> {
+    type Target = [Listed<S>];
+
+    fn deref(&self) -> &[Listed<S>] {
+        &self.sessions
+    }
+}
+
+impl<S> IntoIterator for Listing<S> {
+    type Item = Listed<S>;
+    type IntoIter = std::vec::IntoIter<Listed<S>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.sessions.into_iter()
+    }
+}
+
+impl<'a, S> IntoIterator for &'a Listing<S> {
+    type Item = &'a Listed<S>;
+    type IntoIter = std::slice::Iter<'a, Listed<S>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.sessions.iter()
+    }
+}
+
 /// Listing or revoking sessions failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

