@@ -8,6 +8,7 @@
 //! sessions_tests::revocation_contract!(cookie_store: cookie CookiesRevoked);
 //! ```
 
+use std::future::Future;
 use std::time::Duration;
 
 use http::HeaderMap;
@@ -202,10 +203,7 @@ pub async fn revocation_server_revoke_all_during_concurrent_saves_leaves_nothing
         };
         tokio::join!(saves, revoke);
 
-        assert_eq!(devices(&a, 7, None).await, [], "round {round}: nothing is listed");
-        for mut browser in browsers.into_iter().chain(jars) {
-            assert_eq!(who(&a, &mut browser).await, None, "round {round}: signed out");
-        }
+        assert_ended(&a, round, browsers.into_iter().chain(jars)).await;
     }
 }
 
@@ -216,40 +214,56 @@ pub async fn revocation_server_revoke_all_during_concurrent_saves_leaves_nothing
 pub async fn revocation_server_revoke_all_racing_a_lone_cycle_id_leaves_nothing<F: Fleet>() {
     let (_fleet, store, _clock) = one::<F>().await;
     for round in 0..300u32 {
-        let mut browser = signed_in(&store, 7, "lone").await;
-        let mut moving = browser.load::<Account>(&store).await;
-        moving.cycle_id();
-        let mut jar = browser.clone();
-        let save = async {
-            for _ in 0..round % 3 {
-                tokio::task::yield_now().await;
-            }
-            let mut response = HeaderMap::new();
-            store.save(&mut moving, &mut response).await.unwrap();
-            jar.receive(&response);
-        };
-        let revoke = async {
-            for _ in 0..round % 4 {
-                tokio::task::yield_now().await;
-            }
-            store.revoke_all::<Account>(&owner(7), None).await.unwrap();
-        };
-        tokio::join!(save, revoke);
-        assert_eq!(
-            devices(&store, 7, None).await,
-            [],
-            "round {round}: nothing is listed"
-        );
-        assert_eq!(
-            who(&store, &mut jar).await,
-            None,
-            "round {round}: the new id is signed out"
-        );
-        assert_eq!(
-            who(&store, &mut browser).await,
-            None,
-            "round {round}: the old id too"
-        );
+        let browser = signed_in(&store, 7, "lone").await;
+        let user = owner(7);
+        let revoke = store.revoke_all::<Account>(&user, None);
+        let (jar, revoked) = race_cycle_id(&store, &browser, round, revoke).await;
+        revoked.unwrap();
+        assert_ended(&store, round, [jar, browser]).await;
+    }
+}
+
+/// Races a `cycle_id` of `browser`'s session against `ending`, each first yielding a number of
+/// times that varies with `round`, so the rounds try the interleavings a store's awaits allow;
+/// the browser that got the new id, and what `ending` answered.
+async fn race_cycle_id<T>(
+    store: &impl Store,
+    browser: &Browser,
+    round: u32,
+    ending: impl Future<Output = T>,
+) -> (Browser, T) {
+    let mut moving = browser.load::<Account>(store).await;
+    moving.cycle_id();
+    let mut jar = browser.clone();
+    let save = async {
+        yields(round % 3).await;
+        let mut response = HeaderMap::new();
+        store.save(&mut moving, &mut response).await.unwrap();
+        jar.receive(&response);
+    };
+    let ending = async {
+        yields(round % 4).await;
+        ending.await
+    };
+    let ((), answer) = tokio::join!(save, ending);
+    (jar, answer)
+}
+
+async fn yields(times: u32) {
+    for _ in 0..times {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// User 7 has no session left: none is listed, and each of `browsers` is signed out.
+async fn assert_ended(store: &impl Store, round: u32, browsers: impl IntoIterator<Item = Browser>) {
+    assert_eq!(
+        devices(store, 7, None).await,
+        [],
+        "round {round}: nothing is listed"
+    );
+    for mut browser in browsers {
+        assert_eq!(who(store, &mut browser).await, None, "round {round}: signed out");
     }
 }
 
@@ -331,43 +345,14 @@ pub async fn revocation_server_a_handle_outlives_cycle_id_and_revoke_racing_it_e
     assert_eq!(who(&store, &mut phone).await, None, "ended though it moved");
 
     for round in 0..300u32 {
-        let mut device = signed_in(&store, 7, "racing").await;
+        let device = signed_in(&store, 7, "racing").await;
         let listed = store.sessions_of::<Account>(&owner(7), None).await.unwrap();
         let handle = handle_of(&listed, "racing");
-        let mut moving = device.load::<Account>(&store).await;
-        moving.cycle_id();
-        let mut jar = device.clone();
-        let save = async {
-            for _ in 0..round % 3 {
-                tokio::task::yield_now().await;
-            }
-            let mut response = HeaderMap::new();
-            store.save(&mut moving, &mut response).await.unwrap();
-            jar.receive(&response);
-        };
-        let revoke = async {
-            for _ in 0..round % 4 {
-                tokio::task::yield_now().await;
-            }
-            store.revoke::<Account>(&owner(7), &handle).await.unwrap()
-        };
-        let ((), revoked) = tokio::join!(save, revoke);
-        assert!(revoked, "round {round}: the session was there to revoke");
-        assert_eq!(
-            devices(&store, 7, None).await,
-            [],
-            "round {round}: nothing is listed"
-        );
-        assert_eq!(
-            who(&store, &mut jar).await,
-            None,
-            "round {round}: the new id is signed out"
-        );
-        assert_eq!(
-            who(&store, &mut device).await,
-            None,
-            "round {round}: the old id too"
-        );
+        let user = owner(7);
+        let revoke = store.revoke::<Account>(&user, &handle);
+        let (jar, revoked) = race_cycle_id(&store, &device, round, revoke).await;
+        assert!(revoked.unwrap(), "round {round}: the session was there to revoke");
+        assert_ended(&store, round, [jar, device]).await;
     }
 }
 
