@@ -1,9 +1,12 @@
-//! The demo binary as a user starts it: what it prints and how it exits.
+//! The demo binary as a user starts it: what it prints and how it exits. Every run asks for a
+//! free port (`--port 0`): the demo a user started by the README's first command may be on its
+//! own port, 3000, while these run.
 
 use std::process::{Command, Output};
 
 fn demo(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sessions-examples"))
+        .args(["--port", "0"])
         .args(args)
         .env_remove("SESSION_KEY")
         .output()
@@ -86,16 +89,13 @@ impl Drop for Running {
     }
 }
 
-/// The page at `/` of the demo started with `--framework framework`, once it says where it is.
+/// The page at `/` of the demo started with `--framework framework` on a port it picks, once it
+/// says where it is.
 fn home_page_on(framework: &str) -> (String, String) {
     use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .unwrap()
-        .port();
     let mut running = Running(
         Command::new(env!("CARGO_BIN_EXE_sessions-examples"))
-            .args(["--port", &port.to_string(), "--framework", framework])
+            .args(["--port", "0", "--framework", framework])
             .env_remove("SESSION_KEY")
             .stdout(std::process::Stdio::piped())
             .spawn()
@@ -108,10 +108,15 @@ fn home_page_on(framework: &str) -> (String, String) {
         assert!(stdout.read_line(&mut line).unwrap() > 0, "the demo ended: {said}");
         said.push_str(&line);
     }
-    let mut connection = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let address = said
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("the demo says its address");
+    let mut connection = std::net::TcpStream::connect(address).unwrap();
     write!(
         connection,
-        "GET / HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n"
+        "GET / HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
     )
     .unwrap();
     let mut response = String::new();
