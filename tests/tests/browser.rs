@@ -10,7 +10,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use sessions::store::MemoryStore;
 use sessions::{CookieStore, Key, Keys, Store};
 
-/// A chromedriver on a free loopback port, stopped when dropped.
+/// A chromedriver on a loopback port it picked itself, stopped when dropped. (A port picked here
+/// and handed to it could be handed to another test's chromedriver too; two of them on one port
+/// failed a CI run.)
 struct Driver {
     child: Child,
     port: u16,
@@ -18,24 +20,35 @@ struct Driver {
 
 impl Driver {
     fn start() -> Self {
-        let port = sessions_tests::free_port();
+        use std::io::{BufRead as _, BufReader};
         // Made first, so that a panic below still stops the process (`Drop`).
-        let driver = Self {
+        let mut driver = Self {
             child: Command::new("chromedriver")
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
+                .arg("--port=0")
+                .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("chromedriver was on the PATH when the tests were built"),
-            port,
+            port: 0,
         };
-        for _ in 0..500 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        let stdout = driver.child.stdout.take().expect("piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut said = String::new();
+        while let Some(line) = lines.next() {
+            let line = line.expect("chromedriver's output");
+            if let Some(port) = line
+                .strip_prefix("ChromeDriver was started successfully on port ")
+                .and_then(|rest| rest.trim_end_matches('.').parse().ok())
+            {
+                driver.port = port;
+                // Whatever it says later is read too, so that it never writes into a closed pipe.
+                std::thread::spawn(move || lines.for_each(drop));
                 return driver;
             }
-            std::thread::sleep(Duration::from_millis(10));
+            said.push_str(&line);
+            said.push('\n');
         }
-        panic!("chromedriver did not start on port {port}");
+        panic!("chromedriver did not start: {said}");
     }
 }
 
