@@ -70,6 +70,15 @@ pub async fn signed_in(store: &impl Store, user: u64, device: &str) -> Browser {
     browser
 }
 
+/// A browser with a session nobody signed in to, holding `[1]` in its cart.
+pub async fn anonymous_with_a_cart(store: &impl Store) -> Browser {
+    let mut browser = Browser::default();
+    let mut session = browser.load::<Account>(store).await;
+    session.cart.push(1);
+    browser.save(store, &mut session).await;
+    browser
+}
+
 /// Who `browser` is signed in as, by a request it makes now (which saves what it loaded).
 pub async fn who(store: &impl Store, browser: &mut Browser) -> Option<u64> {
     let mut session = browser.load::<Account>(store).await;
@@ -277,10 +286,7 @@ pub async fn revocation_server_a_planted_id_reaches_the_signed_in_session_briefl
     F: Fleet,
 >() {
     let (_fleet, store, clock) = one::<F>().await;
-    let mut attacker = Browser::default();
-    let mut planted = attacker.load::<Account>(&store).await;
-    planted.cart.push(1);
-    attacker.save(&store, &mut planted).await;
+    let attacker = anonymous_with_a_cart(&store).await;
     let mut victim = attacker.clone();
 
     let mut slow = attacker.load::<Account>(&store).await;
@@ -415,10 +421,7 @@ pub async fn revocation_server_an_expired_session_leaves_the_listing<F: Fleet>()
 /// a concurrent request that did not touch the owner, a change of owner, sign-out, and `destroy`.
 pub async fn revocation_server_the_index_follows_the_owner<F: Fleet>() {
     let (_fleet, store, _clock) = one::<F>().await;
-    let mut browser = Browser::default();
-    let mut anonymous = browser.load::<Account>(&store).await;
-    anonymous.cart.push(1);
-    browser.save(&store, &mut anonymous).await;
+    let mut browser = anonymous_with_a_cart(&store).await;
 
     // A request that loaded the session before sign-in saves after it: the owner stays.
     let mut stale = browser.load::<Account>(&store).await;
@@ -517,10 +520,7 @@ pub async fn revocation_cookie_sign_out_everywhere_else<F: Fleet>() {
 pub async fn revocation_cookie_sign_out_everywhere<F: Fleet>() {
     let (_fleet, store, clock) = one::<F>().await;
     let mut laptop = signed_in(&store, 7, "laptop").await;
-    let mut anonymous = Browser::default();
-    let mut session = anonymous.load::<Account>(&store).await;
-    session.cart.push(1);
-    anonymous.save(&store, &mut session).await;
+    let anonymous = anonymous_with_a_cart(&store).await;
 
     store.revoke_all::<Account>(&owner(7), None).await.unwrap();
     assert_eq!(who(&store, &mut laptop).await, None);
@@ -556,10 +556,7 @@ pub async fn revocation_cookie_a_request_in_flight_brings_nothing_back<F: Fleet>
 /// saved after it, and one a minute later. A session signed in before it never survives.
 pub async fn revocation_cookie_a_sign_in_after_the_revocation_counts_whenever_it_began<F: Fleet>() {
     let (_fleet, store, clock) = one::<F>().await;
-    let mut with_a_cart = Browser::default();
-    let mut session = with_a_cart.load::<Account>(&store).await;
-    session.cart.push(1);
-    with_a_cart.save(&store, &mut session).await;
+    let mut with_a_cart = anonymous_with_a_cart(&store).await;
     let mut later = with_a_cart.clone();
     let mut signing_in = Browser::default();
     let mut in_flight = signing_in.load::<Account>(&store).await;

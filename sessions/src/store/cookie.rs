@@ -194,9 +194,7 @@ impl CookieStore {
         );
         Ok(Sealed::Set { out, max_age })
     }
-}
 
-impl CookieStore {
     /// Before a save on a store with revocations: a session that gained an owner (or changed it)
     /// records the owner's mark as of now, read from the revocation backend; one that lost its owner
     /// drops its record.
