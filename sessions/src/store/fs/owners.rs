@@ -173,10 +173,10 @@ impl Files {
             })?;
             let mut to_sync = BTreeSet::new();
             let mut entries = Vec::new();
-            for (count, dirs, discarded_entries) in discarded {
-                revoked += count;
-                to_sync.extend(dirs);
-                entries.extend(discarded_entries);
+            for part in discarded {
+                revoked += part.sessions;
+                to_sync.extend(part.dirs);
+                entries.extend(part.entries);
             }
             to_sync.insert(self.root.join(super::TRASH_DIR));
             self.sync_dirs(&to_sync)?;
@@ -189,15 +189,9 @@ impl Files {
     }
 
     /// Moves the records of `stripes` (ids grouped by lock stripe) whose entry in the owner's
-    /// directory `dir` is still there to the trash, each stripe's lock held while it is done; how
-    /// many were sessions (not forwards), the directories they were in, and their entries.
-    #[allow(clippy::type_complexity)]
-    fn discard_records(
-        &self,
-        dir: &Path,
-        stripes: &[Vec<SessionId>],
-    ) -> Result<(usize, BTreeSet<PathBuf>, Vec<(PathBuf, SessionId)>), FileStoreError> {
-        let (mut revoked, mut dirs, mut entries) = (0, BTreeSet::new(), Vec::new());
+    /// directory `dir` is still there to the trash, each stripe's lock held while it is done.
+    fn discard_records(&self, dir: &Path, stripes: &[Vec<SessionId>]) -> Result<Discarded, FileStoreError> {
+        let mut discarded = Discarded::default();
         for ids in stripes {
             let Some(first) = ids.first() else { continue };
             let _lock = self.lock(&[first])?;
@@ -207,16 +201,16 @@ impl Files {
                     continue; // moved, removed or given another owner while this waited
                 }
                 if self.holds_record(id) {
-                    revoked += 1;
+                    discarded.sessions += 1;
                 }
                 let record = self.path(id);
                 if self.discard(&record, &format!("{}.record", id.to_text()))? {
-                    dirs.extend(record.parent().map(Path::to_path_buf));
+                    discarded.dirs.extend(record.parent().map(Path::to_path_buf));
                 }
-                entries.push((entry, id.clone()));
+                discarded.entries.push((entry, id.clone()));
             }
         }
-        Ok((revoked, dirs, entries))
+        Ok(discarded)
     }
 
     /// Removes index entries whose session expired by `now` or is gone, and revocations past their
@@ -284,6 +278,17 @@ impl Files {
         self.write_atomically(&path, REVOKED_MAGIC, system_time(until), &mark.to_be_bytes())?;
         Ok(mark)
     }
+}
+
+/// What [`Files::discard_records`] moved to the trash.
+#[derive(Debug, Default)]
+struct Discarded {
+    /// How many of the records were sessions (not forwards).
+    sessions: usize,
+    /// The directories they were in, to sync.
+    dirs: BTreeSet<PathBuf>,
+    /// Their entries in the owner's directory, with their ids: to discard once the records are.
+    entries: Vec<(PathBuf, SessionId)>,
 }
 
 /// The stripe lock of an owner's revocation: the lock of the id with the owner's bytes.
