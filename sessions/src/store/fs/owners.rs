@@ -85,10 +85,10 @@ impl Files {
     }
 
     /// The entries of `owner` whose record is there. A save moving a session (`cycle_id`) writes
-    /// the new id's entry, then its record, then turns the old record into a forward: an entry
-    /// skipped because its record had just become a forward means the directory now holds the
-    /// new id's entry, so the directory is read again, and a session moving meanwhile is never
-    /// missing from the listing.
+    /// the new id's entry, then its record, then turns the old record into a forward, then removes
+    /// the old entry: an entry skipped because its record had just become a forward, or because
+    /// it was just removed, may mean the directory now holds the new id's entry, so the directory
+    /// is read again, and a session moving meanwhile is never missing from the listing.
     pub(super) fn sessions_of(&self, owner: &Owner) -> Result<Vec<Indexed>, FileStoreError> {
         let dir = self.owner_dir(owner);
         let mut sessions = Vec::new();
@@ -102,7 +102,10 @@ impl Files {
                 let path = dir.join(id.to_text());
                 let bytes = match fs::read(&path) {
                     Ok(bytes) => bytes,
-                    Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                    Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                        skipped = true; // removed since listed: maybe moved, to an entry now there
+                        continue;
+                    }
                     Err(error) => return Err(io_error("read the owner index entry", &path)(error)),
                 };
                 let Some((INDEX_MAGIC, _, summary)) = split(&bytes) else {
