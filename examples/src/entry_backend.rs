@@ -30,7 +30,7 @@ use std::convert::Infallible;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
-use sessions::owner::Owner;
+use sessions::owner::OwnerDigest;
 use sessions::store::{Backend, Entries, Indexed, Saved, SessionId, SessionWrite, Stored, Summary};
 
 /// Sessions as sealed entries in memory, with an index of their owners, behind one lock: what a
@@ -44,7 +44,7 @@ pub struct EntryBackend {
 struct State {
     kept: HashMap<SessionId, Kept>,
     /// Each owner's sessions: changed with `kept`, only by `State::put` and `State::take`.
-    owners: HashMap<Owner, HashSet<SessionId>>,
+    owners: HashMap<OwnerDigest, HashSet<SessionId>>,
 }
 
 #[derive(Debug)]
@@ -54,14 +54,14 @@ enum Kept {
         meta: Vec<u8>,
         fields: BTreeMap<u32, Vec<u8>>,
         expires_at: SystemTime,
-        owner: Option<Owner>,
+        owner: Option<OwnerDigest>,
     },
     /// The session moved to a new id a moment ago (`cycle_id`): the sealed forward, until it expires.
     Forward { sealed: Vec<u8>, expires_at: SystemTime },
 }
 
 impl Kept {
-    fn owner(&self) -> Option<Owner> {
+    fn owner(&self) -> Option<OwnerDigest> {
         match self {
             Kept::Session { owner, .. } => *owner,
             Kept::Forward { .. } => None,
@@ -181,7 +181,11 @@ impl Backend for EntryBackend {
         Ok(())
     }
 
-    async fn sessions_of(&self, owner: &Owner, listed: &[u32]) -> Result<Option<Vec<Indexed>>, Infallible> {
+    async fn sessions_of(
+        &self,
+        owner: &OwnerDigest,
+        listed: &[u32],
+    ) -> Result<Option<Vec<Indexed>>, Infallible> {
         let state = self.state();
         let ids = state.owners.get(owner).into_iter().flatten();
         let indexed = ids.filter_map(|id| match state.kept.get(id)? {
@@ -202,7 +206,7 @@ impl Backend for EntryBackend {
 
     async fn revoke_owner(
         &self,
-        owner: &Owner,
+        owner: &OwnerDigest,
         keep: Option<&SessionId>,
     ) -> Result<Option<usize>, Infallible> {
         let mut state = self.state();

@@ -197,6 +197,11 @@ impl Keys {
         &self.primary
     }
 
+    /// The fallback keys, in the order they were added.
+    pub(crate) fn fallbacks(&self) -> &[DerivedKey] {
+        &self.fallbacks
+    }
+
     /// The keys whose id is `id`, primary first. Two different secrets share an id with a chance of one in
     /// 2^32, so this is almost always zero or one key, and never a search through every key.
     pub(crate) fn with_id(&self, id: u32) -> impl Iterator<Item = &DerivedKey> {
@@ -240,6 +245,8 @@ pub(crate) struct DerivedKey {
     pub(crate) id_signer: Hmac<Sha256>,
     /// Signs ids into the handles of session listings ([`crate::owner::Handle`]).
     pub(crate) handle_signer: Hmac<Sha256>,
+    /// Keys the owner digests a backend indexes by ([`crate::owner::OwnerDigest`]).
+    pub(crate) owner_signer: Hmac<Sha256>,
 }
 
 impl DerivedKey {
@@ -262,6 +269,8 @@ impl DerivedKey {
             id_signer: <Hmac<Sha256> as MacKeyInit>::new_from_slice(&sub_key(b"session id")[..])
                 .expect("HMAC takes a key of any length"),
             handle_signer: <Hmac<Sha256> as MacKeyInit>::new_from_slice(&sub_key(b"session handle")[..])
+                .expect("HMAC takes a key of any length"),
+            owner_signer: <Hmac<Sha256> as MacKeyInit>::new_from_slice(&sub_key(b"owner index")[..])
                 .expect("HMAC takes a key of any length"),
         }
     }

@@ -9,7 +9,7 @@ use crate::codec::payload::Meta;
 use crate::codec::reserved::{Reserved, SERIAL_TAG, Serial, SignedIn};
 use crate::codec::snapshot::{self, Layout, ResetField, Restored, Snapshot};
 use crate::error::{Rejection, SaveError};
-use crate::owner::Owner;
+use crate::owner::{Owner, OwnerDigest};
 use crate::session::Session;
 
 /// A loaded session: derefs to your struct, and knows whether it is new, why an incoming cookie was
@@ -218,13 +218,14 @@ impl<S: Session> Loaded<S> {
         self.reserved.serial()
     }
 
-    /// Whether `owner`'s revocation `mark` refuses this session: one signed in as `owner` under a
-    /// lower mark, or, with no sign-in record for `owner` (a cookie sealed without a lookup, or by an
-    /// older release), one that began no later than the second the mark was made in.
-    pub(crate) fn revoked_by(&self, owner: Owner, mark: u64) -> bool {
+    /// Whether the revocation `mark` kept under `digest` refuses this session: one signed in under
+    /// `digest` with a lower mark, or, with no sign-in record under it (a cookie sealed without a
+    /// lookup, by an older release, or under a key since dropped), one that began no later than the
+    /// second the mark was made in.
+    pub(crate) fn revoked_by(&self, digest: OwnerDigest, mark: u64) -> bool {
         match self
             .signed_in()
-            .filter(|signed_in| signed_in.owner == *owner.as_bytes())
+            .filter(|signed_in| signed_in.owner == *digest.as_bytes())
         {
             Some(signed_in) => signed_in.mark < mark,
             None => self.meta.created_at.saturating_mul(1_000_000) <= mark,
@@ -341,8 +342,8 @@ impl<S: Session> Loaded<S> {
         self.ended || self.rejection().is_some_and(|reason| !reason.is_left_alone())
     }
 
-    /// The session's owner: the digest of its `#[owner]` field's value, if the type has one and it
-    /// holds a value. See [`crate::owner`].
+    /// The session's owner: who its `#[owner]` field names, if the type has one and it holds a
+    /// value. See [`crate::owner`].
     pub fn owner(&self) -> Option<Owner> {
         Owner::of_session(&self.value)
     }

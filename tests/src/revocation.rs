@@ -12,11 +12,12 @@ use std::future::Future;
 use std::time::Duration;
 
 use http::HeaderMap;
+use sessions::clock::ManualClock;
 use sessions::owner::{Handle, Owner};
-use sessions::{Loaded, Rejection, Store};
+use sessions::{Key, Keys, Loaded, Rejection, Store};
 
 use crate::Browser;
-use crate::contract::{Fleet, one};
+use crate::contract::{Fleet, START, one};
 
 /// A signed-in session: its owner indexed, its device shown in listings.
 #[derive(sessions::Session, Default, Debug)]
@@ -46,7 +47,8 @@ macro_rules! revocation_contract {
             revocation_server_a_listing_is_capped_with_its_total_and_the_current_session,
             revocation_server_an_expired_session_leaves_the_listing,
             revocation_server_the_index_follows_the_owner,
-            revocation_server_a_handle_is_no_cookie_and_no_other_owners_key);
+            revocation_server_a_handle_is_no_cookie_and_no_other_owners_key,
+            revocation_server_keys_roll_and_every_session_stays_found);
     };
     ($module:ident: cookie $fleet:ty $(, #[$attr:meta])* $(,)?) => {
         $crate::store_contract!(@tests revocation, $module, $fleet, [$(#[$attr])*],
@@ -55,7 +57,8 @@ macro_rules! revocation_contract {
             revocation_cookie_a_request_in_flight_brings_nothing_back,
             revocation_cookie_a_sign_in_after_the_revocation_counts_whenever_it_began,
             revocation_cookie_sign_ins_racing_revocations,
-            revocation_cookie_the_kept_session_still_ends_at_its_max_age);
+            revocation_cookie_the_kept_session_still_ends_at_its_max_age,
+            revocation_cookie_keys_roll_and_revocations_still_reach_every_session);
     };
 }
 
@@ -662,4 +665,94 @@ pub async fn revocation_cookie_the_kept_session_still_ends_at_its_max_age<F: Fle
     }
     clock.advance(half_hour);
     assert_eq!(who(&store, &mut laptop).await, None, "a day after it began");
+}
+
+/// Two instances on one storage across a key rotation: `before` seals with the old key, `after`
+/// with a new one and the old as fallback.
+async fn rotated<F: Fleet>() -> (F, F::Store, F::Store, Key) {
+    let fleet = F::storage().await;
+    let clock = ManualClock::at_unix(START);
+    let (old, new) = (Key::generate(), Key::generate());
+    let before = fleet.instance(Keys::new(old.clone()), &clock).await;
+    let after = fleet
+        .instance(Keys::new(new.clone()).with_fallback(old), &clock)
+        .await;
+    (fleet, before, after, new)
+}
+
+/// The owner index is keyed with the store's key; a rotation hides no session from it. After
+/// the key rolls, sessions signed in before are listed (each once, also once a save has moved one
+/// under the new key's digest) and revoked by "sign out everywhere else" like the others, and the
+/// one kept lives on under the new key alone.
+pub async fn revocation_server_keys_roll_and_every_session_stays_found<F: Fleet>() {
+    let (fleet, before, after, new) = rotated::<F>().await;
+    let mut laptop = signed_in(&before, 7, "laptop").await;
+    let mut phone = signed_in(&before, 7, "phone").await;
+    let mut bystander = signed_in(&before, 8, "desk").await;
+    let mut tablet = signed_in(&after, 7, "tablet").await;
+
+    let devices_of_7 =
+        [("laptop", false), ("phone", false), ("tablet", false)].map(|(d, c)| (d.to_owned(), c));
+    assert_eq!(devices(&after, 7, None).await, devices_of_7);
+    let mut session = laptop.load::<Account>(&after).await;
+    session.cart.push(1);
+    laptop.save(&after, &mut session).await;
+    assert_eq!(
+        devices(&after, 7, None).await,
+        devices_of_7,
+        "a save moved the laptop, listed once"
+    );
+
+    let mut session = laptop.load::<Account>(&after).await;
+    after.revoke_all(&owner(7), Some(&mut session)).await.unwrap();
+    laptop.save(&after, &mut session).await;
+    assert_eq!(
+        who(&after, &mut phone).await,
+        None,
+        "signed in before the rotation, never saved since"
+    );
+    assert_eq!(who(&after, &mut tablet).await, None, "signed in after it");
+    assert_eq!(who(&after, &mut bystander).await, Some(8));
+    assert_eq!(who(&after, &mut laptop).await, Some(7));
+
+    let clock = ManualClock::at_unix(START);
+    let only_new = fleet.instance(Keys::new(new), &clock).await;
+    assert_eq!(who(&only_new, &mut laptop).await, Some(7), "the old key is gone");
+    assert_eq!(devices(&only_new, 7, None).await, [("laptop".to_owned(), false)]);
+}
+
+/// Revocations of cookie sessions across a key rotation: a session signed in before it is refused
+/// by a revocation after it, whether or not a request re-sealed it under the new key meanwhile; the
+/// kept one, and a sign-in after the revocation, stay signed in, also once the old key is gone.
+pub async fn revocation_cookie_keys_roll_and_revocations_still_reach_every_session<F: Fleet>() {
+    let (fleet, before, after, new) = rotated::<F>().await;
+    let mut laptop = signed_in(&before, 7, "laptop").await;
+    let phone = signed_in(&before, 7, "phone").await;
+    let mut resealed = signed_in(&before, 7, "resealed").await;
+    assert_eq!(
+        who(&after, &mut resealed).await,
+        Some(7),
+        "signed in across the rotation"
+    );
+    let mut session = resealed.load::<Account>(&after).await;
+    session.cart.push(1);
+    assert!(
+        !resealed.save(&after, &mut session).await.is_empty(),
+        "re-sealed under the new key"
+    );
+
+    let mut session = laptop.load::<Account>(&after).await;
+    after.revoke_all(&owner(7), Some(&mut session)).await.unwrap();
+    laptop.save(&after, &mut session).await;
+    let refused = phone.load::<Account>(&after).await;
+    assert_eq!(refused.rejection(), Some(Rejection::Revoked));
+    let refused = resealed.load::<Account>(&after).await;
+    assert_eq!(refused.rejection(), Some(Rejection::Revoked));
+    assert_eq!(who(&after, &mut laptop).await, Some(7));
+    let mut again = signed_in(&after, 7, "again").await;
+
+    let clock = ManualClock::at_unix(START);
+    let only_new = fleet.instance(Keys::new(new), &clock).await;
+    assert_eq!(who(&only_new, &mut laptop).await, Some(7), "the old key is gone");
+    assert_eq!(who(&only_new, &mut again).await, Some(7));
 }

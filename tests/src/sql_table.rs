@@ -188,11 +188,10 @@ pub async fn revocations_raise_the_mark_and_go_once_past_their_use(
     sweep: impl AsyncFn(std::time::SystemTime) -> Result<u64, SqlStoreError>,
     raw: &AnyPool,
 ) {
-    use crate::revocation::Account;
-    use sessions::owner::Owner;
+    use sessions::owner::OwnerDigest;
     use std::time::UNIX_EPOCH;
 
-    let owner = Owner::of::<Account>(&7u64);
+    let owner = OwnerDigest::from_bytes([7; 16]);
     let at = UNIX_EPOCH + Duration::from_secs(crate::contract::START);
     let micros = |time: std::time::SystemTime| {
         u64::try_from(time.duration_since(UNIX_EPOCH).unwrap().as_micros()).unwrap()
@@ -213,7 +212,7 @@ pub async fn revocations_raise_the_mark_and_go_once_past_their_use(
         micros(at) + 2
     );
     assert_eq!(revocations.mark(&owner).await.unwrap(), Some(micros(at) + 2));
-    let other = Owner::of::<Account>(&8u64);
+    let other = OwnerDigest::from_bytes([8; 16]);
     assert_eq!(revocations.mark(&other).await.unwrap(), None);
 
     let rows = async || -> i64 {
@@ -230,9 +229,9 @@ pub async fn revocations_raise_the_mark_and_go_once_past_their_use(
 }
 
 /// Revocations read back from the table are input too: a mark past any real one refuses the
-/// owner's sessions (here of `cookies`, revoked through the table), never a panic; a negative one,
-/// which no store writes, revokes nothing and fails no request.
-pub async fn a_corrupt_revocation_does_not_panic(cookies: &impl Store, raw: &AnyPool) {
+/// owner's sessions (here of `cookies`, sealing with `keys`, revoked through the table), never a
+/// panic; a negative one, which no store writes, revokes nothing and fails no request.
+pub async fn a_corrupt_revocation_does_not_panic(cookies: &impl Store, keys: &sessions::Keys, raw: &AnyPool) {
     use crate::revocation::{Account, signed_in, who};
     use sessions::owner::Owner;
 
@@ -243,7 +242,7 @@ pub async fn a_corrupt_revocation_does_not_panic(cookies: &impl Store, raw: &Any
             .await
             .unwrap();
         sqlx::query("INSERT INTO sessions_revocations (owner, mark, until) VALUES ($1, $2, $2)")
-            .bind(Owner::of::<Account>(&7u64).to_text())
+            .bind(Owner::of::<Account>(&7u64).digest(keys).to_text())
             .bind(mark)
             .execute(raw)
             .await
@@ -297,4 +296,66 @@ pub async fn rows_that_do_not_decode_are_removed_never_a_503(
             "{corruption}: signed in again"
         );
     }
+}
+
+/// The owner columns hold digests keyed with the store's key (`keys`), never the unkeyed digest
+/// anyone with a list of user ids can compute, nor does the revocations table (written by
+/// `cookies`, a cookie store on this table under `keys`). Rows a build before keyed digests
+/// wrote (an unkeyed owner column) are listed and revoked all the same, and a save re-keys its row.
+pub async fn the_owner_index_is_keyed_and_an_unkeyed_one_is_read_until_rewritten(
+    store: &impl Store,
+    cookies: &impl Store,
+    keys: &sessions::Keys,
+    raw: &AnyPool,
+) {
+    use crate::revocation::{Account, signed_in, who};
+    use sessions::owner::Owner;
+
+    let owner = Owner::of::<Account>(&7u64);
+    let (keyed, unkeyed) = (owner.digest(keys).to_text(), owner.unkeyed().to_text());
+    let owners = async || -> Vec<String> {
+        sqlx::query_scalar("SELECT owner FROM sessions WHERE owner IS NOT NULL ORDER BY expires_at")
+            .fetch_all(raw)
+            .await
+            .unwrap()
+    };
+    let mut laptop = signed_in(store, 7, "laptop").await;
+    let mut phone = signed_in(store, 7, "phone").await;
+    assert_eq!(owners().await, [keyed.clone(), keyed.clone()]);
+    let _cookie = signed_in(cookies, 7, "laptop").await;
+    cookies.revoke_all::<Account>(&owner, None).await.unwrap();
+    let revoked: Vec<String> = sqlx::query_scalar("SELECT owner FROM sessions_revocations")
+        .fetch_all(raw)
+        .await
+        .unwrap();
+    assert_eq!(revoked, std::slice::from_ref(&keyed));
+
+    // As a build before keyed digests left them:
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE sessions SET owner = '{unkeyed}' WHERE owner IS NOT NULL"
+    )))
+    .execute(raw)
+    .await
+    .unwrap();
+    assert_eq!(store.sessions_of::<Account>(&owner, None).await.unwrap().len(), 2);
+    let mut session = laptop.load::<Account>(store).await;
+    session.cart.push(1);
+    laptop.save(store, &mut session).await;
+    let mut rewritten = owners().await;
+    rewritten.sort();
+    let mut expected = vec![keyed, unkeyed];
+    expected.sort();
+    assert_eq!(
+        rewritten, expected,
+        "the laptop's save re-keyed its row, only its own"
+    );
+    assert_eq!(
+        store.sessions_of::<Account>(&owner, None).await.unwrap().len(),
+        2,
+        "each once"
+    );
+    store.revoke_all::<Account>(&owner, None).await.unwrap();
+    assert_eq!(who(store, &mut laptop).await, None);
+    assert_eq!(who(store, &mut phone).await, None);
+    assert!(owners().await.is_empty());
 }

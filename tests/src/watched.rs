@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use sessions::owner::Owner;
+use sessions::owner::OwnerDigest;
 use sessions::store::{Backend, Indexed, MemoryBackend, Saved, SessionId, SessionWrite, Stored};
 
 /// A memory backend that counts loads and can go down.
@@ -42,7 +42,7 @@ impl Backend for Watched {
         let _ = self.inner.delete(id).await;
         Ok(())
     }
-    async fn sessions_of(&self, owner: &Owner, listed: &[u32]) -> Result<Option<Vec<Indexed>>, Down> {
+    async fn sessions_of(&self, owner: &OwnerDigest, listed: &[u32]) -> Result<Option<Vec<Indexed>>, Down> {
         if self.down.load(Ordering::SeqCst) {
             return Err(Down);
         }

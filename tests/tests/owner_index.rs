@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sessions::clock::{Clock as _, ManualClock};
-use sessions::owner::Owner;
+use sessions::owner::{Owner, OwnerDigest};
 use sessions::store::{Backend, FileBackend, FileStore, MemoryStore};
-use sessions::{CookieStore, Key, Store};
+use sessions::{CookieStore, Key, Keys, Store};
 use sessions_tests::contract::START;
 use sessions_tests::revocation::{Account, signed_in, who};
 
@@ -16,10 +16,15 @@ fn owner(user: u64) -> Owner {
     Owner::of::<Account>(&user)
 }
 
-/// What the backend's index holds for user 7, expired sessions included.
-async fn indexed(backend: &impl Backend) -> usize {
+/// What an index under `keys` holds `user` as.
+fn digest(keys: &Keys, user: u64) -> OwnerDigest {
+    owner(user).digest(keys)
+}
+
+/// What the backend's index holds for user 7 under `keys`, expired sessions included.
+async fn indexed(backend: &impl Backend, keys: &Keys) -> usize {
     backend
-        .sessions_of(&owner(7), &[])
+        .sessions_of(&digest(keys, 7), &[])
         .await
         .ok()
         .flatten()
@@ -46,11 +51,16 @@ async fn three_sessions(store: &impl Store, clock: &ManualClock) {
 #[tokio::test]
 async fn a_memory_sweep_leaves_only_live_sessions_in_the_index() {
     let clock = ManualClock::at_unix(START);
-    let store = MemoryStore::new(Key::generate()).with_clock(clock.clone());
+    let keys = Keys::new(Key::generate());
+    let store = MemoryStore::new(keys.clone()).with_clock(clock.clone());
     three_sessions(&store, &clock).await;
-    assert_eq!(indexed(store.backend()).await, 2, "the idle one, until a sweep");
+    assert_eq!(
+        indexed(store.backend(), &keys).await,
+        2,
+        "the idle one, until a sweep"
+    );
     assert_eq!(store.sweep(), 1);
-    assert_eq!(indexed(store.backend()).await, 1);
+    assert_eq!(indexed(store.backend(), &keys).await, 1);
 }
 
 struct Dir(PathBuf);
@@ -75,21 +85,22 @@ fn files_in(dir: &Path) -> usize {
 async fn a_file_sweep_leaves_only_live_sessions_in_the_index() {
     let dir = Dir::new("files");
     let clock = ManualClock::at_unix(START);
-    let store = FileStore::open(&dir.0, Key::generate())
+    let keys = Keys::new(Key::generate());
+    let store = FileStore::open(&dir.0, keys.clone())
         .unwrap()
         .with_clock(clock.clone());
     three_sessions(&store, &clock).await;
-    let owner_dir = dir.0.join("owners").join(owner(7).to_text());
+    let owner_dir = dir.0.join("owners").join(digest(&keys, 7).to_text());
     assert_eq!(
         files_in(&owner_dir),
         3,
         "an ended session's entry stays until a sweep"
     );
-    assert_eq!(indexed(store.backend()).await, 2, "but is not listed");
+    assert_eq!(indexed(store.backend(), &keys).await, 2, "but is not listed");
 
     store.sweep().unwrap();
     assert_eq!(files_in(&owner_dir), 1);
-    assert_eq!(indexed(store.backend()).await, 1);
+    assert_eq!(indexed(store.backend(), &keys).await, 1);
 }
 
 #[tokio::test]
@@ -127,7 +138,7 @@ struct CountedRevocations {
 impl sessions::store::Revocations for CountedRevocations {
     type Error = sessions_tests::Down;
 
-    async fn mark(&self, owner: &Owner) -> Result<Option<u64>, Self::Error> {
+    async fn mark(&self, owner: &OwnerDigest) -> Result<Option<u64>, Self::Error> {
         use std::sync::atomic::Ordering;
         self.lookups.fetch_add(1, Ordering::SeqCst);
         if self.down.load(Ordering::SeqCst) {
@@ -137,7 +148,7 @@ impl sessions::store::Revocations for CountedRevocations {
         Ok(mark)
     }
 
-    async fn revoke(&self, owner: &Owner, at: u64, keep_for: Duration) -> Result<u64, Self::Error> {
+    async fn revoke(&self, owner: &OwnerDigest, at: u64, keep_for: Duration) -> Result<u64, Self::Error> {
         let Ok(mark) = self.inner.revoke(owner, at, keep_for).await;
         Ok(mark)
     }
@@ -189,9 +200,10 @@ async fn cookie_revocations_cost_one_lookup_per_owned_load_and_an_outage_signs_n
 async fn corrupt_revocation_files_neither_panic_nor_revoke_by_mistake() {
     let dir = Dir::new("corrupt-revoked");
     let backend = FileBackend::open(&dir.0).unwrap();
-    let cookies = CookieStore::new(Key::generate()).with_revocations(backend);
+    let keys = Keys::new(Key::generate());
+    let cookies = CookieStore::new(keys.clone()).with_revocations(backend);
     let mut laptop = signed_in(&cookies, 7, "laptop").await;
-    let file = dir.0.join("revoked").join(owner(7).to_text());
+    let file = dir.0.join("revoked").join(digest(&keys, 7).to_text());
 
     std::fs::write(&file, b"not a revocation").unwrap();
     assert_eq!(who(&cookies, &mut laptop).await, Some(7));
@@ -202,4 +214,78 @@ async fn corrupt_revocation_files_neither_panic_nor_revoke_by_mistake() {
     std::fs::write(&file, far_future).unwrap();
     let refused = laptop.load::<Account>(&cookies).await;
     assert_eq!(refused.rejection(), Some(sessions::Rejection::Revoked));
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            (entries.flatten())
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The file store's owner directories and revocation files are named by digests keyed with the
+/// store's key, never by the unkeyed digest anyone with a list of user ids can compute. An index a
+/// build before keyed digests wrote (under the unkeyed digest) is listed and revoked all the same,
+/// and a save moves its session's entry to the keyed directory.
+#[tokio::test]
+async fn the_file_index_is_keyed_and_an_unkeyed_one_is_read_until_rewritten() {
+    let dir = Dir::new("keyed");
+    let keys = Keys::new(Key::generate());
+    let store = FileStore::open(&dir.0, keys.clone()).unwrap();
+    let (keyed, unkeyed) = (digest(&keys, 7).to_text(), owner(7).unkeyed().to_text());
+    let mut laptop = signed_in(&store, 7, "laptop").await;
+    let mut phone = signed_in(&store, 7, "phone").await;
+    let owners = dir.0.join("owners");
+    assert_eq!(names_in(&owners), std::slice::from_ref(&keyed));
+    let cookies = CookieStore::new(keys.clone()).with_revocations(store.backend().clone());
+    cookies.revoke_all::<Account>(&owner(7), None).await.unwrap();
+    assert_eq!(names_in(&dir.0.join("revoked")), std::slice::from_ref(&keyed));
+
+    // As a build before keyed digests left it:
+    std::fs::rename(owners.join(&keyed), owners.join(&unkeyed)).unwrap();
+    assert_eq!(
+        store.sessions_of::<Account>(&owner(7), None).await.unwrap().len(),
+        2
+    );
+    let mut session = laptop.load::<Account>(&store).await;
+    session.cart.push(1);
+    laptop.save(&store, &mut session).await;
+    assert_eq!(
+        files_in(&owners.join(&keyed)),
+        1,
+        "the laptop's save moved its entry"
+    );
+    assert_eq!(
+        files_in(&owners.join(&unkeyed)),
+        1,
+        "the phone's stays until its own"
+    );
+    assert_eq!(
+        store.sessions_of::<Account>(&owner(7), None).await.unwrap().len(),
+        2,
+        "each once"
+    );
+    store.revoke_all::<Account>(&owner(7), None).await.unwrap();
+    assert_eq!(who(&store, &mut laptop).await, None);
+    assert_eq!(who(&store, &mut phone).await, None);
+}
+
+/// Nor does the memory store's index know the unkeyed digest.
+#[tokio::test]
+async fn the_memory_index_is_keyed() {
+    let keys = Keys::new(Key::generate());
+    let store = MemoryStore::new(keys.clone());
+    let _laptop = signed_in(&store, 7, "laptop").await;
+    assert_eq!(indexed(store.backend(), &keys).await, 1);
+    let unkeyed = store
+        .backend()
+        .sessions_of(&owner(7).unkeyed(), &[])
+        .await
+        .unwrap();
+    assert_eq!(unkeyed.map(|sessions| sessions.len()), Some(0));
 }

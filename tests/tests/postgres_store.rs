@@ -45,6 +45,23 @@ async fn rows_that_do_not_decode_are_removed_never_a_503() {
     not(postgres_server),
     ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
 )]
+async fn the_owner_index_is_keyed_and_an_unkeyed_one_is_read_until_rewritten() {
+    let server = PostgresServer::start("keyed-index");
+    let keys = sessions::Keys::new(Key::generate());
+    let store = PostgresStore::connect(&server.url(), keys.clone()).await.unwrap();
+    let cookies = sessions::CookieStore::new(keys.clone()).with_revocations(store.backend().clone());
+    let raw = sql_table::raw_pool(&server.url()).await;
+    sql_table::the_owner_index_is_keyed_and_an_unkeyed_one_is_read_until_rewritten(
+        &store, &cookies, &keys, &raw,
+    )
+    .await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_server),
+    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
+)]
 async fn the_sweep_removes_what_expired_by_the_stores_clock() {
     let server = PostgresServer::start("sweep");
     let clock = ManualClock::at_unix(1_700_000_000);
@@ -270,8 +287,14 @@ async fn a_corrupt_revocation_does_not_panic() {
     let store = PostgresStore::connect(&server.url(), Key::generate())
         .await
         .unwrap();
-    let cookies = sessions::CookieStore::new(Key::generate()).with_revocations(store.backend().clone());
-    sql_table::a_corrupt_revocation_does_not_panic(&cookies, &sql_table::raw_pool(&server.url()).await).await;
+    let keys = sessions::Keys::new(Key::generate());
+    let cookies = sessions::CookieStore::new(keys.clone()).with_revocations(store.backend().clone());
+    sql_table::a_corrupt_revocation_does_not_panic(
+        &cookies,
+        &keys,
+        &sql_table::raw_pool(&server.url()).await,
+    )
+    .await;
 }
 
 /// Twenty instances of an app starting at once on a new database all connect: their migrations

@@ -315,11 +315,13 @@ async fn a_session_expired_by_its_ttl_leaves_the_owner_index() {
     use sessions::owner::Owner;
     use sessions_tests::revocation::{Account, signed_in};
 
-    let (server, store, _, _) = two_instances("owner-ttl").await;
+    let server = RedisServer::start("owner-ttl");
+    let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
+    let store = instance(&server, &keys, &clock).await;
     let _laptop = signed_in(&store, 7, "laptop").await;
     let _phone = signed_in(&store, 7, "phone").await;
     let owner = Owner::of::<Account>(&7u64);
-    let set = format!("session:owner:{}", owner.to_text());
+    let set = format!("session:owner:{}", owner.digest(&keys).to_text());
     let mut raw = server.raw().await;
     let members: Vec<String> = redis::cmd("SMEMBERS")
         .arg(&set)
@@ -362,9 +364,13 @@ async fn corrupt_revocations_neither_panic_nor_fail_requests() {
     let backend = RedisBackend::connect(&server.url(), RedisOptions::default())
         .await
         .unwrap();
-    let cookies = CookieStore::new(Key::generate()).with_revocations(backend);
+    let keys = Keys::new(Key::generate());
+    let cookies = CookieStore::new(keys.clone()).with_revocations(backend);
     let mut laptop = signed_in(&cookies, 7, "laptop").await;
-    let key = format!("session:revoked:{}", Owner::of::<Account>(&7u64).to_text());
+    let key = format!(
+        "session:revoked:{}",
+        Owner::of::<Account>(&7u64).digest(&keys).to_text()
+    );
     let mut raw = server.raw().await;
     for (value, user) in [("not a time", Some(7)), ("18446744073709551615", None)] {
         let _: () = redis::cmd("SET")
@@ -375,4 +381,96 @@ async fn corrupt_revocations_neither_panic_nor_fail_requests() {
             .unwrap();
         assert_eq!(who(&cookies, &mut laptop).await, user, "{value}");
     }
+}
+
+/// Redis holds owners under digests keyed with the store's key (the owner sets, the sessions' `o`
+/// field, the revocations), never the unkeyed digest anyone with a list of user ids can compute,
+/// which a `redis-cli --scan` or a dump would show. An index a build before keyed digests wrote is
+/// listed and revoked all the same, and a save re-indexes its session under the keyed digest.
+#[tokio::test]
+#[cfg_attr(
+    not(redis_server),
+    ignore = "redis-server is not on the PATH: the Redis store is not tested"
+)]
+async fn the_owner_index_is_keyed_and_an_unkeyed_one_is_read_until_rewritten() {
+    use sessions::CookieStore;
+    use sessions::owner::Owner;
+    use sessions_tests::revocation::{Account, signed_in, who};
+
+    let server = RedisServer::start("keyed-index");
+    let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
+    let store = instance(&server, &keys, &clock).await;
+    let owner = Owner::of::<Account>(&7u64);
+    let (keyed, unkeyed) = (owner.digest(&keys).to_text(), owner.unkeyed().to_text());
+    let mut laptop = signed_in(&store, 7, "laptop").await;
+    let mut phone = signed_in(&store, 7, "phone").await;
+    let cookies = CookieStore::new(keys.clone()).with_revocations(store.backend().clone());
+    cookies.revoke_all::<Account>(&owner, None).await.unwrap();
+    let mut raw = server.raw().await;
+    let mut names = session_keys(&server).await;
+    names.sort();
+    assert!(names.contains(&format!("session:owner:{keyed}")), "{names:?}");
+    assert!(names.contains(&format!("session:revoked:{keyed}")), "{names:?}");
+    assert!(!names.iter().any(|name| name.contains(&unkeyed)), "{names:?}");
+    let ids: Vec<String> = redis::cmd("SMEMBERS")
+        .arg(format!("session:owner:{keyed}"))
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    for id in &ids {
+        let stored: String = redis::cmd("HGET")
+            .arg(format!("session:{id}"))
+            .arg("o")
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+        assert_eq!(stored, keyed);
+    }
+
+    // As a build before keyed digests left it:
+    let _: () = redis::cmd("RENAME")
+        .arg(format!("session:owner:{keyed}"))
+        .arg(format!("session:owner:{unkeyed}"))
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    for id in &ids {
+        let _: i64 = redis::cmd("HSET")
+            .arg(format!("session:{id}"))
+            .arg("o")
+            .arg(&unkeyed)
+            .query_async(&mut raw)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.sessions_of::<Account>(&owner, None).await.unwrap().len(), 2);
+    let mut session = laptop.load::<Account>(&store).await;
+    session.cart.push(1);
+    laptop.save(&store, &mut session).await;
+    let members = async |raw: &mut redis::aio::MultiplexedConnection, digest: &str| -> usize {
+        let ids: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(format!("session:owner:{digest}"))
+            .query_async(raw)
+            .await
+            .unwrap();
+        ids.len()
+    };
+    assert_eq!(
+        members(&mut raw, &keyed).await,
+        1,
+        "the laptop's save re-indexed it"
+    );
+    assert_eq!(
+        members(&mut raw, &unkeyed).await,
+        1,
+        "the phone stays until its own"
+    );
+    assert_eq!(
+        store.sessions_of::<Account>(&owner, None).await.unwrap().len(),
+        2,
+        "each once"
+    );
+    store.revoke_all::<Account>(&owner, None).await.unwrap();
+    assert_eq!(who(&store, &mut laptop).await, None);
+    assert_eq!(who(&store, &mut phone).await, None);
 }

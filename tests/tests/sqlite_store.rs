@@ -72,6 +72,21 @@ async fn rows_that_do_not_decode_are_removed_never_a_503() {
 }
 
 #[tokio::test]
+async fn the_owner_index_is_keyed_and_an_unkeyed_one_is_read_until_rewritten() {
+    let dir = TempDir::new("keyed-index");
+    let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
+    let store = open(&dir, &keys, &clock).await;
+    let cookies = sessions::CookieStore::new(keys.clone()).with_revocations(store.backend().clone());
+    sql_table::the_owner_index_is_keyed_and_an_unkeyed_one_is_read_until_rewritten(
+        &store,
+        &cookies,
+        &keys,
+        &raw(&dir).await,
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn the_sweep_removes_what_expired_by_the_stores_clock() {
     let dir = TempDir::new("sweep");
     let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
@@ -259,8 +274,8 @@ async fn a_corrupt_revocation_does_not_panic() {
     let dir = TempDir::new("corrupt-revocation");
     let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
     let store = open(&dir, &keys, &clock).await;
-    let cookies = sessions::CookieStore::new(keys).with_revocations(store.backend().clone());
-    sql_table::a_corrupt_revocation_does_not_panic(&cookies, &raw(&dir).await).await;
+    let cookies = sessions::CookieStore::new(keys.clone()).with_revocations(store.backend().clone());
+    sql_table::a_corrupt_revocation_does_not_panic(&cookies, &keys, &raw(&dir).await).await;
 }
 
 /// Sixteen writers (each with a store of its own, as processes would have) on a database that

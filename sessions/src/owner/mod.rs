@@ -1,6 +1,7 @@
 //! Who a session belongs to, and what the app sees of an owner's sessions: the [`OwnerKey`] of an
-//! `#[owner]` field, the [`Owner`] a store indexes sessions by, the [`Handle`] that names one session
-//! in a listing, and a [`Listed`] session.
+//! `#[owner]` field, the [`Owner`] it names (what the app lists and revokes sessions by), the
+//! [`OwnerDigest`] a store's index holds instead, the [`Handle`] that names one session in a
+//! listing, and a [`Listed`] session.
 //!
 //! ```
 //! use sessions::owner::Owner;
@@ -47,14 +48,16 @@ use subtle::ConstantTimeEq as _;
 use crate::key::Keys;
 use crate::session::Session;
 
+mod digest;
 pub(crate) mod key;
 
+pub use digest::OwnerDigest;
 pub use key::OwnerKey;
 
-/// The owner of a session, as stores index it: a 128-bit digest (SHA-256) of the session type's
-/// cookie name and the owner's key. Stores never see the key itself (an email address stays out of
-/// file names and Redis keys), and two session types never share an owner's index. It is not a
-/// secret: anyone who can guess a key (a small user id) can compute its digest.
+/// The owner of a session: a 128-bit digest (SHA-256) of the session type's cookie name and the
+/// owner's key, so that two session types never share an owner, and the key itself (an email
+/// address) is held nowhere. A store never writes it as it is: its index holds the owner's
+/// [`OwnerDigest`], keyed with a sub-key of the store's key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Owner([u8; 16]);
 
@@ -80,37 +83,14 @@ impl Owner {
     }
 
     /// The digest's 16 bytes.
-    pub fn as_bytes(&self) -> &[u8; 16] {
+    pub(crate) fn as_bytes(&self) -> &[u8; 16] {
         &self.0
-    }
-
-    /// The digest from its bytes, as a backend stored them.
-    pub fn from_bytes(bytes: [u8; 16]) -> Self {
-        Self(bytes)
-    }
-
-    /// The digest as 32 lowercase hex digits: safe in a file name, a Redis key or an SQL column.
-    pub fn to_text(&self) -> String {
-        self.0.iter().map(|byte| format!("{byte:02x}")).collect()
-    }
-
-    /// Parses [`Owner::to_text`]'s form (as a backend reads it back from a file name or a column);
-    /// anything else is `None`.
-    pub fn from_text(text: &str) -> Option<Self> {
-        if text.len() != 32 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-            return None;
-        }
-        let mut bytes = [0; 16];
-        for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks(2)) {
-            *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-        }
-        Some(Self(bytes))
     }
 }
 
 impl fmt::Debug for Owner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Owner({})", self.to_text())
+        write!(f, "Owner({})", self.unkeyed().to_text())
     }
 }
 
@@ -331,22 +311,6 @@ mod tests {
         assert_eq!(Handle::parse(handle.as_str()), Some(handle.clone()));
         for bad in ["", "short", "../../../../etc/passwd", &"A".repeat(23)] {
             assert_eq!(Handle::parse(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn owners_read_back_only_their_own_text() {
-        let owner = Owner::from_bytes([0xab; 16]);
-        assert_eq!(Owner::from_text(&owner.to_text()), Some(owner));
-        let upper = owner.to_text().to_uppercase();
-        for bad in [
-            "",
-            &"0".repeat(31),
-            &"g".repeat(32),
-            &upper,
-            "../../../../../../etc/passwd00",
-        ] {
-            assert_eq!(Owner::from_text(bad), None, "{bad:?}");
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::error::{LoadError, Rejection, SaveError};
 use crate::http::{self, ValueOut};
 use crate::key::Keys;
 use crate::loaded::{Loaded, SaveAction};
-use crate::owner::{Owner, OwnersError};
+use crate::owner::{Owner, OwnerDigest, OwnersError};
 use crate::session::Session;
 use crate::stats::RejectionCounts;
 use crate::store::revocations::{AnyRevocations, Revocations};
@@ -196,33 +196,46 @@ impl CookieStore {
     }
 
     /// Before a save on a store with revocations: a session that gained an owner (or changed it)
-    /// records the owner's mark as of now, read from the revocation backend; one that lost its owner
-    /// drops its record.
+    /// records the owner's mark as of now, read from the revocation backend under the digest the
+    /// store indexes by now; one that lost its owner drops its record. A record under one of the
+    /// owner's fallback-key digests (signed in before a key rotation) stays as it is.
     async fn sign_in<S: Session>(&self, session: &mut Loaded<S>) -> Result<(), SaveError> {
         let Some(revocations) = &self.revocations else {
             return Ok(());
         };
-        let owner = session.owner();
-        if session.signed_in().map(|signed_in| signed_in.owner) == owner.map(|owner| *owner.as_bytes()) {
-            return Ok(());
-        }
-        let Some(owner) = owner else {
-            session.sign_in(None);
+        let recorded = session
+            .signed_in()
+            .map(|signed_in| OwnerDigest::from_bytes(signed_in.owner));
+        let Some(owner) = session.owner() else {
+            if recorded.is_some() {
+                session.sign_in(None);
+            }
             return Ok(());
         };
+        let keys = &self.context.keys;
+        let digest = owner.digest(keys);
+        if recorded.is_some_and(|recorded| recorded == digest || fallback_digest(&owner, keys, recorded)) {
+            return Ok(());
+        }
         let mark = revocations
-            .mark(&owner)
+            .mark(&digest)
             .await
             .map_err(|source| SaveError::Store {
                 cookie: S::CONFIG.cookie().name(),
                 source,
             })?;
         session.sign_in(Some(SignedIn {
-            owner: *owner.as_bytes(),
+            owner: *digest.as_bytes(),
             mark: mark.unwrap_or(0),
         }));
         Ok(())
     }
+}
+
+/// Whether `recorded` is `owner`'s digest under one of the fallback keys of `keys`.
+fn fallback_digest(owner: &Owner, keys: &Keys, recorded: OwnerDigest) -> bool {
+    let fallbacks = &owner.digests(keys)[1..keys.len()];
+    fallbacks.contains(&recorded)
 }
 
 /// What sealing decided: [`CookieUpdate`], with the sealed value in whatever `start` made.
@@ -258,21 +271,38 @@ impl Store for CookieStore {
         let Some(owner) = session.owner().filter(|_| !session.is_new()) else {
             return Ok(session);
         };
-        let mark = revocations.mark(&owner).await.map_err(|source| LoadError {
+        let load_error = |source| LoadError {
             cookie: S::CONFIG.cookie().name(),
             source,
-        })?;
-        if mark.is_some_and(|mark| session.revoked_by(owner, mark)) {
+        };
+        // The mark to compare is the one under the digest the session was signed in under: the
+        // primary key's, or a fallback's for a sign-in before a key rotation.
+        let keys = &self.context.keys;
+        let recorded = session
+            .signed_in()
+            .map(|signed_in| OwnerDigest::from_bytes(signed_in.owner));
+        let mut digest = owner.digest(keys);
+        if let Some(recorded) = recorded.filter(|&recorded| recorded != digest)
+            && fallback_digest(&owner, keys, recorded)
+        {
+            digest = recorded;
+        }
+        let mark = revocations.mark(&digest).await.map_err(load_error)?;
+        if mark.is_some_and(|mark| session.revoked_by(digest, mark)) {
             return Ok(self.context.fresh(Some(Rejection::Revoked), self.context.now()));
         }
-        if session
-            .signed_in()
-            .is_none_or(|signed_in| signed_in.owner != *owner.as_bytes())
-        {
+        if recorded != Some(digest) {
             // Signed in without a lookup (`CookieStore::seal`, or an older release): from now on
-            // judged by the mark, not by its start.
+            // judged by the mark, not by its start. One signed in before digests were keyed also
+            // answers to the revocations made then, kept under the unkeyed digest.
+            if let Some(signed_in) = session.signed_in().filter(|_| recorded == Some(owner.unkeyed()))
+                && let Some(unkeyed) = revocations.mark(&owner.unkeyed()).await.map_err(load_error)?
+                && signed_in.mark < unkeyed
+            {
+                return Ok(self.context.fresh(Some(Rejection::Revoked), self.context.now()));
+            }
             session.sign_in(Some(SignedIn {
-                owner: *owner.as_bytes(),
+                owner: *digest.as_bytes(),
                 mark: mark.unwrap_or(0),
             }));
         }
@@ -293,15 +323,20 @@ impl Store for CookieStore {
             ));
         };
         let at = micros_of(self.context.clock.now());
-        let mark = revocations
-            .revoke(owner, at, S::CONFIG.lifetime().max_age())
-            .await
-            .map_err(|error| OwnersError::store::<S>("revoke", error))?;
+        // Under every key's digest, the primary's last: a session signed in before a key rotation
+        // is judged by its fallback key's mark.
+        let mut mark = 0;
+        for digest in &owner.digests(&self.context.keys)[1..] {
+            mark = revocations
+                .revoke(digest, at, S::CONFIG.lifetime().max_age())
+                .await
+                .map_err(|error| OwnersError::store::<S>("revoke", error))?;
+        }
         if let Some(keep) = keep
             && keep.owner() == Some(*owner)
         {
             keep.sign_in(Some(SignedIn {
-                owner: *owner.as_bytes(),
+                owner: *owner.digest(&self.context.keys).as_bytes(),
                 mark,
             }));
         }
@@ -329,5 +364,77 @@ impl Store for CookieStore {
 
     fn rejections(&self) -> &RejectionCounts {
         &self.context.rejections
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::Key;
+    use crate::store::MemoryRevocations;
+
+    #[derive(crate::Session, Default)]
+    #[session(cookie = "account")]
+    struct Account {
+        #[owner]
+        user: Option<u64>,
+    }
+
+    /// The cookie of a session signed in as user 7 by a build before keyed digests: its sign-in
+    /// record under the unkeyed digest, with `mark`.
+    fn signed_in_unkeyed(store: &CookieStore, mark: u64) -> String {
+        let mut session: Loaded<Account> = store.open([]);
+        session.user = Some(7);
+        let owner = Owner::of::<Account>(&7u64);
+        session.sign_in(Some(SignedIn {
+            owner: *owner.unkeyed().as_bytes(),
+            mark,
+        }));
+        match store.seal(&mut session).unwrap() {
+            CookieUpdate::Set { value, .. } => value,
+            other => panic!("sealed nothing: {other:?}"),
+        }
+    }
+
+    /// A session signed in before digests were keyed still answers to the revocations made then
+    /// (kept under the unkeyed digest), and its first load moves its record to the keyed digest,
+    /// where the revocations made now reach it.
+    #[tokio::test]
+    async fn a_sign_in_from_before_keyed_digests_answers_to_revocations_then_and_now() {
+        let revocations = Arc::new(MemoryRevocations::default());
+        let keys = Keys::new(Key::generate());
+        let store = CookieStore::new(keys.clone()).with_revocations(Arc::clone(&revocations));
+        let owner = Owner::of::<Account>(&7u64);
+        let hour = Duration::from_secs(3600);
+        let now = micros_of(store.context.clock.now());
+        let Ok(_) = revocations.revoke(&owner.unkeyed(), now - 10, hour).await;
+        let load = async |value: &str| {
+            let mut headers = HeaderMap::new();
+            let cookie = format!("account={value}");
+            headers.insert(::http::header::COOKIE, cookie.parse().unwrap());
+            store.load::<Account>(&headers).await.unwrap()
+        };
+
+        let revoked_since = load(&signed_in_unkeyed(&store, now - 20)).await;
+        assert_eq!(revoked_since.rejection(), Some(Rejection::Revoked));
+
+        let signed_in_since = load(&signed_in_unkeyed(&store, now - 10)).await;
+        assert_eq!(signed_in_since.user, Some(7));
+        let record = signed_in_since.signed_in().expect("a sign-in record");
+        assert_eq!(
+            record.owner,
+            *owner.digest(&keys).as_bytes(),
+            "moved to the keyed digest"
+        );
+        let mut session = signed_in_since;
+        let value = match store.seal(&mut session).unwrap() {
+            CookieUpdate::Set { value, .. } => value,
+            other => panic!("sealed nothing: {other:?}"),
+        };
+        store.revoke_all::<Account>(&owner, None).await.unwrap();
+        assert_eq!(load(&value).await.rejection(), Some(Rejection::Revoked));
     }
 }

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use crate::codec::id::SessionId;
 use crate::key::Keys;
-use crate::owner::Owner;
+use crate::owner::OwnerDigest;
 use crate::store::server::{Backend, Indexed, Saved, ServerStore, SessionWrite, Stored, Summary};
 
 /// A [`ServerStore`] keeping sessions in this process's memory. Sessions are lost on restart and not
@@ -55,7 +55,7 @@ pub struct MemoryBackend {
 struct Sessions {
     records: HashMap<SessionId, Kept>,
     /// Each owner's sessions; changed only with `records`, by `insert` and `remove`.
-    owners: HashMap<Owner, HashSet<SessionId>>,
+    owners: HashMap<OwnerDigest, HashSet<SessionId>>,
 }
 
 #[derive(Debug)]
@@ -64,7 +64,7 @@ struct Kept {
     payload: Vec<u8>,
     forward: bool,
     expires_at: SystemTime,
-    owner: Option<Owner>,
+    owner: Option<OwnerDigest>,
     summary: Option<Vec<u8>>,
 }
 
@@ -186,7 +186,11 @@ impl Backend for MemoryBackend {
         Ok(())
     }
 
-    async fn sessions_of(&self, owner: &Owner, _listed: &[u32]) -> Result<Option<Vec<Indexed>>, Infallible> {
+    async fn sessions_of(
+        &self,
+        owner: &OwnerDigest,
+        _listed: &[u32],
+    ) -> Result<Option<Vec<Indexed>>, Infallible> {
         let sessions = self.sessions();
         let Some(ids) = sessions.owners.get(owner) else {
             return Ok(Some(Vec::new()));
@@ -205,7 +209,7 @@ impl Backend for MemoryBackend {
 
     async fn revoke_owner(
         &self,
-        owner: &Owner,
+        owner: &OwnerDigest,
         keep: Option<&SessionId>,
     ) -> Result<Option<usize>, Infallible> {
         let mut sessions = self.sessions();

@@ -31,12 +31,13 @@ use redis::{Client, Script};
 
 use crate::codec::id::SessionId;
 use crate::key::Keys;
-use crate::owner::Owner;
+use crate::owner::OwnerDigest;
 use crate::store::revocations::Revocations;
 use crate::store::server::{Backend, Entries, Indexed, Saved, ServerStore, SessionWrite, Stored, Summary};
 
 /// KEYS: source, target. ARGV: creates, TTL (ms), forward, forward TTL, prefix, sets owner, owner,
-/// then the entries as name, value pairs.
+/// the owner's other digests (space-separated: a stored one among them is re-indexed under the
+/// owner's), then the entries as name, value pairs.
 const SAVE: &str = r"
 local source, target = KEYS[1], KEYS[2]
 local prefix = ARGV[5]
@@ -60,10 +61,10 @@ elseif source ~= target then
     redis.call('PEXPIRE', source, ARGV[4])
   end
 end
-if #ARGV > 7 then redis.call('HSET', target, unpack(ARGV, 8)) end
+if #ARGV > 8 then redis.call('HSET', target, unpack(ARGV, 9)) end
 redis.call('PEXPIRE', target, ARGV[2])
 local owner = old_owner
-if ARGV[6] == '1' then
+if ARGV[6] == '1' or (old_owner and string.find(' ' .. ARGV[8] .. ' ', ' ' .. old_owner .. ' ', 1, true)) then
   owner = ARGV[7] ~= '' and ARGV[7]
 end
 if old_owner and (old_owner ~= owner or source ~= target) then
@@ -329,7 +330,13 @@ impl Backend for RedisBackend {
             .arg(write.forward_time_to_live().as_millis().max(1).to_string())
             .arg(&*self.prefix)
             .arg(if sets_owner { "1" } else { "0" })
-            .arg(owner.as_ref().map(Owner::to_text).unwrap_or_default())
+            .arg(owner.as_ref().map(OwnerDigest::to_text).unwrap_or_default())
+            .arg(
+                (write.owner_aliases().iter())
+                    .map(OwnerDigest::to_text)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
             .arg("m")
             .arg(entries.meta);
         for (tag, entry) in entries.fields {
@@ -355,7 +362,7 @@ impl Backend for RedisBackend {
 
     async fn sessions_of(
         &self,
-        owner: &Owner,
+        owner: &OwnerDigest,
         listed: &[u32],
     ) -> Result<Option<Vec<Indexed>>, RedisStoreError> {
         let mut invocation = self.scripts.list.prepare_invoke();
@@ -393,7 +400,7 @@ impl Backend for RedisBackend {
 
     async fn revoke_owner(
         &self,
-        owner: &Owner,
+        owner: &OwnerDigest,
         keep: Option<&SessionId>,
     ) -> Result<Option<usize>, RedisStoreError> {
         let mut invocation = self.scripts.revoke.prepare_invoke();
@@ -411,7 +418,7 @@ impl Backend for RedisBackend {
 impl Revocations for RedisBackend {
     type Error = RedisStoreError;
 
-    async fn mark(&self, owner: &Owner) -> Result<Option<u64>, RedisStoreError> {
+    async fn mark(&self, owner: &OwnerDigest) -> Result<Option<u64>, RedisStoreError> {
         let mut connection = self.connection.clone();
         let mut command = redis::cmd("GET");
         command.arg(format!("{}revoked:{}", self.prefix, owner.to_text()));
@@ -433,7 +440,7 @@ impl Revocations for RedisBackend {
         }
     }
 
-    async fn revoke(&self, owner: &Owner, at: u64, keep_for: Duration) -> Result<u64, RedisStoreError> {
+    async fn revoke(&self, owner: &OwnerDigest, at: u64, keep_for: Duration) -> Result<u64, RedisStoreError> {
         let mut invocation =
             self.scripts
                 .revoke_cookies

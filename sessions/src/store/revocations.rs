@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use crate::owner::Owner;
+use crate::owner::OwnerDigest;
 
 /// Where a [`CookieStore`](crate::CookieStore) keeps revocations: per owner, a *mark* (a `u64`)
 /// that each revocation raises. The store reads it once per load of a session that has an owner
@@ -25,6 +25,10 @@ use crate::owner::Owner;
 /// [`MemoryRevocations`] keeps them in this process; the file, Redis and SQL backends keep them
 /// beside their sessions, for every instance of an app to see.
 ///
+/// Owners come as the [`OwnerDigest`] the store keys with its own key, so the backend never holds
+/// who was revoked in a form anyone can compute. A revocation raises the mark under each of the
+/// store's keys' digests (a session signed in before a key rotation is judged under the old key's).
+///
 /// An implementation must make [`Revocations::revoke`] one atomic step: two revocations of one owner
 /// racing each other both raise its mark.
 pub trait Revocations: Send + Sync + 'static {
@@ -32,7 +36,7 @@ pub trait Revocations: Send + Sync + 'static {
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// `owner`'s revocation mark, if a revocation of theirs is kept.
-    fn mark(&self, owner: &Owner) -> impl Future<Output = Result<Option<u64>, Self::Error>> + Send;
+    fn mark(&self, owner: &OwnerDigest) -> impl Future<Output = Result<Option<u64>, Self::Error>> + Send;
 
     /// Revokes every session of `owner` signed in so far: raises `owner`'s mark to `at` (the time,
     /// in microseconds since the Unix epoch) or, if that is not above the stored mark, to the stored
@@ -44,7 +48,7 @@ pub trait Revocations: Send + Sync + 'static {
     /// while the old one was kept.
     fn revoke(
         &self,
-        owner: &Owner,
+        owner: &OwnerDigest,
         at: u64,
         keep_for: Duration,
     ) -> impl Future<Output = Result<u64, Self::Error>> + Send;
@@ -60,7 +64,7 @@ pub fn next_mark(stored: Option<u64>, at: u64) -> u64 {
 /// Revocations in this process's memory: for tests, and for an app that runs as one process.
 #[derive(Debug, Default)]
 pub struct MemoryRevocations {
-    by_owner: Mutex<HashMap<Owner, Revoked>>,
+    by_owner: Mutex<HashMap<OwnerDigest, Revoked>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -79,12 +83,12 @@ impl MemoryRevocations {
 impl Revocations for MemoryRevocations {
     type Error = Infallible;
 
-    async fn mark(&self, owner: &Owner) -> Result<Option<u64>, Infallible> {
+    async fn mark(&self, owner: &OwnerDigest) -> Result<Option<u64>, Infallible> {
         let by_owner = self.by_owner.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(by_owner.get(owner).map(|revoked| revoked.mark))
     }
 
-    async fn revoke(&self, owner: &Owner, at: u64, keep_for: Duration) -> Result<u64, Infallible> {
+    async fn revoke(&self, owner: &OwnerDigest, at: u64, keep_for: Duration) -> Result<u64, Infallible> {
         let mut by_owner = self.by_owner.lock().unwrap_or_else(PoisonError::into_inner);
         let now = crate::clock::from_micros(at);
         // Entries past their use go on each write, so memory stays bounded by the live ones.
@@ -109,16 +113,16 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send + 'a>>;
 
 trait Erased: Send + Sync {
-    fn mark<'a>(&'a self, owner: &'a Owner) -> Boxed<'a, Option<u64>>;
-    fn revoke<'a>(&'a self, owner: &'a Owner, at: u64, keep_for: Duration) -> Boxed<'a, u64>;
+    fn mark<'a>(&'a self, owner: &'a OwnerDigest) -> Boxed<'a, Option<u64>>;
+    fn revoke<'a>(&'a self, owner: &'a OwnerDigest, at: u64, keep_for: Duration) -> Boxed<'a, u64>;
 }
 
 impl<R: Revocations> Erased for R {
-    fn mark<'a>(&'a self, owner: &'a Owner) -> Boxed<'a, Option<u64>> {
+    fn mark<'a>(&'a self, owner: &'a OwnerDigest) -> Boxed<'a, Option<u64>> {
         Box::pin(async move { Revocations::mark(self, owner).await.map_err(Into::into) })
     }
 
-    fn revoke<'a>(&'a self, owner: &'a Owner, at: u64, keep_for: Duration) -> Boxed<'a, u64> {
+    fn revoke<'a>(&'a self, owner: &'a OwnerDigest, at: u64, keep_for: Duration) -> Boxed<'a, u64> {
         Box::pin(async move {
             Revocations::revoke(self, owner, at, keep_for)
                 .await
@@ -132,11 +136,16 @@ impl AnyRevocations {
         Self(Arc::new(revocations))
     }
 
-    pub(crate) async fn mark(&self, owner: &Owner) -> Result<Option<u64>, BoxError> {
+    pub(crate) async fn mark(&self, owner: &OwnerDigest) -> Result<Option<u64>, BoxError> {
         self.0.mark(owner).await
     }
 
-    pub(crate) async fn revoke(&self, owner: &Owner, at: u64, keep_for: Duration) -> Result<u64, BoxError> {
+    pub(crate) async fn revoke(
+        &self,
+        owner: &OwnerDigest,
+        at: u64,
+        keep_for: Duration,
+    ) -> Result<u64, BoxError> {
         self.0.revoke(owner, at, keep_for).await
     }
 }
@@ -151,13 +160,13 @@ impl fmt::Debug for AnyRevocations {
 impl<R: Revocations> Revocations for Arc<R> {
     type Error = R::Error;
 
-    fn mark(&self, owner: &Owner) -> impl Future<Output = Result<Option<u64>, Self::Error>> + Send {
+    fn mark(&self, owner: &OwnerDigest) -> impl Future<Output = Result<Option<u64>, Self::Error>> + Send {
         R::mark(self, owner)
     }
 
     fn revoke(
         &self,
-        owner: &Owner,
+        owner: &OwnerDigest,
         at: u64,
         keep_for: Duration,
     ) -> impl Future<Output = Result<u64, Self::Error>> + Send {

@@ -15,7 +15,7 @@ use crate::error::{LoadError, Rejection, SaveError};
 use crate::http;
 use crate::key::Keys;
 use crate::loaded::{Loaded, Origin, Pending, SaveAction};
-use crate::owner::{Handle, Listed, Listing, Owner, OwnersError};
+use crate::owner::{Handle, Listed, Listing, Owner, OwnerDigest, OwnersError};
 use crate::session::Session;
 use crate::stats::RejectionCounts;
 use crate::store::merge::merge;
@@ -56,28 +56,28 @@ pub trait Backend: Send + Sync + 'static {
     /// Removes the record of `id`, if there is one, and its entry in the owner index.
     fn delete(&self, id: &SessionId) -> impl Future<Output = Result<(), Self::Error>> + Send;
 
-    /// The sessions of `owner`: each one's id and [`Summary`], from an owner index kept exact by
+    /// The sessions indexed under `owner`: each one's id and [`Summary`], from an owner index kept exact by
     /// every save ([`SessionWrite::owner_after`]), delete and sweep. `listed` holds the tags of the
     /// fields a listing shows, for a backend of entries to return those. `None` (the default) says
     /// this backend keeps no owner index; then the store answers listing and revoking with
     /// [`OwnersError::Unsupported`](crate::owner::OwnersError::Unsupported).
     fn sessions_of(
         &self,
-        owner: &Owner,
+        owner: &OwnerDigest,
         listed: &[u32],
     ) -> impl Future<Output = Result<Option<Vec<Indexed>>, Self::Error>> + Send {
         let _ = (owner, listed);
         std::future::ready(Ok(None))
     }
 
-    /// Removes every session of `owner` but `keep`, with their index entries; how many, or `None`
+    /// Removes every session indexed under `owner` but `keep`, with their index entries; how many, or `None`
     /// (the default) when this backend keeps no owner index. Atomic against saves: a session it
     /// removes is not stored again by a save in flight (that save finds no record, and answers
     /// [`Saved::Removed`]), and a session a save in flight moves to a new id (`cycle_id`) is removed
     /// under its new id.
     fn revoke_owner(
         &self,
-        owner: &Owner,
+        owner: &OwnerDigest,
         keep: Option<&SessionId>,
     ) -> impl Future<Output = Result<Option<usize>, Self::Error>> + Send {
         let _ = (owner, keep);
@@ -104,7 +104,7 @@ impl<B: Backend> Backend for Arc<B> {
 
     fn sessions_of(
         &self,
-        owner: &Owner,
+        owner: &OwnerDigest,
         listed: &[u32],
     ) -> impl Future<Output = Result<Option<Vec<Indexed>>, Self::Error>> + Send {
         B::sessions_of(self, owner, listed)
@@ -112,7 +112,7 @@ impl<B: Backend> Backend for Arc<B> {
 
     fn revoke_owner(
         &self,
-        owner: &Owner,
+        owner: &OwnerDigest,
         keep: Option<&SessionId>,
     ) -> impl Future<Output = Result<Option<usize>, Self::Error>> + Send {
         B::revoke_owner(self, owner, keep)
@@ -263,38 +263,65 @@ impl SessionWrite {
 
     /// The owner the session has after this write, given the owner stored with the record of
     /// [`SessionWrite::source_id`] now: the write's own when it sets one (the session is new, or its
-    /// `#[owner]` field changed), else the stored one, as for any field this write did not change.
+    /// `#[owner]` field changed), else the stored one, as for any field this write did not change,
+    /// but under the digest the store indexes by now when the stored one is another digest of the
+    /// same owner ([`SessionWrite::owner_aliases`]: a key rotation, or an index written before
+    /// digests were keyed).
     ///
     /// A backend that keeps an owner index ([`Backend::sessions_of`]) stores the session under this
     /// owner, removing it from its former owner's, in the same atomic step as the record.
-    pub fn owner_after(&self, stored: Option<&Owner>) -> Option<Owner> {
-        if self.sets_owner {
-            self.owner().0
+    pub fn owner_after(&self, stored: Option<&OwnerDigest>) -> Option<OwnerDigest> {
+        let (owner, sets_owner) = self.owner();
+        if sets_owner || stored.is_some_and(|stored| self.owner_aliases().contains(stored)) {
+            owner
         } else {
             stored.copied()
         }
     }
 
-    /// After [`SessionWrite::merge`]: the owner of the record it merged into (`None` when there was
-    /// none, or it named no owner), and the owner of the record it returned. For a backend of whole
-    /// records, what its owner index must change: drop the source id from the first, put the id
-    /// under the second. Both `None` before any merge, and for a type without an `#[owner]` field.
-    pub fn merged_owners(&self) -> (Option<Owner>, Option<Owner>) {
-        let (Some(owned), Some(merged)) = (&self.owned, &*self.merged()) else {
-            return (None, None);
+    /// The other digests the owner this request sees may be indexed under: under each fallback
+    /// key (a session saved before a key rotation), and unkeyed (saved before digests were
+    /// keyed). A backend that stores the owner beside the record without reading it into the app
+    /// (a Redis script) moves a record stored under one of these to [`SessionWrite::owner`]'s
+    /// digest; its save re-indexes it. Empty for a session without an owner.
+    pub fn owner_aliases(&self) -> Vec<OwnerDigest> {
+        let Some(owner) = self
+            .owned
+            .as_ref()
+            .and_then(|owned| owned.in_payload(&self.payload))
+        else {
+            return Vec::new();
         };
-        let owner = |value: &Option<Vec<u8>>| value.as_deref().and_then(owned.of_value);
-        (owner(&merged.before), owner(&merged.after))
+        let mut aliases = owner.digests(&self.keys);
+        aliases.pop();
+        aliases
     }
 
-    /// The owner as this request sees the session, and whether this write sets it (see
-    /// [`SessionWrite::owner_after`]); for a backend that stores the owner without reading it first,
-    /// as an SQL `UPDATE` can.
-    pub fn owner(&self) -> (Option<Owner>, bool) {
+    /// After [`SessionWrite::merge`]: every digest the owner of the record it merged into may be
+    /// indexed under (empty when there was none, or it named no owner; see [`Owner::digests`]), and
+    /// the digest of the owner of the record it returned, as the store indexes it now. For a backend
+    /// of whole records, what its owner index must change: drop the source id wherever the first
+    /// has it, put the id under the second. Both empty before any merge, and for a type without an
+    /// `#[owner]` field.
+    pub fn merged_owners(&self) -> (Vec<OwnerDigest>, Option<OwnerDigest>) {
+        let (Some(owned), Some(merged)) = (&self.owned, &*self.merged()) else {
+            return (Vec::new(), None);
+        };
+        let owner = |value: &Option<Vec<u8>>| value.as_deref().and_then(owned.of_value);
+        let before = owner(&merged.before).map_or_else(Vec::new, |owner| owner.digests(&self.keys));
+        let after = owner(&merged.after).map(|owner| owner.digest(&self.keys));
+        (before, after)
+    }
+
+    /// The owner as this request sees the session, under the digest the store indexes by, and
+    /// whether this write sets it (see [`SessionWrite::owner_after`]); for a backend that stores
+    /// the owner without reading it first, as an SQL `UPDATE` can.
+    pub fn owner(&self) -> (Option<OwnerDigest>, bool) {
         let owner = self
             .owned
             .as_ref()
-            .and_then(|owned| owned.in_payload(&self.payload));
+            .and_then(|owned| owned.in_payload(&self.payload))
+            .map(|owner| owner.digest(&self.keys));
         (owner, self.sets_owner)
     }
 
@@ -815,15 +842,28 @@ impl<B: Backend> ServerStore<B> {
         (now <= until).then(|| SessionId::from_bytes(*to))
     }
 
-    /// The ids and sealed summaries of `owner`'s sessions, from the backend's owner index.
+    /// The ids and sealed summaries of `owner`'s sessions, from the backend's owner index: under
+    /// each of the owner's digests (a session not saved since a key rotation is still under the
+    /// former key's), each session once, as the digest the store indexes by now has it.
     async fn indexed<S: Session>(&self, owner: &Owner) -> Result<Vec<Indexed>, OwnersError> {
-        match self.backend.sessions_of(owner, &S::prepared().listed_tags).await {
-            Ok(Some(indexed)) => Ok(indexed),
-            Ok(None) => Err(OwnersError::unsupported::<S>(
-                "list sessions (its backend keeps no owner index)",
-            )),
-            Err(error) => Err(OwnersError::store::<S>("list", error)),
+        let mut found: Vec<Indexed> = Vec::new();
+        for digest in owner.digests(&self.context.keys).iter().rev() {
+            let indexed = match self.backend.sessions_of(digest, &S::prepared().listed_tags).await {
+                Ok(Some(indexed)) => indexed,
+                Ok(None) => {
+                    return Err(OwnersError::unsupported::<S>(
+                        "list sessions (its backend keeps no owner index)",
+                    ));
+                }
+                Err(error) => return Err(OwnersError::store::<S>("list", error)),
+            };
+            for session in indexed {
+                if !found.iter().any(|seen| seen.id == session.id) {
+                    found.push(session);
+                }
+            }
         }
+        Ok(found)
     }
 
     /// `owner`'s live sessions as a listing shows them, each with its id, none marked current.
@@ -984,13 +1024,20 @@ impl<B: Backend> Store for ServerStore<B> {
         keep: Option<&mut Loaded<S>>,
     ) -> Result<(), OwnersError> {
         let keep = keep.as_deref().and_then(Loaded::id);
-        match self.backend.revoke_owner(owner, keep).await {
-            Ok(Some(_)) => Ok(()),
-            Ok(None) => Err(OwnersError::unsupported::<S>(
-                "revoke sessions (its backend keeps no owner index)",
-            )),
-            Err(error) => Err(OwnersError::store::<S>("revoke", error)),
+        // Sessions move only to the last digest (the primary key's), so going through them in
+        // order misses none that a save re-indexes meanwhile.
+        for digest in owner.digests(&self.context.keys) {
+            match self.backend.revoke_owner(&digest, keep).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return Err(OwnersError::unsupported::<S>(
+                        "revoke sessions (its backend keeps no owner index)",
+                    ));
+                }
+                Err(error) => return Err(OwnersError::store::<S>("revoke", error)),
+            }
         }
+        Ok(())
     }
 
     fn rejections(&self) -> &RejectionCounts {

@@ -8,7 +8,7 @@
 //!     AbCd...(22)       0600: "SSN1", expires_at (u64 BE, unix seconds), the sealed record
 //!     .AbCd....<n>.tmp  a write in progress; renamed over the record when complete
 //!   owners/             the owner index (see `owners.rs`)
-//!     0f3a...(32)/      one directory per owner: the hex digest of `Owner`
+//!     0f3a...(32)/      one directory per owner: the hex of its `OwnerDigest`
 //!       AbCd...(22)     0600: "SSO1", expires_at, the sealed summary a listing shows
 //!   revoked/            revocations of cookie sessions (see `owners.rs`)
 //!     0f3a...(32)       0600: "SSR2", until (expires_at), the owner's revocation mark (u64 BE)
@@ -33,7 +33,7 @@ use crate::clock::{LATEST_UNIX_SECONDS, seconds_of};
 use crate::codec::id::SessionId;
 use crate::config::Config;
 use crate::key::Keys;
-use crate::owner::Owner;
+use crate::owner::OwnerDigest;
 use crate::store::server::{Backend, Indexed, Saved, ServerStore, SessionWrite, Stored};
 
 const MAGIC: &[u8; 4] = b"SSN1";
@@ -282,7 +282,7 @@ impl Backend for FileBackend {
 
     async fn sessions_of(
         &self,
-        owner: &Owner,
+        owner: &OwnerDigest,
         _listed: &[u32],
     ) -> Result<Option<Vec<Indexed>>, FileStoreError> {
         let owner = *owner;
@@ -293,7 +293,7 @@ impl Backend for FileBackend {
 
     async fn revoke_owner(
         &self,
-        owner: &Owner,
+        owner: &OwnerDigest,
         keep: Option<&SessionId>,
     ) -> Result<Option<usize>, FileStoreError> {
         let (owner, keep) = (*owner, keep.cloned());
@@ -392,10 +392,12 @@ impl Files {
                 None => self.remove(&source)?,
             }
         }
-        if let Some(owner) = before
-            && (after != Some(owner) || source != target)
-        {
-            self.unindex(&owner, write.source_id())?;
+        // The source's entry may be under any of its owner's digests (one from before a key
+        // rotation); all but the one just written go.
+        for owner in before {
+            if after != Some(owner) || source != target {
+                self.unindex(&owner, write.source_id())?;
+            }
         }
         Ok(Saved::Stored)
     }

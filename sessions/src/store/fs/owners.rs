@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use super::{FileBackend, FileStoreError, Files, MAGIC, io_error, read_header, split};
 use crate::clock::system_time;
 use crate::codec::id::SessionId;
-use crate::owner::Owner;
+use crate::owner::OwnerDigest;
 use crate::store::revocations::{Revocations, next_mark};
 use crate::store::server::{Indexed, Summary};
 
@@ -32,11 +32,11 @@ const REVOKE_THREADS: usize = 4;
 const REVOKE_PASSES: usize = 64;
 
 impl Files {
-    fn owner_dir(&self, owner: &Owner) -> PathBuf {
+    fn owner_dir(&self, owner: &OwnerDigest) -> PathBuf {
         self.root.join(OWNERS_DIR).join(owner.to_text())
     }
 
-    fn revoked_path(&self, owner: &Owner) -> PathBuf {
+    fn revoked_path(&self, owner: &OwnerDigest) -> PathBuf {
         self.root.join(REVOKED_DIR).join(owner.to_text())
     }
 
@@ -50,7 +50,7 @@ impl Files {
     /// bench -p sessions --features fs,sqlite --bench owners`, durable).
     pub(super) fn index(
         &self,
-        owner: &Owner,
+        owner: &OwnerDigest,
         id: &SessionId,
         expires_at: SystemTime,
         summary: &[u8],
@@ -61,12 +61,12 @@ impl Files {
     }
 
     /// Takes `id` out of `owner`'s sessions. Called under the session's lock.
-    pub(super) fn unindex(&self, owner: &Owner, id: &SessionId) -> Result<(), FileStoreError> {
+    pub(super) fn unindex(&self, owner: &OwnerDigest, id: &SessionId) -> Result<(), FileStoreError> {
         self.remove(&self.owner_dir(owner).join(id.to_text()))
     }
 
     /// The ids in `owner`'s directory.
-    fn indexed_ids(&self, owner: &Owner) -> Result<Vec<SessionId>, FileStoreError> {
+    fn indexed_ids(&self, owner: &OwnerDigest) -> Result<Vec<SessionId>, FileStoreError> {
         let dir = self.owner_dir(owner);
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
@@ -89,7 +89,7 @@ impl Files {
     /// the old entry: an entry skipped because its record had just become a forward, or because
     /// it was just removed, may mean the directory now holds the new id's entry, so the directory
     /// is read again, and a session moving meanwhile is never missing from the listing.
-    pub(super) fn sessions_of(&self, owner: &Owner) -> Result<Vec<Indexed>, FileStoreError> {
+    pub(super) fn sessions_of(&self, owner: &OwnerDigest) -> Result<Vec<Indexed>, FileStoreError> {
         let dir = self.owner_dir(owner);
         let mut sessions = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -137,7 +137,7 @@ impl Files {
     /// revoke_all`).
     pub(super) fn revoke_owner(
         &self,
-        owner: &Owner,
+        owner: &OwnerDigest,
         keep: Option<&SessionId>,
     ) -> Result<usize, FileStoreError> {
         let dir = self.owner_dir(owner);
@@ -221,7 +221,7 @@ impl Files {
     pub(super) fn sweep_owners(&self, now: u64) -> Result<(), FileStoreError> {
         let owners_dir = self.root.join(OWNERS_DIR);
         for owner in list(&owners_dir)? {
-            let Some(owner) = Owner::from_text(&owner) else {
+            let Some(owner) = OwnerDigest::from_text(&owner) else {
                 continue;
             };
             for id in self.indexed_ids(&owner)? {
@@ -242,7 +242,7 @@ impl Files {
         }
         let revoked_dir = self.root.join(REVOKED_DIR);
         for name in list(&revoked_dir)? {
-            let Some(owner) = Owner::from_text(&name) else {
+            let Some(owner) = OwnerDigest::from_text(&name) else {
                 continue;
             };
             let path = revoked_dir.join(&name);
@@ -257,7 +257,7 @@ impl Files {
         Ok(())
     }
 
-    fn mark(&self, owner: &Owner) -> Result<Option<u64>, FileStoreError> {
+    fn mark(&self, owner: &OwnerDigest) -> Result<Option<u64>, FileStoreError> {
         let path = self.revoked_path(owner);
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
@@ -271,7 +271,7 @@ impl Files {
         Ok(Some(mark))
     }
 
-    fn revoke(&self, owner: &Owner, at: u64, keep_for: Duration) -> Result<u64, FileStoreError> {
+    fn revoke(&self, owner: &OwnerDigest, at: u64, keep_for: Duration) -> Result<u64, FileStoreError> {
         let _lock = self.lock(&[&owner_lock(owner)])?;
         let path = self.revoked_path(owner);
         let stored = fs::read(&path).ok().and_then(|bytes| parse_revocation(&bytes));
@@ -295,7 +295,7 @@ struct Discarded {
 }
 
 /// The stripe lock of an owner's revocation: the lock of the id with the owner's bytes.
-fn owner_lock(owner: &Owner) -> SessionId {
+fn owner_lock(owner: &OwnerDigest) -> SessionId {
     SessionId::from_bytes(*owner.as_bytes())
 }
 
@@ -328,12 +328,12 @@ fn parse_revocation(bytes: &[u8]) -> Option<(u64, u64)> {
 impl Revocations for FileBackend {
     type Error = FileStoreError;
 
-    async fn mark(&self, owner: &Owner) -> Result<Option<u64>, FileStoreError> {
+    async fn mark(&self, owner: &OwnerDigest) -> Result<Option<u64>, FileStoreError> {
         let owner = *owner;
         self.blocking(move |files| files.mark(&owner)).await
     }
 
-    async fn revoke(&self, owner: &Owner, at: u64, keep_for: Duration) -> Result<u64, FileStoreError> {
+    async fn revoke(&self, owner: &OwnerDigest, at: u64, keep_for: Duration) -> Result<u64, FileStoreError> {
         let owner = *owner;
         self.blocking(move |files| files.revoke(&owner, at, keep_for))
             .await

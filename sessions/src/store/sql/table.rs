@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 use sqlx::{AssertSqlSafe, Database, Pool};
 
 use crate::codec::id::SessionId;
-use crate::owner::Owner;
+use crate::owner::OwnerDigest;
 use crate::store::server::{Indexed, Saved, SessionWrite, Stored, Summary};
 use crate::store::sql::rows::{OwnerColumns, Rows};
 use crate::store::sql::statements::{Dialect, Statements, revocations_table};
@@ -121,7 +121,7 @@ where
     }
 
     /// The ids and summaries of `owner`'s sessions: the rows with its `owner` column.
-    pub(crate) async fn sessions_of(&self, owner: &Owner) -> Result<Vec<Indexed>, SqlStoreError> {
+    pub(crate) async fn sessions_of(&self, owner: &OwnerDigest) -> Result<Vec<Indexed>, SqlStoreError> {
         let rows = self
             .on_a_live_connection(|| async {
                 let mut connection = self.pool.acquire().await?;
@@ -146,7 +146,7 @@ where
     /// A delete that completes leaves no session of the owner that began before it.
     pub(crate) async fn revoke_owner(
         &self,
-        owner: &Owner,
+        owner: &OwnerDigest,
         keep: Option<&SessionId>,
     ) -> Result<usize, SqlStoreError> {
         let (owner, keep) = (owner.to_text(), keep.map(SessionId::to_text).unwrap_or_default());
@@ -173,7 +173,7 @@ where
 
     /// `owner`'s revocation mark, if one is kept. Read back, so input: a negative one (no mark this
     /// crate writes) revokes nothing.
-    pub(crate) async fn mark(&self, owner: &Owner) -> Result<Option<u64>, SqlStoreError> {
+    pub(crate) async fn mark(&self, owner: &OwnerDigest) -> Result<Option<u64>, SqlStoreError> {
         let mark = self
             .on_a_live_connection(|| async {
                 let mut connection = self.pool.acquire().await?;
@@ -193,7 +193,7 @@ where
     /// Raises `owner`'s revocation mark as of `at` (microseconds), kept for `keep_for`; the new mark.
     pub(crate) async fn revoke_cookies(
         &self,
-        owner: &Owner,
+        owner: &OwnerDigest,
         at: u64,
         keep_for: Duration,
     ) -> Result<u64, SqlStoreError> {
@@ -390,7 +390,7 @@ macro_rules! backend_on_table {
 
             async fn sessions_of(
                 &self,
-                owner: &$crate::owner::Owner,
+                owner: &$crate::owner::OwnerDigest,
                 _listed: &[u32],
             ) -> Result<Option<Vec<$crate::store::Indexed>>, Self::Error> {
                 self.table.sessions_of(owner).await.map(Some)
@@ -398,7 +398,7 @@ macro_rules! backend_on_table {
 
             async fn revoke_owner(
                 &self,
-                owner: &$crate::owner::Owner,
+                owner: &$crate::owner::OwnerDigest,
                 keep: Option<&$crate::store::SessionId>,
             ) -> Result<Option<usize>, Self::Error> {
                 self.table.revoke_owner(owner, keep).await.map(Some)
@@ -409,13 +409,13 @@ macro_rules! backend_on_table {
         impl $crate::store::Revocations for $backend {
             type Error = $crate::store::SqlStoreError;
 
-            async fn mark(&self, owner: &$crate::owner::Owner) -> Result<Option<u64>, Self::Error> {
+            async fn mark(&self, owner: &$crate::owner::OwnerDigest) -> Result<Option<u64>, Self::Error> {
                 self.table.mark(owner).await
             }
 
             async fn revoke(
                 &self,
-                owner: &$crate::owner::Owner,
+                owner: &$crate::owner::OwnerDigest,
                 at: u64,
                 keep_for: std::time::Duration,
             ) -> Result<u64, Self::Error> {
