@@ -9,7 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{HOST, LOCATION, USER_AGENT};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use sessions::Store;
-use sessions::actix::{Session, SessionLayer};
+use sessions::actix::{SessionLayer, TypedSession};
 
 use crate::{Account, Answer, Attempts, Cart, CodeForm, EndForm, ItemForm, Origin, SignInForm};
 
@@ -96,7 +96,7 @@ impl actix_web::Responder for Answer {
     }
 }
 
-async fn home(request: HttpRequest, mut account: Session<Account>, cart: Session<Cart>) -> Answer {
+async fn home(request: HttpRequest, mut account: TypedSession<Account>, cart: TypedSession<Cart>) -> Answer {
     let headers = request.headers();
     let origin = Origin::from_headers(
         headers.get(HOST).map(|host| host.as_bytes()),
@@ -107,50 +107,50 @@ async fn home(request: HttpRequest, mut account: Session<Account>, cart: Session
 
 async fn sign_in(
     attempts: web::Data<Attempts>,
-    mut account: Session<Account>,
+    mut account: TypedSession<Account>,
     form: web::Form<SignInForm>,
 ) -> Answer {
     crate::sign_in(&attempts, &mut account, form.into_inner())
 }
 
-async fn code_page(mut account: Session<Account>) -> Answer {
+async fn code_page(mut account: TypedSession<Account>) -> Answer {
     crate::code_page(&mut account)
 }
 
 async fn check_code(
     request: HttpRequest,
     attempts: web::Data<Attempts>,
-    mut account: Session<Account>,
+    mut account: TypedSession<Account>,
     form: web::Form<CodeForm>,
 ) -> Answer {
     let user_agent = request.headers().get(USER_AGENT).map(|agent| agent.as_bytes());
     crate::check_code(&attempts, &mut account, form.into_inner(), user_agent)
 }
 
-async fn sessions_page<A: Store>(accounts: web::Data<A>, mut account: Session<Account>) -> Answer {
+async fn sessions_page<A: Store>(accounts: web::Data<A>, mut account: TypedSession<Account>) -> Answer {
     crate::sessions_page(&**accounts, &mut account).await
 }
 
 async fn end_session<A: Store>(
     accounts: web::Data<A>,
-    mut account: Session<Account>,
+    mut account: TypedSession<Account>,
     form: web::Form<EndForm>,
 ) -> Answer {
     crate::end_session(&**accounts, &mut account, form.into_inner()).await
 }
 
-async fn end_other_sessions<A: Store>(accounts: web::Data<A>, mut account: Session<Account>) -> Answer {
+async fn end_other_sessions<A: Store>(accounts: web::Data<A>, mut account: TypedSession<Account>) -> Answer {
     crate::end_other_sessions(&**accounts, &mut account).await
 }
 
-async fn sign_out(mut account: Session<Account>) -> Answer {
+async fn sign_out(mut account: TypedSession<Account>) -> Answer {
     crate::sign_out(&mut account)
 }
 
-async fn add_to_cart(mut cart: Session<Cart>, form: web::Form<ItemForm>) -> Answer {
+async fn add_to_cart(mut cart: TypedSession<Cart>, form: web::Form<ItemForm>) -> Answer {
     crate::add_to_cart(&mut cart, form.into_inner())
 }
 
-async fn clear_cart(mut cart: Session<Cart>) -> Answer {
+async fn clear_cart(mut cart: TypedSession<Cart>) -> Answer {
     crate::clear_cart(&mut cart)
 }

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use sessions::Store;
-use sessions::axum::{Session, SessionLayer};
+use sessions::axum::{SessionLayer, TypedSession};
 use sessions::store::{FileStore, FileStoreError, Sweeper};
 
 use crate::{Account, Answer, Attempts, Cart, CodeForm, EndForm, ItemForm, Origin, SignInForm};
@@ -65,7 +65,7 @@ impl IntoResponse for Answer {
     }
 }
 
-async fn home(headers: HeaderMap, mut account: Session<Account>, cart: Session<Cart>) -> Answer {
+async fn home(headers: HeaderMap, mut account: TypedSession<Account>, cart: TypedSession<Cart>) -> Answer {
     let origin = Origin::from_headers(
         headers.get(HOST).map(|host| host.as_bytes()),
         headers.get("x-forwarded-proto").map(|proto| proto.as_bytes()),
@@ -75,20 +75,20 @@ async fn home(headers: HeaderMap, mut account: Session<Account>, cart: Session<C
 
 async fn sign_in<A: Store>(
     State(shared): State<Arc<Shared<A>>>,
-    mut account: Session<Account>,
+    mut account: TypedSession<Account>,
     Form(form): Form<SignInForm>,
 ) -> Answer {
     crate::sign_in(&shared.attempts, &mut account, form)
 }
 
-async fn code_page(mut account: Session<Account>) -> Answer {
+async fn code_page(mut account: TypedSession<Account>) -> Answer {
     crate::code_page(&mut account)
 }
 
 async fn check_code<A: Store>(
     State(shared): State<Arc<Shared<A>>>,
     headers: HeaderMap,
-    mut account: Session<Account>,
+    mut account: TypedSession<Account>,
     Form(form): Form<CodeForm>,
 ) -> Answer {
     let user_agent = headers.get(USER_AGENT).map(|agent| agent.as_bytes());
@@ -97,14 +97,14 @@ async fn check_code<A: Store>(
 
 async fn sessions_page<A: Store>(
     State(shared): State<Arc<Shared<A>>>,
-    mut account: Session<Account>,
+    mut account: TypedSession<Account>,
 ) -> Answer {
     crate::sessions_page(&shared.accounts, &mut account).await
 }
 
 async fn end_session<A: Store>(
     State(shared): State<Arc<Shared<A>>>,
-    mut account: Session<Account>,
+    mut account: TypedSession<Account>,
     Form(form): Form<EndForm>,
 ) -> Answer {
     crate::end_session(&shared.accounts, &mut account, form).await
@@ -112,19 +112,19 @@ async fn end_session<A: Store>(
 
 async fn end_other_sessions<A: Store>(
     State(shared): State<Arc<Shared<A>>>,
-    mut account: Session<Account>,
+    mut account: TypedSession<Account>,
 ) -> Answer {
     crate::end_other_sessions(&shared.accounts, &mut account).await
 }
 
-async fn sign_out(mut account: Session<Account>) -> Answer {
+async fn sign_out(mut account: TypedSession<Account>) -> Answer {
     crate::sign_out(&mut account)
 }
 
-async fn add_to_cart(mut cart: Session<Cart>, Form(form): Form<ItemForm>) -> Answer {
+async fn add_to_cart(mut cart: TypedSession<Cart>, Form(form): Form<ItemForm>) -> Answer {
     crate::add_to_cart(&mut cart, form)
 }
 
-async fn clear_cart(mut cart: Session<Cart>) -> Answer {
+async fn clear_cart(mut cart: TypedSession<Cart>) -> Answer {
     crate::clear_cart(&mut cart)
 }

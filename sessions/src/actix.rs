@@ -1,17 +1,17 @@
 //! actix-web: the same [`SessionLayer`] as middleware (`App::wrap`), and the extractor
-//! `Session<S>` in handlers.
+//! `TypedSession<S>` in handlers.
 //!
 //! ```
 //! use actix_web::{App, HttpResponse, web};
-//! use sessions::actix::{Session, SessionLayer};
-//! use sessions::{CookieStore, Key};
+//! use sessions::actix::{SessionLayer, TypedSession};
+//! use sessions::{CookieStore, Key, Session};
 //!
-//! #[derive(sessions::Session, Default)]
+//! #[derive(Session, Default)]
 //! struct Cart {
 //!     items: Vec<u32>,
 //! }
 //!
-//! async fn add(mut cart: Session<Cart>) -> HttpResponse {
+//! async fn add(mut cart: TypedSession<Cart>) -> HttpResponse {
 //!     cart.items.push(42); // saved after the handler, because it changed
 //!     HttpResponse::Ok().body(format!("{} items", cart.items.len()))
 //! }
@@ -27,7 +27,7 @@
 //! (each its own extractor); they are saved after the handler only when changed or due for a new
 //! cookie, never into a 5xx unless [`SessionLayer::save_on_server_error`] says so; a store outage
 //! is a 503 with `Retry-After` ([`SessionLayer::on_save_error`] shapes it otherwise), never a
-//! fresh session. `Session<S>` derefs to [`Loaded<S>`](crate::Loaded): `destroy()`, `cycle_id()`
+//! fresh session. `TypedSession<S>` derefs to [`Loaded<S>`](crate::Loaded): `destroy()`, `cycle_id()`
 //! and the flash accessors work on it directly.
 //!
 //! actix-web speaks `http` 0.2; the stores speak `http` 1. Only `Cookie` lines (in) and
@@ -43,12 +43,9 @@ use actix_web::http::StatusCode as ActixStatus;
 use actix_web::http::header::{self as actix_header, HeaderName, HeaderValue};
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
 
-use crate::layer::{Registry, RequestSessions, SessionGuard, ask_to_retry, report_fault};
-pub use crate::layer::{SessionError, SessionLayer};
+use crate::layer::{Registry, RequestSessions, ask_to_retry, report_fault};
+pub use crate::layer::{SessionError, SessionLayer, TypedSession};
 use crate::owner::OwnersError;
-
-/// A typed session, extracted in a handler; saved after it when it changed.
-pub type Session<S> = SessionGuard<S>;
 
 type LocalBoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T>>>;
 
@@ -120,8 +117,8 @@ where
     }
 }
 
-/// A handler's `Session<S>`: loaded from the request's cookies the first time the request asks.
-impl<S: crate::Session> FromRequest for SessionGuard<S> {
+/// A handler's `TypedSession<S>`: loaded from the request's cookies the first time the request asks.
+impl<S: crate::Session> FromRequest for TypedSession<S> {
     type Error = SessionError;
     type Future = LocalBoxFuture<Result<Self, SessionError>>;
 
@@ -139,7 +136,7 @@ impl<S: crate::Session> FromRequest for SessionGuard<S> {
 /// logged; the response is [`SessionError::status`] (503 with `Retry-After` for a store outage, 500
 /// for a misconfigured app) with [`SessionError::body_text`] (the fix, in debug builds).
 ///
-/// For a response of the app's own, extract `Result<Session<S>, SessionError>` and match on it.
+/// For a response of the app's own, extract `Result<TypedSession<S>, SessionError>` and match on it.
 impl ResponseError for SessionError {
     fn status_code(&self) -> ActixStatus {
         from_http_status(self.status())

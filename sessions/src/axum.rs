@@ -1,16 +1,16 @@
-//! The axum extractor: `Session<AppSession>` in any handler behind a [`SessionLayer`].
+//! The axum extractor: `TypedSession<AppSession>` in any handler behind a [`SessionLayer`].
 //!
 //! ```
 //! use axum::{Router, routing::post};
-//! use sessions::axum::{Session, SessionLayer};
-//! use sessions::{CookieStore, Key};
+//! use sessions::axum::{SessionLayer, TypedSession};
+//! use sessions::{CookieStore, Key, Session};
 //!
-//! #[derive(sessions::Session, Default)]
+//! #[derive(Session, Default)]
 //! struct Cart {
 //!     items: Vec<u32>,
 //! }
 //!
-//! async fn add(mut cart: Session<Cart>) -> String {
+//! async fn add(mut cart: TypedSession<Cart>) -> String {
 //!     cart.items.push(42); // saved after the handler, because it changed
 //!     format!("{} items", cart.items.len())
 //! }
@@ -21,7 +21,7 @@
 //!     .layer(SessionLayer::new().with::<Cart>(store));
 //! ```
 //!
-//! Several session types in one handler are several extractors; `Session<S>` derefs to
+//! Several session types in one handler are several extractors; `TypedSession<S>` derefs to
 //! [`Loaded<S>`](crate::Loaded), so `destroy()`, `cycle_id()`, `set_persistent()` and the flash
 //! accessors work on it directly.
 
@@ -29,15 +29,12 @@ use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 
-use crate::layer::{RequestSessions, SessionGuard};
-pub use crate::layer::{SessionError, SessionLayer};
+use crate::layer::RequestSessions;
+pub use crate::layer::{SessionError, SessionLayer, TypedSession};
 use crate::layer::{ask_to_retry, report_fault};
 use crate::owner::OwnersError;
 
-/// A typed session, extracted in a handler; saved after it when it changed.
-pub type Session<S> = SessionGuard<S>;
-
-impl<S: crate::Session, State: Sync> FromRequestParts<State> for SessionGuard<S> {
+impl<S: crate::Session, State: Sync> FromRequestParts<State> for TypedSession<S> {
     type Rejection = SessionError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &State) -> Result<Self, SessionError> {
@@ -54,7 +51,7 @@ impl<S: crate::Session, State: Sync> FromRequestParts<State> for SessionGuard<S>
 /// logged; the response is [`SessionError::status`] (503 with `Retry-After` for a store outage, 500
 /// for a misconfigured app) with [`SessionError::body_text`] (the fix, in debug builds).
 ///
-/// For a response of the app's own, extract `Result<Session<S>, SessionError>` and match on it.
+/// For a response of the app's own, extract `Result<TypedSession<S>, SessionError>` and match on it.
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
         fault_response("could not load a session", &self, self.status(), self.body_text())

@@ -330,7 +330,7 @@ struct Shared {
 /// One session type's place in a request.
 pub(crate) struct Slot {
     type_id: TypeId,
-    /// `None` while a [`SessionGuard`] has the session; then the session it handed back, to be saved.
+    /// `None` while a [`TypedSession`] has the session; then the session it handed back, to be saved.
     session: Option<Box<dyn Any + Send>>,
 }
 
@@ -411,7 +411,7 @@ impl RequestSessions {
     /// Loads session `S` from the headers of this request; a second load after the first guard was
     /// dropped sees its changes. When the returned guard is dropped, the session goes back to the
     /// layer, which saves it into the response.
-    pub async fn load<S: Session>(&self, request: &HeaderMap) -> Result<SessionGuard<S>, SessionError> {
+    pub async fn load<S: Session>(&self, request: &HeaderMap) -> Result<TypedSession<S>, SessionError> {
         let name = S::CONFIG.type_name();
         let store = self
             .inner
@@ -430,7 +430,7 @@ impl RequestSessions {
                 }
             },
         };
-        Ok(SessionGuard {
+        Ok(TypedSession {
             session: Some(session),
             sessions: self.clone(),
         })
@@ -535,34 +535,36 @@ impl RequestSessions {
 }
 
 /// A loaded session lent to a handler: derefs to [`Loaded<S>`] (and so to `S`), and goes back to the
-/// layer for saving when dropped.
-pub struct SessionGuard<S: Session> {
+/// layer for saving when dropped. The extractor of [`crate::axum`] and [`crate::actix`], named apart
+/// from the [`Session`] trait and derive so that `use sessions::Session;` and
+/// `use sessions::axum::TypedSession;` go together.
+pub struct TypedSession<S: Session> {
     /// Boxed, so that the session moves between the layer and the handler as a pointer, and a
     /// handler's future stays small.
     session: Option<Box<Loaded<S>>>,
     sessions: RequestSessions,
 }
 
-impl<S: Session + fmt::Debug> fmt::Debug for SessionGuard<S> {
+impl<S: Session + fmt::Debug> fmt::Debug for TypedSession<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("SessionGuard").field(&self.session).finish()
+        f.debug_tuple("TypedSession").field(&self.session).finish()
     }
 }
 
-impl<S: Session> Deref for SessionGuard<S> {
+impl<S: Session> Deref for TypedSession<S> {
     type Target = Loaded<S>;
     fn deref(&self) -> &Loaded<S> {
         self.session.as_ref().expect("present until dropped")
     }
 }
 
-impl<S: Session> DerefMut for SessionGuard<S> {
+impl<S: Session> DerefMut for TypedSession<S> {
     fn deref_mut(&mut self) -> &mut Loaded<S> {
         self.session.as_mut().expect("present until dropped")
     }
 }
 
-impl<S: Session> Drop for SessionGuard<S> {
+impl<S: Session> Drop for TypedSession<S> {
     fn drop(&mut self) {
         if let Some(session) = self.session.take() {
             let mut slots = self.sessions.slots();

@@ -152,9 +152,9 @@
 //! - `fs` (Unix): `FileStore`, sessions in files, crash-safe and merged across processes.
 //! - `tower`: `layer::SessionLayer`, loading sessions per request and saving them into the response,
 //!   for any tower-based framework.
-//! - `axum` (implies `tower`): the extractor `axum::Session<S>`.
+//! - `axum` (implies `tower`): the extractor `axum::TypedSession<S>`.
 //! - `actix` (implies `tower`): the same layer as actix-web middleware, and the extractor
-//!   `actix::Session<S>`.
+//!   `actix::TypedSession<S>`.
 //! - `redis`: `RedisStore`, sessions in Redis shared by every instance of an app, merged per field on
 //!   the server.
 //! - `sqlite`: `SqliteStore`, sessions in an SQLite database through `sqlx`, concurrent saves

@@ -9,13 +9,13 @@ use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
 use actix_web::{App, HttpResponse, test, web};
-use sessions::actix::{Session, SessionError, SessionLayer};
+use sessions::actix::{SessionError, SessionLayer, TypedSession};
 use sessions::owner::{Owner, OwnersError};
 use sessions::store::ServerStore;
-use sessions::{CookieStore, Key, Keys, Store};
+use sessions::{CookieStore, Key, Keys, Session, Store};
 use sessions_tests::Watched;
 
-#[derive(sessions::Session, Default)]
+#[derive(Session, Default)]
 #[session(cookie = "account")]
 struct Account {
     user: Option<u64>,
@@ -23,13 +23,13 @@ struct Account {
     notice: Option<String>,
 }
 
-#[derive(sessions::Session, Default)]
+#[derive(Session, Default)]
 #[session(cookie = "cart")]
 struct Cart {
     items: Vec<u32>,
 }
 
-async fn sign_in(mut account: Session<Account>, mut cart: Session<Cart>) -> HttpResponse {
+async fn sign_in(mut account: TypedSession<Account>, mut cart: TypedSession<Cart>) -> HttpResponse {
     account.user = Some(7);
     account.cycle_id(); // a new id at sign-in
     account.notice = Some("welcome".into());
@@ -37,7 +37,7 @@ async fn sign_in(mut account: Session<Account>, mut cart: Session<Cart>) -> Http
     HttpResponse::Ok().body("ok")
 }
 
-async fn fail_after_change(mut account: Session<Account>) -> HttpResponse {
+async fn fail_after_change(mut account: TypedSession<Account>) -> HttpResponse {
     account.user = Some(7);
     HttpResponse::InternalServerError().finish()
 }
@@ -46,21 +46,21 @@ async fn no_session() -> HttpResponse {
     HttpResponse::Ok().body("no session here")
 }
 
-async fn twice(_first: Session<Account>, _second: Session<Account>) -> HttpResponse {
+async fn twice(_first: TypedSession<Account>, _second: TypedSession<Account>) -> HttpResponse {
     HttpResponse::Ok().body("unreachable")
 }
 
-async fn whoami(mut account: Session<Account>) -> HttpResponse {
+async fn whoami(mut account: TypedSession<Account>) -> HttpResponse {
     let notice = account.notice.take();
     HttpResponse::Ok().body(format!("{:?} {notice:?}", account.user))
 }
 
-async fn sign_out(mut account: Session<Account>) -> HttpResponse {
+async fn sign_out(mut account: TypedSession<Account>) -> HttpResponse {
     account.destroy();
     HttpResponse::Ok().finish()
 }
 
-async fn own_answer(account: Result<Session<Account>, SessionError>) -> HttpResponse {
+async fn own_answer(account: Result<TypedSession<Account>, SessionError>) -> HttpResponse {
     match account {
         Ok(_) => HttpResponse::Ok().finish(),
         Err(error) => HttpResponse::build(StatusCode::from_u16(error.status().as_u16()).unwrap())

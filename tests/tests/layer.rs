@@ -9,36 +9,36 @@ use axum::extract::State;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use http::header::{COOKIE, SET_COOKIE};
-use sessions::axum::{Session, SessionLayer};
+use sessions::axum::{SessionLayer, TypedSession};
 use sessions::owner::{Owner, OwnersError};
 use sessions::store::ServerStore;
-use sessions::{CookieStore, Key, Keys, Store};
+use sessions::{CookieStore, Key, Keys, Session, Store};
 use sessions_tests::Watched;
 use tower::ServiceExt;
 
-#[derive(sessions::Session, Default)]
+#[derive(Session, Default)]
 #[session(cookie = "account")]
 struct Account {
     user: Option<u64>,
 }
 
-#[derive(sessions::Session, Default)]
+#[derive(Session, Default)]
 #[session(cookie = "cart")]
 struct Cart {
     items: Vec<u32>,
 }
 
-async fn sign_in(mut account: Session<Account>, mut cart: Session<Cart>) -> &'static str {
+async fn sign_in(mut account: TypedSession<Account>, mut cart: TypedSession<Cart>) -> &'static str {
     account.user = Some(7);
     cart.items.push(1);
     "ok"
 }
 
-async fn sign_in_cart_first(cart: Session<Cart>, account: Session<Account>) -> &'static str {
+async fn sign_in_cart_first(cart: TypedSession<Cart>, account: TypedSession<Account>) -> &'static str {
     sign_in(account, cart).await
 }
 
-async fn fail_after_change(mut account: Session<Account>) -> StatusCode {
+async fn fail_after_change(mut account: TypedSession<Account>) -> StatusCode {
     account.user = Some(7);
     StatusCode::INTERNAL_SERVER_ERROR
 }
@@ -47,11 +47,11 @@ async fn no_session() -> &'static str {
     "no session here"
 }
 
-async fn twice(_first: Session<Account>, _second: Session<Account>) -> &'static str {
+async fn twice(_first: TypedSession<Account>, _second: TypedSession<Account>) -> &'static str {
     "unreachable"
 }
 
-async fn whoami(account: Session<Account>) -> String {
+async fn whoami(account: TypedSession<Account>) -> String {
     format!("{:?}", account.user)
 }
 

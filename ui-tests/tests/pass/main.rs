@@ -9,6 +9,7 @@ mod durations;
 mod every_option;
 mod field_types;
 mod flash_fields;
+mod framework_imports;
 mod hygiene;
 mod owners;
 mod plain_http_development;
