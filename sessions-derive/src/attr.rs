@@ -104,7 +104,8 @@ impl SessionAttrs {
                     "`#[listed]` goes on a field to show in the list of an owner's sessions, not on the struct",
                 );
             } else if path.is_ident("session")
-                && let Err(error) = attr.parse_nested_meta(|meta| read.option(cx, &meta))
+                && let Err(error) =
+                    attr.parse_nested_meta(|meta| read_on(cx, &meta, |cx| read.option(cx, &meta)))
             {
                 cx.syn_error(error);
             }
@@ -191,7 +192,8 @@ impl FieldAttrs {
                     Err(error) => cx.syn_error(error),
                 }
             } else if path.is_ident("session")
-                && let Err(error) = attr.parse_nested_meta(|meta| read.option(cx, &meta))
+                && let Err(error) =
+                    attr.parse_nested_meta(|meta| read_on(cx, &meta, |cx| read.option(cx, &meta)))
             {
                 cx.syn_error(error);
             } else if path.is_ident("serde") {
@@ -374,12 +376,30 @@ fn set<T>(cx: &mut Ctxt, slot: &mut Option<Spanned<T>>, key: &OptionKey, value: 
     }
 }
 
+/// A string value. Anything else is refused with the quoted form to write instead: `same_site =
+/// lax` gets "write `same_site = \"lax\"`".
 fn string(meta: &ParseNestedMeta<'_>) -> syn::Result<Spanned<String>> {
-    let lit: LitStr = meta.value()?.parse()?;
-    Ok(Spanned {
-        value: lit.value(),
-        span: lit.span(),
-    })
+    let value = meta.value()?;
+    if value.peek(LitStr) {
+        let lit: LitStr = value.parse()?;
+        return Ok(Spanned {
+            value: lit.value(),
+            span: lit.span(),
+        });
+    }
+    let key = meta.path.to_token_stream().to_string();
+    let found: proc_macro2::TokenTree = value.parse()?;
+    let written = match &found {
+        proc_macro2::TokenTree::Ident(_) | proc_macro2::TokenTree::Literal(_) => found.to_string(),
+        _ => "...".to_owned(),
+    };
+    Err(syn::Error::new(
+        found.span(),
+        format!(
+            "`{key}` takes a string in quotes: write `{key} = \"{}\"`",
+            written.trim_matches('\'')
+        ),
+    ))
 }
 
 /// A cookie name: an RFC 6265 token, that is visible ASCII but separators.
@@ -514,6 +534,23 @@ fn duration_value(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<Opti
             None
         }
     })
+}
+
+/// Reads one option of a `#[session(...)]` list with `read`. An option whose value cannot be read
+/// (`cookie = 5`) is reported, and the rest of it skipped up to the comma: the options after it
+/// are still read, and their mistakes reported in the same build.
+fn read_on(
+    cx: &mut Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    read: impl FnOnce(&mut Ctxt) -> syn::Result<()>,
+) -> syn::Result<()> {
+    if let Err(error) = read(cx) {
+        cx.syn_error(error);
+        while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+            meta.input.parse::<proc_macro2::TokenTree>()?;
+        }
+    }
+    Ok(())
 }
 
 /// Consumes whatever follows an unknown option, so the options after it are still read.
