@@ -188,6 +188,18 @@ fn holds_messages(ty: &Type) -> bool {
     is_one_of(ty, &["Option", "Vec"])
 }
 
+/// The `T` of a type spelled `Name<T>` (`Option<u64>` → `u64`), if it is.
+pub(crate) fn single_argument(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
+        return None;
+    };
+    match args.args.first() {
+        Some(GenericArgument::Type(inner)) if args.args.len() == 1 => Some(inner),
+        _ => None,
+    }
+}
+
 /// Whether `ty` is spelled `Name<T>` for one of `names`, with or without its module path.
 fn is_one_of(ty: &Type, names: &[&str]) -> bool {
     let Type::Path(path) = ty else { return false };

@@ -2,7 +2,7 @@
 //! lives in the runtime crate, reached through `::sessions::__private`.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, quote_spanned};
+use quote::{ToTokens as _, format_ident, quote, quote_spanned};
 use syn::DeriveInput;
 use syn::spanned::Spanned as _;
 
@@ -62,17 +62,32 @@ fn generate(input: &Input<'_>) -> TokenStream {
         let value = value_trait(field);
         quote!(#index => #value::shape_tag(),)
     });
+    // `Send + Sync`, asked of each field on its own type: a field that is neither is reported on
+    // that field, not as the whole struct failing the `Session` trait's bounds.
+    let thread_safe = input.fields.iter().map(|field| {
+        let ty = field.ty;
+        // The bound's own tokens take the span of the type's last token, so the error underlines
+        // the whole type.
+        let end = (ty.to_token_stream().into_iter().last()).map_or_else(|| ty.span(), |token| token.span());
+        let bound = quote_spanned!(end=> : ::core::marker::Send + ::core::marker::Sync);
+        quote!(#ty #bound)
+    });
     let owner = input
         .fields
         .iter()
         .find(|field| field.attrs.owner.is_some())
         .map(|field| {
             let name = field.ident;
-            let ty = field.ty;
-            let key = quote_spanned!(ty.span()=> <#ty as ::sessions::__private::OwnerField>::owner_key);
+            // The `T` of `Option<T>` (the check made sure of the `Option`), named with its own
+            // tokens: a `T` that names no owner is reported on it, as not implementing `OwnerKey`.
+            let key_type = crate::ast::single_argument(field.ty).unwrap_or(field.ty);
+            let as_dyn = quote_spanned!(key_type.span()=> <#key_type as ::sessions::__private::OwnerKey>::__as_dyn);
             quote! {
                 fn owner(&self) -> ::core::option::Option<&dyn ::sessions::__private::OwnerKey> {
-                    #key(&self.#name)
+                    match &self.#name {
+                        ::core::option::Option::Some(__sessions_key) => ::core::option::Option::Some(#as_dyn(__sessions_key)),
+                        ::core::option::Option::None => ::core::option::Option::None,
+                    }
                 }
             }
         });
@@ -88,7 +103,7 @@ fn generate(input: &Input<'_>) -> TokenStream {
             const _: () = ::sessions::__private::assert_distinct_tags(__SESSIONS_FIELDS);
 
             #[automatically_derived]
-            impl ::sessions::__private::Session for #ident {
+            impl ::sessions::__private::Session for #ident where #(#thread_safe),* {
                 const CONFIG: ::sessions::__private::Config = #config;
                 const FIELDS: &'static [::sessions::__private::Field] = __SESSIONS_FIELDS;
 

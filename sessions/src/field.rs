@@ -1,7 +1,12 @@
 //! [`Field`]: what the runtime knows about one field of a session type, and the tags it is stored
-//! under.
+//! under; [`FieldValue`]: what a field's type must be.
 
 use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::FieldError;
 
 /// What the runtime knows about one field of a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +104,50 @@ impl Field {
     }
     pub(crate) const fn type_tag(&self) -> u16 {
         self.type_tag
+    }
+}
+
+/// What the type of a session field must be: owned, `Serialize` and `Deserialize` (every such type
+/// is a `FieldValue`), and `Send + Sync`, which `#[derive(Session)]` requires of each field on its own.
+/// A field's value is copied into the cookie or the store and back, so a field holds plain data:
+/// not an `Rc`, a `Cell` or a reference.
+///
+/// ```compile_fail
+/// #[derive(sessions::Session, Default)]
+/// struct AppSession {
+///     // error: `Instant` cannot be stored in a session field
+///     started: Option<std::time::Instant>,
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be stored in a session field",
+    label = "a session field's type must be owned, `Serialize` and `Deserialize`",
+    note = "a field's value is copied into the cookie or the store and back: derive `serde::Serialize` and `serde::Deserialize` for your own types, and hold plain data, not `Rc`, `Cell` or references"
+)]
+pub trait FieldValue: Sized {
+    /// Appends the encoding of the value.
+    #[doc(hidden)]
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), FieldError>;
+    /// Decodes a value.
+    #[doc(hidden)]
+    fn decode(bytes: &[u8]) -> Result<Self, FieldError>;
+    /// The tag of the type's serde shape, or `None` if it cannot be traced.
+    #[doc(hidden)]
+    fn shape_tag() -> Option<u32>;
+}
+
+// `do_not_recommend`: a failing bound is reported as "cannot be stored in a session field" on the
+// field's type, not as the serde trait deep inside it.
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + DeserializeOwned + 'static> FieldValue for T {
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), FieldError> {
+        crate::codec::fields::encode(self, out)
+    }
+    fn decode(bytes: &[u8]) -> Result<Self, FieldError> {
+        crate::codec::fields::decode(bytes)
+    }
+    fn shape_tag() -> Option<u32> {
+        crate::codec::shape::tag::<T>()
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{OnceLock, PoisonError, RwLock};
 
 pub use crate::codec::snapshot::{ResetField, ResetReason};
-pub use crate::field::Field;
+pub use crate::field::{Field, FieldValue};
 pub use crate::loaded::{Loaded, Origin};
 
 use crate::config::Config;

@@ -16,6 +16,7 @@ use std::env;
 fn main() {
     quiet_dependency_builds();
 
+    no_error_names_the_hidden_module();
     if snapshots_match_this_compiler() {
         trybuild::TestCases::new().compile_fail("tests/ui/*/*.rs");
     } else {
@@ -24,6 +25,31 @@ fn main() {
              regenerate with `TRYBUILD=overwrite cargo test -p ui-tests`"
         );
     }
+}
+
+/// What the derive generates goes through `sessions::__private`, which a user never wrote and
+/// cannot look up: no error may send them there (a help line naming a trait of it, a "required by a
+/// bound in" note), only to the public trait or option to change.
+fn no_error_names_the_hidden_module() {
+    let mut naming = Vec::new();
+    for group in std::fs::read_dir("tests/ui").expect("the cases' directory") {
+        for case in std::fs::read_dir(group.expect("a group").path()).expect("a group's cases") {
+            let path = case.expect("a case").path();
+            let is_snapshot = path.extension().is_some_and(|ext| ext == "stderr");
+            if is_snapshot
+                && std::fs::read_to_string(&path)
+                    .expect("a snapshot")
+                    .contains("__private")
+            {
+                naming.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(
+        naming.is_empty(),
+        "errors that name `sessions::__private`: {naming:?}"
+    );
+    println!("no error names `sessions::__private` ... ok");
 }
 
 /// The cargo runs trybuild starts inherit this process's environment: quiet mode keeps

@@ -24,6 +24,16 @@
 pub trait OwnerKey {
     /// Appends the bytes that name this owner: equal owners write equal bytes.
     fn write_key(&self, out: &mut Vec<u8>);
+
+    /// This key as a trait object, for the code `#[derive(Session)]` generates: named through
+    /// this public trait, a type that names no owner is reported as not implementing `OwnerKey`.
+    #[doc(hidden)]
+    fn __as_dyn(&self) -> &dyn OwnerKey
+    where
+        Self: Sized,
+    {
+        self
+    }
 }
 
 macro_rules! integer_owner_keys {
