@@ -178,7 +178,7 @@ mod codec;
 pub mod config;
 mod error;
 mod field;
-mod http;
+mod headers;
 mod key;
 mod loaded;
 pub mod owner;
@@ -214,6 +214,9 @@ pub use session::{Loaded, Session};
 pub use sessions_derive::Session;
 pub use store::{CookieStore, Store};
 
+/// The `http` crate this one speaks (`HeaderMap`, `StatusCode`): use it from here to match its version.
+pub use http;
+
 #[cfg(all(feature = "fs", not(unix)))]
 compile_error!(
     "the `fs` feature needs Unix: its files and directories are private to their owner (modes 0600 and 0700)"
@@ -221,5 +224,5 @@ compile_error!(
 
 /// The README's examples, compiled and run as doctests (they use axum and Redis).
 #[cfg(all(doctest, feature = "axum", feature = "redis"))]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

@@ -6,7 +6,7 @@ use crate::codec::seal::Binding;
 use crate::codec::shape::SHAPE_BIT;
 use crate::config::Config;
 use crate::field::Field;
-use crate::http;
+use crate::headers;
 
 /// A session type's cookie attributes, formatted once by the `cookie` crate, the bytes its cookies
 /// are bound to, and per field the encoding of its default value and its type tag.
@@ -42,7 +42,7 @@ impl Prepared {
     ) -> Self {
         Prepared {
             binding: Binding::new(config.cookie().name(), config.type_name()),
-            attributes: http::attributes(config.cookie()),
+            attributes: headers::attributes(config.cookie()),
             defaults,
             type_tags: fields
                 .iter()

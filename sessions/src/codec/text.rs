@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::error::Rejection;
-use crate::http::MAX_COOKIE_LEN;
+use crate::headers::MAX_COOKIE_LEN;
 
 /// Decodes a cookie value; one longer than a browser sends is refused before it is decoded.
 ///

@@ -8,7 +8,7 @@ use crate::clock::{Clock, micros_of};
 use crate::codec::reserved::SignedIn;
 use crate::codec::{cookie, seal, snapshot};
 use crate::error::{LoadError, Rejection, SaveError};
-use crate::http::{self, ValueOut};
+use crate::headers::{self, ValueOut};
 use crate::key::Keys;
 use crate::loaded::{Loaded, SaveAction};
 use crate::owner::{Owner, OwnerDigest, OwnersError};
@@ -148,7 +148,7 @@ impl CookieStore {
     pub fn seal<S: Session>(&self, session: &mut Loaded<S>) -> Result<CookieUpdate, SaveError> {
         let sealed = self.seal_into(session, |value_len, max_age| {
             let name = S::CONFIG.cookie().name();
-            http::check_size(name, value_len, &S::prepared().attributes, max_age)?;
+            headers::check_size(name, value_len, &S::prepared().attributes, max_age)?;
             Ok(String::with_capacity(value_len))
         })?;
         Ok(match sealed {
@@ -264,7 +264,7 @@ pub enum CookieUpdate {
 
 impl Store for CookieStore {
     async fn load<S: Session>(&self, request: &HeaderMap) -> Result<Loaded<S>, LoadError> {
-        let mut session: Loaded<S> = self.open(http::cookie_values(request, S::CONFIG.cookie().name()));
+        let mut session: Loaded<S> = self.open(headers::cookie_values(request, S::CONFIG.cookie().name()));
         let Some(revocations) = &self.revocations else {
             return Ok(session);
         };
@@ -352,12 +352,12 @@ impl Store for CookieStore {
         let options = S::CONFIG.cookie();
         // The sealed value is written straight into its `Set-Cookie` line.
         let sealed = self.seal_into(session, |value_len, max_age| {
-            http::SetCookieLine::start(options.name(), &S::prepared().attributes, max_age, value_len)
+            headers::SetCookieLine::start(options.name(), &S::prepared().attributes, max_age, value_len)
         })?;
         match sealed {
             Sealed::Unchanged => {}
-            Sealed::Set { out: line, .. } => http::append(response, line.finish()?),
-            Sealed::Remove => http::append(response, http::removal(options)?),
+            Sealed::Set { out: line, .. } => headers::append(response, line.finish()?),
+            Sealed::Remove => headers::append(response, headers::removal(options)?),
         }
         Ok(())
     }

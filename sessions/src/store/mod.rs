@@ -150,13 +150,13 @@ impl Context {
         unix_seconds(&*self.clock)
     }
 
-    /// The values of a session cookie to try (see [`crate::http::Candidates`]); those left untried
+    /// The values of a session cookie to try (see [`crate::headers::Candidates`]); those left untried
     /// are counted.
     pub(crate) fn candidates<'v>(
         &self,
         values: impl IntoIterator<Item = &'v str>,
-    ) -> crate::http::Candidates<'v> {
-        let candidates = crate::http::Candidates::new(values);
+    ) -> crate::headers::Candidates<'v> {
+        let candidates = crate::headers::Candidates::new(values);
         self.rejections
             .record_many(Rejection::TooManyValues, candidates.untried);
         candidates

@@ -12,7 +12,7 @@ use crate::codec::payload;
 use crate::codec::seal::Binding;
 use crate::codec::snapshot;
 use crate::error::{LoadError, Rejection, SaveError};
-use crate::http;
+use crate::headers;
 use crate::key::Keys;
 use crate::loaded::{Loaded, Origin, Pending, SaveAction};
 use crate::owner::{Handle, Listed, Listing, Owner, OwnerDigest, OwnersError};
@@ -675,7 +675,7 @@ impl<B: Backend> ServerStore<B> {
     ) -> Result<HeaderValue, SaveError> {
         let mut value = String::with_capacity(64);
         id::sign(id, &self.context.keys, &S::prepared().binding, &mut value);
-        http::set_cookie(
+        headers::set_cookie(
             S::CONFIG.cookie().name(),
             &S::prepared().attributes,
             session.cookie_max_age(now),
@@ -758,7 +758,7 @@ impl<B: Backend> ServerStore<B> {
             session.stored_under(Some(id), now, None, false);
         }
         if let Some(line) = line {
-            http::append(response, line);
+            headers::append(response, line);
         }
         Ok(())
     }
@@ -907,7 +907,7 @@ impl<B: Backend> ServerStore<B> {
             cookie = S::CONFIG.cookie().name(),
             "session was removed while this request ran; not restoring it"
         );
-        http::append(response, http::removal(S::CONFIG.cookie())?);
+        headers::append(response, headers::removal(S::CONFIG.cookie())?);
         *session = Loaded::new(Origin::New, now);
         Ok(())
     }
@@ -919,7 +919,7 @@ impl<B: Backend> Store for ServerStore<B> {
         let mut refused = None;
         let candidates = self
             .context
-            .candidates(http::cookie_values(request, S::CONFIG.cookie().name()));
+            .candidates(headers::cookie_values(request, S::CONFIG.cookie().name()));
         // Every value's signature is checked (cheap, and only this store's ids pass); the ids that
         // pass are read from the backend, the first few of them.
         let mut reads = 0;
@@ -972,7 +972,7 @@ impl<B: Backend> Store for ServerStore<B> {
         match plan.action {
             SaveAction::Nothing => Ok(()),
             SaveAction::ClearCookie => {
-                http::append(response, http::removal(S::CONFIG.cookie())?);
+                headers::append(response, headers::removal(S::CONFIG.cookie())?);
                 Ok(())
             }
             SaveAction::Store(pending) => {
