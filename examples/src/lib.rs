@@ -308,7 +308,7 @@ pub fn code_page(account: &mut Loaded<Account>) -> Answer {
     let body = format!(
         r#"<p>This demo sends no email: your code is <code id="code">{}</code>.</p>
 <form method="post" action="/code"><label>Code <input name="code" required></label>
-<button>Sign in</button></form>"#,
+<button>Sign in</button></form><p><a href="/">Back</a></p>"#,
         pending.code
     );
     Answer::page(page("Enter your code", &messages, &body))
@@ -428,10 +428,10 @@ pub async fn sessions_page(accounts: &impl Store, account: &mut Loaded<Account>)
         Err(OwnersError::Unsupported { .. }) => {
             let body = format!(
                 r#"<p>This demo keeps each session in its browser's cookie, so the server cannot list
-them: this browser's is {}, signed in {}.</p>{}"#,
+them: this browser's is {}, signed in {}. If you signed in elsewhere too, you can sign out there
+from here.</p>{EVERYWHERE_ELSE}<p><a href="/">Back</a></p>"#,
                 escape(account.device.as_deref().unwrap_or("this device")),
                 httpdate::fmt_http_date(account.created_at()),
-                EVERYWHERE_ELSE
             );
             return Answer::page(page("Where you are signed in", &messages, &body));
         }
@@ -449,11 +449,20 @@ them: this browser's is {}, signed in {}.</p>{}"#,
                     session.handle
                 )
             };
+            // A browser closed without "remember me" takes its cookie along, unseen by the server:
+            // its session is listed until it idles out.
+            let ends = if session.persistent {
+                format!("ends by {}", httpdate::fmt_http_date(session.expires_at))
+            } else {
+                format!(
+                    "ends when its browser closes, or if unused, by {}",
+                    httpdate::fmt_http_date(session.expires_at)
+                )
+            };
             format!(
-                r#"<li class="session"><b>{device}</b><br>signed in {}<br>last seen {}<br>ends by {}<br>{action}</li>"#,
+                r#"<li class="session"><b>{device}</b><br>signed in {}<br>last seen {}<br>{ends}<br>{action}</li>"#,
                 httpdate::fmt_http_date(session.created_at),
                 httpdate::fmt_http_date(session.last_seen),
-                httpdate::fmt_http_date(session.expires_at),
             )
         })
         .collect();
@@ -462,8 +471,10 @@ them: this browser's is {}, signed in {}.</p>{}"#,
     } else {
         String::new()
     };
+    // With this device alone, there is nowhere else to sign out of.
+    let everywhere_else = if listed.total() > 1 { EVERYWHERE_ELSE } else { "" };
     let body = format!(
-        r#"<p>You are signed in on {} {}{shown}:</p><ul>{rows}</ul>{EVERYWHERE_ELSE}<p><a href="/">Back</a></p>"#,
+        r#"<p>You are signed in on {} {}{shown}:</p><ul>{rows}</ul>{everywhere_else}<p><a href="/">Back</a></p>"#,
         listed.total(),
         if listed.total() == 1 { "device" } else { "devices" }
     );

@@ -128,6 +128,10 @@ impl Visitor {
         };
         let (status, code_page) = self.post("/sign-in", form).await;
         assert_eq!(status, 200);
+        assert!(
+            code_page.contains(r#"<a href="/">Back</a>"#),
+            "a way back: {code_page}"
+        );
         let code = code_of(&code_page);
         let (status, home) = self.post("/code", &[("code", &code)]).await;
         assert_eq!(status, 200);
@@ -580,16 +584,17 @@ fn handle_of(page: &str, device: &str) -> String {
 }
 
 /// On a store that lists sessions: a user signed in on three devices sees them all on
-/// `/sessions` (their own marked, each named from its `User-Agent`), ends one, whose next page is
-/// signed out, then all but their own; another user is not touched, and a handle sent as a
-/// cookie is refused.
+/// `/sessions` (their own marked, each named from its `User-Agent`, those signed in without
+/// "remember me" as ending with their browser), ends one, whose next page is signed out, then all
+/// but their own, after which "Sign out everywhere else" is not offered; another user is not
+/// touched, and a handle sent as a cookie is refused.
 async fn a_user_lists_and_ends_their_sessions(base: &str, (ada, bob_name): (&str, &str)) {
     let laptop = Visitor::on(base, FIREFOX_ON_LINUX);
     let phone = Visitor::on(base, SAFARI_ON_IPHONE);
     let desktop = Visitor::on(base, CHROME_ON_WINDOWS);
     let bob = Visitor::on(base, FIREFOX_ON_LINUX);
-    for visitor in [&laptop, &phone, &desktop] {
-        assert!(signed_in_as(&visitor.sign_in(ada, false).await, ada));
+    for (visitor, remember) in [(&laptop, true), (&phone, false), (&desktop, false)] {
+        assert!(signed_in_as(&visitor.sign_in(ada, remember).await, ada));
     }
     bob.sign_in(bob_name, false).await;
 
@@ -598,7 +603,18 @@ async fn a_user_lists_and_ends_their_sessions(base: &str, (ada, bob_name): (&str
     assert!(page.contains("You are signed in on 3 devices"), "{page}");
     assert!(page.contains("<b>Firefox on Linux</b>"), "{page}");
     assert!(page.contains("<b>This device</b>"), "{page}");
-    assert_eq!(page.matches("ends by ").count(), 3, "each session's end: {page}");
+    assert_eq!(
+        page.matches("<br>ends by ").count(),
+        1,
+        "the remembered one's end: {page}"
+    );
+    assert_eq!(
+        page.matches("<br>ends when its browser closes, or if unused, by ")
+            .count(),
+        2,
+        "the others': {page}"
+    );
+    assert!(page.contains("Sign out everywhere else"), "{page}");
     assert!(page.contains("<b>Safari on iPhone</b>") && page.contains("<b>Chrome on Windows</b>"));
     let phone_handle = handle_of(&page, "Safari on iPhone");
 
@@ -621,6 +637,8 @@ async fn a_user_lists_and_ends_their_sessions(base: &str, (ada, bob_name): (&str
     let (_, page) = laptop.post("/sessions/end-others", &[]).await;
     assert!(page.contains("You are signed out everywhere else."), "{page}");
     assert!(page.contains("You are signed in on 1 device:"), "{page}");
+    assert!(!page.contains("Sign out everywhere else"), "nowhere else: {page}");
+    assert!(page.contains(r#"<a href="/">Back</a>"#), "{page}");
     assert!(!signed_in_as(&desktop.get("/").await.1, ada));
     assert!(signed_in_as(&laptop.get("/").await.1, ada));
     assert!(signed_in_as(&bob.get("/").await.1, bob_name));
@@ -720,6 +738,7 @@ async fn on_the_cookie_store_a_user_signs_out_everywhere_else(framework: Framewo
     assert_eq!(status, 200);
     assert!(page.contains("cannot list"), "{page}");
     assert!(page.contains("Firefox on Linux"), "{page}");
+    assert!(page.contains(r#"<a href="/">Back</a>"#), "a way back: {page}");
     let (_, page) = laptop.post("/sessions/end-others", &[]).await;
     assert!(page.contains("You are signed out everywhere else."), "{page}");
     assert!(!signed_in_as(&phone.get("/").await.1, "Ada"));

@@ -159,6 +159,10 @@ pub struct Listed<S> {
     pub last_seen: SystemTime,
     /// When it ends unless a request comes first.
     pub expires_at: SystemTime,
+    /// Whether its cookie outlives the browser (`Loaded::set_persistent`, "remember me"). A
+    /// session-only cookie goes when its browser closes, which no server sees: its session stays
+    /// listed until it idles out (`expires_at`), so a page should say "until the browser closes".
+    pub persistent: bool,
     /// The session's `#[listed]` fields, as last stored; every other field holds its default.
     pub fields: S,
 }

@@ -889,6 +889,7 @@ impl<B: Backend> ServerStore<B> {
                     created_at: session.created_at(),
                     last_seen: session.last_seen(),
                     expires_at: session.expires_at(),
+                    persistent: session.is_persistent(),
                     fields: session.into_inner(),
                 };
                 Some((id, listed))
