@@ -292,6 +292,10 @@ async fn where_you_are_signed_in_in_two_real_browsers() {
     let page = text(&first).await;
     assert!(page.contains("That device is signed out."), "{page}");
     assert!(page.contains("You are signed in on 1 device"), "{page}");
+    assert!(
+        !page.contains("Sign out everywhere else"),
+        "nowhere else to sign out of: {page}"
+    );
 
     second.refresh().await.unwrap();
     let page = text(&second).await;
@@ -300,6 +304,8 @@ async fn where_you_are_signed_in_in_two_real_browsers() {
         "the other browser is signed out: {page}"
     );
     assert!(sign_in(&second, "Ada", false).await.contains("Signed in as Ada"));
+    first.refresh().await.unwrap();
+    assert!(text(&first).await.contains("You are signed in on 2 devices"));
     click(&first, "Sign out everywhere else").await;
     assert!(text(&first).await.contains("You are signed out everywhere else."));
     second.refresh().await.unwrap();
