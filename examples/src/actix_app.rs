@@ -5,8 +5,10 @@ use std::net::{SocketAddr, TcpListener};
 
 use actix_web::body::BoxBody;
 use actix_web::dev::Server;
+use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HOST, LOCATION, USER_AGENT};
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, LOCATION, USER_AGENT};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use sessions::Store;
 use sessions::actix::{SessionLayer, TypedSession};
@@ -31,6 +33,7 @@ pub fn serve<A: Store + Clone>(
             .app_data(attempts.clone())
             .app_data(accounts.clone())
             .wrap(layer.clone())
+            .wrap(ErrorHandlers::new().handler(StatusCode::SERVICE_UNAVAILABLE, store_fault_page))
             .configure(routes::<A>)
             .default_service(web::to(async || crate::not_found()))
     })
@@ -38,6 +41,25 @@ pub fn serve<A: Store + Clone>(
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Outside the session layer: its plain-text 503 (a session the store could not load or save)
+/// becomes the demo's page, its headers (`Retry-After`, other sessions' cookies) kept.
+fn store_fault_page<B>(response: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let html =
+        (response.headers().get(CONTENT_TYPE)).is_some_and(|kind| kind.as_bytes().starts_with(b"text/html"));
+    if html {
+        return Ok(ErrorHandlerResponse::Response(response.map_into_left_body()));
+    }
+    let get = response.request().method() == actix_web::http::Method::GET;
+    let page = crate::store_unavailable(get, response.request().path());
+    let response = response.map_body(|head, _| {
+        head.headers_mut().remove(CONTENT_LENGTH);
+        head.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        BoxBody::new(page)
+    });
+    Ok(ErrorHandlerResponse::Response(response.map_into_right_body()))
 }
 
 /// The demo on actix-web on a free loopback port, on a thread and runtime of its own with one

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Form, State};
-use axum::http::header::{HOST, USER_AGENT};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -36,6 +36,26 @@ pub fn app<A: Store + Clone>(accounts: A, carts: impl Store) -> Router {
         .method_not_allowed_fallback(async || crate::method_not_allowed())
         .with_state(shared)
         .layer(SessionLayer::new().with::<Account>(accounts).with::<Cart>(carts))
+        .layer(axum::middleware::from_fn(store_fault_page))
+}
+
+/// Outside the session layer: its plain-text 503 (a session the store could not load or save)
+/// becomes the demo's page, its headers (`Retry-After`, other sessions' cookies) kept.
+async fn store_fault_page(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let get = request.method() == axum::http::Method::GET;
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let html =
+        (response.headers().get(CONTENT_TYPE)).is_some_and(|kind| kind.as_bytes().starts_with(b"text/html"));
+    if response.status() != StatusCode::SERVICE_UNAVAILABLE || html {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    Response::from_parts(parts, crate::store_unavailable(get, &path).into())
 }
 
 /// What the routes share: the count of wrong codes, and the accounts' store (for the list of a

@@ -538,6 +538,24 @@ fn unavailable(error: &OwnersError) -> Answer {
     }
 }
 
+/// The page for a request the session store failed (the layer's 503, with `Retry-After`: the
+/// store down or overloaded), in place of its plain-text body: what happened, that it is not the
+/// visitor's doing, and a way to try again. A GET (`get`) is tried again at its `path`; a form sent
+/// with POST was not saved, and is sent again from the start.
+pub fn store_unavailable(get: bool, path: &str) -> String {
+    let again = if get {
+        format!(r#"<a href="{}">Try again</a> in a moment."#, escape(path))
+    } else {
+        r#"What you sent was not saved: <a href="/">go back to the start</a> and send it again in a moment."#
+            .to_owned()
+    };
+    let body = format!(
+        "<p>The session store is not answering just now, so this page cannot be shown. Nothing is wrong \
+         with your browser, and nobody was signed out.</p><p>{again}</p>"
+    );
+    page("Try again in a moment", &Messages::none(), &body)
+}
+
 /// The form that adds to the cart.
 #[derive(Deserialize, Debug)]
 pub struct ItemForm {

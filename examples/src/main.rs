@@ -236,15 +236,8 @@ fn redacted(url: &str) -> String {
 }
 
 /// An error and its causes, as one line.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut line = error.to_string();
-    let mut cause = error.source();
-    while let Some(error) = cause {
-        line.push_str(": ");
-        line.push_str(&error.to_string());
-        cause = error.source();
-    }
-    line
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    sessions::ErrorChain(error).to_string()
 }
 
 #[tokio::main]

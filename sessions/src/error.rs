@@ -241,12 +241,48 @@ impl SaveError {
 pub struct FieldError(#[from] Box<dyn std::error::Error + Send + Sync>);
 
 /// The body of a response for a server fault with `status`: in debug builds, what went wrong and
-/// how to fix it; in release builds only the status's reason, since details are for the logs, not
-/// clients.
-pub(crate) fn fault_body(error: &dyn fmt::Display, status: http::StatusCode) -> String {
+/// how to fix it, with its causes; in release builds only the status's reason, since details are
+/// for the logs, not clients.
+pub(crate) fn fault_body(error: &(dyn std::error::Error + 'static), status: http::StatusCode) -> String {
     if cfg!(debug_assertions) {
-        error.to_string()
+        ErrorChain(error).to_string()
     } else {
         status.canonical_reason().unwrap_or_default().to_owned()
+    }
+}
+
+/// An error with its causes, on one line, for a log or a message: `could not connect to Redis at
+/// 127.0.0.1:6379: Connection refused (os error 111)`. A cause whose words the line already holds
+/// (many errors repeat their source's message in their own) is not written again.
+///
+/// ```
+/// use sessions::ErrorChain;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("could not read the session file `/var/lib/app/s1`")]
+/// struct ReadFailed(#[source] std::io::Error);
+///
+/// let error = ReadFailed(std::io::Error::other("permission denied"));
+/// assert_eq!(
+///     ErrorChain(&error).to_string(),
+///     "could not read the session file `/var/lib/app/s1`: permission denied"
+/// );
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut line = self.0.to_string();
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            let words = error.to_string();
+            if !line.contains(&words) {
+                line.push_str(": ");
+                line.push_str(&words);
+            }
+            cause = error.source();
+        }
+        f.write_str(&line)
     }
 }

@@ -391,7 +391,8 @@ pub(crate) fn ask_to_retry(status: StatusCode, headers: &mut HeaderMap) {
 /// Logs a fault of the server (a store down, an app misconfigured) at error level. In a debug build
 /// with no `tracing` subscriber installed, it is printed to stderr too, so it cannot go unseen.
 pub(crate) fn report_fault(what: &str, error: &(dyn std::error::Error + 'static)) {
-    tracing::error!(error, "{what}");
+    let error = crate::error::ErrorChain(error);
+    tracing::error!(error = %error, "{what}");
     if cfg!(debug_assertions) && !tracing::dispatcher::has_been_set() {
         eprintln!("sessions: {what}: {error}");
     }

@@ -207,7 +207,7 @@ pub mod __private;
 #[path = "fuzz.rs"]
 pub mod __fuzz;
 
-pub use error::{FieldError, KeyError, LoadError, Rejection, SaveError};
+pub use error::{ErrorChain, FieldError, KeyError, LoadError, Rejection, SaveError};
 pub use key::{Key, Keys};
 pub use session::{Loaded, Session};
 /// Derives [`Session`](trait@Session) for a struct; see the [crate docs](crate).

@@ -773,3 +773,34 @@ on_each_framework!(
     opened_over_plain_http_under_another_host_name_the_demo_says_why_nothing_works,
     on_the_sqlite_store_the_demo_signs_in_and_out,
 );
+
+/// With the session store down, the demo answers with its own page, not the layer's plain text:
+/// it says nobody was signed out, and how to try again (the same page for a GET; from the start
+/// for a form, which was not saved); once the store is back, the visitor is still signed in.
+async fn a_store_outage_is_a_page_with_a_way_to_try_again(framework: Framework) {
+    use std::sync::atomic::Ordering;
+
+    let backend = Arc::new(sessions_tests::Watched::default());
+    let store = sessions::store::ServerStore::with_backend(Arc::clone(&backend), Key::generate());
+    let base = serve(framework, store.clone(), store).await;
+    let visitor = Visitor::new(&base);
+    assert!(signed_in_as(&visitor.sign_in("Ada", false).await, "Ada"));
+
+    backend.down.store(true, Ordering::SeqCst);
+    let (status, page) = visitor.get("/sessions").await;
+    assert_eq!(status, 503, "{page}");
+    assert!(
+        page.contains("<title>") && page.contains("nobody was signed out"),
+        "{page}"
+    );
+    assert!(page.contains(r#"<a href="/sessions">Try again</a>"#), "{page}");
+    let (status, page) = visitor.post("/cart", &[("item", "tea")]).await;
+    assert_eq!(status, 503, "{page}");
+    assert!(page.contains("What you sent was not saved"), "{page}");
+    assert!(page.contains(r#"<a href="/">go back to the start</a>"#), "{page}");
+
+    backend.down.store(false, Ordering::SeqCst);
+    assert!(signed_in_as(&visitor.get("/").await.1, "Ada"));
+}
+
+on_each_framework!(a_store_outage_is_a_page_with_a_way_to_try_again);

@@ -8,14 +8,15 @@
 
 use std::time::{Duration, SystemTime};
 
+use sqlx::Connection as _;
 use sqlx::Postgres;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
 use crate::key::Keys;
 use crate::store::server::ServerStore;
 use crate::store::sql::statements::Dialect;
 use crate::store::sql::table::{Table, backend_on_table};
-use crate::store::sql::{DEFAULT_TABLE, SqlStoreError, SqlSweeper, checked_table, database_error};
+use crate::store::sql::{SqlStoreError, SqlSweeper, checked_table};
 
 /// A [`ServerStore`] keeping sessions in PostgreSQL.
 ///
@@ -42,12 +43,34 @@ impl PostgresStore {
     /// To get the same from your own pool, build it with
     /// [`test_before_acquire(false)`](PgPoolOptions::test_before_acquire).
     pub async fn connect(url: &str, keys: impl Into<Keys>) -> Result<Self, SqlStoreError> {
-        let pool = PgPoolOptions::new()
-            .acquire_timeout(Duration::from_secs(5))
-            .test_before_acquire(false)
-            .connect(url)
+        let failed = |database: String| {
+            move |source| SqlStoreError::Connect {
+                doing: "connect to",
+                database,
+                fix: "is the server running there, does it take this user, and is the URL right?",
+                source,
+            }
+        };
+        let options: PgConnectOptions = url.parse().map_err(failed("PostgreSQL (the URL)".into()))?;
+        let database = format!(
+            "PostgreSQL at {}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or_default()
+        );
+        // One connection first, outside the pool: a pool retries a refused connection until its
+        // acquire timeout and then says only that it timed out; this says why, at once.
+        let probe = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
             .await
-            .map_err(database_error("connect to the database of", DEFAULT_TABLE))?;
+            .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+            .map_err(failed(database.clone()))?;
+        let _ = probe.close().await;
+        let pool = PgPoolOptions::new()
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await
+            .map_err(failed(database))?;
         let backend = PostgresBackend::new(pool);
         backend.migrate().await?;
         Ok(Self::with_backend(backend, keys))
@@ -77,6 +100,9 @@ pub struct PostgresBackend {
 
 /// A save that moves a session locks the old row (`FOR UPDATE`), so two such saves of one session
 /// take turns; other sessions' saves go on.
+/// How long connecting (and, later, getting a connection from the pool) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 const POSTGRES: Dialect = Dialect {
     begin_move: "BEGIN",
     // Under READ COMMITTED, a delete that waited for a moving save's lock finds the old row gone

@@ -195,6 +195,25 @@ impl Default for RedisOptions {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RedisStoreError {
+    /// Redis could not be reached when the store connected.
+    #[error("could not connect to Redis at {at} (is redis-server running there, and is the URL right?)")]
+    Connect {
+        /// Where: the host and port, or the socket's path (never the password).
+        at: String,
+        /// Why.
+        #[source]
+        source: redis::RedisError,
+    },
+    /// Redis did not answer when the store connected, within the configured timeout.
+    #[error(
+        "Redis at {at} did not answer within {timeout:?} (is it running, and reachable from here? `RedisOptions::timeout` sets the wait)"
+    )]
+    ConnectTimeout {
+        /// Where: the host and port, or the socket's path (never the password).
+        at: String,
+        /// How long the store waited.
+        timeout: Duration,
+    },
     /// No answer within the configured timeout.
     #[error("redis did not answer within {0:?}")]
     Timeout(Duration),
@@ -235,14 +254,22 @@ impl RedisBackend {
     /// Connects to the Redis at `url`.
     pub async fn connect(url: &str, options: RedisOptions) -> Result<Self, RedisStoreError> {
         let client = Client::open(url)?;
+        let at = client.get_connection_info().addr().to_string();
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.timeout))
             .set_response_timeout(Some(options.timeout))
             .set_number_of_retries(1);
         let connect = ConnectionManager::new_with_config(client, config);
-        let connection = tokio::time::timeout(options.timeout, connect)
-            .await
-            .map_err(|_| RedisStoreError::Timeout(options.timeout))??;
+        let connection = match tokio::time::timeout(options.timeout, connect).await {
+            Ok(Ok(connection)) => connection,
+            Ok(Err(source)) => return Err(RedisStoreError::Connect { at, source }),
+            Err(_) => {
+                return Err(RedisStoreError::ConnectTimeout {
+                    at,
+                    timeout: options.timeout,
+                });
+            }
+        };
         Ok(Self {
             connection,
             prefix: options.prefix.into(),

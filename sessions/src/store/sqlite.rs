@@ -16,7 +16,7 @@ use crate::key::Keys;
 use crate::store::server::ServerStore;
 use crate::store::sql::statements::Dialect;
 use crate::store::sql::table::{Table, backend_on_table};
-use crate::store::sql::{DEFAULT_TABLE, SqlStoreError, SqlSweeper, checked_table, database_error};
+use crate::store::sql::{SqlStoreError, SqlSweeper, checked_table, database_error};
 
 /// A [`ServerStore`] keeping sessions in SQLite.
 ///
@@ -36,10 +36,16 @@ impl SqliteStore {
     /// Opens the database at `path` (created if missing), with the table `sessions` created if
     /// missing.
     pub async fn open(path: impl AsRef<Path>, keys: impl Into<Keys>) -> Result<Self, SqlStoreError> {
+        let path = path.as_ref();
         let options = SqliteConnectOptions::new().filename(path).create_if_missing(true);
         let pool = SqlitePool::connect_with(options)
             .await
-            .map_err(database_error("open the database for", DEFAULT_TABLE))?;
+            .map_err(|source| SqlStoreError::Connect {
+                doing: "open",
+                database: format!("the SQLite database `{}`", path.display()),
+                fix: "does its directory exist, and may this process write there?",
+                source,
+            })?;
         let backend = SqliteBackend::new(pool);
         backend.migrate().await?;
         Ok(Self::with_backend(backend, keys))

@@ -81,6 +81,19 @@ pub enum SqlStoreError {
         /// The name given.
         table: String,
     },
+    /// The store could not connect to its database, or open it.
+    #[error("could not {doing} {database} ({fix})")]
+    Connect {
+        /// What the store was doing.
+        doing: &'static str,
+        /// Which database: its path, or its host, port and name (never the password).
+        database: String,
+        /// What to check.
+        fix: &'static str,
+        /// The database's error.
+        #[source]
+        source: sqlx::Error,
+    },
     /// The database refused or failed.
     #[error("could not {doing} the session table `{table}`")]
     Database {
