@@ -3,6 +3,7 @@
 //! Write a plain struct, derive [`Session`], and every field is a typed session value: no string keys,
 //! no casts. The cookie's options are checked when the code compiles, and the session travels sealed
 //! (AES-256-GCM) in its cookie, or as a signed id when a [`ServerStore`](store::ServerStore) keeps it.
+//! The [`guide`] says what you get in full, and how deploys, keys, revocation and scaling out behave.
 //!
 //! ```
 //! use sessions::{CookieStore, Key, Session, Store};
@@ -221,6 +222,11 @@ pub use http;
 compile_error!(
     "the `fs` feature needs Unix: its files and directories are private to their owner (modes 0600 and 0700)"
 );
+
+/// The guide: what you get in full, deploys, keys, revocation, scaling out. Its text is
+/// `sessions/guide.md`; its examples are doctests.
+#[doc = include_str!("../guide.md")]
+pub mod guide {}
 
 /// The README's examples, compiled and run as doctests (they use axum and Redis).
 #[cfg(all(doctest, feature = "axum", feature = "redis"))]

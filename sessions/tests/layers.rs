@@ -1,5 +1,5 @@
 //! The crate's files import one another in one direction only: no file reaches, through the
-//! `crate::` paths it uses, a file that uses it back. README.md ("How it fits together") lists the
+//! `crate::` paths it uses, a file that uses it back. CONTRIBUTING.md ("How it fits together") lists the
 //! layers this keeps. Re-exports (`pub use`) and `mod` declarations are structure, not use, and
 //! `#[cfg(test)] mod tests` may reach anywhere.
 
