@@ -193,7 +193,9 @@ pub enum SaveError {
         source: FieldError,
     },
     /// The server-side store failed.
-    #[error("the session store failed to save the `{cookie}` session")]
+    #[error(
+        "the session store failed to save the `{cookie}` session; nothing of this request's changes to it was kept: bring the store back (the cause follows), and send the request again"
+    )]
     Store {
         /// The cookie's name.
         cookie: &'static str,
@@ -206,7 +208,9 @@ pub enum SaveError {
 /// A server-side store could not read a session. The request should fail rather than treat the user as
 /// signed out, which is what answering with a fresh session would do.
 #[derive(Debug, thiserror::Error)]
-#[error("the session store failed to load the `{cookie}` session")]
+#[error(
+    "the session store failed to load the `{cookie}` session; the request stops rather than sign the user out: bring the store back (the cause follows), and the same request succeeds"
+)]
 pub struct LoadError {
     /// The cookie's name.
     pub cookie: &'static str,

@@ -318,9 +318,16 @@ async fn a_backend_failure_is_an_error_not_a_fresh_session() {
     store.backend().down.store(true, Ordering::SeqCst);
     let error: LoadError = store.load::<AppSession>(&browser.request()).await.unwrap_err();
     assert_eq!(error.cookie, "sid");
+    let message = error.to_string();
+    assert!(
+        message.starts_with("the session store failed to load the `sid` session"),
+        "{message}"
+    );
+    assert!(message.contains("bring the store back"), "the fix: {message}");
     assert_eq!(
-        error.to_string(),
-        "the session store failed to load the `sid` session"
+        sessions::ErrorChain(&error).to_string(),
+        format!("{message}: connection refused"),
+        "the cause, once"
     );
     assert_eq!(
         std::error::Error::source(&error).unwrap().to_string(),
