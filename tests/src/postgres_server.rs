@@ -49,8 +49,10 @@ fn is_root() -> bool {
 impl PostgresServer {
     /// A fresh server for one test. The tests that call it are ignored unless the build script
     /// found the programs (cfg `postgres_server`).
+    ///
+    /// The port is free when picked, but another process may take it before the server binds it
+    /// (two test binaries at once): then the server exits, and is started again on another.
     pub fn start(name: &str) -> Self {
-        let port = crate::free_port();
         let dir = std::env::temp_dir().join(format!("sessions-pg-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -68,39 +70,33 @@ impl PostgresServer {
             .unwrap();
         assert!(status.success(), "initdb failed in {}", dir.display());
         let postgres = postgres_program("postgres").expect("postgres was found when the tests were built");
-        let child = as_server_user(Command::new(postgres).current_dir(&dir))
-            .arg("-D")
-            .arg(&data)
-            .args([
-                "-p",
-                &port.to_string(),
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "fsync=off",
-            ])
-            .arg("-k")
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Self { child, port, dir };
-        server.wait_until_accepting(&data);
-        server
-    }
-
-    fn wait_until_accepting(&self, data: &Path) {
-        for _ in 0..500 {
-            // The server writes its pid file's last line, "ready", once it accepts connections.
-            let ready = std::fs::read_to_string(data.join("postmaster.pid"))
-                .is_ok_and(|pid| pid.lines().last().is_some_and(|line| line.trim() == "ready"));
-            if ready && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+        for _ in 0..5 {
+            let port = crate::free_port();
+            let child = as_server_user(Command::new(&postgres).current_dir(&dir))
+                .arg("-D")
+                .arg(&data)
+                .args([
+                    "-p",
+                    &port.to_string(),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    "fsync=off",
+                ])
+                .arg("-k")
+                .arg(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut child = child;
+            if came_up(&mut child, port, &data) {
+                return Self { child, port, dir };
             }
-            std::thread::sleep(Duration::from_millis(10));
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        panic!("postgres did not start on port {}", self.port);
+        panic!("postgres found no free port in five tries");
     }
 
     /// The port it listens on.
@@ -120,4 +116,22 @@ impl Drop for PostgresServer {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Whether the server came up: its pid file says "ready" (so it is this server listening, not
+/// another process on the port), and the port takes connections; `false` if it exited first.
+fn came_up(child: &mut Child, port: u16, data: &Path) -> bool {
+    for _ in 0..500 {
+        if child.try_wait().is_ok_and(|status| status.is_some()) {
+            return false;
+        }
+        // The server writes its pid file's last line, "ready", once it accepts connections.
+        let ready = std::fs::read_to_string(data.join("postmaster.pid"))
+            .is_ok_and(|pid| pid.lines().last().is_some_and(|line| line.trim() == "ready"));
+        if ready && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("postgres did not start on port {}", port);
 }

@@ -15,18 +15,54 @@ pub struct RedisServer {
 impl RedisServer {
     /// A fresh server for one test. The tests that call it are ignored unless the build script found
     /// `redis-server` (cfg `redis_server`).
+    ///
+    /// The port is free when picked, but another process may take it before the server binds it
+    /// (two test binaries at once): then the server is started again on another.
     pub fn start(name: &str) -> Self {
-        let port = crate::free_port();
         let dir = std::env::temp_dir().join(format!("sessions-redis-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let mut server = Self {
             child: None,
-            port,
+            port: 0,
             dir,
         };
-        server.run();
-        server
+        for _ in 0..5 {
+            server.port = crate::free_port();
+            server.run();
+            if server.is_ours() {
+                return server;
+            }
+            server.stop();
+        }
+        panic!("redis-server found no free port in five tries");
+    }
+
+    /// Whether the server answering on the port is this one's child (another may have taken the
+    /// port first, and this one have exited): by the process id it reports.
+    fn is_ours(&self) -> bool {
+        use std::io::{Read as _, Write as _};
+        let Some(child) = &self.child else { return false };
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+        if stream.write_all(b"INFO server\r\n").is_err() {
+            return false;
+        }
+        let mut reply = Vec::new();
+        let mut buffer = [0; 4096];
+        while let Ok(read @ 1..) = stream.read(&mut buffer) {
+            reply.extend_from_slice(&buffer[..read]);
+            if reply.windows(11).any(|w| w == b"process_id:") && reply.ends_with(b"\r\n\r\n") {
+                break;
+            }
+        }
+        let reply = String::from_utf8_lossy(&reply);
+        reply
+            .lines()
+            .find_map(|line| line.strip_prefix("process_id:"))
+            .is_some_and(|pid| pid.trim() == child.id().to_string())
     }
 
     /// Starts the server.
