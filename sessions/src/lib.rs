@@ -228,7 +228,7 @@ compile_error!(
 #[doc = include_str!("../guide.md")]
 pub mod guide {}
 
-/// The README's examples, compiled and run as doctests (they use axum and Redis).
-#[cfg(all(doctest, feature = "axum", feature = "redis"))]
+/// The README's examples, compiled and run as doctests (they use axum and actix-web).
+#[cfg(all(doctest, feature = "axum", feature = "actix"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
