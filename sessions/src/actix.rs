@@ -43,7 +43,9 @@ use actix_web::http::StatusCode as ActixStatus;
 use actix_web::http::header::{self as actix_header, HeaderName, HeaderValue};
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
 
-use crate::layer::{Registry, RequestSessions, ask_to_retry, report_fault};
+use crate::layer::{
+    CacheHeaders, NO_STORE, Registry, RequestSessions, VARY_COOKIE, ask_to_retry, report_fault,
+};
 pub use crate::layer::{SessionError, SessionLayer, TypedSession};
 use crate::owner::OwnersError;
 
@@ -104,10 +106,25 @@ where
             let mut set_cookies = http::HeaderMap::new();
             match sessions.save_returned(returned, &mut set_cookies).await {
                 Ok(()) => {
+                    let headers = response.headers();
+                    let add = CacheHeaders::for_response(
+                        headers.get_all(actix_header::VARY).map(|value| value.as_bytes()),
+                        headers.contains_key(actix_header::CACHE_CONTROL),
+                        set_cookies.contains_key(http::header::SET_COOKIE),
+                    );
                     copy_headers(&set_cookies, response.headers_mut());
+                    let headers = response.headers_mut();
+                    if add.vary_cookie {
+                        headers.append(actix_header::VARY, HeaderValue::from_static(VARY_COOKIE));
+                    }
+                    if add.no_store {
+                        headers.insert(actix_header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
+                    }
                     Ok(response.map_into_left_body())
                 }
-                Err(failed) => {
+                Err(mut failed) => {
+                    let sets_cookie = failed.headers.contains_key(http::header::SET_COOKIE);
+                    CacheHeaders::add_to(&mut failed.headers, sets_cookie);
                     let mut replacement = HttpResponse::new(from_http_status(failed.status));
                     copy_headers(&failed.headers, replacement.headers_mut());
                     Ok(response.into_response(replacement).map_into_right_body())

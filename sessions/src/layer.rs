@@ -24,8 +24,17 @@
 //! let response = service.oneshot(Request::new(String::new())).await.unwrap();
 //! assert_eq!(response.status(), StatusCode::OK);
 //! assert!(response.headers().contains_key("set-cookie"));
+//! // A shared cache (a CDN, a proxy) keeps this response for nobody else:
+//! assert_eq!(response.headers()["cache-control"], "private, no-store");
+//! assert_eq!(response.headers()["vary"], "Cookie");
 //! # });
 //! ```
+//!
+//! **Caches.** A response to a request that read a session gets `Vary: Cookie` (unless its `Vary`
+//! names `Cookie` already); one that carries a session's `Set-Cookie` gets `Cache-Control: private,
+//! no-store`, so no shared cache hands one user's session to another. A `Cache-Control` the app set
+//! itself is kept as it is: a response that sets a session cookie and says `public` is the app's
+//! decision. A response that used no session is left alone.
 
 use std::any::{Any, TypeId};
 use std::fmt;
@@ -40,6 +49,10 @@ use ::http::header::{RETRY_AFTER, SET_COOKIE};
 use ::http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
+
+mod caches;
+
+pub(crate) use caches::{CacheHeaders, NO_STORE, VARY_COOKIE};
 
 use crate::error::{LoadError, SaveError};
 use crate::loaded::Loaded;
@@ -468,9 +481,19 @@ impl RequestSessions {
         let sessions = self.clone();
         Saving::Pending(Box::pin(async move {
             let (mut head, body) = response.into_parts();
+            // A save only adds `Set-Cookie` lines: more values than before is a session's cookie.
+            let values_before = head.headers.len();
             match sessions.save_returned(returned, &mut head.headers).await {
-                Ok(()) => Response::from_parts(head, body),
-                Err(failed) => Response::from_parts(failed, B::default()),
+                Ok(()) => {
+                    let sets_cookie = head.headers.len() > values_before;
+                    CacheHeaders::add_to(&mut head.headers, sets_cookie);
+                    Response::from_parts(head, body)
+                }
+                Err(mut failed) => {
+                    let sets_cookie = failed.headers.contains_key(SET_COOKIE);
+                    CacheHeaders::add_to(&mut failed.headers, sets_cookie);
+                    Response::from_parts(failed, B::default())
+                }
             }
         }))
     }

@@ -60,6 +60,15 @@ async fn sign_out(mut account: TypedSession<Account>) -> HttpResponse {
     HttpResponse::Ok().finish()
 }
 
+/// Changes the session, and says itself how the response may be cached.
+async fn own_cache_headers(mut cart: TypedSession<Cart>) -> HttpResponse {
+    cart.items.push(2);
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("Vary", "Accept-Encoding"))
+        .body("mine")
+}
+
 async fn own_answer(account: Result<TypedSession<Account>, SessionError>) -> HttpResponse {
     match account {
         Ok(_) => HttpResponse::Ok().finish(),
@@ -82,7 +91,8 @@ async fn app(
             .route("/twice", web::get().to(twice))
             .route("/whoami", web::get().to(whoami))
             .route("/sign-out", web::get().to(sign_out))
-            .route("/own-answer", web::get().to(own_answer)),
+            .route("/own-answer", web::get().to(own_answer))
+            .route("/own-cache", web::get().to(own_cache_headers)),
     )
     .await
 }
@@ -93,6 +103,8 @@ struct Answer {
     cookies: Vec<String>,
     retry_after: Option<String>,
     location: Option<String>,
+    vary: Vec<String>,
+    cache_control: Option<String>,
     body: String,
 }
 
@@ -117,6 +129,10 @@ async fn call(
             .map(|value: &actix_web::http::header::HeaderValue| value.to_str().unwrap().to_owned())
     };
     let (retry_after, location) = (header(RETRY_AFTER), header(LOCATION));
+    let cache_control = header(actix_web::http::header::CACHE_CONTROL);
+    let vary = (response.headers().get_all(actix_web::http::header::VARY))
+        .map(|value| value.to_str().unwrap().to_owned())
+        .collect();
     let cookies = response
         .headers()
         .get_all(SET_COOKIE)
@@ -129,6 +145,8 @@ async fn call(
         cookies,
         retry_after,
         location,
+        vary,
+        cache_control,
         body: String::from_utf8(body.to_vec()).unwrap(),
     }
 }
@@ -412,4 +430,48 @@ async fn listing_errors_are_answers_with_their_status() {
     let answer = call(&on_cookies, "/devices", &[]).await;
     assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(answer.body.contains("cannot list sessions"), "{}", answer.body);
+}
+
+/// Shared caches never keep one user's session for another: a response that read a session
+/// varies by `Cookie`; one that sets a session's cookie is `private, no-store`, unless the app said
+/// otherwise (its `Cache-Control` is kept, `Cookie` is added to its `Vary`); a response that used no
+/// session is left as it is.
+#[actix_web::test]
+async fn responses_that_use_a_session_tell_shared_caches() {
+    let (server, cookies) = stores();
+    let app = app(SessionLayer::new()
+        .with::<Account>(server.clone())
+        .with::<Cart>(cookies))
+    .await;
+    let answer = call(&app, "/sign-in", &[]).await;
+    assert_eq!(answer.vary, ["Cookie"]);
+    assert_eq!(answer.cache_control.as_deref(), Some("private, no-store"));
+    let signed_in = answer.cookies;
+    let flash_taken = call(&app, "/whoami", &signed_in).await;
+    let signed_in = if flash_taken.cookies.is_empty() {
+        signed_in
+    } else {
+        flash_taken.cookies
+    };
+    let answer = call(&app, "/whoami", &signed_in).await;
+    assert!(answer.cookies.is_empty(), "{:?}", answer.cookies);
+    assert_eq!(
+        (answer.vary, answer.cache_control),
+        (vec!["Cookie".to_owned()], None),
+        "read, not set"
+    );
+    let answer = call(&app, "/plain", &signed_in).await;
+    assert_eq!(
+        (answer.vary, answer.cache_control),
+        (vec![], None),
+        "no session used"
+    );
+    let answer = call(&app, "/own-cache", &signed_in).await;
+    assert!(!answer.cookies.is_empty());
+    assert_eq!(answer.vary, ["Accept-Encoding", "Cookie"]);
+    assert_eq!(
+        answer.cache_control.as_deref(),
+        Some("no-cache"),
+        "the app's own, kept"
+    );
 }

@@ -56,8 +56,21 @@ async fn whoami(account: TypedSession<Account>) -> String {
     format!("{:?}", account.user)
 }
 
+/// Changes the session, and says itself how the response may be cached.
+async fn own_cache_headers(mut cart: TypedSession<Cart>) -> impl axum::response::IntoResponse {
+    cart.items.push(2);
+    (
+        [
+            (http::header::CACHE_CONTROL, "no-cache"),
+            (http::header::VARY, "Accept-Encoding"),
+        ],
+        "mine",
+    )
+}
+
 fn app(layer: SessionLayer) -> Router {
     Router::new()
+        .route("/own-cache", get(own_cache_headers))
         .route("/sign-in", get(sign_in))
         .route("/sign-in-cart-first", get(sign_in_cart_first))
         .route("/fail", get(fail_after_change))
@@ -385,4 +398,51 @@ async fn listing_errors_are_answers_with_their_status() {
     let (status, _, body) = listing(on_cookies).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(body.contains("cannot list sessions"), "{body}");
+}
+
+/// `Vary` values and `Cache-Control` of a response.
+fn cache_headers<B>(response: &http::Response<B>) -> (Vec<String>, Option<String>) {
+    let vary = (response.headers().get_all(http::header::VARY).iter())
+        .map(|value| value.to_str().unwrap().to_owned())
+        .collect();
+    let cache_control =
+        (response.headers().get(http::header::CACHE_CONTROL)).map(|value| value.to_str().unwrap().to_owned());
+    (vary, cache_control)
+}
+
+/// Shared caches never keep one user's session for another: a response that read a session
+/// varies by `Cookie`; one that sets a session's cookie is `private, no-store`, unless the app said
+/// otherwise (its `Cache-Control` is kept, `Cookie` is added to its `Vary`); a response that used no
+/// session is left as it is.
+#[tokio::test]
+async fn responses_that_use_a_session_tell_shared_caches() {
+    let (server, cookies) = stores();
+    let app = app(SessionLayer::new()
+        .with::<Account>(server.clone())
+        .with::<Cart>(cookies));
+    let response = call(&app, "/sign-in", &[]).await;
+    let signed_in = set_cookies(&response);
+    assert_eq!(
+        cache_headers(&response),
+        (vec!["Cookie".to_owned()], Some("private, no-store".to_owned()))
+    );
+    let response = call(&app, "/whoami", &signed_in).await;
+    assert!(set_cookies(&response).is_empty());
+    assert_eq!(
+        cache_headers(&response),
+        (vec!["Cookie".to_owned()], None),
+        "read, not set"
+    );
+    let response = call(&app, "/plain", &signed_in).await;
+    assert_eq!(cache_headers(&response), (vec![], None), "no session used");
+    let response = call(&app, "/own-cache", &signed_in).await;
+    assert!(!set_cookies(&response).is_empty());
+    assert_eq!(
+        cache_headers(&response),
+        (
+            vec!["Accept-Encoding".to_owned(), "Cookie".to_owned()],
+            Some("no-cache".to_owned())
+        ),
+        "the app's own, kept"
+    );
 }
