@@ -43,9 +43,8 @@ use actix_web::http::StatusCode as ActixStatus;
 use actix_web::http::header::{self as actix_header, HeaderName, HeaderValue};
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
 
-use crate::layer::{
-    CacheHeaders, NO_STORE, Registry, RequestSessions, VARY_COOKIE, ask_to_retry, report_fault,
-};
+use crate::layer::caches::{NO_STORE, VARY_COOKIE};
+use crate::layer::{CacheHeaders, Registry, RequestSessions, ask_to_retry, report_fault};
 pub use crate::layer::{SessionError, SessionLayer, TypedSession};
 use crate::owner::OwnersError;
 

@@ -50,9 +50,9 @@ use ::http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
-mod caches;
+pub(crate) mod caches;
 
-pub(crate) use caches::{CacheHeaders, NO_STORE, VARY_COOKIE};
+pub(crate) use caches::CacheHeaders;
 
 use crate::error::{LoadError, SaveError};
 use crate::loaded::Loaded;
