@@ -106,12 +106,19 @@ fn stores() -> (ServerStore<Watched>, CookieStore) {
     )
 }
 
-#[tokio::test]
-async fn two_session_types_from_two_stores_in_one_handler() {
+/// The app with the account on a server store that can go down (returned, to watch or stop) and
+/// the cart in its cookie: what most of these tests run.
+fn accounts_on_the_server_carts_in_cookies() -> (ServerStore<Watched>, Router) {
     let (server, cookies) = stores();
     let app = app(SessionLayer::new()
         .with::<Account>(server.clone())
         .with::<Cart>(cookies));
+    (server, app)
+}
+
+#[tokio::test]
+async fn two_session_types_from_two_stores_in_one_handler() {
+    let (server, app) = accounts_on_the_server_carts_in_cookies();
     let response = call(&app, "/sign-in", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
     let sent = set_cookies(&response);
@@ -129,10 +136,7 @@ async fn two_session_types_from_two_stores_in_one_handler() {
 
 #[tokio::test]
 async fn sessions_load_lazily() {
-    let (server, cookies) = stores();
-    let app = app(SessionLayer::new()
-        .with::<Account>(server.clone())
-        .with::<Cart>(cookies));
+    let (server, app) = accounts_on_the_server_carts_in_cookies();
     let signed_in = set_cookies(&call(&app, "/sign-in", &[]).await);
     let before = server.backend().loads.load(Ordering::SeqCst);
     let response = call(&app, "/plain", &signed_in).await;
@@ -232,10 +236,7 @@ async fn the_app_can_answer_a_failed_save_its_own_way() {
 
 #[tokio::test]
 async fn an_unreachable_store_is_a_503_to_retry_not_a_sign_out() {
-    let (server, cookies) = stores();
-    let app = app(SessionLayer::new()
-        .with::<Account>(server.clone())
-        .with::<Cart>(cookies));
+    let (server, app) = accounts_on_the_server_carts_in_cookies();
     let signed_in = set_cookies(&call(&app, "/sign-in", &[]).await);
     server.backend().down.store(true, Ordering::SeqCst);
     let response = call(&app, "/whoami", &signed_in).await;
@@ -263,10 +264,7 @@ fn the_log_of_a_store_outage_carries_its_cause() {
             .build()
             .unwrap()
             .block_on(async {
-                let (server, cookies) = stores();
-                let app = app(SessionLayer::new()
-                    .with::<Account>(server.clone())
-                    .with::<Cart>(cookies));
+                let (server, app) = accounts_on_the_server_carts_in_cookies();
                 let signed_in = set_cookies(&call(&app, "/sign-in", &[]).await);
                 server.backend().down.store(true, Ordering::SeqCst);
                 call(&app, "/whoami", &signed_in).await;
@@ -416,10 +414,7 @@ fn cache_headers<B>(response: &http::Response<B>) -> (Vec<String>, Option<String
 /// session is left as it is.
 #[tokio::test]
 async fn responses_that_use_a_session_tell_shared_caches() {
-    let (server, cookies) = stores();
-    let app = app(SessionLayer::new()
-        .with::<Account>(server.clone())
-        .with::<Cart>(cookies));
+    let (_server, app) = accounts_on_the_server_carts_in_cookies();
     let response = call(&app, "/sign-in", &[]).await;
     let signed_in = set_cookies(&response);
     assert_eq!(
