@@ -2,7 +2,6 @@
 //! what happens when a store fails.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Body;
@@ -252,59 +251,6 @@ async fn an_unreachable_store_is_a_503_to_retry_not_a_sign_out() {
         body.contains(": the session database is down"),
         "the cause, in debug builds: {body}"
     );
-}
-
-/// What a log receives of a store outage: the error with its cause, not only "failed to load".
-#[test]
-fn the_log_of_a_store_outage_carries_its_cause() {
-    let logged = Arc::new(Mutex::new(Vec::new()));
-    let subscriber = Logged(Arc::clone(&logged));
-    tracing::subscriber::with_default(subscriber, || {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(async {
-                let (server, app) = accounts_on_the_server_carts_in_cookies();
-                let signed_in = set_cookies(&call(&app, "/sign-in", &[]).await);
-                server.backend().down.store(true, Ordering::SeqCst);
-                call(&app, "/whoami", &signed_in).await;
-            });
-    });
-    let logged = logged.lock().unwrap();
-    assert!(
-        logged
-            .iter()
-            .any(|line| line.contains("failed to load the `account` session")
-                && line.contains("the session database is down")),
-        "{logged:?}"
-    );
-}
-
-/// A tracing subscriber that keeps each event's `error` field.
-struct Logged(Arc<Mutex<Vec<String>>>);
-
-impl tracing::Subscriber for Logged {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        struct Error<'a>(&'a mut Vec<String>);
-        impl tracing::field::Visit for Error<'_> {
-            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-                if field.name() == "error" {
-                    self.0.push(format!("{value:?}"));
-                }
-            }
-        }
-        event.record(&mut Error(&mut self.0.lock().unwrap()));
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 #[tokio::test]
