@@ -4,35 +4,20 @@
 use std::sync::atomic::Ordering;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
-use http::header::{COOKIE, SET_COOKIE};
+use http::header::COOKIE;
 use sessions::axum::{SessionLayer, TypedSession};
 use sessions::owner::{Owner, OwnersError};
 use sessions::store::ServerStore;
-use sessions::{CookieStore, Key, Keys, Session, Store};
+use sessions::{CookieStore, Key, Keys, Store};
 use sessions_tests::Watched;
 use tower::ServiceExt;
 
-#[derive(Session, Default)]
-#[session(cookie = "account")]
-struct Account {
-    user: Option<u64>,
-}
+mod layer_app;
 
-#[derive(Session, Default)]
-#[session(cookie = "cart")]
-struct Cart {
-    items: Vec<u32>,
-}
-
-async fn sign_in(mut account: TypedSession<Account>, mut cart: TypedSession<Cart>) -> &'static str {
-    account.user = Some(7);
-    cart.items.push(1);
-    "ok"
-}
+use layer_app::{Account, Cart, call, set_cookies, sign_in, whoami};
 
 async fn sign_in_cart_first(cart: TypedSession<Cart>, account: TypedSession<Account>) -> &'static str {
     sign_in(account, cart).await
@@ -49,10 +34,6 @@ async fn no_session() -> &'static str {
 
 async fn twice(_first: TypedSession<Account>, _second: TypedSession<Account>) -> &'static str {
     "unreachable"
-}
-
-async fn whoami(account: TypedSession<Account>) -> String {
-    format!("{:?}", account.user)
 }
 
 /// Changes the session, and says itself how the response may be cached.
@@ -77,24 +58,6 @@ fn app(layer: SessionLayer) -> Router {
         .route("/twice", get(twice))
         .route("/whoami", get(whoami))
         .layer(layer)
-}
-
-async fn call(app: &Router, path: &str, cookies: &[String]) -> axum::response::Response {
-    let mut request = Request::builder().uri(path);
-    if !cookies.is_empty() {
-        request = request.header(COOKIE, cookies.join("; "));
-    }
-    app.clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap()
-}
-
-fn set_cookies<B>(response: &http::Response<B>) -> Vec<String> {
-    let lines = response.headers().get_all(SET_COOKIE).iter();
-    lines
-        .map(|line| line.to_str().unwrap().split(';').next().unwrap().to_owned())
-        .collect()
 }
 
 fn stores() -> (ServerStore<Watched>, CookieStore) {
