@@ -2,7 +2,6 @@
 //! [`Answer`] into a response.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Form, State};
@@ -12,7 +11,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use sessions::Store;
 use sessions::axum::{SessionLayer, TypedSession};
-use sessions::store::{FileStore, FileStoreError, Sweeper};
 
 use crate::{Account, Answer, Attempts, Cart, CodeForm, EndForm, ItemForm, Origin, SignInForm};
 
@@ -63,14 +61,6 @@ async fn store_fault_page(request: axum::extract::Request, next: axum::middlewar
 struct Shared<A> {
     attempts: Attempts,
     accounts: A,
-}
-
-/// The app on one file store for both sessions, with its sweeper, which removes expired sessions
-/// every `sweep_every` until the returned handle is dropped: each anonymous visit that starts a
-/// sign-in leaves a file, which would otherwise stay for good.
-pub fn on_files(store: FileStore, sweep_every: Duration) -> Result<(Router, Sweeper), FileStoreError> {
-    let sweeper = store.spawn_sweeper(sweep_every)?;
-    Ok((app(store.clone(), store), sweeper))
 }
 
 impl IntoResponse for Answer {

@@ -1,7 +1,7 @@
 //! A [`Store`] around a store, written outside the `sessions` crate: it delegates every call, and
 //! counts loads and saves on the way. The same shape picks a store per tenant, or times each call.
 //! A store from scratch is not an extension point (a [`Loaded`] session is built only by the
-//! `sessions` stores, which keep the wire format); a [`Backend`](sessions::store::Backend) is.
+//! `sessions` stores, which keep the wire format); a [`Backend`](sessions::store::backend::Backend) is.
 //!
 //! ```
 //! use axum::http::HeaderMap;

@@ -31,7 +31,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use sessions::owner::OwnerDigest;
-use sessions::store::{Backend, Entries, Indexed, Saved, SessionId, SessionWrite, Stored, Summary};
+use sessions::store::backend::{
+    Backend, Entries, Indexed, Saved, SessionId, SessionWrite, Stored, Summary, Swept,
+};
 
 /// Sessions as sealed entries in memory, with an index of their owners, behind one lock: what a
 /// save does to one id happens at once, as a transaction would on a real service.
@@ -111,20 +113,6 @@ impl EntryBackend {
         self.len() == 0
     }
 
-    /// Drops what expired before `now` (the app's clock: see `ServerStore::now`).
-    pub fn sweep(&self, now: SystemTime) {
-        let mut state = self.state();
-        let expired: Vec<SessionId> = state
-            .kept
-            .iter()
-            .filter(|(_, kept)| kept.expires_at() <= now)
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in &expired {
-            state.take(id);
-        }
-    }
-
     /// Every change is one `put` or `take`, so a lock poisoned by a panic elsewhere guards
     /// consistent data.
     fn state(&self) -> MutexGuard<'_, State> {
@@ -135,12 +123,27 @@ impl EntryBackend {
 impl Backend for EntryBackend {
     type Error = Infallible;
 
+    /// Drops what expired at or before `now` (the store's clock: see `ServerStore::now`).
+    async fn sweep(&self, now: SystemTime) -> Result<Option<Swept>, Infallible> {
+        let mut state = self.state();
+        let expired: Vec<SessionId> = state
+            .kept
+            .iter()
+            .filter(|(_, kept)| kept.expires_at() <= now)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &expired {
+            state.take(id);
+        }
+        Ok(Some(Swept::new(expired.len())))
+    }
+
     async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Infallible> {
         Ok(self.state().kept.get(id).map(|kept| match kept {
-            Kept::Session { meta, fields, .. } => Stored::Entries(Entries {
-                meta: meta.clone(),
-                fields: fields.iter().map(|(&tag, entry)| (tag, entry.clone())).collect(),
-            }),
+            Kept::Session { meta, fields, .. } => Stored::Entries(Entries::new(
+                meta.clone(),
+                fields.iter().map(|(&tag, entry)| (tag, entry.clone())).collect(),
+            )),
             Kept::Forward { sealed, .. } => Stored::Moved(sealed.clone()),
         }))
     }
@@ -170,7 +173,7 @@ impl Backend for EntryBackend {
             meta: entries.meta,
             fields,
             expires_at: write.expires_at(),
-            owner: write.owner_after(stored_owner.as_ref()),
+            owner: write.owner_change().after(stored_owner.as_ref()),
         };
         state.put(write.id(), session);
         Ok(Saved::Stored)
@@ -189,16 +192,16 @@ impl Backend for EntryBackend {
         let state = self.state();
         let ids = state.owners.get(owner).into_iter().flatten();
         let indexed = ids.filter_map(|id| match state.kept.get(id)? {
-            Kept::Session { meta, fields, .. } => Some(Indexed {
-                id: id.clone(),
-                summary: Summary::Entries(Entries {
-                    meta: meta.clone(),
-                    fields: listed
+            Kept::Session { meta, fields, .. } => Some(Indexed::new(
+                id.clone(),
+                Summary::Entries(Entries::new(
+                    meta.clone(),
+                    listed
                         .iter()
                         .filter_map(|tag| Some((*tag, fields.get(tag)?.clone())))
                         .collect(),
-                }),
-            }),
+                )),
+            )),
             Kept::Forward { .. } => None,
         });
         Ok(Some(indexed.collect()))

@@ -34,7 +34,7 @@ use sessions::owner::{Handle, Owner, OwnersError};
 use sessions::{Loaded, Store};
 use subtle::ConstantTimeEq;
 
-pub use axum_app::{app, on_files};
+pub use axum_app::app;
 
 /// Who is signed in.
 #[derive(sessions::Session, Default, Debug)]

@@ -12,8 +12,9 @@ use std::net::TcpListener;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use sessions::store::backend::Backend;
 use sessions::store::{
-    FileStore, MemoryRevocations, PostgresStore, RedisOptions, RedisStore, SqlSweeper, SqliteStore, Sweeper,
+    FileStore, MemoryRevocations, PostgresStore, RedisOptions, RedisStore, ServerStore, SqliteStore,
 };
 use sessions::{CookieStore, Key, KeyError, Keys, Store};
 
@@ -119,15 +120,8 @@ fn key(production: bool) -> Result<Key, String> {
     Ok(key)
 }
 
-/// A store's sweeper, which sweeps as long as it lives.
-#[allow(dead_code)] // held, never read
-enum Sweeping {
-    Files(Sweeper),
-    Sql(SqlSweeper),
-}
-
-/// Serves the demo on the chosen store (with the store's sweeper, if it has one) and framework until
-/// the server stops; or says why that store cannot be used.
+/// Serves the demo on the chosen store and framework until the server stops; or says why that store
+/// cannot be used.
 async fn run(options: &Options, keys: Keys, listener: TcpListener) -> Result<(), String> {
     let framework = options.framework;
     match &options.store {
@@ -135,63 +129,56 @@ async fn run(options: &Options, keys: Keys, listener: TcpListener) -> Result<(),
             // Revocations ("sign out everywhere else") in this process's memory: the demo runs as
             // one process. An app of several keeps them in its files, Redis or SQL backend.
             let store = CookieStore::new(keys).with_revocations(MemoryRevocations::new());
-            serve(framework, listener, store, None).await
+            serve(framework, listener, store).await
         }
         StoreChoice::Files(dir) => {
             let store = FileStore::open(dir, keys).map_err(|error| chain(&error))?;
             println!("Sessions are kept in files under {dir}, swept every 10 minutes.");
-            match framework {
-                // The app and its sweeper as the end-to-end tests run them.
-                Framework::Axum => {
-                    let (app, _sweeper) =
-                        sessions_examples::on_files(store, SWEEP_EVERY).map_err(|error| chain(&error))?;
-                    serve_axum(listener, app).await
-                }
-                Framework::Actix => {
-                    let sweeper = store.spawn_sweeper(SWEEP_EVERY).map_err(|error| chain(&error))?;
-                    serve(framework, listener, store, Some(Sweeping::Files(sweeper))).await
-                }
-            }
+            serve_swept(framework, listener, store).await
         }
         StoreChoice::Sqlite(path) => {
             let store = SqliteStore::open(path, keys)
                 .await
                 .map_err(|error| chain(&error))?;
-            let sweeper = store.spawn_sweeper(SWEEP_EVERY);
             println!("Sessions are kept in the SQLite database {path}, swept every 10 minutes.");
-            serve(framework, listener, store, Some(Sweeping::Sql(sweeper))).await
+            serve_swept(framework, listener, store).await
         }
         StoreChoice::Postgres(url) => {
             let shown = redacted(url);
             let store = PostgresStore::connect(url, keys)
                 .await
                 .map_err(|error| format!("cannot use PostgreSQL at {shown}: {}", chain(&error)))?;
-            let sweeper = store.spawn_sweeper(SWEEP_EVERY);
             println!("Sessions are kept in PostgreSQL at {shown}, swept every 10 minutes.");
-            serve(framework, listener, store, Some(Sweeping::Sql(sweeper))).await
+            serve_swept(framework, listener, store).await
         }
         StoreChoice::Redis(url) => {
             let shown = redacted(url);
             let store = RedisStore::connect(url, RedisOptions::default(), keys)
                 .await
                 .map_err(|error| format!("cannot use Redis at {shown}: {}", chain(&error)))?;
-            println!("Sessions are kept in Redis at {shown}.");
-            serve(framework, listener, store, None).await
+            println!("Sessions are kept in Redis at {shown}, which expires them by itself.");
+            serve_swept(framework, listener, store).await
         }
     }
+}
+
+/// [`serve`] on a server store, with its sweeper while it serves: the same for every backend (each
+/// anonymous visit that starts a sign-in leaves a session, which would otherwise stay for good; a
+/// backend that expires sessions by itself, as Redis does, has nothing to sweep).
+async fn serve_swept<B: Backend>(
+    framework: Framework,
+    listener: TcpListener,
+    store: ServerStore<B>,
+) -> Result<(), String> {
+    let _sweeper = store.spawn_sweeper(SWEEP_EVERY).map_err(|error| chain(&error))?;
+    serve(framework, listener, store).await
 }
 
 /// How often expired sessions are swept from the stores that keep them.
 const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
 
-/// Serves the demo with `framework` on `listener`, both sessions in `store`, while `_sweeping`
-/// sweeps it.
-async fn serve(
-    framework: Framework,
-    listener: TcpListener,
-    store: impl Store + Clone,
-    _sweeping: Option<Sweeping>,
-) -> Result<(), String> {
+/// Serves the demo with `framework` on `listener`, both sessions in `store`.
+async fn serve(framework: Framework, listener: TcpListener, store: impl Store + Clone) -> Result<(), String> {
     match framework {
         Framework::Axum => serve_axum(listener, sessions_examples::app(store.clone(), store)).await,
         Framework::Actix => {

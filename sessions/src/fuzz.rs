@@ -15,8 +15,9 @@ use crate::codec::payload::{self, Meta};
 use crate::codec::{cookie, seal, snapshot, text};
 use crate::key::Keys;
 use crate::session::Session;
-use crate::store::record::{self, Part};
-use crate::store::{Backend, Entries, Saved, ServerStore, SessionWrite, Stored};
+use crate::store::ServerStore;
+use crate::store::backend::{Backend, Entries, Saved, SessionWrite, Stored};
+use crate::store::server::record::{self, Part};
 
 /// The clock every entry point reads: the golden vectors' time, so their seeds open.
 pub const NOW: u64 = 1_700_000_000;

@@ -126,10 +126,11 @@
 //! At the root, what the common path needs: [`Session`] (the trait and its derive), [`Loaded`] (a
 //! session as a request has it), [`Key`] and [`Keys`], [`Store`] and [`CookieStore`], and the errors.
 //! The rest is in modules named for what they hold:
-//! - [`store`]: the stores ([`CookieStore`], [`ServerStore`](store::ServerStore) and its
-//!   [`Backend`](store::Backend)s: [`MemoryStore`](store::MemoryStore), `FileStore` with feature
-//!   `fs`, `RedisStore` with feature `redis`, `SqliteStore` and `PostgresStore` with features
-//!   `sqlite` and `postgres`), and the counts of refused cookies.
+//! - [`store`]: the stores ([`CookieStore`], [`ServerStore`](store::ServerStore) on a backend:
+//!   [`MemoryStore`](store::MemoryStore), `FileStore` with feature `fs`, `RedisStore` with feature
+//!   `redis`, `SqliteStore` and `PostgresStore` with features `sqlite` and `postgres`), their
+//!   errors, and the counts of refused cookies; [`store::backend`], the protocol a backend of your
+//!   own implements.
 //! - [`session`]: the [`Session`] trait, [`Field`](session::Field) for a hand-written impl, and what
 //!   a load reports ([`Origin`](session::Origin), [`ResetField`](session::ResetField)).
 //! - [`config`]: a session type's cookie attributes, lifetime and protection, which the derive builds
@@ -139,7 +140,7 @@
 //!   sessions per request.
 //!
 //! # Extending it
-//! - **Your own storage**: implement [`Backend`](store::Backend) and wrap it in a
+//! - **Your own storage**: implement [`Backend`](store::backend::Backend) and wrap it in a
 //!   [`ServerStore`](store::ServerStore). The store signs ids, seals records and decides what a save
 //!   does; a backend only keeps sealed bytes under ids, atomically per save. The workspace's
 //!   `sessions-examples` crate has one outside this crate, run through the same contract tests as
@@ -161,6 +162,8 @@
 //! - `sqlite`: `SqliteStore`, sessions in an SQLite database through `sqlx`, concurrent saves
 //!   merged per field.
 //! - `postgres`: `PostgresStore`, the same in PostgreSQL, shared by every instance of an app.
+//! - `tokio`: `ServerStore::spawn_sweeper`, removing expired sessions in the background on the
+//!   app's tokio runtime, for any backend (on with `fs`, `redis`, `sqlite` and `postgres`).
 //!
 //! None is on by default: the cookie store needs none of them.
 //!

@@ -202,7 +202,7 @@ impl<S: Session> Loaded<S> {
     }
 
     /// The sign-in record the next save writes: whom the session is signed in as, under which
-    /// revocation mark (see [`crate::store::Revocations`]).
+    /// revocation mark (see [`crate::store::backend::Revocations`]).
     pub(crate) fn signed_in(&self) -> Option<SignedIn> {
         self.reserved.signed_in()
     }

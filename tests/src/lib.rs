@@ -16,6 +16,15 @@ pub use redis_server::RedisServer;
 pub use round_trips::RoundTrips;
 pub use watched::{Down, Watched};
 
+/// What a sweep of `store` removed, on a backend that sweeps.
+pub async fn swept<B: sessions::store::backend::Backend>(
+    store: &sessions::store::ServerStore<B>,
+) -> sessions::store::backend::Swept {
+    (store.sweep().await)
+        .expect("the sweep runs")
+        .expect("the backend sweeps")
+}
+
 /// A loopback port nothing listens on right now, for a server a test starts.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use sessions::clock::ManualClock;
-use sessions::store::{SqlStoreError, SqlSweeper};
+use sessions::store::backend::Backend;
+use sessions::store::{ServerStore, SqlStoreError};
 use sessions::{Rejection, Store};
 use sqlx::AnyPool;
 
@@ -59,31 +60,30 @@ pub async fn records_are_sealed_at_rest_and_bound_to_their_id(store: &impl Store
 
 /// `sweep` removes the rows that expired by the store's clock (`clock`), and only those; the
 /// sweeper `spawn_sweeper` starts does the same until dropped.
-pub async fn the_sweep_removes_what_expired_by_the_stores_clock(
-    store: &impl Store,
+pub async fn the_sweep_removes_what_expired_by_the_stores_clock<B: Backend>(
+    store: &ServerStore<B>,
     clock: &ManualClock,
     raw: &AnyPool,
-    sweep: impl AsyncFn() -> Result<u64, SqlStoreError>,
-    spawn_sweeper: impl FnOnce(Duration) -> SqlSweeper,
 ) {
+    let sweep = async || store.sweep().await.unwrap().map(|swept| swept.expired);
     for user in 0..3 {
         let mut browser = Browser::default();
         let mut session = browser.load::<AppSession>(store).await;
         session.user_id = Some(user);
         browser.save(store, &mut session).await;
     }
-    assert_eq!(sweep().await.unwrap(), 0, "nothing has expired yet");
+    assert_eq!(sweep().await, Some(0), "nothing has expired yet");
     clock.advance(Duration::from_secs(30 * 60));
     let mut live = Browser::default();
     let mut session = live.load::<AppSession>(store).await;
     session.user_id = Some(9);
     live.save(store, &mut session).await;
     clock.advance(Duration::from_secs(31 * 60)); // the first three are past their idle hour
-    assert_eq!(sweep().await.unwrap(), 3);
+    assert_eq!(sweep().await, Some(3));
     assert_eq!(live.load::<AppSession>(store).await.user_id, Some(9));
 
     clock.advance(Duration::from_secs(2 * 3600));
-    let sweeper = spawn_sweeper(Duration::from_millis(10));
+    let sweeper = store.spawn_sweeper(Duration::from_millis(10)).unwrap();
     let mut left = 1;
     for _ in 0..500 {
         left = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sessions")
@@ -184,8 +184,8 @@ pub async fn a_table_from_before_owners_gets_the_owner_index<St: Store>(
 /// kept for the longer keep of two, and the sweep (`sweep`, at a given time) drops it once past that,
 /// and not before.
 pub async fn revocations_raise_the_mark_and_go_once_past_their_use(
-    revocations: &impl sessions::store::Revocations,
-    sweep: impl AsyncFn(std::time::SystemTime) -> Result<u64, SqlStoreError>,
+    revocations: &impl sessions::store::backend::Revocations,
+    sweep: impl AsyncFn(std::time::SystemTime) -> Result<Option<sessions::store::backend::Swept>, SqlStoreError>,
     raw: &AnyPool,
 ) {
     use sessions::owner::OwnerDigest;

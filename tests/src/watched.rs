@@ -4,7 +4,8 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use sessions::owner::OwnerDigest;
-use sessions::store::{Backend, Indexed, MemoryBackend, Saved, SessionId, SessionWrite, Stored};
+use sessions::store::MemoryBackend;
+use sessions::store::backend::{Backend, Indexed, Saved, SessionId, SessionWrite, Stored};
 
 /// A memory backend that counts loads and can go down.
 #[derive(Debug, Default)]

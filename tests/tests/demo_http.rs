@@ -515,7 +515,9 @@ async fn on_the_file_store_anonymous_visits_leave_no_file_for_good() {
     let store = FileStore::open(&dir, Keys::new(Key::generate()))
         .unwrap()
         .with_clock(clock.clone());
-    let (app, sweeper) = sessions_examples::on_files(store, Duration::from_millis(10)).unwrap();
+    // As the demo runs it: the app, and the store's sweeper beside it.
+    let sweeper = store.spawn_sweeper(Duration::from_millis(10)).unwrap();
+    let app = sessions_examples::app(store.clone(), store);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use http::HeaderMap;
 use sessions::clock::ManualClock;
 use sessions::session::Origin;
-use sessions::store::{FileBackend, FileStore, FileStoreError, ServerStore, Swept};
+use sessions::store::{FileBackend, FileStore, FileStoreError, ServerStore};
 use sessions::{Key, Keys, Rejection, SaveError, Session, Store};
 use sessions_tests::Browser;
 
@@ -135,7 +135,7 @@ async fn cycle_id_moves_the_file_and_destroy_removes_it() {
     assert_eq!(browser.load::<Counters>(&store).await.note, "kept");
     // Past the cycle grace, a sweep removes the forward.
     clock.advance(ServerStore::<sessions::store::FileBackend>::DEFAULT_CYCLE_GRACE + Duration::from_secs(1));
-    assert_eq!(store.sweep().unwrap().expired, 1);
+    assert_eq!(sessions_tests::swept(&store).await.expired, 1);
     let after = session_files(&dir.0);
     assert_eq!(after.len(), 1);
     assert_ne!(before, after);
@@ -178,14 +178,8 @@ async fn expired_sessions_are_never_returned_and_sweep_cleans_up() {
     assert_eq!(young.load::<Counters>(&store).await.note, "young");
 
     clock.advance(Duration::from_secs(12 * 3600)); // "old" is now a day old
-    assert_eq!(
-        store.sweep().unwrap(),
-        Swept {
-            expired: 1,
-            corrupt: 1,
-            temp_files: 1
-        }
-    );
+    let swept = sessions_tests::swept(&store).await;
+    assert_eq!((swept.expired, swept.corrupt, swept.temp_files), (1, 1, 1));
     assert!(in_progress.exists(), "a writer's fresh temp file is left alone");
     assert_eq!(
         old.load::<Counters>(&store).await.rejection(),
@@ -207,7 +201,7 @@ async fn expired_sessions_are_never_returned_and_sweep_cleans_up() {
 }
 
 #[tokio::test]
-async fn the_background_sweeper_removes_expired_sessions_until_dropped() {
+async fn the_background_sweeper_removes_expired_sessions_until_stopped() {
     let dir = TempDir::new("sweeper");
     let clock = ManualClock::at_unix(START);
     let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
@@ -215,22 +209,22 @@ async fn the_background_sweeper_removes_expired_sessions_until_dropped() {
     new_session(&store, "b").await;
     let sweeper = store.spawn_sweeper(Duration::from_millis(10)).unwrap();
     clock.advance(Duration::from_secs(24 * 3600)); // both expire now, by the store's clock
-    // The sweeper runs on its own thread: wait for its effect, a bounded number of times.
+    // The sweeper runs on a task: wait for its effect, a bounded number of times.
     let mut left = session_files(&dir.0).len();
     for _ in 0..500 {
         if left == 0 {
             break;
         }
-        std::thread::sleep(Duration::from_millis(10));
+        tokio::time::sleep(Duration::from_millis(10)).await;
         left = session_files(&dir.0).len();
     }
     assert_eq!(left, 0, "the sweeper did not remove the expired sessions");
-    drop(sweeper); // joins the thread
+    sweeper.stop().await; // after the sweep in flight, if any
     clock.rewind(Duration::from_secs(24 * 3600));
     new_session(&store, "c").await;
     clock.advance(Duration::from_secs(24 * 3600));
     // Ten of its intervals: a sweeper still running would have removed "c" by now.
-    std::thread::sleep(Duration::from_millis(100));
+    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(session_files(&dir.0).len(), 1, "a dropped sweeper sweeps no more");
 }
 
@@ -292,7 +286,10 @@ async fn path_traversal_through_the_cookie_never_reaches_the_disk() {
     for file in session_files(&dir.0) {
         assert!(file.starts_with(&dir.0));
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(sessions::store::SessionId::from_text(&name).is_some(), "{name}");
+        assert!(
+            sessions::store::backend::SessionId::from_text(&name).is_some(),
+            "{name}"
+        );
     }
     std::fs::remove_dir_all(outside).unwrap();
 }
@@ -461,7 +458,7 @@ async fn a_writer_killed_at_any_moment_leaves_every_session_whole() {
             .set_modified(two_hours_ago)
             .unwrap();
     }
-    assert_eq!(store.sweep().unwrap().temp_files, temps.len());
+    assert_eq!(sessions_tests::swept(&store).await.temp_files, temps.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -499,14 +496,8 @@ async fn a_hundred_thousand_sessions_are_sharded_and_swept() {
     assert_eq!(total, SESSIONS);
     assert!(largest_shard < 100, "a shard holds {largest_shard} files");
     clock.advance(Duration::from_secs(24 * 3600));
-    assert_eq!(
-        store.sweep().unwrap(),
-        Swept {
-            expired: SESSIONS,
-            corrupt: 0,
-            temp_files: 0
-        }
-    );
+    let swept = sessions_tests::swept(&store).await;
+    assert_eq!((swept.expired, swept.corrupt, swept.temp_files), (SESSIONS, 0, 0));
     assert!(session_files(&dir.0).is_empty());
 }
 
@@ -664,7 +655,7 @@ async fn a_sweep_counts_corrupt_headers_and_goes_on_to_the_next_file() {
     overwrite(&files[1], 6, |byte| byte.wrapping_add(0x20));
     overwrite(&files[2], 0, |_| b'X');
     let live = new_session(&store, "d").await;
-    let swept = store.sweep().unwrap();
+    let swept = sessions_tests::swept(&store).await;
     assert_eq!((swept.corrupt, swept.expired), (3, 0));
     assert_eq!(session_files(&dir.0).len(), 1);
     assert_eq!(live.load::<Counters>(&store).await.rejection(), None);

@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
-use sessions::store::{Backend, MemoryBackend, ServerStore, SessionId, SessionWrite, Stored};
+use sessions::store::backend::{Backend, SessionId, SessionWrite, Stored};
+use sessions::store::{MemoryBackend, ServerStore};
 use sessions::{CookieStore, Key, Keys, Rejection, Store};
 use sessions_tests::{AppSession, Browser};
 
@@ -24,7 +25,7 @@ impl Backend for CountingBackend {
         self.inner.load(id).await
     }
 
-    async fn save(&self, write: SessionWrite) -> Result<sessions::store::Saved, Self::Error> {
+    async fn save(&self, write: SessionWrite) -> Result<sessions::store::backend::Saved, Self::Error> {
         self.inner.save(write).await
     }
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use sessions::clock::{Clock as _, ManualClock};
 use sessions::owner::{Owner, OwnerDigest};
-use sessions::store::{Backend, FileBackend, FileStore, MemoryStore};
+use sessions::store::backend::Backend;
+use sessions::store::{FileBackend, FileStore, MemoryStore};
 use sessions::{CookieStore, Key, Keys, Store};
 use sessions_tests::contract::START;
 use sessions_tests::revocation::{Account, signed_in, who};
@@ -59,7 +60,7 @@ async fn a_memory_sweep_leaves_only_live_sessions_in_the_index() {
         2,
         "the idle one, until a sweep"
     );
-    assert_eq!(store.sweep(), 1);
+    assert_eq!(sessions_tests::swept(&store).await.expired, 1);
     assert_eq!(indexed(store.backend(), &keys).await, 1);
 }
 
@@ -98,7 +99,7 @@ async fn a_file_sweep_leaves_only_live_sessions_in_the_index() {
     );
     assert_eq!(indexed(store.backend(), &keys).await, 2, "but is not listed");
 
-    store.sweep().unwrap();
+    sessions_tests::swept(&store).await;
     assert_eq!(files_in(&owner_dir), 1);
     assert_eq!(indexed(store.backend(), &keys).await, 1);
 }
@@ -118,12 +119,12 @@ async fn a_file_sweep_drops_revocations_once_every_session_they_refuse_has_expir
 
     // Within the session type's `max_age` (a day) the revocation stays, sweeps or not.
     clock.advance(Duration::from_secs(23 * 60 * 60));
-    backend.sweep(clock.now()).unwrap();
+    backend.sweep(clock.now()).await.unwrap();
     assert_eq!(files_in(&revoked), 1);
     assert_eq!(who(&cookies, &mut old).await, None);
 
     clock.advance(Duration::from_secs(2 * 60 * 60));
-    backend.sweep(clock.now()).unwrap();
+    backend.sweep(clock.now()).await.unwrap();
     assert_eq!(files_in(&revoked), 0);
 }
 
@@ -135,7 +136,7 @@ struct CountedRevocations {
     down: std::sync::atomic::AtomicBool,
 }
 
-impl sessions::store::Revocations for CountedRevocations {
+impl sessions::store::backend::Revocations for CountedRevocations {
     type Error = sessions_tests::Down;
 
     async fn mark(&self, owner: &OwnerDigest) -> Result<Option<u64>, Self::Error> {

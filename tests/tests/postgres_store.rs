@@ -73,8 +73,6 @@ async fn the_sweep_removes_what_expired_by_the_stores_clock() {
         &store,
         &clock,
         &sql_table::raw_pool(&server.url()).await,
-        async || store.sweep().await,
-        |interval| store.spawn_sweeper(interval),
     )
     .await;
 }
@@ -271,7 +269,7 @@ async fn revocations_raise_the_mark_and_go_once_past_their_use() {
     let backend = store.backend();
     sql_table::revocations_raise_the_mark_and_go_once_past_their_use(
         backend,
-        async |now| backend.sweep(now).await,
+        async |now| sessions::store::backend::Backend::sweep(backend, now).await,
         &sql_table::raw_pool(&server.url()).await,
     )
     .await;

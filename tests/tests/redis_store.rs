@@ -474,3 +474,32 @@ async fn the_owner_index_is_keyed_and_an_unkeyed_one_is_read_until_rewritten() {
     assert_eq!(who(&store, &mut laptop).await, None);
     assert_eq!(who(&store, &mut phone).await, None);
 }
+
+/// Redis expires sessions by itself (their TTLs): its backend has nothing to sweep, says so, and a
+/// sweeper started on it ends after its first round instead of asking again forever.
+#[tokio::test]
+#[cfg_attr(
+    not(redis_server),
+    ignore = "redis-server is not on the PATH: the Redis store is not tested"
+)]
+async fn redis_has_nothing_to_sweep_and_its_sweeper_ends() {
+    let (_server, store, _, clock) = two_instances("sweep").await;
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(&store).await;
+    session.user_id = Some(7);
+    browser.save(&store, &mut session).await;
+    clock.advance(Duration::from_secs(3 * 3600));
+    assert_eq!(store.sweep().await.unwrap(), None);
+
+    let sweeper = store.spawn_sweeper(Duration::from_millis(10)).unwrap();
+    // The store's clock is manual; the sweeper's interval is the runtime's, which this test waits on.
+    let mut ended = false;
+    for _ in 0..500 {
+        if sweeper.is_finished() {
+            ended = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(ended, "the sweeper of a backend with nothing to sweep still runs");
+}

@@ -7,9 +7,8 @@ use std::time::Duration;
 use http::HeaderMap;
 use sessions::clock::ManualClock;
 use sessions::session::Origin;
-use sessions::store::{
-    Backend, Entries, MemoryBackend, MemoryStore, ServerStore, SessionId, SessionWrite, Stored,
-};
+use sessions::store::backend::{Backend, Entries, SessionId, SessionWrite, Stored};
+use sessions::store::{MemoryBackend, MemoryStore, ServerStore};
 use sessions::{Key, Keys, LoadError, Rejection, SaveError, Store};
 use sessions_tests::{AppSession, Browser};
 
@@ -70,7 +69,7 @@ async fn cycle_id_moves_the_session_to_a_new_id_and_the_old_one_stops_working() 
     assert_eq!(session.rejection(), Some(Rejection::Moved));
     assert_eq!(session.user_id, None);
     clock.advance(MemoryStore::DEFAULT_CYCLE_GRACE + Duration::from_secs(1));
-    assert_eq!(store.sweep(), 1, "the forward");
+    assert_eq!(sessions_tests::swept(&store).await.expired, 1, "the forward");
     assert_eq!(
         attacker.load::<AppSession>(&store).await.rejection(),
         Some(Rejection::NotFound)
@@ -94,7 +93,7 @@ async fn expired_sessions_are_refused_then_swept() {
         1,
         "the expired record was removed on sight"
     );
-    assert_eq!(store.sweep(), 1);
+    assert_eq!(sessions_tests::swept(&store).await.expired, 1);
     assert!(store.backend().is_empty());
 }
 
@@ -181,17 +180,17 @@ impl Backend for Peek {
     async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Self::Error> {
         Ok(self.records.lock().unwrap().get(id).cloned().map(Stored::Record))
     }
-    async fn save(&self, write: SessionWrite) -> Result<sessions::store::Saved, Self::Error> {
+    async fn save(&self, write: SessionWrite) -> Result<sessions::store::backend::Saved, Self::Error> {
         let mut records = self.records.lock().unwrap();
         let Some(record) = write.merge(records.get(write.source_id()).map(Vec::as_slice)) else {
-            return Ok(sessions::store::Saved::Removed);
+            return Ok(sessions::store::backend::Saved::Removed);
         };
         if !records.contains_key(write.source_id()) {
             self.order.lock().unwrap().push(write.id().clone());
         }
         records.remove(write.source_id());
         records.insert(write.id().clone(), record);
-        Ok(sessions::store::Saved::Stored)
+        Ok(sessions::store::backend::Saved::Stored)
     }
     async fn delete(&self, id: &SessionId) -> Result<(), Self::Error> {
         self.records.lock().unwrap().remove(id);
@@ -239,7 +238,7 @@ impl Backend for Shared {
     async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Self::Error> {
         self.0.backend().load(id).await
     }
-    async fn save(&self, write: SessionWrite) -> Result<sessions::store::Saved, Self::Error> {
+    async fn save(&self, write: SessionWrite) -> Result<sessions::store::backend::Saved, Self::Error> {
         self.0.backend().save(write).await
     }
     async fn delete(&self, id: &SessionId) -> Result<(), Self::Error> {
@@ -276,7 +275,7 @@ impl Backend for Flaky {
         self.check()?;
         Ok(self.inner.load(id).await.unwrap_or_default())
     }
-    async fn save(&self, write: SessionWrite) -> Result<sessions::store::Saved, Down> {
+    async fn save(&self, write: SessionWrite) -> Result<sessions::store::backend::Saved, Down> {
         self.check()?;
         let Ok(saved) = self.inner.save(write).await;
         Ok(saved)
@@ -364,23 +363,20 @@ impl Backend for EntryMap {
     type Error = std::convert::Infallible;
     async fn load(&self, id: &SessionId) -> Result<Option<Stored>, Self::Error> {
         Ok(self.sessions.lock().unwrap().get(id).map(|(meta, fields)| {
-            Stored::Entries(Entries {
-                meta: meta.clone(),
-                fields: fields.clone().into_iter().collect(),
-            })
+            Stored::Entries(Entries::new(meta.clone(), fields.clone().into_iter().collect()))
         }))
     }
-    async fn save(&self, write: SessionWrite) -> Result<sessions::store::Saved, Self::Error> {
+    async fn save(&self, write: SessionWrite) -> Result<sessions::store::backend::Saved, Self::Error> {
         let mut sessions = self.sessions.lock().unwrap();
         let current = sessions.remove(write.source_id());
         if current.is_none() && !write.creates() {
-            return Ok(sessions::store::Saved::Removed);
+            return Ok(sessions::store::backend::Saved::Removed);
         }
         let (_, mut fields) = current.unwrap_or_default();
         let entries = write.entries();
         fields.extend(entries.fields);
         sessions.insert(write.id().clone(), (entries.meta, fields));
-        Ok(sessions::store::Saved::Stored)
+        Ok(sessions::store::backend::Saved::Stored)
     }
     async fn delete(&self, id: &SessionId) -> Result<(), Self::Error> {
         self.sessions.lock().unwrap().remove(id);

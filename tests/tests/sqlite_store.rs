@@ -91,14 +91,7 @@ async fn the_sweep_removes_what_expired_by_the_stores_clock() {
     let dir = TempDir::new("sweep");
     let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
     let store = open(&dir, &keys, &clock).await;
-    sql_table::the_sweep_removes_what_expired_by_the_stores_clock(
-        &store,
-        &clock,
-        &raw(&dir).await,
-        async || store.sweep().await,
-        |interval| store.spawn_sweeper(interval),
-    )
-    .await;
+    sql_table::the_sweep_removes_what_expired_by_the_stores_clock(&store, &clock, &raw(&dir).await).await;
 }
 
 #[tokio::test]
@@ -263,7 +256,7 @@ async fn revocations_raise_the_mark_and_go_once_past_their_use() {
     let backend = store.backend();
     sql_table::revocations_raise_the_mark_and_go_once_past_their_use(
         backend,
-        async |now| backend.sweep(now).await,
+        async |now| sessions::store::backend::Backend::sweep(backend, now).await,
         &raw(&dir).await,
     )
     .await;

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sessions::clock::ManualClock;
+use sessions::store::backend::{Backend, Revocations};
 use sessions::store::{
-    Backend, FileStore, MemoryBackend, MemoryRevocations, PostgresStore, RedisOptions, RedisStore,
-    Revocations, ServerStore, SqliteStore,
+    FileStore, MemoryBackend, MemoryRevocations, PostgresStore, RedisOptions, RedisStore, ServerStore,
+    SqliteStore,
 };
 use sessions::{CookieStore, Keys};
 use sessions_examples::counted::Counted;

@@ -22,8 +22,9 @@ use serde::{Deserialize, Serialize};
 use crate::clock::ManualClock;
 use crate::random::tests::pinned;
 use crate::session::Origin;
+use crate::store::ServerStore;
+use crate::store::backend::{Backend, Entries, Saved, SessionWrite, Stored};
 use crate::store::cookie::CookieUpdate;
-use crate::store::{Backend, Entries, Saved, ServerStore, SessionWrite, Stored};
 use crate::{CookieStore, Key, Keys, Loaded, Session, Store};
 
 const NOW: u64 = 1_700_000_000;
@@ -122,7 +123,7 @@ struct Capture {
 impl Backend for Capture {
     type Error = Infallible;
 
-    async fn load(&self, _: &crate::store::SessionId) -> Result<Option<Stored>, Infallible> {
+    async fn load(&self, _: &crate::store::backend::SessionId) -> Result<Option<Stored>, Infallible> {
         Ok(self.serve.lock().unwrap().clone())
     }
 
@@ -132,7 +133,7 @@ impl Backend for Capture {
         Ok(Saved::Stored)
     }
 
-    async fn delete(&self, _: &crate::store::SessionId) -> Result<(), Infallible> {
+    async fn delete(&self, _: &crate::store::backend::SessionId) -> Result<(), Infallible> {
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 //! - The sign-in record: on a cookie store with revocations, whom a session with an owner was
 //!   signed in as (the [`OwnerDigest`](crate::owner::OwnerDigest) the mark was read under, keyed
 //!   by the store's primary key then; unkeyed from a build before keyed digests), and that
-//!   owner's revocation mark at the time (see [`crate::store::Revocations`]).
+//!   owner's revocation mark at the time (see [`crate::store::backend::Revocations`]).
 //! - The serial: on a server-side store, what a session with an owner is known by in listings
 //!   ([`crate::owner::Handle`]); unlike its id, it stays the same through `cycle_id`.
 //!

@@ -292,7 +292,7 @@ mod tests {
     use rand::{Rng as _, RngExt as _, SeedableRng as _};
 
     use super::*;
-    use crate::store::merge::merge;
+    use crate::store::server::merge::merge;
 
     #[derive(crate::Session, Default, Debug, PartialEq)]
     struct Probe {

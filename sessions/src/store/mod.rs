@@ -3,48 +3,39 @@
 //! [`Store`] is what an app (or a framework integration) calls: load a typed session from request
 //! headers, save it into response headers. Two families implement it:
 //! - [`CookieStore`]: the whole session, sealed, in the cookie. Nothing on the server.
-//! - [`ServerStore`]: only a signed random id in the cookie; the session lives in a [`Backend`] such
+//! - [`ServerStore`]: only a signed random id in the cookie; the session lives in a [`Backend`](backend::Backend) such
 //!   as [`MemoryBackend`] (tests, development). Concurrent requests that change different fields of one
 //!   session both keep their change: backends merge per field.
 
+pub(crate) mod backends;
 pub(crate) mod cookie;
-#[cfg(all(feature = "fs", unix))]
-pub(crate) mod fs;
-pub(crate) mod memory;
-pub(crate) mod merge;
-#[cfg(feature = "postgres")]
-pub(crate) mod postgres;
-pub(crate) mod record;
-#[cfg(feature = "redis")]
-pub(crate) mod redis;
-pub(crate) mod revocations;
 pub(crate) mod server;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub(crate) mod sql;
-#[cfg(feature = "sqlite")]
-pub(crate) mod sqlite;
 
-pub use crate::codec::id::SessionId;
+pub use self::server::backend;
+
 pub use crate::stats::RejectionCounts;
-pub use cookie::{CookieStore, CookieUpdate};
 #[cfg(all(feature = "fs", unix))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "fs", unix))))]
-pub use fs::{FileBackend, FileStore, FileStoreError, Sweeper, Swept};
-pub use memory::{MemoryBackend, MemoryStore};
-#[cfg(feature = "postgres")]
-#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-pub use postgres::{PostgresBackend, PostgresStore};
+pub use backends::fs::{FileBackend, FileStore, FileStoreError};
+pub use backends::memory::{MemoryBackend, MemoryStore};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use redis::{RedisBackend, RedisOptions, RedisStore, RedisStoreError};
-pub use revocations::{MemoryRevocations, Revocations, next_mark};
-pub use server::{Backend, Entries, Indexed, Saved, ServerStore, SessionWrite, Stored, Summary};
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
-pub use sql::{SqlStoreError, SqlSweeper};
+pub use backends::redis::{RedisBackend, RedisOptions, RedisStore, RedisStoreError};
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use backends::sql::postgres::{PostgresBackend, PostgresStore};
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
-pub use sqlite::{SqliteBackend, SqliteStore};
+pub use backends::sql::sqlite::{SqliteBackend, SqliteStore};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub use backends::sql::{SqlBackend, SqlDatabase, SqlStoreError};
+pub use cookie::revocations::MemoryRevocations;
+pub use cookie::{CookieStore, CookieUpdate};
+pub use server::ServerStore;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use server::sweeper::{NoRuntime, Sweeper};
 
 use std::future::Future;
 use std::sync::Arc;

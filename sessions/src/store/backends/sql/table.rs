@@ -19,14 +19,15 @@ use sqlx::{AssertSqlSafe, Database, Pool};
 
 use crate::codec::id::SessionId;
 use crate::owner::OwnerDigest;
-use crate::store::server::{Indexed, Saved, SessionWrite, Stored, Summary};
-use crate::store::sql::rows::{OwnerColumns, Rows};
-use crate::store::sql::statements::{Dialect, Statements, revocations_table};
-use crate::store::sql::{SqlStoreError, checked_table, database_error, unix_seconds};
+use crate::store::backends::sql::SqlDatabase;
+use crate::store::backends::sql::rows::{Row, Rows};
+use crate::store::backends::sql::statements::{Statements, revocations_table};
+use crate::store::backends::sql::{SqlStoreError, checked_table, database_error, unix_seconds};
+use crate::store::server::backend::{Indexed, Saved, SessionWrite, Stored, Summary};
 
 /// The session table on a pool of `DB`: what a SQL store's backend does.
 #[derive(Debug)]
-pub(crate) struct Table<DB: Database> {
+pub struct Table<DB: Database> {
     pool: Pool<DB>,
     sql: Arc<Statements>,
 }
@@ -40,16 +41,12 @@ impl<DB: Database> Clone for Table<DB> {
     }
 }
 
-impl<DB> Table<DB>
-where
-    DB: Database,
-    DB::Connection: Rows,
-{
+impl<DB: SqlDatabase> Table<DB> {
     /// The table `sessions` on `pool`.
-    pub(crate) fn new(pool: Pool<DB>, dialect: &'static Dialect) -> Self {
+    pub(crate) fn new(pool: Pool<DB>) -> Self {
         Self {
             pool,
-            sql: Arc::new(Statements::new(super::DEFAULT_TABLE, dialect)),
+            sql: Arc::new(Statements::new(super::DEFAULT_TABLE, DB::DIALECT)),
         }
     }
 
@@ -71,13 +68,6 @@ where
         &self.sql.table
     }
 
-    /// Runs `schema`, the statements that create the table.
-    pub(crate) async fn create(&self, schema: String) -> Result<(), SqlStoreError> {
-        let doing = database_error("create", self.name());
-        let mut connection = self.pool.acquire().await.map_err(&doing)?;
-        connection.run_script(schema).await.map_err(doing)
-    }
-
     /// What is stored under `id`.
     pub(crate) async fn load(&self, id: &SessionId) -> Result<Option<Stored>, SqlStoreError> {
         self.on_a_live_connection(|| async {
@@ -88,7 +78,7 @@ where
         .map_err(database_error("read", self.name()))
     }
 
-    /// Applies `write` as [`Backend::save`](crate::store::Backend::save) says.
+    /// Applies `write` as [`Backend::save`](crate::store::backend::Backend::save) says.
     pub(crate) async fn save(&self, write: &SessionWrite) -> Result<Saved, SqlStoreError> {
         let saved = if write.source_id() == write.id() {
             // Again on another connection is safe: the save merges into what it finds, so the
@@ -110,7 +100,7 @@ where
         .map_err(database_error("delete from", self.name()))
     }
 
-    /// Removes what expired at or before `now`; how many rows.
+    /// Removes what expired at or before `now`, and revocations past their use; how many sessions.
     pub(crate) async fn sweep(&self, now: SystemTime) -> Result<u64, SqlStoreError> {
         self.on_a_live_connection(|| async {
             let mut connection = self.pool.acquire().await?;
@@ -142,7 +132,7 @@ where
 
     /// Removes the rows of `owner` but `keep`'s; how many. One delete in a transaction that fails
     /// when a save moving one of those sessions (`cycle_id`) committed while it ran (see
-    /// [`Dialect::begin_revoke`]); it is run again then, and sees the row the session moved to.
+    /// [`Dialect::begin_revoke`](super::statements::Dialect::begin_revoke)); it is run again then, and sees the row the session moved to.
     /// A delete that completes leaves no session of the owner that began before it.
     pub(crate) async fn revoke_owner(
         &self,
@@ -221,7 +211,7 @@ where
     /// connection, so it tries at most once per connection the pool holds, and once more.
     ///
     /// Also again, after a pause that doubles each time (about 2 s in all), while the database
-    /// answers that it is busy ([`Dialect::busy`]): a save under contention waits its turn rather
+    /// answers that it is busy ([`Dialect::busy`](super::statements::Dialect::busy)): a save under contention waits its turn rather
     /// than fail.
     async fn on_a_live_connection<T, Attempt>(
         &self,
@@ -248,7 +238,7 @@ where
         }
     }
 
-    /// Whether `error` says the database was busy (see [`Dialect::busy`]).
+    /// Whether `error` says the database was busy (see [`Dialect::busy`](super::statements::Dialect::busy)).
     fn busy(&self, error: &sqlx::Error) -> bool {
         matches!(error, sqlx::Error::Database(error) if error.code().is_some_and(|code| (self.sql.dialect.busy)(&code)))
     }
@@ -256,7 +246,7 @@ where
     /// A save that keeps its id: a compare and swap, again while other saves get there first.
     async fn save_in_place(&self, write: &SessionWrite) -> Result<Saved, sqlx::Error> {
         let mut connection = self.pool.acquire().await?;
-        let (id, expires_at) = (write.id(), unix_seconds(write.expires_at()));
+        let id = write.id();
         // What the row holds, as far as this save knows: first what the session was loaded from
         // (nothing, for a new one), so that the conditional write is the only round trip when no
         // other save came between; after that write failed, what a read finds.
@@ -272,19 +262,15 @@ where
                     let Some(merged) = write.merge(Some(&record)) else {
                         return Ok(Saved::Removed);
                     };
-                    let columns = owner_columns(write);
-                    connection
-                        .swap(&self.sql, id, (&merged, expires_at, &columns), &record)
-                        .await?
+                    let row = session_row(write, &merged);
+                    connection.swap(&self.sql, id, &row, &record).await?
                 }
                 Some(Stored::Entries(_)) | None => {
                     let Some(merged) = write.merge(None) else {
                         return Ok(Saved::Removed);
                     };
-                    let columns = owner_columns(write);
-                    connection
-                        .insert_new(&self.sql, id, (&merged, expires_at, &columns))
-                        .await?
+                    let row = session_row(write, &merged);
+                    connection.insert_new(&self.sql, id, &row).await?
                 }
             };
             if written {
@@ -313,17 +299,21 @@ where
         let Some(merged) = write.merge(record.as_deref()) else {
             return Ok(Saved::Removed);
         };
-        let no_owner = OwnerColumns::default();
         match write.forward() {
             Some(forward) => {
-                let row = (true, forward, unix_seconds(write.forward_expires_at()), &no_owner);
-                transaction.upsert(&self.sql, write.source_id(), row).await?;
+                let row = Row {
+                    forward: true,
+                    data: forward,
+                    expires_at: unix_seconds(write.forward_expires_at()),
+                    owner: None,
+                    summary: None,
+                };
+                transaction.upsert(&self.sql, write.source_id(), &row).await?;
             }
             None => transaction.delete(&self.sql, write.source_id()).await?,
         }
-        let columns = owner_columns(write);
-        let row = (false, &merged[..], unix_seconds(write.expires_at()), &columns);
-        transaction.upsert(&self.sql, write.id(), row).await?;
+        let row = session_row(write, &merged);
+        transaction.upsert(&self.sql, write.id(), &row).await?;
         transaction.commit().await?;
         Ok(Saved::Stored)
     }
@@ -342,10 +332,14 @@ fn is_serialization_failure(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(error) if error.code().as_deref() == Some("40001"))
 }
 
-/// The owner columns `write` stores, after its merge.
-fn owner_columns(write: &SessionWrite) -> OwnerColumns {
-    let (_, owner) = write.merged_owners();
-    OwnerColumns {
+/// The row `write` stores, `merged` being the record its merge returned: with the owner of that
+/// record, and its summary.
+fn session_row<'a>(write: &SessionWrite, merged: &'a [u8]) -> Row<'a> {
+    let (_, owner) = write.owner_change().merged();
+    Row {
+        forward: false,
+        data: merged,
+        expires_at: unix_seconds(write.expires_at()),
         owner: owner.map(|owner| owner.to_text()),
         summary: owner.and_then(|_| write.summary()),
     }
@@ -361,68 +355,3 @@ fn connection_lost(error: &sqlx::Error) -> bool {
         _ => false,
     }
 }
-
-/// The [`Backend`](crate::store::Backend) and [`Revocations`](crate::store::Revocations) impls of
-/// an SQL store's public backend type, which holds its [`Table`] as `table`: every call goes to
-/// the table.
-macro_rules! backend_on_table {
-    ($backend:ty) => {
-        impl $crate::store::Backend for $backend {
-            type Error = $crate::store::SqlStoreError;
-
-            async fn load(
-                &self,
-                id: &$crate::store::SessionId,
-            ) -> Result<Option<$crate::store::Stored>, Self::Error> {
-                self.table.load(id).await
-            }
-
-            async fn save(
-                &self,
-                write: $crate::store::SessionWrite,
-            ) -> Result<$crate::store::Saved, Self::Error> {
-                self.table.save(&write).await
-            }
-
-            async fn delete(&self, id: &$crate::store::SessionId) -> Result<(), Self::Error> {
-                self.table.delete(id).await
-            }
-
-            async fn sessions_of(
-                &self,
-                owner: &$crate::owner::OwnerDigest,
-                _listed: &[u32],
-            ) -> Result<Option<Vec<$crate::store::Indexed>>, Self::Error> {
-                self.table.sessions_of(owner).await.map(Some)
-            }
-
-            async fn revoke_owner(
-                &self,
-                owner: &$crate::owner::OwnerDigest,
-                keep: Option<&$crate::store::SessionId>,
-            ) -> Result<Option<usize>, Self::Error> {
-                self.table.revoke_owner(owner, keep).await.map(Some)
-            }
-        }
-
-        /// Revocations of cookie sessions in the table's `_revocations` table.
-        impl $crate::store::Revocations for $backend {
-            type Error = $crate::store::SqlStoreError;
-
-            async fn mark(&self, owner: &$crate::owner::OwnerDigest) -> Result<Option<u64>, Self::Error> {
-                self.table.mark(owner).await
-            }
-
-            async fn revoke(
-                &self,
-                owner: &$crate::owner::OwnerDigest,
-                at: u64,
-                keep_for: std::time::Duration,
-            ) -> Result<u64, Self::Error> {
-                self.table.revoke_cookies(owner, at, keep_for).await
-            }
-        }
-    };
-}
-
-pub(crate) use backend_on_table;

@@ -8,7 +8,8 @@ use std::time::SystemTime;
 use crate::codec::id::SessionId;
 use crate::key::Keys;
 use crate::owner::OwnerDigest;
-use crate::store::server::{Backend, Indexed, Saved, ServerStore, SessionWrite, Stored, Summary};
+use crate::store::server::ServerStore;
+use crate::store::server::backend::{Backend, Indexed, Saved, SessionWrite, Stored, Summary, Swept};
 
 /// A [`ServerStore`] keeping sessions in this process's memory. Sessions are lost on restart and not
 /// shared between processes: use it for tests and development.
@@ -37,11 +38,6 @@ impl MemoryStore {
     /// An empty in-memory store signing ids with `keys`' primary key.
     pub fn new(keys: impl Into<Keys>) -> Self {
         Self::with_backend(MemoryBackend::default(), keys)
-    }
-
-    /// Removes every session that has expired by the store's clock; returns how many.
-    pub fn sweep(&self) -> usize {
-        self.backend().remove_expired(self.now())
     }
 }
 
@@ -150,7 +146,9 @@ impl Backend for MemoryBackend {
         let Some(payload) = write.merge(current.map(|kept| &kept.payload[..])) else {
             return Ok(Saved::Removed);
         };
-        let owner = write.owner_after(current.and_then(|kept| kept.owner.as_ref()));
+        let owner = write
+            .owner_change()
+            .after(current.and_then(|kept| kept.owner.as_ref()));
         if write.source_id() != write.id() {
             match write.forward() {
                 Some(forward) => sessions.insert(
@@ -184,6 +182,10 @@ impl Backend for MemoryBackend {
     async fn delete(&self, id: &SessionId) -> Result<(), Infallible> {
         self.sessions().remove(id);
         Ok(())
+    }
+
+    async fn sweep(&self, now: SystemTime) -> Result<Option<Swept>, Infallible> {
+        Ok(Some(Swept::new(self.remove_expired(now))))
     }
 
     async fn sessions_of(

@@ -1,4 +1,7 @@
-//! The cookie store: the whole session sealed inside the cookie.
+//! The cookie store: the whole session sealed inside the cookie; `revocations.rs`, where it
+//! keeps what revokes signed-in cookies before they expire.
+
+pub(crate) mod revocations;
 
 use std::time::Duration;
 
@@ -14,7 +17,7 @@ use crate::loaded::{Loaded, SaveAction};
 use crate::owner::{Owner, OwnerDigest, OwnersError};
 use crate::session::Session;
 use crate::stats::RejectionCounts;
-use crate::store::revocations::{AnyRevocations, Revocations};
+use crate::store::cookie::revocations::{AnyRevocations, Revocations};
 use crate::store::{Context, Store};
 
 /// Keeps each session in its own cookie, sealed with AES-256-GCM (or signed, if the type asks).

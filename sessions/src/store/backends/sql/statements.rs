@@ -3,7 +3,7 @@
 
 /// What differs between the databases in the statements.
 #[derive(Debug)]
-pub(crate) struct Dialect {
+pub struct Dialect {
     /// Begins the transaction of a save that moves a session.
     pub(crate) begin_move: &'static str,
     /// Begins the transaction of "revoke every session of an owner": one that fails, rather than
@@ -18,13 +18,15 @@ pub(crate) struct Dialect {
     pub(crate) busy: fn(&str) -> bool,
     /// The function of the larger of two values: `max` (SQLite), `GREATEST` (PostgreSQL).
     pub(crate) greatest: &'static str,
+    /// The schema: the tables and indexes, with `{table}` for the table's name.
+    pub(crate) schema: &'static str,
 }
 
 /// The statements on one table, written once for its name. Every write of a session row writes
 /// its owner and summary (`NULL` for a session without an owner, and for a forward) in the same
 /// statement: the owner index is the `owner` column, as exact as the rows.
 #[derive(Debug)]
-pub(crate) struct Statements {
+pub struct Statements {
     pub(crate) table: String,
     pub(crate) dialect: &'static Dialect,
     pub(crate) read: String,
@@ -51,17 +53,20 @@ impl Statements {
             dialect,
             read_to_move: format!("{read}{}", dialect.lock_read),
             read,
+            // Every statement that writes a row binds the same: `$1` the id, `$2` whether it is a
+            // forward, `$3` the data, `$4` when it expires, `$5` and `$6` its owner columns (see
+            // `rows::Row`); and a compare and swap `$7`, the record it expects.
             upsert: format!(
                 "INSERT INTO {table} (id, forward, data, expires_at, owner, summary) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (id) DO UPDATE SET forward = $2, data = $3, expires_at = $4, owner = $5, summary = $6"
             ),
             insert_new: format!(
-                "INSERT INTO {table} (id, forward, data, expires_at, owner, summary) VALUES ($1, FALSE, $2, $3, $4, $5) \
+                "INSERT INTO {table} (id, forward, data, expires_at, owner, summary) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (id) DO NOTHING"
             ),
             swap: format!(
-                "UPDATE {table} SET data = $2, expires_at = $3, owner = $5, summary = $6 \
-                 WHERE id = $1 AND NOT forward AND data = $4"
+                "UPDATE {table} SET data = $3, expires_at = $4, owner = $5, summary = $6 \
+                 WHERE id = $1 AND forward = $2 AND data = $7"
             ),
             delete: format!("DELETE FROM {table} WHERE id = $1"),
             sweep: format!("DELETE FROM {table} WHERE expires_at <= $1"),

@@ -32,8 +32,10 @@ use redis::{Client, Script};
 use crate::codec::id::SessionId;
 use crate::key::Keys;
 use crate::owner::OwnerDigest;
-use crate::store::revocations::Revocations;
-use crate::store::server::{Backend, Entries, Indexed, Saved, ServerStore, SessionWrite, Stored, Summary};
+use crate::store::server::ServerStore;
+use crate::store::server::backend::{
+    Backend, Entries, Indexed, Revocations, Saved, SessionWrite, Stored, Summary,
+};
 
 /// KEYS: source, target. ARGV: creates, TTL (ms), forward, forward TTL, prefix, sets owner, owner,
 /// the owner's other digests (space-separated: a stored one among them is re-indexed under the
@@ -347,7 +349,7 @@ impl Backend for RedisBackend {
     async fn save(&self, write: SessionWrite) -> Result<Saved, RedisStoreError> {
         let entries = write.entries();
         let ttl = write.time_to_live().as_millis().max(1);
-        let (owner, sets_owner) = write.owner();
+        let owner = write.owner_change();
         let mut invocation = self.scripts.save.key(self.key(write.source_id()));
         invocation
             .key(self.key(write.id()))
@@ -356,10 +358,16 @@ impl Backend for RedisBackend {
             .arg(write.forward().unwrap_or_default())
             .arg(write.forward_time_to_live().as_millis().max(1).to_string())
             .arg(&*self.prefix)
-            .arg(if sets_owner { "1" } else { "0" })
-            .arg(owner.as_ref().map(OwnerDigest::to_text).unwrap_or_default())
+            .arg(if owner.sets() { "1" } else { "0" })
             .arg(
-                (write.owner_aliases().iter())
+                owner
+                    .seen()
+                    .as_ref()
+                    .map(OwnerDigest::to_text)
+                    .unwrap_or_default(),
+            )
+            .arg(
+                (owner.aliases().iter())
                     .map(OwnerDigest::to_text)
                     .collect::<Vec<_>>()
                     .join(" "),

@@ -16,8 +16,7 @@ use super::{FileBackend, FileStoreError, Files, MAGIC, io_error, read_header, sp
 use crate::clock::system_time;
 use crate::codec::id::SessionId;
 use crate::owner::OwnerDigest;
-use crate::store::revocations::{Revocations, next_mark};
-use crate::store::server::{Indexed, Summary};
+use crate::store::server::backend::{Indexed, Revocations, Summary, next_mark};
 
 pub(super) const OWNERS_DIR: &str = "owners";
 pub(super) const REVOKED_DIR: &str = "revoked";

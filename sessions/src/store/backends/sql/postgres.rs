@@ -6,17 +6,16 @@
 //! session was loaded from), and a save that moves the session is one transaction that locks the
 //! old row first (`SELECT ... FOR UPDATE`).
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use sqlx::Connection as _;
 use sqlx::Postgres;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
 use crate::key::Keys;
+use crate::store::backends::sql::statements::Dialect;
+use crate::store::backends::sql::{SqlBackend, SqlDatabase, SqlStoreError, dialect, run_script};
 use crate::store::server::ServerStore;
-use crate::store::sql::statements::Dialect;
-use crate::store::sql::table::{Table, backend_on_table};
-use crate::store::sql::{SqlStoreError, SqlSweeper, checked_table};
 
 /// A [`ServerStore`] keeping sessions in PostgreSQL.
 ///
@@ -26,7 +25,7 @@ use crate::store::sql::{SqlStoreError, SqlSweeper, checked_table};
 /// use sessions::store::PostgresStore;
 ///
 /// let store = PostgresStore::connect("postgres://app@10.0.0.7/app", Key::from_env("SESSION_KEY")?).await?;
-/// let sweeper = store.spawn_sweeper(std::time::Duration::from_secs(600));
+/// let sweeper = store.spawn_sweeper(std::time::Duration::from_secs(600))?;
 /// # Ok(()) }
 /// ```
 pub type PostgresStore = ServerStore<PostgresBackend>;
@@ -75,28 +74,15 @@ impl PostgresStore {
         backend.migrate().await?;
         Ok(Self::with_backend(backend, keys))
     }
-
-    /// Removes the sessions that expired by the store's clock; returns how many.
-    pub async fn sweep(&self) -> Result<u64, SqlStoreError> {
-        self.backend().sweep(self.now()).await
-    }
-
-    /// Sweeps every `interval` (at least 10 ms) on a tokio task until the returned handle is
-    /// dropped. A sweep that fails is logged, and the next runs on time.
-    pub fn spawn_sweeper(&self, interval: Duration) -> SqlSweeper {
-        let store = self.clone();
-        SqlSweeper::spawn(interval, move || {
-            let store = store.clone();
-            async move { store.sweep().await }
-        })
-    }
 }
 
-/// The backend of [`PostgresStore`], on the app's own pool.
-#[derive(Debug, Clone)]
-pub struct PostgresBackend {
-    table: Table<Postgres>,
-}
+/// The backend of [`PostgresStore`], on the app's own pool: the SQL backend on PostgreSQL. Its
+/// schema ([`SqlBackend::schema`]), with `{table}` for the table's name:
+///
+/// ```sql
+#[doc = include_str!("postgres.sql")]
+/// ```
+pub type PostgresBackend = SqlBackend<Postgres>;
 
 /// A save that moves a session locks the old row (`FOR UPDATE`), so two such saves of one session
 /// take turns; other sessions' saves go on.
@@ -112,69 +98,23 @@ const POSTGRES: Dialect = Dialect {
     busy: |_| false,
     lock_read: " FOR UPDATE",
     greatest: "GREATEST",
+    schema: include_str!("postgres.sql"),
 };
 
-impl PostgresBackend {
-    /// A backend on `pool`, in the table `sessions`; call [`PostgresBackend::migrate`] once, or
-    /// create the table yourself from [`PostgresBackend::schema`].
-    pub fn new(pool: PgPool) -> Self {
-        Self {
-            table: Table::new(pool, &POSTGRES),
-        }
-    }
+impl SqlDatabase for Postgres {}
 
-    /// The same backend on the table `table`: ASCII letters, digits and `_`, not starting with a
-    /// digit, at most 51 characters.
-    pub fn with_table(self, table: &str) -> Result<Self, SqlStoreError> {
-        Ok(Self {
-            table: self.table.renamed(table)?,
-        })
-    }
+impl dialect::Sealed for Postgres {
+    const DIALECT: &'static Dialect = &POSTGRES;
 
-    /// The SQL that creates the table `table`, its indexes and its table of revocations, for teams
-    /// that run their own migrations (what [`PostgresBackend::migrate`] runs); refused for a table
-    /// name [`with_table`](PostgresBackend::with_table) refuses. With `{table}` for the name:
-    ///
-    /// ```sql
-    #[doc = include_str!("sql/postgres.sql")]
-    /// ```
-    ///
-    /// ```
-    /// # use sessions::store::PostgresBackend;
-    /// let sql = PostgresBackend::schema("app_sessions").unwrap();
-    /// assert!(sql.contains("CREATE TABLE IF NOT EXISTS app_sessions_revocations"));
-    /// assert!(PostgresBackend::schema("sessions; DROP TABLE users").is_err());
-    /// ```
-    pub fn schema(table: &str) -> Result<String, SqlStoreError> {
-        Ok(include_str!("sql/postgres.sql").replace("{table}", checked_table(table)?))
-    }
-
-    /// The pool it runs on.
-    pub fn pool(&self) -> &PgPool {
-        self.table.pool()
-    }
-
-    /// Creates the table, its indexes and its table of revocations where they are missing. Safe to
-    /// run from many processes at once (every instance of an app starting together): the runs take
-    /// turns under a transaction-scoped advisory lock, since PostgreSQL's `CREATE TABLE IF NOT
-    /// EXISTS` fails when two run at the same time.
-    pub async fn migrate(&self) -> Result<(), SqlStoreError> {
+    /// Runs the schema under a transaction-scoped advisory lock, so that runs from many processes
+    /// at once take turns: PostgreSQL's `CREATE TABLE IF NOT EXISTS` fails when two run together.
+    async fn migrate(pool: &PgPool, table: &str, schema: String) -> Result<(), SqlStoreError> {
         // One multi-statement query is one transaction, so the lock is held until the script ends.
-        let script = format!(
-            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK});\n{}",
-            Self::schema(self.table.name())?
-        );
-        self.table.create(script).await
-    }
-
-    /// Removes what expired at or before `now`; returns how many rows.
-    pub async fn sweep(&self, now: SystemTime) -> Result<u64, SqlStoreError> {
-        self.table.sweep(now).await
+        let script = format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK});\n{schema}");
+        run_script(pool, table, script).await
     }
 }
 
 /// The advisory lock key [`PostgresBackend::migrate`] holds: the first eight bytes of "sessions"
 /// as a big-endian number, shared by every table of every app on the database (migrations are rare).
 const MIGRATION_LOCK: i64 = i64::from_be_bytes(*b"sessions");
-
-backend_on_table!(PostgresBackend);

@@ -1,13 +1,48 @@
-//! What the SQL stores share: the table and its saves (`table.rs`), its statements (`statements.rs`)
-//! run on each database's connection (`rows.rs`); and, here, their errors, their table names, their
-//! sweeper, and the time as the tables keep it.
+//! The SQL stores: one backend ([`SqlBackend`], `backend.rs`) over one table and its saves
+//! (`table.rs`), whose statements (`statements.rs`) run on each database's connection (`rows.rs`).
+//! A database is a dialect: a value and a store constructor in its own file (`sqlite.rs`,
+//! `postgres.rs`). Here: the seal on which databases there are, errors, table names, and the time
+//! as the tables keep it.
 
+pub(crate) mod backend;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
 pub(crate) mod rows;
+#[cfg(feature = "sqlite")]
+pub(crate) mod sqlite;
 pub(crate) mod statements;
 pub(crate) mod table;
 
-use std::future::Future;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
+
+pub use backend::SqlBackend;
+
+/// A database the SQL stores run on: SQLite (feature `sqlite`), PostgreSQL (feature `postgres`).
+/// Sealed: a database is a dialect of this crate's, a value beside the others.
+pub trait SqlDatabase: dialect::Sealed {}
+
+pub(crate) mod dialect {
+    use std::future::Future;
+
+    use sqlx::Pool;
+
+    use crate::store::backends::sql::SqlStoreError;
+    use crate::store::backends::sql::rows::Rows;
+    use crate::store::backends::sql::statements::Dialect;
+
+    /// What the generic backend needs of a database, implemented in its dialect's file.
+    pub trait Sealed: sqlx::Database<Connection: Rows> {
+        /// Its statement texts and schema.
+        const DIALECT: &'static Dialect;
+
+        /// Runs `schema`, the schema of the table `table`, on `pool`, as many processes may at once.
+        fn migrate(
+            pool: &Pool<Self>,
+            table: &str,
+            schema: String,
+        ) -> impl Future<Output = Result<(), SqlStoreError>> + Send;
+    }
+}
 
 /// The table name the SQL stores use unless told otherwise.
 pub(crate) const DEFAULT_TABLE: &str = "sessions";
@@ -35,37 +70,6 @@ pub(crate) fn checked_table(table: &str) -> Result<&str, SqlStoreError> {
         Err(SqlStoreError::InvalidTable {
             table: table.to_owned(),
         })
-    }
-}
-
-/// The background sweeper of an SQL store's `spawn_sweeper`; dropping it stops the task.
-#[derive(Debug)]
-pub struct SqlSweeper(tokio::task::JoinHandle<()>);
-
-impl SqlSweeper {
-    /// Runs `sweep` every `interval` (at least 10 ms) on a tokio task; a sweep that fails is
-    /// logged, and the next runs on time.
-    pub(crate) fn spawn<F, Fut>(interval: Duration, sweep: F) -> Self
-    where
-        F: Fn() -> Fut + Send + 'static,
-        Fut: Future<Output = Result<u64, SqlStoreError>> + Send,
-    {
-        let interval = interval.max(Duration::from_millis(10));
-        Self(tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(interval).await;
-                match sweep().await {
-                    Ok(removed) => tracing::debug!(removed, "swept the session table"),
-                    Err(error) => tracing::warn!(%error, "sweeping the session table failed"),
-                }
-            }
-        }))
-    }
-}
-
-impl Drop for SqlSweeper {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
@@ -105,6 +109,20 @@ pub enum SqlStoreError {
         #[source]
         source: sqlx::Error,
     },
+}
+
+/// Runs `script` (statements separated by `;`) on a connection of `pool`, to create the table
+/// `table`.
+pub(crate) async fn run_script<DB: SqlDatabase>(
+    pool: &sqlx::Pool<DB>,
+    table: &str,
+    script: String,
+) -> Result<(), SqlStoreError> {
+    let doing = database_error("create", table);
+    let mut connection = pool.acquire().await.map_err(&doing)?;
+    rows::Rows::run_script(&mut *connection, script)
+        .await
+        .map_err(doing)
 }
 
 /// Makes an error of `sqlx`'s an [`SqlStoreError::Database`] saying what the store was doing.

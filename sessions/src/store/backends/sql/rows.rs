@@ -7,19 +7,24 @@
 use std::future::Future;
 
 use crate::codec::id::SessionId;
-use crate::store::server::Stored;
-use crate::store::sql::statements::Statements;
+use crate::store::backends::sql::statements::Statements;
+use crate::store::server::backend::Stored;
 
-/// The owner columns of a session row: the owner (hex), and the sealed summary a listing shows;
-/// both `None` for a session without an owner, and for a forward.
-#[derive(Debug, Default)]
-pub(crate) struct OwnerColumns {
+/// A session row as a write stores it: whether it is a forward, its sealed data, when it expires
+/// (unix seconds), and its owner columns: the owner (hex) and the sealed summary a listing shows,
+/// both `None` for a session without an owner, and for a forward. Every statement that writes a
+/// row binds it the same way ([`Statements`]' `$1` to `$6`).
+#[derive(Debug)]
+pub struct Row<'a> {
+    pub(crate) forward: bool,
+    pub(crate) data: &'a [u8],
+    pub(crate) expires_at: i64,
     pub(crate) owner: Option<String>,
     pub(crate) summary: Option<Vec<u8>>,
 }
 
 /// The statements on the session table, on one connection (or transaction).
-pub(crate) trait Rows: Send {
+pub trait Rows: Send {
     /// What is stored under `id`, read with `statement` (a plain read, or one that locks the row
     /// for a transaction).
     fn read(
@@ -28,31 +33,29 @@ pub(crate) trait Rows: Send {
         id: &SessionId,
     ) -> impl Future<Output = Result<Option<Stored>, sqlx::Error>> + Send;
 
-    /// Stores `record` (the sealed record, when it expires) with its `owner` columns under `id` if
-    /// the row holds exactly the record `expected`; whether it did.
+    /// Stores `row` under `id` if the row there holds exactly the record `expected`; whether it did.
     fn swap(
         &mut self,
         sql: &Statements,
         id: &SessionId,
-        record: (&[u8], i64, &OwnerColumns),
+        row: &Row<'_>,
         expected: &[u8],
     ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
 
-    /// Stores `record` under `id` if no row is there; whether it did.
+    /// Stores `row` under `id` if no row is there; whether it did.
     fn insert_new(
         &mut self,
         sql: &Statements,
         id: &SessionId,
-        record: (&[u8], i64, &OwnerColumns),
+        row: &Row<'_>,
     ) -> impl Future<Output = Result<bool, sqlx::Error>> + Send;
 
-    /// Stores `row` (whether it is a forward, its sealed data, when it expires, its owner columns)
-    /// under `id`, over whatever is there.
+    /// Stores `row` under `id`, over whatever is there.
     fn upsert(
         &mut self,
         sql: &Statements,
         id: &SessionId,
-        row: (bool, &[u8], i64, &OwnerColumns),
+        row: &Row<'_>,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
     /// The ids and sealed summaries of `owner`'s sessions.
@@ -101,7 +104,22 @@ pub(crate) trait Rows: Send {
 }
 
 macro_rules! rows_on {
-    ($connection:ty) => {
+    ($connection:ty, $database:ty, $bind_row:ident) => {
+        /// Binds `$1` to `$6` of a statement that writes a row: `id`, then `row`'s columns.
+        fn $bind_row<'q>(
+            query: sqlx::query::Query<'q, $database, <$database as sqlx::Database>::Arguments>,
+            id: &SessionId,
+            row: &'q Row<'_>,
+        ) -> sqlx::query::Query<'q, $database, <$database as sqlx::Database>::Arguments> {
+            query
+                .bind(id.to_text())
+                .bind(row.forward)
+                .bind(row.data)
+                .bind(row.expires_at)
+                .bind(row.owner.as_deref())
+                .bind(row.summary.as_deref())
+        }
+
         impl Rows for $connection {
             async fn read(&mut self, statement: &str, id: &SessionId) -> Result<Option<Stored>, sqlx::Error> {
                 use sqlx::Row as _;
@@ -128,18 +146,11 @@ macro_rules! rows_on {
                 &mut self,
                 sql: &Statements,
                 id: &SessionId,
-                (data, expires_at, owner): (&[u8], i64, &OwnerColumns),
+                row: &Row<'_>,
                 expected: &[u8],
             ) -> Result<bool, sqlx::Error> {
-                let done = sqlx::query(sqlx::AssertSqlSafe(&*sql.swap))
-                    .bind(id.to_text())
-                    .bind(data)
-                    .bind(expires_at)
-                    .bind(expected)
-                    .bind(owner.owner.as_deref())
-                    .bind(owner.summary.as_deref())
-                    .execute(self)
-                    .await?;
+                let query = $bind_row(sqlx::query(sqlx::AssertSqlSafe(&*sql.swap)), id, row);
+                let done = query.bind(expected).execute(self).await?;
                 Ok(done.rows_affected() == 1)
             }
 
@@ -147,34 +158,15 @@ macro_rules! rows_on {
                 &mut self,
                 sql: &Statements,
                 id: &SessionId,
-                (data, expires_at, owner): (&[u8], i64, &OwnerColumns),
+                row: &Row<'_>,
             ) -> Result<bool, sqlx::Error> {
-                let done = sqlx::query(sqlx::AssertSqlSafe(&*sql.insert_new))
-                    .bind(id.to_text())
-                    .bind(data)
-                    .bind(expires_at)
-                    .bind(owner.owner.as_deref())
-                    .bind(owner.summary.as_deref())
-                    .execute(self)
-                    .await?;
-                Ok(done.rows_affected() == 1)
+                let query = $bind_row(sqlx::query(sqlx::AssertSqlSafe(&*sql.insert_new)), id, row);
+                Ok(query.execute(self).await?.rows_affected() == 1)
             }
 
-            async fn upsert(
-                &mut self,
-                sql: &Statements,
-                id: &SessionId,
-                (forward, data, expires_at, owner): (bool, &[u8], i64, &OwnerColumns),
-            ) -> Result<(), sqlx::Error> {
-                sqlx::query(sqlx::AssertSqlSafe(&*sql.upsert))
-                    .bind(id.to_text())
-                    .bind(forward)
-                    .bind(data)
-                    .bind(expires_at)
-                    .bind(owner.owner.as_deref())
-                    .bind(owner.summary.as_deref())
-                    .execute(self)
-                    .await?;
+            async fn upsert(&mut self, sql: &Statements, id: &SessionId, row: &Row<'_>) -> Result<(), sqlx::Error> {
+                let query = $bind_row(sqlx::query(sqlx::AssertSqlSafe(&*sql.upsert)), id, row);
+                query.execute(self).await?;
                 Ok(())
             }
 
@@ -261,6 +253,6 @@ macro_rules! rows_on {
 }
 
 #[cfg(feature = "sqlite")]
-rows_on!(sqlx::SqliteConnection);
+rows_on!(sqlx::SqliteConnection, sqlx::Sqlite, bind_sqlite_row);
 #[cfg(feature = "postgres")]
-rows_on!(sqlx::PgConnection);
+rows_on!(sqlx::PgConnection, sqlx::Postgres, bind_postgres_row);

@@ -25,8 +25,6 @@ use std::io::{self, Read, Write as _};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
 use crate::clock::{LATEST_UNIX_SECONDS, seconds_of};
@@ -34,7 +32,8 @@ use crate::codec::id::SessionId;
 use crate::config::Config;
 use crate::key::Keys;
 use crate::owner::OwnerDigest;
-use crate::store::server::{Backend, Indexed, Saved, ServerStore, SessionWrite, Stored};
+use crate::store::server::ServerStore;
+use crate::store::server::backend::{Backend, Indexed, Saved, SessionWrite, Stored, Swept};
 
 const MAGIC: &[u8; 4] = b"SSN1";
 /// The magic of a forward left under an old id by `cycle_id` (same header, a sealed forward after it).
@@ -49,9 +48,7 @@ mod owners;
 /// How much later than any session can live a file's expiry may be before a sweep takes the file for
 /// corrupt: clocks of the writers may disagree.
 const CLOCK_LEEWAY: u64 = 24 * 60 * 60;
-/// The shortest interval between two background sweeps.
-const MIN_SWEEP_INTERVAL: Duration = Duration::from_millis(10);
-/// A temporary file older than this belongs to a writer that died; [`FileBackend::sweep`] removes it.
+/// A temporary file older than this belongs to a writer that died; a sweep removes it.
 const STALE_TEMP_AGE: Duration = Duration::from_secs(60 * 60);
 
 /// A [`ServerStore`] keeping each session in a file under one directory.
@@ -75,7 +72,7 @@ const STALE_TEMP_AGE: Duration = Duration::from_secs(60 * 60);
 /// visits.count += 1;
 /// store.save(&mut visits, &mut HeaderMap::new()).await?;
 ///
-/// // A background thread removes expired sessions every ten minutes, until it is dropped.
+/// // A background task removes expired sessions every ten minutes, until it is dropped.
 /// let _sweeper = store.spawn_sweeper(std::time::Duration::from_secs(600))?;
 /// # drop(_sweeper); std::fs::remove_dir_all(&dir)?;
 /// # Ok(()) }
@@ -88,64 +85,6 @@ impl FileStore {
     pub fn open(dir: impl AsRef<Path>, keys: impl Into<Keys>) -> Result<Self, FileStoreError> {
         Ok(Self::with_backend(FileBackend::open(dir)?, keys))
     }
-
-    /// Removes expired sessions and abandoned temporary files, by the store's clock.
-    pub fn sweep(&self) -> Result<Swept, FileStoreError> {
-        self.backend().sweep(self.now())
-    }
-
-    /// Sweeps every `interval` (at least 10 ms) on a background thread until the returned handle is
-    /// dropped. A sweep takes no lock but each expired session's own, so loads and saves go on
-    /// meanwhile; one that fails is logged, and the next runs on time.
-    pub fn spawn_sweeper(&self, interval: Duration) -> Result<Sweeper, FileStoreError> {
-        let store = self.clone();
-        let interval = interval.max(MIN_SWEEP_INTERVAL);
-        let (stop, stopped) = mpsc::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("sessions-sweeper".into())
-            .spawn(move || {
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
-                    // A failed or even panicking sweep is logged, and the next one runs on time.
-                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| store.sweep())) {
-                        Ok(Ok(swept)) => tracing::debug!(?swept, "swept the session directory"),
-                        Ok(Err(error)) => tracing::warn!(%error, "sweeping the session directory failed"),
-                        Err(_) => tracing::error!("sweeping the session directory panicked; sweeping on"),
-                    }
-                }
-            })
-            .map_err(io_error("start a sweeper thread for", self.backend().root()))?;
-        Ok(Sweeper {
-            stop: Some(stop),
-            thread: Some(thread),
-        })
-    }
-}
-
-/// The background sweeper of [`FileStore::spawn_sweeper`]; dropping it stops the thread.
-#[derive(Debug)]
-pub struct Sweeper {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for Sweeper {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// What a sweep removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Swept {
-    /// Expired sessions.
-    pub expired: usize,
-    /// Files that were not records (corrupt, or cut short by something other than this store).
-    pub corrupt: usize,
-    /// Temporary files left by writers that died.
-    pub temp_files: usize,
 }
 
 /// A filesystem operation failed; says which, on which path.
@@ -241,12 +180,6 @@ impl FileBackend {
         &self.files.root
     }
 
-    /// Removes sessions that expired by `now`, files that are not records, and temporary files older
-    /// than an hour. Linear in the number of files; holds no lock but each removed session's own.
-    pub fn sweep(&self, now: SystemTime) -> Result<Swept, FileStoreError> {
-        self.files.sweep(now)
-    }
-
     /// Runs `job` on a blocking thread when inside a tokio runtime, or right here otherwise.
     async fn blocking<T: Send + 'static>(
         &self,
@@ -306,6 +239,13 @@ impl Backend for FileBackend {
             drop(runtime.spawn_blocking(move || files.empty_trash()));
         }
         Ok(Some(revoked))
+    }
+
+    /// Removes sessions that expired by `now`, files that are not records, and temporary files older
+    /// than an hour. Linear in the number of files; holds no lock but each removed session's own, so
+    /// loads and saves go on meanwhile.
+    async fn sweep(&self, now: SystemTime) -> Result<Option<Swept>, FileStoreError> {
+        self.blocking(move |files| files.sweep(now)).await.map(Some)
     }
 }
 
@@ -378,7 +318,7 @@ impl Files {
         };
         // The index entry goes in before the record and out after it: a crash between the two
         // leaves an entry too many (a listing checks the record), never a session revocation misses.
-        let (before, after) = write.merged_owners();
+        let (before, after) = write.owner_change().merged();
         if let (Some(owner), Some(summary)) = (after, write.summary()) {
             self.index(&owner, write.id(), write.expires_at(), &summary)?;
         }
