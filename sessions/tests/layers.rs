@@ -1,7 +1,8 @@
-//! The crate's files import one another in one direction only: no file reaches, through the
-//! `crate::` paths it uses, a file that uses it back. CONTRIBUTING.md ("How it fits together") lists the
-//! layers this keeps. Re-exports (`pub use`) and `mod` declarations are structure, not use, and
-//! `#[cfg(test)] mod tests` may reach anywhere.
+//! The crate's files import one another in one direction only: each file uses files of its own
+//! layer or of layers below it, as CONTRIBUTING.md ("How it fits together") lists them, and no file
+//! reaches a file that uses it back. Uses are the `crate::`, `super::` and `self::` paths a file's
+//! code names; re-exports (`pub use`) and `mod` declarations are structure, not use, and
+//! `#[cfg(test)]` code may reach anywhere.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -40,9 +41,47 @@ fn file_of(path: &[&str], files: &BTreeMap<String, String>) -> Option<String> {
     })
 }
 
-/// The `crate::` paths a file's code uses: its `use crate::...;` items, braces expanded, and the
+/// The module path of the file `name` (`store/server/mod.rs` is `store::server`).
+fn module_of(name: &str) -> Vec<String> {
+    let mut path: Vec<String> = name
+        .trim_end_matches(".rs")
+        .split('/')
+        .map(str::to_owned)
+        .collect();
+    if path.last().is_some_and(|last| last == "mod" || last == "lib") {
+        path.pop();
+    }
+    path
+}
+
+/// The crate paths the file `name`'s code uses, absolute (without `crate::`): its `crate::`
+/// paths, and its `super::` and `self::` paths resolved from where the file is.
+fn used_paths(name: &str, text: &str) -> Vec<String> {
+    let module = module_of(name);
+    let mut paths = prefixed_paths(text, "crate::");
+    for (prefix, up) in [("super::", 1), ("self::", 0)] {
+        for path in prefixed_paths(text, prefix) {
+            // `super::super::x`: one level up per `super`.
+            let mut up = up;
+            let mut rest = path.as_str();
+            while let Some(tail) = rest.strip_prefix("super::") {
+                up += 1;
+                rest = tail;
+            }
+            let Some(depth) = module.len().checked_sub(up) else {
+                continue;
+            };
+            let mut absolute = module[..depth].to_vec();
+            absolute.push(rest.to_owned());
+            paths.push(absolute.join("::"));
+        }
+    }
+    paths
+}
+
+/// The paths after `prefix` in `text`'s code: its `use PREFIX...;` items, braces expanded, and the
 /// paths written inline (`crate::codec::seal::open(`), leaving out comments, `pub use` and tests.
-fn used_paths(text: &str) -> Vec<String> {
+fn prefixed_paths(text: &str, prefix: &str) -> Vec<String> {
     let code: String = text
         .split("\n#[cfg(test)]\nmod tests")
         .next()
@@ -53,11 +92,11 @@ fn used_paths(text: &str) -> Vec<String> {
         .join("\n");
     let mut paths = Vec::new();
     let mut rest = code.as_str();
-    while let Some(at) = rest.find("crate::") {
+    while let Some(at) = rest.find(prefix) {
         let before = &rest[..at];
         let statement_start = before.rfind(['\n', ';', '{', '}']).map_or(0, |i| i + 1);
         let statement = before[statement_start..].trim_start();
-        let after = &rest[at + "crate::".len()..];
+        let after = &rest[at + prefix.len()..];
         if statement.starts_with("use ") {
             let end = after.find(';').unwrap_or(after.len());
             expand(
@@ -104,28 +143,113 @@ fn expand(prefix: &str, tree: &str, out: &mut Vec<String>) {
     }
 }
 
-#[test]
-fn no_file_uses_a_file_that_uses_it_back() {
-    let files = sources();
+/// Files only `#[cfg(test)]` code declares: they may reach anywhere, as tests do.
+const TEST_ONLY: &[&str] = &["codec/golden.rs"];
+
+/// The layers of CONTRIBUTING.md ("How it fits together"), bottom up: each file's layer is that of
+/// the longest path here its path starts with.
+const LAYERS: &[(u8, &[&str])] = &[
+    (
+        0,
+        &[
+            "config.rs",
+            "key.rs",
+            "clock.rs",
+            "random.rs",
+            "error.rs",
+            "stats.rs",
+        ],
+    ),
+    (1, &["headers.rs"]),
+    (2, &["codec/"]),
+    (
+        3,
+        &[
+            "field.rs",
+            "session.rs",
+            "prepared.rs",
+            "owner/",
+            "codec/reserved.rs",
+        ],
+    ),
+    (4, &["codec/snapshot.rs"]),
+    (5, &["loaded.rs"]),
+    (6, &["store/"]),
+    (7, &["layer.rs", "layer/", "axum.rs", "actix.rs"]),
+    (8, &["lib.rs", "private.rs", "fuzz.rs"]),
+];
+
+/// The layer of the file `name`, if the table lists it.
+fn layer_of(name: &str) -> Option<u8> {
+    LAYERS
+        .iter()
+        .flat_map(|(layer, paths)| paths.iter().map(move |path| (*layer, *path)))
+        .filter(|(_, path)| name == *path || (path.ends_with('/') && name.starts_with(path)))
+        .max_by_key(|(_, path)| path.len())
+        .map(|(layer, _)| layer)
+}
+
+/// Which files each file uses, by the paths its code names (see [`used_paths`]).
+fn uses(files: &BTreeMap<String, String>) -> BTreeMap<String, BTreeSet<String>> {
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (name, text) in &files {
-        let targets = used_paths(text)
+    for (name, text) in files {
+        let targets = used_paths(name, text)
             .iter()
             .filter_map(|path| {
                 let segments: Vec<&str> = path
                     .split("::")
                     .filter(|s| !s.is_empty() && *s != "self")
                     .collect();
-                file_of(&segments, &files)
+                file_of(&segments, files)
             })
             .filter(|target| target != name && target != "lib.rs")
             .collect();
         edges.insert(name.clone(), targets);
     }
+    edges
+}
+
+#[test]
+fn each_file_uses_only_files_of_its_own_layer_or_below() {
+    let files = sources();
+    let edges = uses(&files);
     assert!(
-        edges["store/cookie.rs"].contains("loaded.rs"),
+        edges["store/backends/fs/owners.rs"].contains("store/backends/fs/mod.rs"),
+        "the scan sees `super::` paths: {:?}",
+        edges["store/backends/fs/owners.rs"]
+    );
+    let mut upward = Vec::new();
+    for (name, targets) in &edges {
+        let Some(layer) = layer_of(name) else {
+            panic!("`{name}` is in no layer: add it to LAYERS here and to CONTRIBUTING.md");
+        };
+        if TEST_ONLY.contains(&name.as_str()) {
+            continue;
+        }
+        for target in targets {
+            let target_layer = layer_of(target).unwrap_or(u8::MAX);
+            if target_layer > layer {
+                upward.push(format!(
+                    "{name} (layer {layer}) uses {target} (layer {target_layer})"
+                ));
+            }
+        }
+    }
+    assert!(
+        upward.is_empty(),
+        "uses of a higher layer:\n{}",
+        upward.join("\n")
+    );
+}
+
+#[test]
+fn no_file_uses_a_file_that_uses_it_back() {
+    let files = sources();
+    let edges = uses(&files);
+    assert!(
+        edges["store/cookie/mod.rs"].contains("loaded.rs"),
         "the scan sees `use` items: {:?}",
-        edges["store/cookie.rs"]
+        edges["store/cookie/mod.rs"]
     );
 
     // Depth-first search; a file met again while still on the path closes a cycle.
