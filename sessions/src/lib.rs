@@ -155,7 +155,7 @@
 //! - `tower`: `layer::SessionLayer`, loading sessions per request and saving them into the response,
 //!   for any tower-based framework.
 //! - `axum` (implies `tower`): the extractor `axum::TypedSession<S>`.
-//! - `actix` (implies `tower`): the same layer as actix-web middleware, and the extractor
+//! - `actix`: the same `SessionLayer` as actix-web middleware (without tower), and the extractor
 //!   `actix::TypedSession<S>`.
 //! - `redis`: `RedisStore`, sessions in Redis shared by every instance of an app, merged per field on
 //!   the server.
@@ -192,14 +192,20 @@ pub mod session;
 mod stats;
 pub mod store;
 
+#[cfg(any(feature = "tower", feature = "actix"))]
+mod web;
+
 #[cfg(feature = "actix")]
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+#[path = "web/actix.rs"]
 pub mod actix;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+#[path = "web/axum.rs"]
 pub mod axum;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+#[path = "web/tower.rs"]
 pub mod layer;
 
 #[doc(hidden)]

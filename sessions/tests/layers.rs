@@ -175,8 +175,9 @@ const LAYERS: &[(u8, &[&str])] = &[
     (4, &["codec/snapshot.rs"]),
     (5, &["loaded.rs"]),
     (6, &["store/"]),
-    (7, &["layer.rs", "layer/", "axum.rs", "actix.rs"]),
-    (8, &["lib.rs", "private.rs", "fuzz.rs"]),
+    (7, &["web/mod.rs", "web/request.rs", "web/caches.rs"]),
+    (8, &["web/tower.rs", "web/axum.rs", "web/actix.rs"]),
+    (9, &["lib.rs", "private.rs", "fuzz.rs"]),
 ];
 
 /// The layer of the file `name`, if the table lists it.

@@ -4,6 +4,7 @@
 //! a test's own.
 
 pub mod contract;
+pub mod framework;
 mod postgres_server;
 mod redis_server;
 pub mod revocation;

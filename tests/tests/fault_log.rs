@@ -6,15 +6,15 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
+use axum::body::Body;
 use axum::routing::get;
-use sessions::axum::SessionLayer;
+use http::Request;
+use http::header::{COOKIE, SET_COOKIE};
+use sessions::axum::{SessionLayer, TypedSession};
 use sessions::store::ServerStore;
-use sessions::{CookieStore, Key, Keys};
+use sessions::{CookieStore, Key, Keys, Session};
 use sessions_tests::Watched;
-
-mod layer_app;
-
-use layer_app::{Account, Cart, call, set_cookies, sign_in, whoami};
+use tower::ServiceExt;
 
 /// What a log receives of a store outage: the error with its cause, not only "failed to load".
 #[test]
@@ -76,4 +76,44 @@ impl tracing::Subscriber for Logged {
     }
     fn enter(&self, _: &tracing::span::Id) {}
     fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[derive(Session, Default)]
+#[session(cookie = "account")]
+struct Account {
+    user: Option<u64>,
+}
+
+#[derive(Session, Default)]
+#[session(cookie = "cart")]
+struct Cart {
+    items: Vec<u32>,
+}
+
+async fn sign_in(mut account: TypedSession<Account>, mut cart: TypedSession<Cart>) -> &'static str {
+    account.user = Some(7);
+    cart.items.push(1);
+    "ok"
+}
+
+async fn whoami(account: TypedSession<Account>) -> String {
+    format!("{:?}", account.user)
+}
+
+async fn call(app: &Router, path: &str, cookies: &[String]) -> axum::response::Response {
+    let mut request = Request::builder().uri(path);
+    if !cookies.is_empty() {
+        request = request.header(COOKIE, cookies.join("; "));
+    }
+    app.clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
+fn set_cookies<B>(response: &http::Response<B>) -> Vec<String> {
+    let lines = response.headers().get_all(SET_COOKIE).iter();
+    lines
+        .map(|line| line.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect()
 }

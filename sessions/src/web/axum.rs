@@ -29,10 +29,9 @@ use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 
-use crate::layer::RequestSessions;
-pub use crate::layer::{SessionError, SessionLayer, TypedSession};
-use crate::layer::{ask_to_retry, report_fault};
 use crate::owner::OwnersError;
+use crate::web::request::{RequestSessions, fault_headers};
+pub use crate::web::request::{SessionError, SessionLayer, TypedSession};
 
 impl<S: crate::Session, State: Sync> FromRequestParts<State> for TypedSession<S> {
     type Rejection = SessionError;
@@ -78,8 +77,5 @@ fn fault_response(
     status: http::StatusCode,
     body: String,
 ) -> Response {
-    report_fault(what, error);
-    let mut response = (status, body).into_response();
-    ask_to_retry(status, response.headers_mut());
-    response
+    (status, fault_headers(what, error, status), body).into_response()
 }

@@ -1,40 +1,6 @@
-//! A tower layer that loads sessions lazily during a request and saves them into its response, for any
-//! framework built on `http` and tower (axum, hyper with `tower`, ...).
-//!
-//! ```
-//! use http::{Request, Response, StatusCode};
-//! use sessions::layer::{RequestSessions, SessionLayer};
-//! use sessions::{CookieStore, Key, Session};
-//! use tower::{Layer, Service, ServiceExt, service_fn};
-//!
-//! #[derive(Session, Default)]
-//! struct Visits {
-//!     count: u32,
-//! }
-//!
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let layer = SessionLayer::new().with::<Visits>(CookieStore::new(Key::generate()));
-//! let service = layer.layer(service_fn(|request: Request<String>| async move {
-//!     let sessions = request.extensions().get::<RequestSessions>().unwrap().clone();
-//!     let mut visits = sessions.load::<Visits>(request.headers()).await?; // loaded on first use
-//!     visits.count += 1;
-//!     Ok::<_, sessions::layer::SessionError>(Response::new(format!("visit {}", visits.count)))
-//!     // `visits` goes back to the layer when dropped, and is saved into the response.
-//! }));
-//! let response = service.oneshot(Request::new(String::new())).await.unwrap();
-//! assert_eq!(response.status(), StatusCode::OK);
-//! assert!(response.headers().contains_key("set-cookie"));
-//! // A shared cache (a CDN, a proxy) keeps this response for nobody else:
-//! assert_eq!(response.headers()["cache-control"], "private, no-store");
-//! assert_eq!(response.headers()["vary"], "Cookie");
-//! # });
-//! ```
-//!
-//! **Caches.** A response to a request that read a session gets `Vary: Cookie` (unless its `Vary`
-//! names `Cookie` already); one that carries a session's `Set-Cookie` gets `Cache-Control: private,
-//! no-store`, so no shared cache hands one user's session to another. A `Cache-Control` the app set
-//! itself is kept as it is: a response that sets a session cookie and says `public` is the app's
-//! decision. A response that used no session is left alone.
+//! The request core, framework-neutral: which store keeps each session type ([`SessionLayer`]),
+//! the sessions of one request ([`RequestSessions`]) lent to handlers ([`TypedSession`]) and saved
+//! after them, and the answer to a fault. `tower.rs`, `axum.rs` and `actix.rs` adapt it.
 
 use std::any::{Any, TypeId};
 use std::fmt;
@@ -43,23 +9,16 @@ use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
 
 use ::http::header::{RETRY_AFTER, SET_COOKIE};
-use ::http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
-use tower_layer::Layer;
-use tower_service::Service;
-
-pub(crate) mod caches;
-
-pub(crate) use caches::CacheHeaders;
+use ::http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use crate::error::{LoadError, SaveError};
 use crate::loaded::Loaded;
 use crate::session::Session;
 use crate::store::Store;
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Loads and saves one session type through one store, with the type erased so that a layer can
 /// hold many.
@@ -215,119 +174,6 @@ impl SessionLayer {
     }
 }
 
-impl<Inner> Layer<Inner> for SessionLayer {
-    type Service = SessionService<Inner>;
-
-    fn layer(&self, inner: Inner) -> SessionService<Inner> {
-        SessionService {
-            inner,
-            registry: Arc::clone(&self.registry),
-        }
-    }
-}
-
-/// The service [`SessionLayer`] wraps around yours.
-#[derive(Clone)]
-pub struct SessionService<Inner> {
-    inner: Inner,
-    registry: Arc<Registry>,
-}
-
-impl<Inner: fmt::Debug> fmt::Debug for SessionService<Inner> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionService")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<Inner, RequestBody, ResponseBody> Service<Request<RequestBody>> for SessionService<Inner>
-where
-    Inner: Service<Request<RequestBody>, Response = Response<ResponseBody>>,
-    ResponseBody: Default + Send + 'static,
-{
-    type Response = Response<ResponseBody>;
-    type Error = Inner::Error;
-    type Future = SessionFuture<Inner::Future, ResponseBody>;
-
-    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(context)
-    }
-
-    fn call(&mut self, mut request: Request<RequestBody>) -> Self::Future {
-        let sessions = RequestSessions::new(&self.registry);
-        request.extensions_mut().insert(sessions.clone());
-        // Called here, on the service `poll_ready` readied: no clone of it to keep for later.
-        SessionFuture {
-            state: State::Handling {
-                inner: self.inner.call(request),
-                sessions,
-            },
-        }
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// The future of [`SessionService`]: your service's response, with the sessions it used saved
-    /// into it.
-    pub struct SessionFuture<F, B> {
-        #[pin]
-        state: State<F, B>,
-    }
-}
-
-pin_project_lite::pin_project! {
-    #[project = StateProjection]
-    enum State<F, B> {
-        Handling {
-            #[pin]
-            inner: F,
-            sessions: RequestSessions,
-        },
-        Saving {
-            saving: BoxFuture<'static, Response<B>>,
-        },
-    }
-}
-
-impl<F, B> fmt::Debug for SessionFuture<F, B> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionFuture").finish_non_exhaustive()
-    }
-}
-
-impl<F, B, E> Future for SessionFuture<F, B>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-    B: Default + Send + 'static,
-{
-    type Output = Result<Response<B>, E>;
-
-    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.project().state;
-        loop {
-            match state.as_mut().project() {
-                StateProjection::Handling { inner, sessions } => {
-                    let response = std::task::ready!(inner.poll(context))?;
-                    match sessions.save_into(response) {
-                        Saving::Done(response) => return Poll::Ready(Ok(response)),
-                        Saving::Pending(saving) => state.set(State::Saving { saving }),
-                    }
-                }
-                StateProjection::Saving { saving } => return saving.as_mut().poll(context).map(Ok),
-            }
-        }
-    }
-}
-
-/// Where saving a request's sessions stands once its response is ready.
-enum Saving<B> {
-    /// Nothing to save (no session was used, or a 5xx the layer does not save into).
-    Done(Response<B>),
-    /// The sessions are being saved into the response.
-    Pending(BoxFuture<'static, Response<B>>),
-}
-
 /// The sessions of one request: put into its extensions by [`SessionLayer`].
 #[derive(Clone)]
 pub struct RequestSessions {
@@ -401,6 +247,21 @@ pub(crate) fn ask_to_retry(status: StatusCode, headers: &mut HeaderMap) {
     }
 }
 
+/// The headers of the answer to a fault of the server (a store down, an app misconfigured), which
+/// is logged: `Retry-After` when `status` is a 503. Each framework answers with `status`, these
+/// headers, and the error's body text.
+#[cfg(any(feature = "axum", feature = "actix"))]
+pub(crate) fn fault_headers(
+    what: &str,
+    error: &(dyn std::error::Error + 'static),
+    status: StatusCode,
+) -> HeaderMap {
+    report_fault(what, error);
+    let mut headers = HeaderMap::new();
+    ask_to_retry(status, &mut headers);
+    headers
+}
+
 /// Logs a fault of the server (a store down, an app misconfigured) at error level. In a debug build
 /// with no `tracing` subscriber installed, it is printed to stderr too, so it cannot go unseen.
 pub(crate) fn report_fault(what: &str, error: &(dyn std::error::Error + 'static)) {
@@ -470,32 +331,6 @@ impl RequestSessions {
                 Some(session) => Ok(session.downcast::<Loaded<S>>().ok()),
             },
         }
-    }
-
-    /// Saves every returned session into `response`, unless it is a 5xx and the layer was not asked
-    /// to. A failed save replaces the response. Allocates nothing when there is nothing to save.
-    fn save_into<B: Default + Send + 'static>(&self, response: Response<B>) -> Saving<B> {
-        let Some(returned) = self.to_save_into(response.status()) else {
-            return Saving::Done(response);
-        };
-        let sessions = self.clone();
-        Saving::Pending(Box::pin(async move {
-            let (mut head, body) = response.into_parts();
-            // A save only adds `Set-Cookie` lines: more values than before is a session's cookie.
-            let values_before = head.headers.len();
-            match sessions.save_returned(returned, &mut head.headers).await {
-                Ok(()) => {
-                    let sets_cookie = head.headers.len() > values_before;
-                    CacheHeaders::add_to(&mut head.headers, sets_cookie);
-                    Response::from_parts(head, body)
-                }
-                Err(mut failed) => {
-                    let sets_cookie = failed.headers.contains_key(SET_COOKIE);
-                    CacheHeaders::add_to(&mut failed.headers, sets_cookie);
-                    Response::from_parts(failed, B::default())
-                }
-            }
-        }))
     }
 
     /// Takes the sessions to save into a response with `status`: `None` when the request used

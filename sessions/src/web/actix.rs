@@ -43,10 +43,10 @@ use actix_web::http::StatusCode as ActixStatus;
 use actix_web::http::header::{self as actix_header, HeaderName, HeaderValue};
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
 
-use crate::layer::caches::{NO_STORE, VARY_COOKIE};
-use crate::layer::{CacheHeaders, Registry, RequestSessions, ask_to_retry, report_fault};
-pub use crate::layer::{SessionError, SessionLayer, TypedSession};
 use crate::owner::OwnersError;
+use crate::web::caches::{CacheHeaders, NO_STORE, VARY_COOKIE};
+use crate::web::request::{Registry, RequestSessions, fault_headers};
+pub use crate::web::request::{SessionError, SessionLayer, TypedSession};
 
 type LocalBoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T>>>;
 
@@ -187,11 +187,8 @@ fn fault_response(
     status: http::StatusCode,
     body: String,
 ) -> HttpResponse {
-    report_fault(what, error);
-    let mut retry = http::HeaderMap::new();
-    ask_to_retry(status, &mut retry);
     let mut response = HttpResponse::build(from_http_status(status)).body(body);
-    copy_headers(&retry, response.headers_mut());
+    copy_headers(&fault_headers(what, error, status), response.headers_mut());
     response
 }
 
