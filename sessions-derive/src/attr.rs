@@ -12,6 +12,11 @@ use syn::{Attribute, Expr, Ident, LitBool, LitStr, Meta, Token};
 use crate::ctxt::Ctxt;
 use crate::duration;
 use crate::suggest::closest;
+use crate::symbol::{
+    COOKIE, DOMAIN, FIELD_OPTIONS, FLASH, HTTP_ONLY, IDLE_TIMEOUT, LISTED, MARKERS, MAX_AGE, OWNER,
+    PARTITIONED, PATH, RENAME, SAME_SITE, SECURE, SERDE, SESSION, SESSION_ONLY, SESSION_OPTIONS, SIGNED,
+    Symbol,
+};
 
 /// A value and where the user wrote it.
 #[derive(Clone)]
@@ -45,22 +50,6 @@ pub(crate) struct SessionAttrs {
     pub(crate) signed: Option<Spanned<bool>>,
 }
 
-const SESSION_OPTIONS: &[&str] = &[
-    "cookie",
-    "max_age",
-    "idle_timeout",
-    "session_only",
-    "path",
-    "domain",
-    "secure",
-    "http_only",
-    "same_site",
-    "partitioned",
-    "signed",
-];
-
-const FIELD_OPTIONS: &[&str] = &["rename"];
-
 /// Browsers cap a cookie's lifetime at 400 days (RFC 6265bis), so a longer one would be cut short.
 const BROWSER_MAX_AGE: u64 = 400 * 24 * 60 * 60;
 
@@ -83,27 +72,14 @@ impl SessionAttrs {
         let mut read = Self::default();
         for attr in attrs {
             let path = attr.path();
-            if path.is_ident("flash") {
-                cx.error(
-                    path.span(),
-                    "`#[flash]` goes on a field of type `Option<T>` or `Vec<T>`, not on the struct",
-                );
-            } else if path.is_ident("max_age") {
+            if let Some((marker, place)) = MARKERS.iter().find(|(marker, _)| *path == *marker) {
+                cx.error(path.span(), format!("`#[{marker}]` {place}"));
+            } else if *path == MAX_AGE {
                 cx.error(
                     path.span(),
                     "`#[max_age(...)]` goes on a field; for the whole session write `#[session(max_age = \"...\")]`",
                 );
-            } else if path.is_ident("owner") {
-                cx.error(
-                    path.span(),
-                    "`#[owner]` goes on the field of type `Option<T>` that says who is signed in, not on the struct",
-                );
-            } else if path.is_ident("listed") {
-                cx.error(
-                    path.span(),
-                    "`#[listed]` goes on a field to show in the list of an owner's sessions, not on the struct",
-                );
-            } else if path.is_ident("session")
+            } else if *path == SESSION
                 && let Err(error) =
                     attr.parse_nested_meta(|meta| read_on(cx, &meta, |cx| read.option(cx, &meta)))
             {
@@ -115,20 +91,20 @@ impl SessionAttrs {
 
     fn option(&mut self, cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
         let key = OptionKey::read(meta)?;
-        match key.name.as_str() {
-            "cookie" => {
+        match key.symbol(&[SESSION_OPTIONS, FIELD_OPTIONS]) {
+            Some(COOKIE) => {
                 let value = cookie_name(cx, meta)?;
                 set(cx, &mut self.cookie, &key, value);
             }
-            "path" => {
+            Some(PATH) => {
                 let value = path(cx, meta)?;
                 set(cx, &mut self.path, &key, value);
             }
-            "domain" => {
+            Some(DOMAIN) => {
                 let value = domain(cx, meta)?;
                 set(cx, &mut self.domain, &key, value);
             }
-            "max_age" => {
+            Some(MAX_AGE) => {
                 let value = duration_value(cx, meta)?.filter(|max_age| {
                     let fits = max_age.value <= BROWSER_MAX_AGE;
                     if !fits {
@@ -141,20 +117,20 @@ impl SessionAttrs {
                 });
                 set(cx, &mut self.max_age, &key, value);
             }
-            "idle_timeout" => {
+            Some(IDLE_TIMEOUT) => {
                 let value = duration_value(cx, meta)?;
                 set(cx, &mut self.idle_timeout, &key, value);
             }
-            "session_only" => set(cx, &mut self.session_only, &key, Some(flag(meta)?)),
-            "secure" => set(cx, &mut self.secure, &key, Some(flag(meta)?)),
-            "http_only" => set(cx, &mut self.http_only, &key, Some(flag(meta)?)),
-            "partitioned" => set(cx, &mut self.partitioned, &key, Some(flag(meta)?)),
-            "signed" => set(cx, &mut self.signed, &key, Some(flag(meta)?)),
-            "same_site" => {
+            Some(SESSION_ONLY) => set(cx, &mut self.session_only, &key, Some(flag(meta)?)),
+            Some(SECURE) => set(cx, &mut self.secure, &key, Some(flag(meta)?)),
+            Some(HTTP_ONLY) => set(cx, &mut self.http_only, &key, Some(flag(meta)?)),
+            Some(PARTITIONED) => set(cx, &mut self.partitioned, &key, Some(flag(meta)?)),
+            Some(SIGNED) => set(cx, &mut self.signed, &key, Some(flag(meta)?)),
+            Some(SAME_SITE) => {
                 let value = same_site(cx, meta)?;
                 set(cx, &mut self.same_site, &key, value);
             }
-            "rename" => {
+            Some(RENAME) => {
                 cx.syn_error(key.error("`rename` goes on a field: write `#[session(rename = \"...\")]` above the field to store it under another name"));
                 skip_value(meta)?;
             }
@@ -175,15 +151,15 @@ impl FieldAttrs {
         for attr in attrs {
             let path = attr.path();
             if let Some((name, slot)) = [
-                ("flash", &mut read.flash),
-                ("owner", &mut read.owner),
-                ("listed", &mut read.listed),
+                (FLASH, &mut read.flash),
+                (OWNER, &mut read.owner),
+                (LISTED, &mut read.listed),
             ]
             .into_iter()
-            .find(|(name, _)| path.is_ident(name))
+            .find(|(name, _)| *path == *name)
             {
                 marker(cx, attr, name, slot);
-            } else if path.is_ident("max_age") {
+            } else if *path == MAX_AGE {
                 match field_max_age(attr) {
                     Ok(_) if read.max_age.is_some() => {
                         cx.error(path.span(), "duplicate `#[max_age]` on this field")
@@ -191,12 +167,12 @@ impl FieldAttrs {
                     Ok(value) => read.max_age = Some(value),
                     Err(error) => cx.syn_error(error),
                 }
-            } else if path.is_ident("session")
+            } else if *path == SESSION
                 && let Err(error) =
                     attr.parse_nested_meta(|meta| read_on(cx, &meta, |cx| read.option(cx, &meta)))
             {
                 cx.syn_error(error);
-            } else if path.is_ident("serde") {
+            } else if *path == SERDE {
                 // Serde reports its own syntax errors; here only the keys that look like they change
                 // how the session stores the field matter.
                 let _ = attr.parse_nested_meta(|meta| serde_option(cx, &meta));
@@ -207,8 +183,8 @@ impl FieldAttrs {
 
     fn option(&mut self, cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
         let key = OptionKey::read(meta)?;
-        match key.name.as_str() {
-            "rename" => {
+        match key.symbol(&[FIELD_OPTIONS, SESSION_OPTIONS, &[FLASH, OWNER, LISTED]]) {
+            Some(RENAME) => {
                 let name = string(meta)?;
                 let value = if name.value.is_empty() {
                     cx.error(
@@ -221,17 +197,17 @@ impl FieldAttrs {
                 };
                 set(cx, &mut self.rename, &key, value);
             }
-            name @ ("flash" | "owner" | "listed") => {
+            Some(name @ (FLASH | OWNER | LISTED)) => {
                 cx.syn_error(key.error(format!(
                     "`{name}` is an attribute of its own: write `#[{name}]` above the field"
                 )));
                 skip_value(meta)?;
             }
-            "max_age" => {
+            Some(MAX_AGE) => {
                 cx.syn_error(key.error("a field's own lifetime is an attribute of its own: write `#[max_age(\"10m\")]` above the field"));
                 skip_value(meta)?;
             }
-            name if SESSION_OPTIONS.contains(&name) => {
+            Some(name) => {
                 cx.syn_error(key.error(format!(
                     "`{name}` is an option of the whole session; put it in `#[session(...)]` on the struct"
                 )));
@@ -248,7 +224,7 @@ impl FieldAttrs {
 
 /// Reads a marker attribute (`#[flash]`, `#[owner]`, `#[listed]`) into `slot`: it takes no arguments
 /// and no value, and is written once.
-fn marker(cx: &mut Ctxt, attr: &Attribute, name: &str, slot: &mut Option<Span>) {
+fn marker(cx: &mut Ctxt, attr: &Attribute, name: Symbol, slot: &mut Option<Span>) {
     match &attr.meta {
         Meta::List(list) => cx.error(
             list.delimiter.span().join(),
@@ -318,14 +294,20 @@ impl OptionKey {
         Ok(Self { name, tokens })
     }
 
+    /// The symbol among `tables` this key spells, if it spells one.
+    fn symbol(&self, tables: &[&[Symbol]]) -> Option<Symbol> {
+        tables.iter().find_map(|table| Symbol::find(table, &self.name))
+    }
+
     fn error(&self, message: impl std::fmt::Display) -> syn::Error {
         syn::Error::new_spanned(&self.tokens, message)
     }
 
     /// "unknown session option `max_agee`; did you mean `max_age`?", or the list of options.
-    fn unknown(&self, what: &str, known: &[&str]) -> syn::Error {
+    fn unknown(&self, what: &str, known: &[Symbol]) -> syn::Error {
         let name = &self.name;
-        match closest(name, known) {
+        let known = Symbol::names(known);
+        match closest(name, &known) {
             Some(meant) => self.error(format!("unknown {what} `{name}`; did you mean `{meant}`?")),
             None => {
                 let list = known

@@ -22,9 +22,7 @@ pub(crate) fn stub(input: &Input<'_>) -> TokenStream {
                 #vis fn #put<__SessionsMessage>(&mut self, _: __SessionsMessage) { ::core::unimplemented!() }
             }
         });
-    quote! {
-        #[doc(hidden)]
-        const _: () = {
+    crate::expand::wrap(quote! {
             #[automatically_derived]
             impl ::sessions::__private::Session for #ident {
                 const CONFIG: ::sessions::__private::Config = ::sessions::__private::Config::new("", "");
@@ -40,6 +38,5 @@ pub(crate) fn stub(input: &Input<'_>) -> TokenStream {
             impl #ident {
                 #(#accessors)*
             }
-        };
-    }
+    })
 }

@@ -15,6 +15,7 @@ mod duration;
 mod expand;
 mod fallback;
 mod suggest;
+mod symbol;
 mod tag;
 
 use proc_macro::TokenStream;

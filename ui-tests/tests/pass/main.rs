@@ -15,3 +15,4 @@ mod owners;
 mod plain_http_development;
 mod serde_view;
 mod stored_names;
+mod strict_lints;
