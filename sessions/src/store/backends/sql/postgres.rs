@@ -13,7 +13,7 @@ use sqlx::Postgres;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
 use crate::key::Keys;
-use crate::store::backends::sql::statements::Dialect;
+use crate::store::backends::sql::statements::{Dialect, Placeholders};
 use crate::store::backends::sql::{SqlBackend, SqlDatabase, SqlStoreError, dialect, run_script};
 use crate::store::server::ServerStore;
 
@@ -99,6 +99,10 @@ const POSTGRES: Dialect = Dialect {
     lock_read: " FOR UPDATE",
     greatest: "GREATEST",
     schema: include_str!("postgres.sql"),
+    placeholders: Placeholders::Numbered,
+    upsert: "ON CONFLICT ({key}) DO UPDATE SET",
+    inserted: "excluded.{column}",
+    insert_if_absent: ("INSERT", " ON CONFLICT ({key}) DO NOTHING"),
 };
 
 impl SqlDatabase for Postgres {}

@@ -7,7 +7,7 @@
 use std::future::Future;
 
 use crate::codec::id::SessionId;
-use crate::store::backends::sql::statements::Statements;
+use crate::store::backends::sql::statements::{Statement, Statements};
 use crate::store::server::backend::Stored;
 
 /// A session row as a write stores it: whether it is a forward, its sealed data, when it expires
@@ -23,13 +23,38 @@ pub struct Row<'a> {
     pub(crate) summary: Option<Vec<u8>>,
 }
 
+/// One parameter of a statement, by its number (`$1` is the first).
+#[derive(Debug, Clone, Copy)]
+pub enum Arg<'a> {
+    Text(&'a str),
+    MaybeText(Option<&'a str>),
+    Bytes(&'a [u8]),
+    MaybeBytes(Option<&'a [u8]>),
+    Int(i64),
+    Bool(bool),
+}
+
+impl<'a> Row<'a> {
+    /// The parameters of a statement that writes this row under `id` (its text form).
+    fn args(&'a self, id: &'a str) -> [Arg<'a>; 6] {
+        [
+            Arg::Text(id),
+            Arg::Bool(self.forward),
+            Arg::Bytes(self.data),
+            Arg::Int(self.expires_at),
+            Arg::MaybeText(self.owner.as_deref()),
+            Arg::MaybeBytes(self.summary.as_deref()),
+        ]
+    }
+}
+
 /// The statements on the session table, on one connection (or transaction).
 pub trait Rows: Send {
     /// What is stored under `id`, read with `statement` (a plain read, or one that locks the row
     /// for a transaction).
     fn read(
         &mut self,
-        statement: &str,
+        statement: &Statement,
         id: &SessionId,
     ) -> impl Future<Output = Result<Option<Stored>, sqlx::Error>> + Send;
 
@@ -104,29 +129,70 @@ pub trait Rows: Send {
 }
 
 macro_rules! rows_on {
-    ($connection:ty, $database:ty, $bind_row:ident) => {
-        /// Binds `$1` to `$6` of a statement that writes a row: `id`, then `row`'s columns.
-        fn $bind_row<'q>(
-            query: sqlx::query::Query<'q, $database, <$database as sqlx::Database>::Arguments>,
-            id: &SessionId,
-            row: &'q Row<'_>,
-        ) -> sqlx::query::Query<'q, $database, <$database as sqlx::Database>::Arguments> {
-            query
-                .bind(id.to_text())
-                .bind(row.forward)
-                .bind(row.data)
-                .bind(row.expires_at)
-                .bind(row.owner.as_deref())
-                .bind(row.summary.as_deref())
+    ($module:ident, $connection:ty, $database:ty) => {
+    mod $module {
+        use crate::codec::id::SessionId;
+        use crate::store::backends::sql::rows::{Arg, Row, Rows};
+        use crate::store::backends::sql::statements::{Statement, Statements};
+        use crate::store::server::backend::Stored;
+
+        /// `args`, bound as `statement`'s placeholders take them (see `Statement::order`).
+        fn arguments(
+            statement: &Statement,
+            args: &[Arg<'_>],
+        ) -> Result<<$database as sqlx::Database>::Arguments, sqlx::Error> {
+            use sqlx::Arguments as _;
+            let mut arguments = <$database as sqlx::Database>::Arguments::default();
+            for &number in &statement.order {
+                let added = match args[number - 1] {
+                    Arg::Text(value) => arguments.add(value),
+                    Arg::MaybeText(value) => arguments.add(value),
+                    Arg::Bytes(value) => arguments.add(value),
+                    Arg::MaybeBytes(value) => arguments.add(value),
+                    Arg::Int(value) => arguments.add(value),
+                    Arg::Bool(value) => arguments.add(value),
+                };
+                added.map_err(sqlx::Error::Encode)?;
+            }
+            Ok(arguments)
+        }
+
+        /// `statement` with `args`.
+        fn query<'q>(
+            statement: &'q Statement,
+            args: &[Arg<'_>],
+        ) -> Result<
+            sqlx::query::Query<'q, $database, <$database as sqlx::Database>::Arguments>,
+            sqlx::Error,
+        > {
+            Ok(sqlx::query_with(
+                sqlx::AssertSqlSafe(&*statement.text),
+                arguments(statement, args)?,
+            ))
+        }
+
+        /// `statement` with `args`, answering one column.
+        fn query_scalar<'q, Out>(
+            statement: &'q Statement,
+            args: &[Arg<'_>],
+        ) -> Result<
+            sqlx::query::QueryScalar<'q, $database, Out, <$database as sqlx::Database>::Arguments>,
+            sqlx::Error,
+        >
+        where
+            (Out,): for<'r> sqlx::FromRow<'r, <$database as sqlx::Database>::Row>,
+        {
+            Ok(sqlx::query_scalar_with(
+                sqlx::AssertSqlSafe(&*statement.text),
+                arguments(statement, args)?,
+            ))
         }
 
         impl Rows for $connection {
-            async fn read(&mut self, statement: &str, id: &SessionId) -> Result<Option<Stored>, sqlx::Error> {
+            async fn read(&mut self, statement: &Statement, id: &SessionId) -> Result<Option<Stored>, sqlx::Error> {
                 use sqlx::Row as _;
-                let row = sqlx::query(sqlx::AssertSqlSafe(statement))
-                    .bind(id.to_text())
-                    .fetch_optional(self)
-                    .await?;
+                let id = id.to_text();
+                let row = query(statement, &[Arg::Text(&id)])?.fetch_optional(self).await?;
                 Ok(row.map(|row| {
                     match (row.try_get::<Vec<u8>, _>("data"), row.try_get::<bool, _>("forward")) {
                         (Ok(data), Ok(true)) => Stored::Moved(data),
@@ -149,37 +215,28 @@ macro_rules! rows_on {
                 row: &Row<'_>,
                 expected: &[u8],
             ) -> Result<bool, sqlx::Error> {
-                let query = $bind_row(sqlx::query(sqlx::AssertSqlSafe(&*sql.swap)), id, row);
-                let done = query.bind(expected).execute(self).await?;
+                let id = id.to_text();
+                let [a, b, c, d, e, f] = row.args(&id);
+                let args = [a, b, c, d, e, f, Arg::Bytes(expected)];
+                let done = query(&sql.swap, &args)?.execute(self).await?;
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn insert_new(
-                &mut self,
-                sql: &Statements,
-                id: &SessionId,
-                row: &Row<'_>,
-            ) -> Result<bool, sqlx::Error> {
-                let query = $bind_row(sqlx::query(sqlx::AssertSqlSafe(&*sql.insert_new)), id, row);
-                Ok(query.execute(self).await?.rows_affected() == 1)
+            async fn insert_new(&mut self, sql: &Statements, id: &SessionId, row: &Row<'_>) -> Result<bool, sqlx::Error> {
+                let id = id.to_text();
+                let done = query(&sql.insert_new, &row.args(&id))?.execute(self).await?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn upsert(&mut self, sql: &Statements, id: &SessionId, row: &Row<'_>) -> Result<(), sqlx::Error> {
-                let query = $bind_row(sqlx::query(sqlx::AssertSqlSafe(&*sql.upsert)), id, row);
-                query.execute(self).await?;
+                let id = id.to_text();
+                query(&sql.upsert, &row.args(&id))?.execute(self).await?;
                 Ok(())
             }
 
-            async fn list(
-                &mut self,
-                sql: &Statements,
-                owner: &str,
-            ) -> Result<Vec<(String, Vec<u8>)>, sqlx::Error> {
+            async fn list(&mut self, sql: &Statements, owner: &str) -> Result<Vec<(String, Vec<u8>)>, sqlx::Error> {
                 use sqlx::Row as _;
-                let rows = sqlx::query(sqlx::AssertSqlSafe(&*sql.list))
-                    .bind(owner)
-                    .fetch_all(self)
-                    .await?;
+                let rows = query(&sql.list, &[Arg::Text(owner)])?.fetch_all(self).await?;
                 // A row that does not decode is left out of the listing (its load removes it).
                 Ok(rows
                     .iter()
@@ -187,25 +244,13 @@ macro_rules! rows_on {
                     .collect())
             }
 
-            async fn revoke(
-                &mut self,
-                sql: &Statements,
-                owner: &str,
-                keep: &str,
-            ) -> Result<u64, sqlx::Error> {
-                let done = sqlx::query(sqlx::AssertSqlSafe(&*sql.revoke))
-                    .bind(owner)
-                    .bind(keep)
-                    .execute(self)
-                    .await?;
-                Ok(done.rows_affected())
+            async fn revoke(&mut self, sql: &Statements, owner: &str, keep: &str) -> Result<u64, sqlx::Error> {
+                let args = [Arg::Text(owner), Arg::Text(keep)];
+                Ok(query(&sql.revoke, &args)?.execute(self).await?.rows_affected())
             }
 
             async fn mark(&mut self, sql: &Statements, owner: &str) -> Result<Option<i64>, sqlx::Error> {
-                sqlx::query_scalar(sqlx::AssertSqlSafe(&*sql.mark))
-                    .bind(owner)
-                    .fetch_optional(self)
-                    .await
+                query_scalar(&sql.mark, &[Arg::Text(owner)])?.fetch_optional(self).await
             }
 
             async fn revoke_cookies(
@@ -214,45 +259,32 @@ macro_rules! rows_on {
                 owner: &str,
                 (at, until): (i64, i64),
             ) -> Result<i64, sqlx::Error> {
-                sqlx::query_scalar(sqlx::AssertSqlSafe(&*sql.revoke_cookies))
-                    .bind(owner)
-                    .bind(at)
-                    .bind(until)
-                    .fetch_one(self)
-                    .await
+                let args = [Arg::Text(owner), Arg::Int(at), Arg::Int(until)];
+                query_scalar(&sql.revoke_cookies, &args)?.fetch_one(self).await
             }
 
             async fn delete(&mut self, sql: &Statements, id: &SessionId) -> Result<(), sqlx::Error> {
-                sqlx::query(sqlx::AssertSqlSafe(&*sql.delete))
-                    .bind(id.to_text())
-                    .execute(self)
-                    .await?;
+                let id = id.to_text();
+                query(&sql.delete, &[Arg::Text(&id)])?.execute(self).await?;
                 Ok(())
             }
 
             async fn sweep(&mut self, sql: &Statements, now: i64) -> Result<u64, sqlx::Error> {
-                let done = sqlx::query(sqlx::AssertSqlSafe(&*sql.sweep))
-                    .bind(now)
-                    .execute(&mut *self)
-                    .await?;
-                sqlx::query(sqlx::AssertSqlSafe(&*sql.sweep_revocations))
-                    .bind(now)
-                    .execute(self)
-                    .await?;
+                let done = query(&sql.sweep, &[Arg::Int(now)])?.execute(&mut *self).await?;
+                query(&sql.sweep_revocations, &[Arg::Int(now)])?.execute(self).await?;
                 Ok(done.rows_affected())
             }
 
             async fn run_script(&mut self, script: String) -> Result<(), sqlx::Error> {
-                sqlx::raw_sql(sqlx::AssertSqlSafe(script))
-                    .execute(self)
-                    .await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(script)).execute(self).await?;
                 Ok(())
             }
         }
+    }
     };
 }
 
 #[cfg(feature = "sqlite")]
-rows_on!(sqlx::SqliteConnection, sqlx::Sqlite, bind_sqlite_row);
+rows_on!(sqlite, sqlx::SqliteConnection, sqlx::Sqlite);
 #[cfg(feature = "postgres")]
-rows_on!(sqlx::PgConnection, sqlx::Postgres, bind_postgres_row);
+rows_on!(postgres, sqlx::PgConnection, sqlx::Postgres);

@@ -1,5 +1,5 @@
-//! The statements on the session table, the same text for every database the SQL stores support
-//! (`sqlx` binds `$1` on SQLite too) but for what [`Dialect`] says.
+//! The statements on the session table, written once with `$1`, `$2`, ... and put in each
+//! database's terms by its [`Dialect`], a value that holds every text that differs.
 
 /// What differs between the databases in the statements.
 #[derive(Debug)]
@@ -20,6 +20,71 @@ pub struct Dialect {
     pub(crate) greatest: &'static str,
     /// The schema: the tables and indexes, with `{table}` for the table's name.
     pub(crate) schema: &'static str,
+    /// How the statements name their parameters.
+    pub(crate) placeholders: Placeholders,
+    /// What follows an `INSERT` so that a row already under the key `{key}` is updated instead:
+    /// `ON CONFLICT ({key}) DO UPDATE SET` (SQLite, PostgreSQL); `ON DUPLICATE KEY UPDATE` (MySQL).
+    pub(crate) upsert: &'static str,
+    /// How the assignments after [`Dialect::upsert`] name the value the `INSERT` carried for
+    /// `{column}`: `excluded.{column}`; `VALUES({column})` (MySQL).
+    pub(crate) inserted: &'static str,
+    /// An `INSERT` that does nothing when the key `{key}` is taken, as its start and its end:
+    /// `INSERT` and ` ON CONFLICT ({key}) DO NOTHING`; `INSERT IGNORE` and nothing (MySQL).
+    pub(crate) insert_if_absent: (&'static str, &'static str),
+}
+
+/// How a dialect's statements name their parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholders {
+    /// `$1`, `$2`, ...: each parameter bound once, in its number's order (SQLite, PostgreSQL).
+    Numbered,
+    /// `?` for each use, bound in the order they appear (MySQL). Tested here on a dialect of the
+    /// tests' own until the MySQL store uses it.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the MySQL store's dialect is the first to use it")
+    )]
+    Positional,
+}
+
+/// One statement as its database reads it, and the parameter each of its placeholders takes.
+#[derive(Debug)]
+pub struct Statement {
+    pub(crate) text: String,
+    /// The number (from 1) of the parameter each placeholder takes, in the order they are bound.
+    pub(crate) order: Vec<usize>,
+}
+
+impl Statement {
+    /// `text`, written with `$1`, `$2`, ..., in the placeholders of `dialect`.
+    pub(crate) fn new(text: &str, dialect: &Dialect) -> Self {
+        let mut written = String::with_capacity(text.len());
+        let mut used = Vec::new();
+        let mut rest = text;
+        while let Some(at) = rest.find('$') {
+            let digits = rest[at + 1..]
+                .find(|c: char| !c.is_ascii_digit())
+                .map_or(rest.len() - at - 1, |end| end);
+            let Ok(number) = rest[at + 1..at + 1 + digits].parse::<usize>() else {
+                written.push_str(&rest[..=at]);
+                rest = &rest[at + 1..];
+                continue;
+            };
+            written.push_str(&rest[..at]);
+            match dialect.placeholders {
+                Placeholders::Numbered => written.push_str(&rest[at..at + 1 + digits]),
+                Placeholders::Positional => written.push('?'),
+            }
+            used.push(number);
+            rest = &rest[at + 1 + digits..];
+        }
+        written.push_str(rest);
+        let order = match dialect.placeholders {
+            Placeholders::Numbered => (1..=used.iter().copied().max().unwrap_or(0)).collect(),
+            Placeholders::Positional => used,
+        };
+        Self { text: written, order }
+    }
 }
 
 /// The statements on one table, written once for its name. Every write of a session row writes
@@ -29,60 +94,82 @@ pub struct Dialect {
 pub struct Statements {
     pub(crate) table: String,
     pub(crate) dialect: &'static Dialect,
-    pub(crate) read: String,
-    pub(crate) read_to_move: String,
-    pub(crate) upsert: String,
-    pub(crate) insert_new: String,
-    pub(crate) swap: String,
-    pub(crate) delete: String,
-    pub(crate) sweep: String,
-    pub(crate) list: String,
-    pub(crate) revoke: String,
-    pub(crate) mark: String,
-    pub(crate) revoke_cookies: String,
-    pub(crate) sweep_revocations: String,
+    pub(crate) read: Statement,
+    pub(crate) read_to_move: Statement,
+    pub(crate) upsert: Statement,
+    pub(crate) insert_new: Statement,
+    pub(crate) swap: Statement,
+    pub(crate) delete: Statement,
+    pub(crate) sweep: Statement,
+    pub(crate) list: Statement,
+    pub(crate) revoke: Statement,
+    pub(crate) mark: Statement,
+    pub(crate) revoke_cookies: Statement,
+    pub(crate) sweep_revocations: Statement,
 }
+
+/// The columns of a session row, in the order every statement that writes one binds them
+/// (`rows::Row`): `$1` the id, `$2` whether it is a forward, `$3` the data, `$4` when it expires,
+/// `$5` and `$6` its owner columns.
+const ROW_COLUMNS: [&str; 6] = ["id", "forward", "data", "expires_at", "owner", "summary"];
 
 impl Statements {
     pub(crate) fn new(table: &str, dialect: &'static Dialect) -> Self {
-        let read = format!("SELECT forward, data FROM {table} WHERE id = $1");
+        let statement = |text: String| Statement::new(&text, dialect);
         let revocations = revocations_table(table);
-        let greatest = dialect.greatest;
+        let Dialect {
+            greatest,
+            upsert,
+            inserted,
+            insert_if_absent: (insert_start, insert_end),
+            ..
+        } = dialect;
+        let inserted = |column: &str| inserted.replace("{column}", column);
+        let columns = ROW_COLUMNS.join(", ");
+        let insert_row = format!("INTO {table} ({columns}) VALUES ($1, $2, $3, $4, $5, $6)");
+        let update_row = ROW_COLUMNS[1..]
+            .iter()
+            .map(|column| format!("{column} = {}", inserted(column)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let read = format!("SELECT forward, data FROM {table} WHERE id = $1");
         Self {
             table: table.to_owned(),
             dialect,
-            read_to_move: format!("{read}{}", dialect.lock_read),
-            read,
-            // Every statement that writes a row binds the same: `$1` the id, `$2` whether it is a
-            // forward, `$3` the data, `$4` when it expires, `$5` and `$6` its owner columns (see
-            // `rows::Row`); and a compare and swap `$7`, the record it expects.
-            upsert: format!(
-                "INSERT INTO {table} (id, forward, data, expires_at, owner, summary) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (id) DO UPDATE SET forward = $2, data = $3, expires_at = $4, owner = $5, summary = $6"
-            ),
-            insert_new: format!(
-                "INSERT INTO {table} (id, forward, data, expires_at, owner, summary) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (id) DO NOTHING"
-            ),
-            swap: format!(
+            read_to_move: statement(format!("{read}{}", dialect.lock_read)),
+            read: statement(read),
+            upsert: statement(format!(
+                "INSERT {insert_row} {} {update_row}",
+                upsert.replace("{key}", "id")
+            )),
+            insert_new: statement(format!(
+                "{insert_start} {insert_row}{}",
+                insert_end.replace("{key}", "id")
+            )),
+            // A compare and swap, `$7` the record it expects.
+            swap: statement(format!(
                 "UPDATE {table} SET data = $3, expires_at = $4, owner = $5, summary = $6 \
                  WHERE id = $1 AND forward = $2 AND data = $7"
-            ),
-            delete: format!("DELETE FROM {table} WHERE id = $1"),
-            sweep: format!("DELETE FROM {table} WHERE expires_at <= $1"),
-            list: format!("SELECT id, summary FROM {table} WHERE owner = $1 AND summary IS NOT NULL"),
-            revoke: format!("DELETE FROM {table} WHERE owner = $1 AND id <> $2"),
-            mark: format!("SELECT mark FROM {revocations} WHERE owner = $1"),
+            )),
+            delete: statement(format!("DELETE FROM {table} WHERE id = $1")),
+            sweep: statement(format!("DELETE FROM {table} WHERE expires_at <= $1")),
+            list: statement(format!(
+                "SELECT id, summary FROM {table} WHERE owner = $1 AND summary IS NOT NULL"
+            )),
+            revoke: statement(format!("DELETE FROM {table} WHERE owner = $1 AND id <> $2")),
+            mark: statement(format!("SELECT mark FROM {revocations} WHERE owner = $1")),
             // The mark goes to `$2` (the time), or one past the stored mark if that is not below it:
             // see `Revocations::revoke`.
-            revoke_cookies: format!(
-                "INSERT INTO {revocations} (owner, mark, until) VALUES ($1, $2, $3) \
-                 ON CONFLICT (owner) DO UPDATE SET \
-                 mark = CASE WHEN {revocations}.mark >= $2 THEN {revocations}.mark + 1 ELSE $2 END, \
-                 until = {greatest}({revocations}.until, $3) \
-                 RETURNING mark"
-            ),
-            sweep_revocations: format!("DELETE FROM {revocations} WHERE until <= $1"),
+            revoke_cookies: statement(format!(
+                "INSERT INTO {revocations} (owner, mark, until) VALUES ($1, $2, $3) {} \
+                 mark = CASE WHEN {revocations}.mark >= {mark} THEN {revocations}.mark + 1 ELSE {mark} END, \
+                 until = {greatest}({revocations}.until, {until}) \
+                 RETURNING mark",
+                upsert.replace("{key}", "owner"),
+                mark = inserted("mark"),
+                until = inserted("until"),
+            )),
+            sweep_revocations: statement(format!("DELETE FROM {revocations} WHERE until <= $1")),
         }
     }
 }
@@ -90,4 +177,96 @@ impl Statements {
 /// The table of a session table's revocations of cookie sessions.
 pub(crate) fn revocations_table(table: &str) -> String {
     format!("{table}_revocations")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A dialect of `?` placeholders and MySQL's upsert, to see that the statements are written in
+    /// a dialect's terms and bound in the order their placeholders appear.
+    const POSITIONAL: Dialect = Dialect {
+        begin_move: "BEGIN",
+        begin_revoke: "BEGIN",
+        lock_read: " FOR UPDATE",
+        busy: |_| false,
+        greatest: "GREATEST",
+        schema: "",
+        placeholders: Placeholders::Positional,
+        upsert: "ON DUPLICATE KEY UPDATE",
+        inserted: "VALUES({column})",
+        insert_if_absent: ("INSERT IGNORE", ""),
+    };
+
+    #[test]
+    fn numbered_placeholders_stay_and_bind_each_parameter_once() {
+        let dialect = Dialect {
+            placeholders: Placeholders::Numbered,
+            ..POSITIONAL
+        };
+        let statement = Statement::new(
+            "UPDATE t SET a = $3 WHERE id = $1 AND b = $2 AND c = $3",
+            &dialect,
+        );
+        assert_eq!(
+            statement.text,
+            "UPDATE t SET a = $3 WHERE id = $1 AND b = $2 AND c = $3"
+        );
+        assert_eq!(statement.order, [1, 2, 3]);
+    }
+
+    #[test]
+    fn positional_placeholders_bind_in_the_order_they_appear() {
+        let statement = Statement::new(
+            "UPDATE t SET a = $3 WHERE id = $1 AND b = $12 AND c = $3",
+            &POSITIONAL,
+        );
+        assert_eq!(
+            statement.text,
+            "UPDATE t SET a = ? WHERE id = ? AND b = ? AND c = ?"
+        );
+        assert_eq!(statement.order, [3, 1, 12, 3]);
+    }
+
+    #[test]
+    fn every_statement_is_in_the_dialects_terms() {
+        static DIALECT: Dialect = POSITIONAL;
+        let sql = Statements::new("app_sessions", &DIALECT);
+        assert_eq!(
+            sql.upsert.text,
+            "INSERT INTO app_sessions (id, forward, data, expires_at, owner, summary) VALUES (?, ?, ?, ?, ?, ?) \
+             ON DUPLICATE KEY UPDATE forward = VALUES(forward), data = VALUES(data), \
+             expires_at = VALUES(expires_at), owner = VALUES(owner), summary = VALUES(summary)"
+        );
+        assert_eq!(sql.upsert.order, [1, 2, 3, 4, 5, 6]);
+        assert_eq!(
+            sql.insert_new.text,
+            "INSERT IGNORE INTO app_sessions (id, forward, data, expires_at, owner, summary) VALUES (?, ?, ?, ?, ?, ?)"
+        );
+        assert_eq!(sql.swap.order, [3, 4, 5, 6, 1, 2, 7]);
+        assert_eq!(
+            sql.read_to_move.text,
+            "SELECT forward, data FROM app_sessions WHERE id = ? FOR UPDATE"
+        );
+        assert!(sql.revoke_cookies.text.contains("mark >= VALUES(mark)"));
+        let all = [
+            &sql.read,
+            &sql.read_to_move,
+            &sql.upsert,
+            &sql.insert_new,
+            &sql.swap,
+            &sql.delete,
+            &sql.sweep,
+            &sql.list,
+            &sql.revoke,
+            &sql.mark,
+            &sql.revoke_cookies,
+            &sql.sweep_revocations,
+        ];
+        for statement in all {
+            assert!(!statement.text.contains('$'), "{}", statement.text);
+            assert!(!statement.text.contains("ON CONFLICT"), "{}", statement.text);
+            assert!(!statement.text.contains("excluded."), "{}", statement.text);
+        }
+    }
 }
