@@ -13,7 +13,7 @@ use sqlx::Postgres;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
 use crate::key::Keys;
-use crate::store::backends::sql::statements::{Dialect, Placeholders};
+use crate::store::backends::sql::statements::Dialect;
 use crate::store::backends::sql::{SqlBackend, SqlDatabase, SqlStoreError, dialect, run_script};
 use crate::store::server::ServerStore;
 
@@ -90,19 +90,13 @@ pub type PostgresBackend = SqlBackend<Postgres>;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 const POSTGRES: Dialect = Dialect {
-    begin_move: "BEGIN",
     // Under READ COMMITTED, a delete that waited for a moving save's lock finds the old row gone
     // and cannot see the new one; under REPEATABLE READ it fails instead (SQLSTATE 40001).
     begin_revoke: "BEGIN ISOLATION LEVEL REPEATABLE READ",
-    // PostgreSQL waits for row locks; it has no "busy" answer to wait out.
-    busy: |_| false,
     lock_read: " FOR UPDATE",
-    greatest: "GREATEST",
     schema: include_str!("postgres.sql"),
-    placeholders: Placeholders::Numbered,
-    upsert: "ON CONFLICT ({key}) DO UPDATE SET",
-    inserted: "excluded.{column}",
-    insert_if_absent: ("INSERT", " ON CONFLICT ({key}) DO NOTHING"),
+    // PostgreSQL waits for row locks; it has no "busy" answer to wait out (the default's).
+    ..Dialect::ON_CONFLICT
 };
 
 impl SqlDatabase for Postgres {}

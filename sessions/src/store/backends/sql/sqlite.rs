@@ -12,7 +12,7 @@ use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
 use crate::key::Keys;
-use crate::store::backends::sql::statements::{Dialect, Placeholders};
+use crate::store::backends::sql::statements::Dialect;
 use crate::store::backends::sql::{
     SqlBackend, SqlDatabase, SqlStoreError, database_error, dialect, run_script,
 };
@@ -70,10 +70,7 @@ const SQLITE: Dialect = Dialect {
     busy: sqlite_busy,
     greatest: "max",
     schema: include_str!("sqlite.sql"),
-    placeholders: Placeholders::Numbered,
-    upsert: "ON CONFLICT ({key}) DO UPDATE SET",
-    inserted: "excluded.{column}",
-    insert_if_absent: ("INSERT", " ON CONFLICT ({key}) DO NOTHING"),
+    ..Dialect::ON_CONFLICT
 };
 
 /// `SQLITE_BUSY` or `SQLITE_LOCKED`, with any extended code. SQLite answers it at once, without

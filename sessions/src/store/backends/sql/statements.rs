@@ -33,6 +33,24 @@ pub struct Dialect {
     pub(crate) insert_if_absent: (&'static str, &'static str),
 }
 
+impl Dialect {
+    /// The terms SQLite and PostgreSQL share (`$1` placeholders, `INSERT ... ON CONFLICT`,
+    /// `excluded.`, `GREATEST`, plain `BEGIN`, no locking read, never busy), for a dialect to
+    /// start from: `Dialect { busy: ..., schema: ..., ..Dialect::ON_CONFLICT }`.
+    pub(crate) const ON_CONFLICT: Dialect = Dialect {
+        begin_move: "BEGIN",
+        begin_revoke: "BEGIN",
+        lock_read: "",
+        busy: |_| false,
+        greatest: "GREATEST",
+        schema: "",
+        placeholders: Placeholders::Numbered,
+        upsert: "ON CONFLICT ({key}) DO UPDATE SET",
+        inserted: "excluded.{column}",
+        insert_if_absent: ("INSERT", " ON CONFLICT ({key}) DO NOTHING"),
+    };
+}
+
 /// How a dialect's statements name their parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placeholders {
@@ -186,16 +204,12 @@ mod tests {
     /// A dialect of `?` placeholders and MySQL's upsert, to see that the statements are written in
     /// a dialect's terms and bound in the order their placeholders appear.
     const POSITIONAL: Dialect = Dialect {
-        begin_move: "BEGIN",
-        begin_revoke: "BEGIN",
         lock_read: " FOR UPDATE",
-        busy: |_| false,
-        greatest: "GREATEST",
-        schema: "",
         placeholders: Placeholders::Positional,
         upsert: "ON DUPLICATE KEY UPDATE",
         inserted: "VALUES({column})",
         insert_if_absent: ("INSERT IGNORE", ""),
+        ..Dialect::ON_CONFLICT
     };
 
     #[test]
