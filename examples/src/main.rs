@@ -13,9 +13,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use sessions::store::backend::Backend;
-use sessions::store::{
-    FileStore, MemoryRevocations, PostgresStore, RedisOptions, RedisStore, ServerStore, SqliteStore,
-};
+use sessions::store::backend::MemoryRevocations;
+use sessions::store::{FileStore, PostgresStore, RedisOptions, RedisStore, ServerStore, SqliteStore};
 use sessions::{CookieStore, Key, KeyError, Keys, Store};
 
 const USAGE: &str = "usage: sessions-examples [--port N] [--store cookie | files:DIR | sqlite:PATH | postgres://... | redis://HOST:PORT] [--framework axum | actix] [--production]";

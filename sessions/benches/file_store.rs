@@ -11,7 +11,8 @@ mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderMap;
-use sessions::store::{FileBackend, ServerStore};
+use sessions::store::ServerStore;
+use sessions::store::backend::FileBackend;
 use sessions::{CookieStore, Key, Keys, Store};
 use support::{Typical, signed_in};
 

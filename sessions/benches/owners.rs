@@ -11,7 +11,8 @@ use std::time::Instant;
 mod support;
 
 use http::HeaderMap;
-use sessions::store::{FileStore, MemoryRevocations, MemoryStore, SqliteStore};
+use sessions::store::backend::MemoryRevocations;
+use sessions::store::{FileStore, MemoryStore, SqliteStore};
 use sessions::{CookieStore, Key, Session, Store};
 use support::{Typical, signed_in, signed_in_as, typical};
 

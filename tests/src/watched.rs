@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use sessions::owner::OwnerDigest;
-use sessions::store::MemoryBackend;
+use sessions::store::backend::MemoryBackend;
 use sessions::store::backend::{Backend, Indexed, Saved, SessionId, SessionWrite, Stored};
 
 /// A memory backend that counts loads and can go down.

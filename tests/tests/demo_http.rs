@@ -728,7 +728,7 @@ async fn on_the_cookie_store_a_user_signs_out_everywhere_else(framework: Framewo
     let clock = clock();
     let store = CookieStore::new(Key::generate())
         .with_clock(clock.clone())
-        .with_revocations(sessions::store::MemoryRevocations::new());
+        .with_revocations(sessions::store::backend::MemoryRevocations::new());
     let base = serve(framework, store.clone(), store).await;
     let laptop = Visitor::on(&base, FIREFOX_ON_LINUX);
     let phone = Visitor::on(&base, SAFARI_ON_IPHONE);

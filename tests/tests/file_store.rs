@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime};
 use http::HeaderMap;
 use sessions::clock::ManualClock;
 use sessions::session::Origin;
-use sessions::store::{FileBackend, FileStore, FileStoreError, ServerStore};
+use sessions::store::backend::FileBackend;
+use sessions::store::{FileStore, FileStoreError, ServerStore};
 use sessions::{Key, Keys, Rejection, SaveError, Session, Store};
 use sessions_tests::Browser;
 
@@ -134,7 +135,9 @@ async fn cycle_id_moves_the_file_and_destroy_removes_it() {
     );
     assert_eq!(browser.load::<Counters>(&store).await.note, "kept");
     // Past the cycle grace, a sweep removes the forward.
-    clock.advance(ServerStore::<sessions::store::FileBackend>::DEFAULT_CYCLE_GRACE + Duration::from_secs(1));
+    clock.advance(
+        ServerStore::<sessions::store::backend::FileBackend>::DEFAULT_CYCLE_GRACE + Duration::from_secs(1),
+    );
     assert_eq!(sessions_tests::swept(&store).await.expired, 1);
     let after = session_files(&dir.0);
     assert_eq!(after.len(), 1);

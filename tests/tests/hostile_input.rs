@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
+use sessions::store::ServerStore;
+use sessions::store::backend::MemoryBackend;
 use sessions::store::backend::{Backend, SessionId, SessionWrite, Stored};
-use sessions::store::{MemoryBackend, ServerStore};
 use sessions::{CookieStore, Key, Keys, Rejection, Store};
 use sessions_tests::{AppSession, Browser};
 

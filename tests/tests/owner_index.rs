@@ -8,7 +8,8 @@ use std::time::Duration;
 use sessions::clock::{Clock as _, ManualClock};
 use sessions::owner::{Owner, OwnerDigest};
 use sessions::store::backend::Backend;
-use sessions::store::{FileBackend, FileStore, MemoryStore};
+use sessions::store::backend::FileBackend;
+use sessions::store::{FileStore, MemoryStore};
 use sessions::{CookieStore, Key, Keys, Store};
 use sessions_tests::contract::START;
 use sessions_tests::revocation::{Account, signed_in, who};
@@ -131,7 +132,7 @@ async fn a_file_sweep_drops_revocations_once_every_session_they_refuse_has_expir
 /// Revocations that count their lookups, and fail while `down`.
 #[derive(Default)]
 struct CountedRevocations {
-    inner: sessions::store::MemoryRevocations,
+    inner: sessions::store::backend::MemoryRevocations,
     lookups: std::sync::atomic::AtomicUsize,
     down: std::sync::atomic::AtomicBool,
 }

@@ -3,7 +3,8 @@
 //! load and save, connections the database closed, and a database that fails.
 
 use sessions::clock::ManualClock;
-use sessions::store::{PostgresBackend, PostgresStore, ServerStore};
+use sessions::store::backend::PostgresBackend;
+use sessions::store::{PostgresStore, ServerStore};
 use sessions::{Key, Store};
 use sessions_tests::{AppSession, Browser, PostgresServer, RoundTrips, sql_table};
 

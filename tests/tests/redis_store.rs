@@ -357,7 +357,7 @@ async fn a_session_expired_by_its_ttl_leaves_the_owner_index() {
 async fn corrupt_revocations_neither_panic_nor_fail_requests() {
     use sessions::CookieStore;
     use sessions::owner::Owner;
-    use sessions::store::RedisBackend;
+    use sessions::store::backend::RedisBackend;
     use sessions_tests::revocation::{Account, signed_in, who};
 
     let server = RedisServer::start("corrupt-revoked");

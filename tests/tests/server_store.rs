@@ -7,8 +7,9 @@ use std::time::Duration;
 use http::HeaderMap;
 use sessions::clock::ManualClock;
 use sessions::session::Origin;
+use sessions::store::backend::MemoryBackend;
 use sessions::store::backend::{Backend, Entries, SessionId, SessionWrite, Stored};
-use sessions::store::{MemoryBackend, MemoryStore, ServerStore};
+use sessions::store::{MemoryStore, ServerStore};
 use sessions::{Key, Keys, LoadError, Rejection, SaveError, Store};
 use sessions_tests::{AppSession, Browser};
 

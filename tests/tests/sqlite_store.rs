@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use sessions::clock::ManualClock;
 use sessions::session::Origin;
-use sessions::store::{ServerStore, SqliteBackend, SqliteStore};
+use sessions::store::backend::SqliteBackend;
+use sessions::store::{ServerStore, SqliteStore};
 use sessions::{Key, Keys, Session, Store};
 use sessions_tests::{AppSession, Browser, sql_table};
 use sqlx::AnyPool;

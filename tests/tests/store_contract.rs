@@ -8,10 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sessions::clock::ManualClock;
 use sessions::store::backend::{Backend, Revocations};
-use sessions::store::{
-    FileStore, MemoryBackend, MemoryRevocations, PostgresStore, RedisOptions, RedisStore, ServerStore,
-    SqliteStore,
-};
+use sessions::store::backend::{MemoryBackend, MemoryRevocations};
+use sessions::store::{FileStore, PostgresStore, RedisOptions, RedisStore, ServerStore, SqliteStore};
 use sessions::{CookieStore, Keys};
 use sessions_examples::counted::Counted;
 use sessions_examples::entry_backend::EntryBackend;

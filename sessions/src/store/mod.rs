@@ -4,7 +4,7 @@
 //! headers, save it into response headers. Two families implement it:
 //! - [`CookieStore`]: the whole session, sealed, in the cookie. Nothing on the server.
 //! - [`ServerStore`]: only a signed random id in the cookie; the session lives in a [`Backend`](backend::Backend) such
-//!   as [`MemoryBackend`] (tests, development). Concurrent requests that change different fields of one
+//!   as [`MemoryBackend`](backend::MemoryBackend) (tests, development). Concurrent requests that change different fields of one
 //!   session both keep their change: backends merge per field.
 
 pub(crate) mod backends;
@@ -16,21 +16,20 @@ pub use self::server::backend;
 pub use crate::stats::RejectionCounts;
 #[cfg(all(feature = "fs", unix))]
 #[cfg_attr(docsrs, doc(cfg(all(feature = "fs", unix))))]
-pub use backends::fs::{FileBackend, FileStore, FileStoreError};
-pub use backends::memory::{MemoryBackend, MemoryStore};
+pub use backends::fs::{FileStore, FileStoreError};
+pub use backends::memory::MemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use backends::redis::{RedisBackend, RedisOptions, RedisStore, RedisStoreError};
-#[cfg(feature = "postgres")]
-#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-pub use backends::sql::postgres::{PostgresBackend, PostgresStore};
-#[cfg(feature = "sqlite")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
-pub use backends::sql::sqlite::{SqliteBackend, SqliteStore};
+pub use backends::redis::{RedisOptions, RedisStore, RedisStoreError};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
-pub use backends::sql::{SqlBackend, SqlDatabase, SqlStoreError};
-pub use cookie::revocations::MemoryRevocations;
+pub use backends::sql::SqlStoreError;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use backends::sql::postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use backends::sql::sqlite::SqliteStore;
 pub use cookie::{CookieStore, CookieUpdate};
 pub use server::ServerStore;
 #[cfg(feature = "tokio")]

@@ -74,7 +74,7 @@ impl CookieStore {
     ///
     /// ```
     /// use sessions::{CookieStore, Key, Session, Store};
-    /// use sessions::store::MemoryRevocations;
+    /// use sessions::store::backend::MemoryRevocations;
     /// use http::{HeaderMap, HeaderValue};
     ///
     /// #[derive(Session, Default)]
@@ -377,7 +377,7 @@ mod tests {
 
     use super::*;
     use crate::Key;
-    use crate::store::MemoryRevocations;
+    use crate::store::backend::MemoryRevocations;
 
     #[derive(crate::Session, Default)]
     #[session(cookie = "account")]

@@ -11,6 +11,11 @@
 //!
 //! Every backend runs the store contract (`tests/src/contract.rs`); the workspace's
 //! `sessions-examples` crate has a backend written outside this crate, run through it too.
+//!
+//! The backends this crate ships are here too, for an app that builds a store on its own pool or
+//! directory, or reaches its store's backend: [`MemoryBackend`], `FileBackend`, `RedisBackend`,
+//! `SqliteBackend` and `PostgresBackend` (one `SqlBackend` per database, with their
+//! features), and [`MemoryRevocations`], the cookie store's revocations in memory.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,6 +25,25 @@ pub use crate::codec::id::SessionId;
 pub use crate::owner::OwnerDigest;
 pub use crate::store::cookie::revocations::{Revocations, next_mark};
 pub use crate::store::server::write::{OwnerChange, SessionWrite};
+
+pub use crate::store::backends::memory::MemoryBackend;
+pub use crate::store::cookie::revocations::MemoryRevocations;
+
+#[cfg(all(feature = "fs", unix))]
+#[cfg_attr(docsrs, doc(cfg(all(feature = "fs", unix))))]
+pub use crate::store::backends::fs::FileBackend;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use crate::store::backends::redis::RedisBackend;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use crate::store::backends::sql::postgres::PostgresBackend;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use crate::store::backends::sql::sqlite::SqliteBackend;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
+pub use crate::store::backends::sql::{SqlBackend, SqlDatabase};
 
 /// Storage for server-side sessions: sealed records under session ids.
 ///

@@ -17,8 +17,8 @@ use crate::store::server::backend::{Backend, Indexed, Revocations, Saved, Sessio
 /// The backend of the SQL stores ([`SqliteStore`](crate::store::SqliteStore),
 /// [`PostgresStore`](crate::store::PostgresStore)) on the app's own pool of database `DB`: one
 /// table of sealed records, its owner index a column, saves merged per field by a compare and swap.
-/// Named for its database: [`SqliteBackend`](crate::store::SqliteBackend),
-/// [`PostgresBackend`](crate::store::PostgresBackend).
+/// Named for its database: [`SqliteBackend`](crate::store::backend::SqliteBackend),
+/// [`PostgresBackend`](crate::store::backend::PostgresBackend).
 pub struct SqlBackend<DB: SqlDatabase> {
     table: Table<DB>,
 }
@@ -61,7 +61,7 @@ impl<DB: SqlDatabase> SqlBackend<DB> {
     /// [`with_table`](SqlBackend::with_table) refuses. Each database's is in its store's docs.
     ///
     /// ```
-    /// # use sessions::store::SqliteBackend;
+    /// # use sessions::store::backend::SqliteBackend;
     /// let sql = SqliteBackend::schema("app_sessions").unwrap();
     /// assert!(sql.contains("CREATE TABLE IF NOT EXISTS app_sessions_revocations"));
     /// assert!(SqliteBackend::schema("sessions; DROP TABLE users").is_err());
