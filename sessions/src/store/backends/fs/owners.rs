@@ -110,7 +110,16 @@ impl Files {
                 let Some((INDEX_MAGIC, _, summary)) = split(&bytes) else {
                     continue; // not an entry: the sweep removes it
                 };
-                if self.holds_record(id) {
+                // An entry whose record is not there may be a save's, between writing the entry and
+                // the record: asked again under the session's lock, which that save holds until it
+                // is done, it is answered for good. (Asked once, an entry read before its record
+                // was written, and its old id's read after that became a forward, left a moving
+                // session out of a listing: `revoke` then found nothing to end.)
+                let holds_record = self.holds_record(id) || {
+                    let _lock = self.lock(&[id])?;
+                    self.holds_record(id)
+                };
+                if holds_record {
                     sessions.push(Indexed {
                         id: id.clone(),
                         summary: Summary::Sealed(summary.to_vec()),
