@@ -2,8 +2,9 @@
 //! that calls [`Backend::sweep`] on an interval.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use crate::store::server::ServerStore;
 use crate::store::server::backend::Backend;
@@ -16,7 +17,7 @@ const MIN_INTERVAL: Duration = Duration::from_millis(10);
 #[derive(Debug)]
 pub struct Sweeper {
     task: Option<tokio::task::JoinHandle<()>>,
-    stopping: Arc<AtomicBool>,
+    stop: Arc<Notify>,
 }
 
 impl Sweeper {
@@ -27,10 +28,10 @@ impl Sweeper {
             .is_none_or(tokio::task::JoinHandle::is_finished)
     }
 
-    /// Stops the sweeper, after the sweep in flight if there is one: once this returns, nothing
-    /// it started is still removing sessions.
+    /// Stops the sweeper, at once if it is waiting for its next sweep, else after the sweep in
+    /// flight: once this returns, nothing it started is still removing sessions.
     pub async fn stop(mut self) {
-        self.stopping.store(true, Ordering::Relaxed);
+        self.stop.notify_one();
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
@@ -72,12 +73,13 @@ impl<B: Backend> ServerStore<B> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| NoRuntime)?;
         let store = self.clone();
         let interval = interval.max(MIN_INTERVAL);
-        let stopping = Arc::new(AtomicBool::new(false));
-        let stop = Arc::clone(&stopping);
+        let stop = Arc::new(Notify::new());
+        let stopped = Arc::clone(&stop);
         let task = runtime.spawn(async move {
             loop {
-                tokio::time::sleep(interval).await;
-                if stop.load(Ordering::Relaxed) {
+                // Waits for the interval, or for `stop` (a stop asked during a sweep is kept, and
+                // ends the wait that follows at once).
+                if tokio::time::timeout(interval, stopped.notified()).await.is_ok() {
                     return;
                 }
                 // Each sweep on a task of its own: one that panics is logged, and the next runs.
@@ -97,7 +99,25 @@ impl<B: Backend> ServerStore<B> {
         });
         Ok(Sweeper {
             task: Some(task),
-            stopping,
+            stop,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::key::Key;
+    use crate::store::MemoryStore;
+
+    /// `stop` does not wait out the interval: a sweeper waiting an hour for its next sweep stops at
+    /// once (bounded here by a timeout far below the hour, not by a sleep).
+    #[tokio::test]
+    async fn stop_ends_a_waiting_sweeper_at_once() {
+        let store = MemoryStore::new(Key::generate());
+        let sweeper = store.spawn_sweeper(Duration::from_secs(3600)).unwrap();
+        let stopped = tokio::time::timeout(Duration::from_secs(5), sweeper.stop()).await;
+        assert!(stopped.is_ok(), "stop waited for the next sweep");
     }
 }
