@@ -3,6 +3,7 @@
 //! [`contract`], what every store keeps, run over each store by one macro; and a [`RedisServer`] of
 //! a test's own.
 
+pub mod child;
 pub mod contract;
 pub mod framework;
 mod postgres_server;
@@ -10,11 +11,13 @@ mod redis_server;
 pub mod revocation;
 mod round_trips;
 pub mod sql_table;
+mod temp_dir;
 mod watched;
 
 pub use postgres_server::{PostgresServer, postgres_program};
 pub use redis_server::RedisServer;
 pub use round_trips::RoundTrips;
+pub use temp_dir::TempDir;
 pub use watched::{Down, Watched};
 
 /// What a sweep of `store` removed, on a backend that sweeps.
@@ -32,38 +35,6 @@ pub fn free_port() -> u16 {
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
         .expect("a free loopback port")
-}
-
-/// Runs this test binary's `child` test (an ignored test that does nothing unless started so) in
-/// another process, with `env`; its stdout is dropped.
-pub fn spawn_child(env: &[(&str, &std::ffi::OsStr)]) -> std::process::Child {
-    std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "child", "--nocapture", "--test-threads=1"])
-        .envs(env.iter().copied())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-/// One browser per value in `values` (separated by spaces), each holding it as cookie `name`: how
-/// a child process gets the sessions its parent made.
-pub fn browsers_holding(name: &str, values: &str) -> Vec<Browser> {
-    values
-        .split(' ')
-        .map(|value| {
-            let mut browser = Browser::default();
-            browser.set(name, value);
-            browser
-        })
-        .collect()
-}
-
-/// A fixed test key, as base64 text a child process can be handed (`Key::from_base64`): the
-/// cross-process tests' processes share it.
-pub fn shared_secret() -> String {
-    use base64::Engine as _;
-    let bytes: Vec<u8> = (0u8..32).map(|i| i.wrapping_mul(29).wrapping_add(7)).collect();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 use std::collections::BTreeMap;
@@ -144,6 +115,14 @@ impl Browser {
         let mut response = HeaderMap::new();
         store.save(session, &mut response).await.expect("saving succeeds");
         self.receive(&response)
+    }
+
+    /// Loads an [`AppSession`], signs `user_id` in and saves it: the session a test starts from.
+    pub async fn sign_in(&mut self, store: &impl Store, user_id: u64) -> Loaded<AppSession> {
+        let mut session = self.load::<AppSession>(store).await;
+        session.user_id = Some(user_id);
+        self.save(store, &mut session).await;
+        session
     }
 }
 

@@ -113,11 +113,14 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
-    /// A plain connection, to look at or damage what the store wrote.
-    pub async fn raw(&self) -> redis::aio::MultiplexedConnection {
-        redis::Client::open(self.url())
-            .unwrap()
-            .get_multiplexed_async_connection()
+    /// Runs one command as `redis-cli` would, `("HSET", key, "m", value)`, on a connection of its
+    /// own: to look at or damage what the store wrote.
+    pub async fn query<T: redis::FromRedisValue>(&self, command: impl redis::ToRedisArgs) -> T {
+        let client = redis::Client::open(self.url()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        redis::Cmd::new()
+            .arg(command)
+            .query_async(&mut connection)
             .await
             .unwrap()
     }

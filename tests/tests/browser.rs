@@ -179,19 +179,13 @@ async fn sign_in(browser: &Client, user: &str, remember: bool) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(browser),
-    ignore = "chromium or chromedriver is not on the PATH: the demo is not tested in a browser"
-)]
+#[cfg_attr(not(browser), ignore = "chromium or chromedriver not on the PATH")]
 async fn a_visit_in_a_real_browser_on_axum() {
     a_visit_in_a_real_browser(false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(browser),
-    ignore = "chromium or chromedriver is not on the PATH: the demo is not tested in a browser"
-)]
+#[cfg_attr(not(browser), ignore = "chromium or chromedriver not on the PATH")]
 async fn a_visit_in_a_real_browser_on_actix() {
     a_visit_in_a_real_browser(true).await;
 }
@@ -265,10 +259,7 @@ fn profile(name: &str) -> std::path::PathBuf {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(browser),
-    ignore = "chromium or chromedriver is not on the PATH: the demo is not tested in a browser"
-)]
+#[cfg_attr(not(browser), ignore = "chromium or chromedriver not on the PATH")]
 async fn where_you_are_signed_in_in_two_real_browsers() {
     let driver = Driver::start();
     let base = serve_demo_on(false, MemoryStore::new(Key::generate())).await;

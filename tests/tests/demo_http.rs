@@ -680,10 +680,7 @@ async fn on_the_sqlite_store_a_user_lists_and_ends_their_sessions(framework: Fra
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(redis_server),
-    ignore = "redis-server is not on the PATH: the Redis store is not tested"
-)]
+#[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 async fn on_the_redis_store_a_user_lists_and_ends_their_sessions() {
     let server = sessions_tests::RedisServer::start("demo-owners");
     on_one_database_with_each_framework(async || {
@@ -695,10 +692,7 @@ async fn on_the_redis_store_a_user_lists_and_ends_their_sessions() {
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(postgres_server),
-    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
-)]
+#[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
 async fn on_the_postgres_store_a_user_lists_and_ends_their_sessions() {
     let server = sessions_tests::PostgresServer::start("demo-owners");
     on_one_database_with_each_framework(async || {

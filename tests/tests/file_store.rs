@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
@@ -12,7 +12,8 @@ use sessions::session::Origin;
 use sessions::store::backend::FileBackend;
 use sessions::store::{FileStore, FileStoreError, ServerStore};
 use sessions::{Key, Keys, Rejection, SaveError, Session, Store};
-use sessions_tests::Browser;
+use sessions_tests::child::{self, Orders, shared_keys, spawn_child};
+use sessions_tests::{Browser, TempDir};
 
 #[derive(Session, Default, Debug, PartialEq)]
 #[session(cookie = "sid", max_age = "1d")]
@@ -25,27 +26,18 @@ struct Counters {
 
 const START: u64 = 1_700_000_000;
 
-/// A fresh directory under the target directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let path = std::env::temp_dir().join(format!("sessions-fs-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        Self(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn store_in(dir: &Path, secret: &str, clock: &ManualClock) -> FileStore {
-    FileStore::open(dir, Keys::new(Key::from_base64(secret).unwrap()))
+fn store_in(dir: &Path, clock: &ManualClock) -> FileStore {
+    FileStore::open(dir, shared_keys())
         .unwrap()
         .with_clock(clock.clone())
+}
+
+/// A store in a directory of its own, on a clock of its own.
+fn fresh(name: &str) -> (TempDir, ManualClock, FileStore) {
+    let dir = TempDir::new(&format!("fs-{name}"));
+    let clock = ManualClock::at_unix(START);
+    let store = store_in(&dir.0, &clock);
+    (dir, clock, store)
 }
 
 fn session_files(root: &Path) -> Vec<PathBuf> {
@@ -71,9 +63,7 @@ async fn new_session(store: &FileStore, note: &str) -> Browser {
 
 #[tokio::test]
 async fn sessions_live_in_private_files_sealed_at_rest() {
-    let dir = TempDir::new("private");
-    let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
+    let (dir, _, store) = fresh("private");
     let browser = new_session(&store, "visible only to the app").await;
 
     assert_eq!(
@@ -108,7 +98,7 @@ async fn sessions_live_in_private_files_sealed_at_rest() {
 
 #[test]
 fn a_world_writable_directory_is_refused() {
-    let dir = TempDir::new("world");
+    let dir = TempDir::new("fs-world");
     std::fs::create_dir_all(&dir.0).unwrap();
     std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o777)).unwrap();
     match FileStore::open(&dir.0, Keys::new(Key::generate())) {
@@ -119,9 +109,7 @@ fn a_world_writable_directory_is_refused() {
 
 #[tokio::test]
 async fn cycle_id_moves_the_file_and_destroy_removes_it() {
-    let dir = TempDir::new("cycle");
-    let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
+    let (dir, clock, store) = fresh("cycle");
     let mut browser = new_session(&store, "kept").await;
     let before = session_files(&dir.0);
 
@@ -152,9 +140,7 @@ async fn cycle_id_moves_the_file_and_destroy_removes_it() {
 
 #[tokio::test]
 async fn expired_sessions_are_never_returned_and_sweep_cleans_up() {
-    let dir = TempDir::new("sweep");
-    let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
+    let (dir, clock, store) = fresh("sweep");
     let old = new_session(&store, "old").await;
     clock.advance(Duration::from_secs(12 * 3600));
     let young = new_session(&store, "young").await;
@@ -205,9 +191,7 @@ async fn expired_sessions_are_never_returned_and_sweep_cleans_up() {
 
 #[tokio::test]
 async fn the_background_sweeper_removes_expired_sessions_until_stopped() {
-    let dir = TempDir::new("sweeper");
-    let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
+    let (dir, clock, store) = fresh("sweeper");
     new_session(&store, "a").await;
     new_session(&store, "b").await;
     let sweeper = store.spawn_sweeper(Duration::from_millis(10)).unwrap();
@@ -236,9 +220,7 @@ type Corruption = (&'static str, fn(&Path));
 
 #[tokio::test]
 async fn a_corrupt_file_gives_a_fresh_session_and_is_not_read_again() {
-    let dir = TempDir::new("corrupt");
-    let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
+    let (dir, _, store) = fresh("corrupt");
     let corruptions: [Corruption; 2] = [
         ("a garbage record", |file| {
             std::fs::write(file, b"SSN1\0\0\0\0\xff\xff\xff\xffgarbage garbage garbage").unwrap()
@@ -260,9 +242,7 @@ async fn a_corrupt_file_gives_a_fresh_session_and_is_not_read_again() {
 
 #[tokio::test]
 async fn path_traversal_through_the_cookie_never_reaches_the_disk() {
-    let dir = TempDir::new("traversal");
-    let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
+    let (dir, _, store) = fresh("traversal");
     let outside = dir.0.with_extension("outside");
     std::fs::create_dir_all(&outside).unwrap();
     std::fs::write(outside.join("victim"), b"do not touch").unwrap();
@@ -299,9 +279,7 @@ async fn path_traversal_through_the_cookie_never_reaches_the_disk() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_saves_from_threads_each_keep_their_field() {
-    let dir = TempDir::new("threads");
-    let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
+    let (_dir, _, store) = fresh("threads");
     let browser = new_session(&store, "shared").await;
     const ROUNDS: u64 = 40;
     let tasks: Vec<_> = (0..2)
@@ -327,38 +305,23 @@ async fn concurrent_saves_from_threads_each_keep_their_field() {
     assert_eq!((session.a, session.b), (ROUNDS, ROUNDS), "an increment was lost");
 }
 
-/// Runs this test binary's `child` test in another process, with `role` and the store's setup.
-fn spawn_child(dir: &Path, secret: &str, role: &str, cookies: &[&str]) -> Child {
-    let cookies = cookies.join(" ");
-    sessions_tests::spawn_child(&[
-        ("SESSIONS_CHILD_DIR", dir.as_os_str()),
-        ("SESSIONS_CHILD_KEY", secret.as_ref()),
-        ("SESSIONS_CHILD_ROLE", role.as_ref()),
-        ("SESSIONS_CHILD_COOKIES", cookies.as_ref()),
-    ])
-}
-
 /// The other process of the cross-process tests; does nothing unless started by one.
 #[test]
 #[ignore = "started by the cross-process tests"]
 fn child() {
-    let Ok(dir) = std::env::var("SESSIONS_CHILD_DIR") else {
+    let Some(orders) = Orders::read() else {
         return;
     };
-    let secret = std::env::var("SESSIONS_CHILD_KEY").unwrap();
-    let role = std::env::var("SESSIONS_CHILD_ROLE").unwrap();
-    let cookies = std::env::var("SESSIONS_CHILD_COOKIES").unwrap();
-    let store = FileStore::open(&dir, Keys::new(Key::from_base64(&secret).unwrap())).unwrap();
-    let browsers = sessions_tests::browsers_holding("sid", &cookies);
+    let store = FileStore::open(&orders.place, shared_keys()).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
     runtime.block_on(async {
-        match role.as_str() {
+        match orders.role.as_str() {
             // Increments one field, many times.
             "a" | "b" => {
                 for _ in 0..40 {
-                    let mut session = browsers[0].load::<Counters>(&store).await;
+                    let mut session = orders.browsers[0].load::<Counters>(&store).await;
                     assert_eq!(session.origin(), Origin::Restored);
-                    if role == "a" {
+                    if orders.role == "a" {
                         session.a += 1
                     } else {
                         session.b += 1
@@ -366,19 +329,7 @@ fn child() {
                     store.save(&mut session, &mut HeaderMap::new()).await.unwrap();
                 }
             }
-            // Rewrites every session, all fields to the same round number, until killed.
-            "crash" => {
-                for round in 1.. {
-                    for browser in &browsers {
-                        let mut session = browser.load::<Counters>(&store).await;
-                        session.a = round;
-                        session.b = round;
-                        session.c = vec![round; 50];
-                        session.note = format!("round {round}");
-                        store.save(&mut session, &mut HeaderMap::new()).await.unwrap();
-                    }
-                }
-            }
+            "crash" => child::rewrite_until_killed(&store, &orders.browsers).await,
             other => panic!("unknown role {other}"),
         }
     });
@@ -386,14 +337,13 @@ fn child() {
 
 #[tokio::test]
 async fn concurrent_saves_from_two_processes_each_keep_their_field() {
-    let dir = TempDir::new("processes");
-    let key = sessions_tests::shared_secret();
-    let store = FileStore::open(&dir.0, Keys::new(Key::from_base64(&key).unwrap())).unwrap();
+    let dir = TempDir::new("fs-processes");
+    let store = FileStore::open(&dir.0, shared_keys()).unwrap();
     let browser = new_session(&store, "shared").await;
-    let cookie = browser.cookie("sid").unwrap().to_owned();
+    let cookies = child::cookies_of(std::slice::from_ref(&browser));
     let children = [
-        spawn_child(&dir.0, &key, "a", &[&cookie]),
-        spawn_child(&dir.0, &key, "b", &[&cookie]),
+        spawn_child(dir.0.as_os_str(), "a", &cookies),
+        spawn_child(dir.0.as_os_str(), "b", &cookies),
     ];
     for mut child in children {
         assert!(child.wait().unwrap().success(), "a child failed");
@@ -408,45 +358,12 @@ async fn concurrent_saves_from_two_processes_each_keep_their_field() {
 
 #[tokio::test]
 async fn a_writer_killed_at_any_moment_leaves_every_session_whole() {
-    let dir = TempDir::new("crash");
-    let key = sessions_tests::shared_secret();
-    let store = FileStore::open(&dir.0, Keys::new(Key::from_base64(&key).unwrap())).unwrap();
-    let mut browsers = Vec::new();
-    for n in 0..8 {
-        browsers.push(new_session(&store, &format!("session {n}")).await);
-    }
-    let cookies: Vec<String> = browsers
-        .iter()
-        .map(|b| b.cookie("sid").unwrap().to_owned())
-        .collect();
-    let cookies: Vec<&str> = cookies.iter().map(String::as_str).collect();
-    let mut highest = 0;
-    for kill in 0..25u64 {
-        let mut writer = spawn_child(&dir.0, &key, "crash", &cookies);
-        // Kill at a moment that varies from round to round: early, mid-write, mid-rename.
-        std::thread::sleep(Duration::from_millis(20 + kill * 7 % 60));
-        writer.kill().unwrap();
-        writer.wait().unwrap();
-        for (n, browser) in browsers.iter().enumerate() {
-            let session = browser.load::<Counters>(&store).await;
-            assert_eq!(
-                session.origin(),
-                Origin::Restored,
-                "session {n} after kill {kill}"
-            );
-            let round = session.a;
-            assert!(
-                session.b == round && session.c.iter().all(|&c| c == round),
-                "session {n} is torn after kill {kill}: {session:?}"
-            );
-            assert!(session.note.is_empty() || session.note == format!("round {round}") || round == 0);
-            highest = highest.max(round);
-        }
-    }
-    assert!(
-        highest > 0,
-        "the writer never got to write; the test proved nothing"
-    );
+    let dir = TempDir::new("fs-crash");
+    let store = FileStore::open(&dir.0, shared_keys()).unwrap();
+    let browsers = child::sessions_to_rewrite(&store, 8).await;
+    let cookies = child::cookies_of(&browsers);
+    let spawn = || spawn_child(dir.0.as_os_str(), "crash", &cookies);
+    child::every_session_survives_a_killed_writer(&browsers, 25, spawn, async |_| store.clone()).await;
     // Whatever temp files the kills left are ignored by loads and go with a sweep once abandoned.
     let temps: Vec<PathBuf> = session_files(&dir.0)
         .into_iter()
@@ -466,7 +383,7 @@ async fn a_writer_killed_at_any_moment_leaves_every_session_whole() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_thousand_sessions_are_sharded_and_swept() {
-    let dir = TempDir::new("scale");
+    let dir = TempDir::new("fs-scale");
     let clock = ManualClock::at_unix(START);
     // Durability off for speed: sharding and sweeping do not depend on it.
     let backend = FileBackend::open(&dir.0).unwrap().durable(false);
@@ -506,9 +423,7 @@ async fn a_hundred_thousand_sessions_are_sharded_and_swept() {
 
 #[tokio::test]
 async fn a_missing_directory_is_an_error_with_its_path_not_a_sign_out() {
-    let dir = TempDir::new("missing");
-    let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
+    let (dir, _, store) = fresh("missing");
     let browser = new_session(&store, "x").await;
     std::fs::remove_dir_all(&dir.0).unwrap(); // someone cleaned up the wrong directory
     let error = store.load::<Counters>(&browser.request()).await.unwrap_err();
@@ -577,7 +492,7 @@ async fn a_full_disk_is_an_error_and_leaves_the_stored_session_as_it_was() {
         return;
     };
     let clock = ManualClock::at_unix(START);
-    let store = store_in(&disk.0, &sessions_tests::shared_secret(), &clock);
+    let store = store_in(&disk.0, &clock);
     let mut browser = new_session(&store, "before").await;
     let mut session = browser.load::<Counters>(&store).await;
     // Each field under the 64 KiB a field may hold, together more than the disk has left.
@@ -601,9 +516,7 @@ async fn a_full_disk_is_an_error_and_leaves_the_stored_session_as_it_was() {
 
 #[tokio::test]
 async fn permission_denied_is_an_error_with_the_path() {
-    let dir = TempDir::new("denied");
-    let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
+    let (dir, _, store) = fresh("denied");
     let browser = new_session(&store, "before").await;
     let shard = session_files(&dir.0)[0].parent().unwrap().to_owned();
     // Root ignores permission bits, so make the shard immutable instead: even root is refused.
@@ -627,7 +540,7 @@ async fn permission_denied_is_an_error_with_the_path() {
 
 #[tokio::test]
 async fn a_rolling_key_change_signs_nobody_out_and_deletes_nothing() {
-    let dir = TempDir::new("rolling-keys");
+    let dir = TempDir::new("fs-rolling-keys");
     sessions_tests::contract::keys_roll(async |keys| FileStore::open(&dir.0, keys).unwrap()).await;
     assert_eq!(
         session_files(&dir.0).len(),
@@ -645,9 +558,7 @@ fn overwrite(file: &Path, at: usize, byte: impl FnOnce(u8) -> u8) {
 
 #[tokio::test]
 async fn a_sweep_counts_corrupt_headers_and_goes_on_to_the_next_file() {
-    let dir = TempDir::new("sweep-corrupt");
-    let clock = ManualClock::at_unix(START);
-    let store = store_in(&dir.0, &sessions_tests::shared_secret(), &clock);
+    let (dir, _, store) = fresh("sweep-corrupt");
     for note in ["a", "b", "c"] {
         new_session(&store, note).await;
     }

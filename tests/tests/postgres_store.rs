@@ -8,30 +8,25 @@ use sessions::store::{PostgresStore, ServerStore};
 use sessions::{Key, Store};
 use sessions_tests::{AppSession, Browser, PostgresServer, RoundTrips, sql_table};
 
+/// A PostgreSQL server of its own, named for the test, and a store on it with a new key.
+async fn started(name: &str) -> (PostgresServer, PostgresStore) {
+    let server = PostgresServer::start(name);
+    let store = PostgresStore::connect(&server.url(), Key::generate()).await;
+    (server, store.expect("the store connects"))
+}
+
 #[tokio::test]
-#[cfg_attr(
-    not(postgres_server),
-    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
-)]
+#[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
 async fn records_are_sealed_at_rest_and_bound_to_their_id() {
-    let server = PostgresServer::start("sealed");
-    let store = PostgresStore::connect(&server.url(), Key::generate())
-        .await
-        .unwrap();
+    let (server, store) = started("sealed").await;
     let raw = sql_table::raw_pool(&server.url()).await;
     sql_table::records_are_sealed_at_rest_and_bound_to_their_id(&store, &raw).await;
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(postgres_server),
-    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
-)]
+#[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
 async fn rows_that_do_not_decode_are_removed_never_a_503() {
-    let server = PostgresServer::start("undecodable");
-    let store = PostgresStore::connect(&server.url(), Key::generate())
-        .await
-        .unwrap();
+    let (server, store) = started("undecodable").await;
     // A table the team made looser than the store's own schema.
     let corruptions = [
         "ALTER TABLE sessions ALTER COLUMN data DROP NOT NULL; UPDATE sessions SET data = NULL",
@@ -42,10 +37,7 @@ async fn rows_that_do_not_decode_are_removed_never_a_503() {
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(postgres_server),
-    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
-)]
+#[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
 async fn the_owner_index_is_keyed_and_an_unkeyed_one_is_read_until_rewritten() {
     let server = PostgresServer::start("keyed-index");
     let keys = sessions::Keys::new(Key::generate());
@@ -59,10 +51,7 @@ async fn the_owner_index_is_keyed_and_an_unkeyed_one_is_read_until_rewritten() {
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(postgres_server),
-    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
-)]
+#[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
 async fn the_sweep_removes_what_expired_by_the_stores_clock() {
     let server = PostgresServer::start("sweep");
     let clock = ManualClock::at_unix(1_700_000_000);
@@ -79,10 +68,7 @@ async fn the_sweep_removes_what_expired_by_the_stores_clock() {
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(postgres_server),
-    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
-)]
+#[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
 async fn a_table_of_its_own_name_and_names_that_are_not_identifiers() {
     let server = PostgresServer::start("table");
     let pool = sqlx::PgPool::connect(&server.url()).await.unwrap();
@@ -103,15 +89,9 @@ async fn a_table_of_its_own_name_and_names_that_are_not_identifiers() {
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(postgres_server),
-    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
-)]
+#[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
 async fn a_failing_database_is_an_error_naming_the_table_never_a_fresh_session() {
-    let server = PostgresServer::start("failing");
-    let store = PostgresStore::connect(&server.url(), Key::generate())
-        .await
-        .unwrap();
+    let (server, store) = started("failing").await;
     sessions_tests::a_lost_table_is_an_error(&store, async || {
         let pool = sqlx::PgPool::connect(&server.url()).await.unwrap();
         sqlx::query("DROP TABLE sessions").execute(&pool).await.unwrap();
@@ -146,10 +126,7 @@ async fn round_trips<T>(
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(postgres_server),
-    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
-)]
+#[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
 async fn a_load_is_one_round_trip_and_so_is_a_save_no_other_save_raced() {
     let server = PostgresServer::start("round-trips");
     let proxy = RoundTrips::start(server.port()).await;
@@ -193,15 +170,9 @@ async fn a_load_is_one_round_trip_and_so_is_a_save_no_other_save_raced() {
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(postgres_server),
-    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
-)]
+#[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
 async fn connections_the_database_closed_while_idle_cost_no_request_an_error() {
-    let server = PostgresServer::start("closed-idle");
-    let store = PostgresStore::connect(&server.url(), Key::generate())
-        .await
-        .unwrap();
+    let (server, store) = started("closed-idle").await;
     let admin = sqlx::PgPool::connect(&server.url()).await.unwrap();
     let pool = store.backend().pool();
     let close_the_stores_connections = async || {
@@ -221,9 +192,7 @@ async fn connections_the_database_closed_while_idle_cost_no_request_an_error() {
         assert!(closed.len() >= 3, "the store's idle connections are closed");
     };
     let mut browser = Browser::default();
-    let mut session = browser.load::<AppSession>(&store).await;
-    session.user_id = Some(7);
-    browser.save(&store, &mut session).await;
+    browser.sign_in(&store, 7).await;
 
     close_the_stores_connections().await;
     let mut session = store.load::<AppSession>(&browser.request()).await.unwrap();
@@ -237,10 +206,7 @@ async fn connections_the_database_closed_while_idle_cost_no_request_an_error() {
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(postgres_server),
-    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
-)]
+#[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
 async fn a_table_from_before_owners_gets_the_owner_index() {
     let server = PostgresServer::start("before-owners");
     let raw = sql_table::raw_pool(&server.url()).await;
@@ -258,15 +224,9 @@ async fn a_table_from_before_owners_gets_the_owner_index() {
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(postgres_server),
-    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
-)]
+#[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
 async fn revocations_raise_the_mark_and_go_once_past_their_use() {
-    let server = PostgresServer::start("revocations");
-    let store = PostgresStore::connect(&server.url(), Key::generate())
-        .await
-        .unwrap();
+    let (server, store) = started("revocations").await;
     let backend = store.backend();
     sql_table::revocations_raise_the_mark_and_go_once_past_their_use(
         backend,
@@ -277,15 +237,9 @@ async fn revocations_raise_the_mark_and_go_once_past_their_use() {
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(postgres_server),
-    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
-)]
+#[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
 async fn a_corrupt_revocation_does_not_panic() {
-    let server = PostgresServer::start("corrupt-revocation");
-    let store = PostgresStore::connect(&server.url(), Key::generate())
-        .await
-        .unwrap();
+    let (server, store) = started("corrupt-revocation").await;
     let keys = sessions::Keys::new(Key::generate());
     let cookies = sessions::CookieStore::new(keys.clone()).with_revocations(store.backend().clone());
     sql_table::a_corrupt_revocation_does_not_panic(
@@ -299,10 +253,7 @@ async fn a_corrupt_revocation_does_not_panic() {
 /// Twenty instances of an app starting at once on a new database all connect: their migrations
 /// take turns, where `CREATE TABLE IF NOT EXISTS` run side by side fails on PostgreSQL.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(postgres_server),
-    ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
-)]
+#[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
 async fn twenty_instances_starting_at_once_all_connect() {
     let server = PostgresServer::start("concurrent-migrations");
     let url = server.url();

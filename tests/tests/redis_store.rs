@@ -24,6 +24,14 @@ async fn instance(server: &RedisServer, keys: &Keys, clock: &ManualClock) -> Red
         .with_clock(clock.clone())
 }
 
+/// One app instance on a Redis of its own, with a new key.
+async fn one_instance(name: &str) -> (RedisServer, Keys, RedisStore) {
+    let server = RedisServer::start(name);
+    let keys = Keys::new(Key::generate());
+    let store = instance(&server, &keys, &ManualClock::at_unix(START)).await;
+    (server, keys, store)
+}
+
 /// Two app instances on one Redis, with one key and one clock.
 async fn two_instances(name: &str) -> (RedisServer, RedisStore, RedisStore, ManualClock) {
     let server = RedisServer::start(name);
@@ -34,24 +42,15 @@ async fn two_instances(name: &str) -> (RedisServer, RedisStore, RedisStore, Manu
 }
 
 async fn session_keys(server: &RedisServer) -> Vec<String> {
-    redis::cmd("KEYS")
-        .arg("session:*")
-        .query_async(&mut server.raw().await)
-        .await
-        .unwrap()
+    server.query(("KEYS", "session:*")).await
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(redis_server),
-    ignore = "redis-server is not on the PATH: the Redis store is not tested"
-)]
+#[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 async fn a_session_made_on_one_instance_is_read_and_changed_on_the_other() {
     let (_server, a, b, _) = two_instances("share").await;
     let mut browser = Browser::default();
-    let mut session = browser.load::<AppSession>(&a).await;
-    session.user_id = Some(7);
-    browser.save(&a, &mut session).await;
+    browser.sign_in(&a, 7).await;
 
     let mut on_b = browser.load::<AppSession>(&b).await;
     assert_eq!(on_b.origin(), Origin::Restored);
@@ -62,38 +61,24 @@ async fn a_session_made_on_one_instance_is_read_and_changed_on_the_other() {
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(redis_server),
-    ignore = "redis-server is not on the PATH: the Redis store is not tested"
-)]
+#[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 async fn the_ttl_is_the_remaining_lifetime_and_a_refresh_rewrites_only_the_times() {
     let (server, a, _, clock) = two_instances("ttl").await;
     let mut browser = Browser::default();
-    let mut session = browser.load::<AppSession>(&a).await;
-    session.user_id = Some(7);
-    browser.save(&a, &mut session).await;
+    browser.sign_in(&a, 7).await;
     let key = session_keys(&server).await.remove(0);
-    let mut raw = server.raw().await;
-    let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut raw).await.unwrap();
+    let ttl: i64 = server.query(("PTTL", &key)).await;
     assert!(
         (3_590_000..=3_600_000).contains(&ttl),
         "the idle window, 1h: {ttl} ms"
     );
-    let before: Vec<(String, Vec<u8>)> = redis::cmd("HGETALL")
-        .arg(&key)
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let before: Vec<(String, Vec<u8>)> = server.query(("HGETALL", &key)).await;
 
     // Active after half the idle window: the session is refreshed, its data is not rewritten.
     clock.advance(Duration::from_secs(30 * 60));
     let mut session = browser.load::<AppSession>(&a).await;
     browser.save(&a, &mut session).await;
-    let after: Vec<(String, Vec<u8>)> = redis::cmd("HGETALL")
-        .arg(&key)
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let after: Vec<(String, Vec<u8>)> = server.query(("HGETALL", &key)).await;
     let entry =
         |all: &[(String, Vec<u8>)], name: &str| all.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
     assert_ne!(
@@ -108,7 +93,7 @@ async fn the_ttl_is_the_remaining_lifetime_and_a_refresh_rewrites_only_the_times
             "field entry {name} was rewritten"
         );
     }
-    let ttl: i64 = redis::cmd("PTTL").arg(&key).query_async(&mut raw).await.unwrap();
+    let ttl: i64 = server.query(("PTTL", &key)).await;
     assert!(ttl > 3_590_000, "the TTL was renewed: {ttl} ms");
 
     // Past the idle timeout, by the app's clock: refused, whatever Redis still holds.
@@ -120,10 +105,7 @@ async fn the_ttl_is_the_remaining_lifetime_and_a_refresh_rewrites_only_the_times
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(redis_server),
-    ignore = "redis-server is not on the PATH: the Redis store is not tested"
-)]
+#[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 async fn cycle_id_renames_the_session_and_destroy_deletes_it() {
     let (server, a, _, _) = two_instances("cycle").await;
     // Without a grace period, nothing is left under the old id.
@@ -153,16 +135,11 @@ async fn cycle_id_renames_the_session_and_destroy_deletes_it() {
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(redis_server),
-    ignore = "redis-server is not on the PATH: the Redis store is not tested"
-)]
+#[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 async fn redis_going_away_is_an_error_and_coming_back_needs_no_restart() {
     let (mut server, a, _, _) = two_instances("outage").await;
     let mut browser = Browser::default();
-    let mut session = browser.load::<AppSession>(&a).await;
-    session.user_id = Some(7);
-    browser.save(&a, &mut session).await;
+    browser.sign_in(&a, 7).await;
 
     server.stop();
     let request = browser.request();
@@ -189,10 +166,7 @@ async fn redis_going_away_is_an_error_and_coming_back_needs_no_restart() {
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(redis_server),
-    ignore = "redis-server is not on the PATH: the Redis store is not tested"
-)]
+#[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 async fn a_slow_redis_is_a_timeout_error_after_the_configured_time() {
     let server = RedisServer::start("slow");
     let options = RedisOptions {
@@ -203,9 +177,7 @@ async fn a_slow_redis_is_a_timeout_error_after_the_configured_time() {
         .await
         .unwrap();
     let mut browser = Browser::default();
-    let mut session = browser.load::<AppSession>(&store).await;
-    session.user_id = Some(7);
-    browser.save(&store, &mut session).await;
+    browser.sign_in(&store, 7).await;
 
     // Redis stalls for two seconds, from another process. When the stall takes effect is up to the
     // OS: loads before it succeed; the first that fails must be a timeout, back by the 200 ms.
@@ -250,34 +222,17 @@ async fn a_slow_redis_is_a_timeout_error_after_the_configured_time() {
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(redis_server),
-    ignore = "redis-server is not on the PATH: the Redis store is not tested"
-)]
+#[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 async fn a_corrupt_value_gives_a_fresh_session_and_is_removed() {
     let (server, a, _, _) = two_instances("corrupt").await;
-    let mut raw = server.raw().await;
     for corrupt in ["a string", "a hash with garbage"] {
         let mut browser = Browser::default();
-        let mut session = browser.load::<AppSession>(&a).await;
-        session.user_id = Some(7);
-        browser.save(&a, &mut session).await;
+        browser.sign_in(&a, 7).await;
         let key = session_keys(&server).await.remove(0);
         if corrupt == "a string" {
-            let _: () = redis::cmd("SET")
-                .arg(&key)
-                .arg("garbage")
-                .query_async(&mut raw)
-                .await
-                .unwrap();
+            let _: () = server.query(("SET", &key, "garbage")).await;
         } else {
-            let _: () = redis::cmd("HSET")
-                .arg(&key)
-                .arg("m")
-                .arg("garbage")
-                .query_async(&mut raw)
-                .await
-                .unwrap();
+            let _: () = server.query(("HSET", &key, "m", "garbage")).await;
         }
         let session = browser.load::<AppSession>(&a).await;
         assert_eq!(session.rejection(), Some(Rejection::Unreadable), "{corrupt}");
@@ -289,10 +244,7 @@ async fn a_corrupt_value_gives_a_fresh_session_and_is_removed() {
 }
 
 #[tokio::test]
-#[cfg_attr(
-    not(redis_server),
-    ignore = "redis-server is not on the PATH: the Redis store is not tested"
-)]
+#[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 async fn a_rolling_key_change_signs_nobody_out_and_deletes_nothing() {
     let server = RedisServer::start("rolling-keys");
     let clock = ManualClock::at_unix(START);
@@ -307,53 +259,32 @@ async fn a_rolling_key_change_signs_nobody_out_and_deletes_nothing() {
 /// A session whose key Redis expired (its TTL: here deleted as Redis would) leaves the listing and
 /// its owner's set, at the next listing; the set itself expires with the longest-lived session.
 #[tokio::test]
-#[cfg_attr(
-    not(redis_server),
-    ignore = "redis-server is not on the PATH: the Redis store is not tested"
-)]
+#[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 async fn a_session_expired_by_its_ttl_leaves_the_owner_index() {
     use sessions::owner::Owner;
     use sessions_tests::revocation::{Account, signed_in};
 
-    let server = RedisServer::start("owner-ttl");
-    let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
-    let store = instance(&server, &keys, &clock).await;
+    let (server, keys, store) = one_instance("owner-ttl").await;
     let _laptop = signed_in(&store, 7, "laptop").await;
     let _phone = signed_in(&store, 7, "phone").await;
     let owner = Owner::of::<Account>(&7u64);
     let set = format!("session:owner:{}", owner.digest(&keys).to_text());
-    let mut raw = server.raw().await;
-    let members: Vec<String> = redis::cmd("SMEMBERS")
-        .arg(&set)
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let members: Vec<String> = server.query(("SMEMBERS", &set)).await;
     assert_eq!(members.len(), 2);
-    let set_ttl: i64 = redis::cmd("PTTL").arg(&set).query_async(&mut raw).await.unwrap();
+    let set_ttl: i64 = server.query(("PTTL", &set)).await;
     assert!(set_ttl > 0, "the set expires: {set_ttl}");
 
-    let _: i64 = redis::cmd("DEL")
-        .arg(format!("session:{}", members[0]))
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let _: i64 = server.query(("DEL", format!("session:{}", members[0]))).await;
     let listed = store.sessions_of::<Account>(&owner, None).await.unwrap();
     assert_eq!(listed.len(), 1);
-    let members: Vec<String> = redis::cmd("SMEMBERS")
-        .arg(&set)
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let members: Vec<String> = server.query(("SMEMBERS", &set)).await;
     assert_eq!(members.len(), 1, "the listing took the expired id out of the set");
 }
 
 /// Revocations read back from Redis are input too: a time past what `SystemTime` holds refuses the
 /// owner's sessions, never a panic; a value that is no time revokes nothing and fails no request.
 #[tokio::test]
-#[cfg_attr(
-    not(redis_server),
-    ignore = "redis-server is not on the PATH: the Redis store is not tested"
-)]
+#[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 async fn corrupt_revocations_neither_panic_nor_fail_requests() {
     use sessions::CookieStore;
     use sessions::owner::Owner;
@@ -371,14 +302,8 @@ async fn corrupt_revocations_neither_panic_nor_fail_requests() {
         "session:revoked:{}",
         Owner::of::<Account>(&7u64).digest(&keys).to_text()
     );
-    let mut raw = server.raw().await;
     for (value, user) in [("not a time", Some(7)), ("18446744073709551615", None)] {
-        let _: () = redis::cmd("SET")
-            .arg(&key)
-            .arg(value)
-            .query_async(&mut raw)
-            .await
-            .unwrap();
+        let _: () = server.query(("SET", &key, value)).await;
         assert_eq!(who(&cookies, &mut laptop).await, user, "{value}");
     }
 }
@@ -388,83 +313,55 @@ async fn corrupt_revocations_neither_panic_nor_fail_requests() {
 /// which a `redis-cli --scan` or a dump would show. An index a build before keyed digests wrote is
 /// listed and revoked all the same, and a save re-indexes its session under the keyed digest.
 #[tokio::test]
-#[cfg_attr(
-    not(redis_server),
-    ignore = "redis-server is not on the PATH: the Redis store is not tested"
-)]
+#[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 async fn the_owner_index_is_keyed_and_an_unkeyed_one_is_read_until_rewritten() {
     use sessions::CookieStore;
     use sessions::owner::Owner;
     use sessions_tests::revocation::{Account, signed_in, who};
 
-    let server = RedisServer::start("keyed-index");
-    let (keys, clock) = (Keys::new(Key::generate()), ManualClock::at_unix(START));
-    let store = instance(&server, &keys, &clock).await;
+    let (server, keys, store) = one_instance("keyed-index").await;
     let owner = Owner::of::<Account>(&7u64);
     let (keyed, unkeyed) = (owner.digest(&keys).to_text(), owner.unkeyed().to_text());
     let mut laptop = signed_in(&store, 7, "laptop").await;
     let mut phone = signed_in(&store, 7, "phone").await;
     let cookies = CookieStore::new(keys.clone()).with_revocations(store.backend().clone());
     cookies.revoke_all::<Account>(&owner, None).await.unwrap();
-    let mut raw = server.raw().await;
     let mut names = session_keys(&server).await;
     names.sort();
     assert!(names.contains(&format!("session:owner:{keyed}")), "{names:?}");
     assert!(names.contains(&format!("session:revoked:{keyed}")), "{names:?}");
     assert!(!names.iter().any(|name| name.contains(&unkeyed)), "{names:?}");
-    let ids: Vec<String> = redis::cmd("SMEMBERS")
-        .arg(format!("session:owner:{keyed}"))
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let ids: Vec<String> = server.query(("SMEMBERS", format!("session:owner:{keyed}"))).await;
     for id in &ids {
-        let stored: String = redis::cmd("HGET")
-            .arg(format!("session:{id}"))
-            .arg("o")
-            .query_async(&mut raw)
-            .await
-            .unwrap();
+        let stored: String = server.query(("HGET", format!("session:{id}"), "o")).await;
         assert_eq!(stored, keyed);
     }
 
     // As a build before keyed digests left it:
-    let _: () = redis::cmd("RENAME")
-        .arg(format!("session:owner:{keyed}"))
-        .arg(format!("session:owner:{unkeyed}"))
-        .query_async(&mut raw)
-        .await
-        .unwrap();
+    let _: () = server
+        .query((
+            "RENAME",
+            format!("session:owner:{keyed}"),
+            format!("session:owner:{unkeyed}"),
+        ))
+        .await;
     for id in &ids {
-        let _: i64 = redis::cmd("HSET")
-            .arg(format!("session:{id}"))
-            .arg("o")
-            .arg(&unkeyed)
-            .query_async(&mut raw)
-            .await
-            .unwrap();
+        let _: i64 = server
+            .query(("HSET", format!("session:{id}"), "o", &unkeyed))
+            .await;
     }
     assert_eq!(store.sessions_of::<Account>(&owner, None).await.unwrap().len(), 2);
     let mut session = laptop.load::<Account>(&store).await;
     session.cart.push(1);
     laptop.save(&store, &mut session).await;
-    let members = async |raw: &mut redis::aio::MultiplexedConnection, digest: &str| -> usize {
-        let ids: Vec<String> = redis::cmd("SMEMBERS")
-            .arg(format!("session:owner:{digest}"))
-            .query_async(raw)
-            .await
-            .unwrap();
+    let members = async |digest: &str| -> usize {
+        let ids: Vec<String> = server
+            .query(("SMEMBERS", format!("session:owner:{digest}")))
+            .await;
         ids.len()
     };
-    assert_eq!(
-        members(&mut raw, &keyed).await,
-        1,
-        "the laptop's save re-indexed it"
-    );
-    assert_eq!(
-        members(&mut raw, &unkeyed).await,
-        1,
-        "the phone stays until its own"
-    );
+    assert_eq!(members(&keyed).await, 1, "the laptop's save re-indexed it");
+    assert_eq!(members(&unkeyed).await, 1, "the phone stays until its own");
     assert_eq!(
         store.sessions_of::<Account>(&owner, None).await.unwrap().len(),
         2,
@@ -478,16 +375,11 @@ async fn the_owner_index_is_keyed_and_an_unkeyed_one_is_read_until_rewritten() {
 /// Redis expires sessions by itself (their TTLs): its backend has nothing to sweep, says so, and a
 /// sweeper started on it ends after its first round instead of asking again forever.
 #[tokio::test]
-#[cfg_attr(
-    not(redis_server),
-    ignore = "redis-server is not on the PATH: the Redis store is not tested"
-)]
+#[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 async fn redis_has_nothing_to_sweep_and_its_sweeper_ends() {
     let (_server, store, _, clock) = two_instances("sweep").await;
     let mut browser = Browser::default();
-    let mut session = browser.load::<AppSession>(&store).await;
-    session.user_id = Some(7);
-    browser.save(&store, &mut session).await;
+    browser.sign_in(&store, 7).await;
     clock.advance(Duration::from_secs(3 * 3600));
     assert_eq!(store.sweep().await.unwrap(), None);
 

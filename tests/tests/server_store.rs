@@ -226,9 +226,7 @@ async fn a_record_sealed_with_a_fallback_key_is_resealed_so_the_old_key_can_go()
 }
 
 async fn signed_in_on<B: Backend>(store: &ServerStore<B>, browser: &mut Browser) {
-    let mut session = browser.load::<AppSession>(store).await;
-    session.user_id = Some(7);
-    browser.save(store, &mut session).await;
+    browser.sign_in(store, 7).await;
 }
 
 /// A backend that reads and writes another store's memory backend.
@@ -311,9 +309,7 @@ async fn forged_ids_are_refused_before_the_backend_is_asked() {
 async fn a_backend_failure_is_an_error_not_a_fresh_session() {
     let store = ServerStore::with_backend(Flaky::default(), Keys::new(Key::generate()));
     let mut browser = Browser::default();
-    let mut session = browser.load::<AppSession>(&store).await;
-    session.user_id = Some(7);
-    browser.save(&store, &mut session).await;
+    let mut session = browser.sign_in(&store, 7).await;
 
     store.backend().down.store(true, Ordering::SeqCst);
     let error: LoadError = store.load::<AppSession>(&browser.request()).await.unwrap_err();

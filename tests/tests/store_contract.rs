@@ -155,25 +155,16 @@ impl Fleet for Postgres {
 
 sessions_tests::store_contract!(
     postgres_store: server Postgres,
-    #[cfg_attr(
-        not(postgres_server),
-        ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
-    )]
+    #[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
 );
 sessions_tests::revocation_contract!(
     postgres_store_owners: server Postgres,
-    #[cfg_attr(
-        not(postgres_server),
-        ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
-    )]
+    #[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
 );
 
 sessions_tests::revocation_contract!(
     cookie_store_revoked_in_postgres: cookie CookiesRevokedIn<Postgres>,
-    #[cfg_attr(
-        not(postgres_server),
-        ignore = "initdb and postgres were not found: the PostgreSQL store is not tested"
-    )]
+    #[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
 );
 
 /// A `redis-server` of its own per test.
@@ -198,25 +189,16 @@ impl Fleet for Redis {
 
 sessions_tests::store_contract!(
     redis_store: server Redis,
-    #[cfg_attr(
-        not(redis_server),
-        ignore = "redis-server is not on the PATH: the Redis store is not tested"
-    )]
+    #[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 );
 sessions_tests::revocation_contract!(
     redis_store_owners: server Redis,
-    #[cfg_attr(
-        not(redis_server),
-        ignore = "redis-server is not on the PATH: the Redis store is not tested"
-    )]
+    #[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 );
 
 sessions_tests::revocation_contract!(
     cookie_store_revoked_in_redis: cookie CookiesRevokedIn<Redis>,
-    #[cfg_attr(
-        not(redis_server),
-        ignore = "redis-server is not on the PATH: the Redis store is not tested"
-    )]
+    #[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 );
 
 // The backend of `sessions-examples`, written with the public API alone.
