@@ -12,10 +12,13 @@
 //! ```
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sessions::clock::ManualClock;
-use sessions::{Key, Keys, Rejection, Store};
+use sessions::store::ServerStore;
+use sessions::store::backend::{Backend, Revocations};
+use sessions::{CookieStore, Key, Keys, Rejection, Store};
 
 use crate::{AppSession, Browser};
 
@@ -32,6 +35,57 @@ pub trait Fleet: Sized {
 
     /// An app instance on this storage, sealing with `keys` and reading the time from `clock`.
     fn instance(&self, keys: Keys, clock: &ManualClock) -> impl Future<Output = Self::Store>;
+}
+
+/// A name no other storage of this test binary has, for a directory or a server of a test's own.
+pub fn unique(kind: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("{kind}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Cookie stores whose revocations are kept by the backend of a server-side store's fleet `F`
+/// (files, Redis, SQL), shared by the instances.
+#[derive(Debug)]
+pub struct CookiesRevokedIn<F>(F);
+
+impl<F, B> Fleet for CookiesRevokedIn<F>
+where
+    F: Fleet<Store = ServerStore<B>>,
+    B: Backend + Revocations + Clone,
+{
+    type Store = CookieStore;
+    async fn storage() -> Self {
+        CookiesRevokedIn(F::storage().await)
+    }
+    async fn instance(&self, keys: Keys, clock: &ManualClock) -> CookieStore {
+        let server = self.0.instance(keys.clone(), clock).await;
+        CookieStore::new(keys)
+            .with_clock(clock.clone())
+            .with_revocations(server.backend().clone())
+    }
+}
+
+/// Every contract over a server-side store whose backend also keeps revocations (files, SQL,
+/// Redis), in a module `$module`: the store contract (`store`), the revocation contract for its own
+/// sessions (`owners`) and for cookie sessions revoked through its backend (`cookies_revoked_in_it`).
+/// Attributes after the type go on every test. One line per store:
+///
+/// ```text
+/// sessions_tests::server_store_contracts!(sqlite_store: Sqlite);
+/// ```
+#[macro_export]
+macro_rules! server_store_contracts {
+    ($module:ident: $fleet:ty $(, #[$attr:meta])* $(,)?) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::store_contract!(store: server $fleet $(, #[$attr])*);
+            $crate::revocation_contract!(owners: server $fleet $(, #[$attr])*);
+            $crate::revocation_contract!(
+                cookies_revoked_in_it: cookie $crate::contract::CookiesRevokedIn<$fleet> $(, #[$attr])*
+            );
+        }
+    };
 }
 
 /// Runs the store contract over the [`Fleet`] `$fleet`, one `#[tokio::test]` per promise, in a module

@@ -117,12 +117,19 @@ impl Browser {
         self.receive(&response)
     }
 
-    /// Loads an [`AppSession`], signs `user_id` in and saves it: the session a test starts from.
-    pub async fn sign_in(&mut self, store: &impl Store, user_id: u64) -> Loaded<AppSession> {
-        let mut session = self.load::<AppSession>(store).await;
-        session.user_id = Some(user_id);
+    /// Loads session `S`, changes it with `change` and saves it, as one request would; returns
+    /// the session as saved.
+    pub async fn change<S: Session>(&mut self, store: &impl Store, change: impl FnOnce(&mut S)) -> Loaded<S> {
+        let mut session = self.load::<S>(store).await;
+        change(&mut session);
         self.save(store, &mut session).await;
         session
+    }
+
+    /// Loads an [`AppSession`], signs `user_id` in and saves it: the session a test starts from.
+    pub async fn sign_in(&mut self, store: &impl Store, user_id: u64) -> Loaded<AppSession> {
+        self.change(store, |session: &mut AppSession| session.user_id = Some(user_id))
+            .await
     }
 }
 

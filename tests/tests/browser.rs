@@ -194,15 +194,7 @@ async fn a_visit_in_a_real_browser_on_actix() {
 async fn a_visit_in_a_real_browser(actix: bool) {
     let driver = Driver::start();
     let base = serve_demo(actix).await;
-    let profile = std::env::temp_dir().join(format!(
-        "sessions-browser-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    let _ = std::fs::remove_dir_all(&profile);
+    let profile = profile(if actix { "visit-actix" } else { "visit-axum" });
 
     let visit = browser(&driver, &profile).await;
     visit.goto(&base).await.unwrap();

@@ -10,6 +10,7 @@ use http::HeaderValue;
 use sessions::clock::ManualClock;
 use sessions::store::FileStore;
 use sessions::{CookieStore, Key, Keys, Store};
+use sessions_tests::TempDir;
 
 /// A browser's cookie jar for one site. Like browsers, it sends `Secure` cookies to a loopback
 /// address; it records every `Set-Cookie` it receives, for checks on their attributes.
@@ -294,8 +295,8 @@ async fn replaying_the_cookie_from_before_wrong_codes_gives_no_more_guesses(fram
 }
 
 async fn concurrent_wrong_codes_count_against_one_limit(framework: Framework) {
-    let dir = std::env::temp_dir().join(format!("sessions-demo-race-{framework:?}-{}", std::process::id()));
-    let store = FileStore::open(&dir, Keys::new(Key::generate())).unwrap();
+    let dir = TempDir::new(&format!("demo-race-{framework:?}"));
+    let store = FileStore::open(&dir.0, Keys::new(Key::generate())).unwrap();
     let visitor = Visitor::new(&serve(framework, store.clone(), store).await);
     let code = start_sign_in(&visitor).await;
     // Each answer is read before any redirect: a guess that was checked and found wrong sends the
@@ -321,7 +322,6 @@ async fn concurrent_wrong_codes_count_against_one_limit(framework: Framework) {
         checked <= 2,
         "{checked} wrong guesses were checked and let try again; the limit is 3"
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 async fn a_wrong_guess_does_not_give_the_code_more_time(framework: Framework) {
@@ -418,9 +418,9 @@ async fn rotating_the_key_mid_visit_signs_nobody_out(framework: Framework) {
 }
 
 async fn on_the_file_store_sign_in_moves_the_session_to_a_new_id(framework: Framework) {
-    let dir = std::env::temp_dir().join(format!("sessions-demo-e2e-{framework:?}-{}", std::process::id()));
+    let dir = TempDir::new(&format!("demo-e2e-{framework:?}"));
     let clock = clock();
-    let store = FileStore::open(&dir, Keys::new(Key::generate()))
+    let store = FileStore::open(&dir.0, Keys::new(Key::generate()))
         .unwrap()
         .with_clock(clock.clone());
     let visitor = Visitor::new(&serve(framework, store.clone(), store).await);
@@ -438,7 +438,6 @@ async fn on_the_file_store_sign_in_moves_the_session_to_a_new_id(framework: Fram
     let (status, page) = attacker.get("/").await;
     assert_eq!(status, 200);
     assert!(page.contains("Send me a code"));
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 async fn unknown_pages_and_methods_get_pages_of_the_demo(framework: Framework) {
@@ -510,9 +509,9 @@ fn session_files(dir: &std::path::Path) -> usize {
 
 #[tokio::test]
 async fn on_the_file_store_anonymous_visits_leave_no_file_for_good() {
-    let dir = std::env::temp_dir().join(format!("sessions-demo-sweep-{}", std::process::id()));
+    let dir = TempDir::new("demo-sweep");
     let clock = clock();
-    let store = FileStore::open(&dir, Keys::new(Key::generate()))
+    let store = FileStore::open(&dir.0, Keys::new(Key::generate()))
         .unwrap()
         .with_clock(clock.clone());
     // As the demo runs it: the app, and the store's sweeper beside it.
@@ -528,30 +527,25 @@ async fn on_the_file_store_anonymous_visits_leave_no_file_for_good() {
         assert_eq!(status, 200);
         assert!(page.contains("Send me a code"));
     }
-    assert_eq!(session_files(&dir), 3);
+    assert_eq!(session_files(&dir.0), 3);
 
     clock.advance(Duration::from_secs(31 * 24 * 3600)); // past every lifetime, by the store's clock
     // The sweeper runs on its own thread: wait for its effect, a bounded number of times.
-    let mut left = session_files(&dir);
+    let mut left = session_files(&dir.0);
     for _ in 0..500 {
         if left == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
-        left = session_files(&dir);
+        left = session_files(&dir.0);
     }
     assert_eq!(left, 0, "the demo's sweeper did not remove the expired sessions");
     drop(sweeper);
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 async fn on_the_sqlite_store_the_demo_signs_in_and_out(framework: Framework) {
-    let dir = std::env::temp_dir().join(format!(
-        "sessions-demo-sqlite-{framework:?}-{}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = sessions::store::SqliteStore::open(dir.join("demo.db"), Key::generate())
+    let dir = TempDir::made(&format!("demo-sqlite-{framework:?}"));
+    let store = sessions::store::SqliteStore::open(dir.0.join("demo.db"), Key::generate())
         .await
         .unwrap()
         .with_clock(clock());
@@ -567,7 +561,6 @@ async fn on_the_sqlite_store_the_demo_signs_in_and_out(framework: Framework) {
     );
     let (_, page) = visitor.post("/sign-out", &[]).await;
     assert!(page.contains("You have been signed out."), "{page}");
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 const FIREFOX_ON_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0";
@@ -657,26 +650,17 @@ async fn on_the_memory_store_a_user_lists_and_ends_their_sessions(framework: Fra
 }
 
 async fn on_the_file_store_a_user_lists_and_ends_their_sessions(framework: Framework) {
-    let dir = std::env::temp_dir().join(format!(
-        "sessions-demo-owners-{framework:?}-{}",
-        std::process::id()
-    ));
-    let store = FileStore::open(&dir, Key::generate()).unwrap();
+    let dir = TempDir::new(&format!("demo-owners-{framework:?}"));
+    let store = FileStore::open(&dir.0, Key::generate()).unwrap();
     a_user_lists_and_ends_their_sessions(&serve(framework, store.clone(), store).await, ("Ada", "Bob")).await;
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 async fn on_the_sqlite_store_a_user_lists_and_ends_their_sessions(framework: Framework) {
-    let dir = std::env::temp_dir().join(format!(
-        "sessions-demo-owners-sqlite-{framework:?}-{}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = sessions::store::SqliteStore::open(dir.join("demo.db"), Key::generate())
+    let dir = TempDir::made(&format!("demo-owners-sqlite-{framework:?}"));
+    let store = sessions::store::SqliteStore::open(dir.0.join("demo.db"), Key::generate())
         .await
         .unwrap();
     a_user_lists_and_ends_their_sessions(&serve(framework, store.clone(), store).await, ("Ada", "Bob")).await;
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[tokio::test]

@@ -74,9 +74,9 @@ async fn unread_flashes_survive_requests_and_a_vec_keeps_order() {
     browser.save(&store, &mut session).await;
     for _ in 0..3 {
         // Pages that do not show flashes leave them alone.
-        let mut session = browser.load::<AppSession>(&store).await;
-        session.user_id = Some(1);
-        browser.save(&store, &mut session).await;
+        browser
+            .change(&store, |s: &mut AppSession| s.user_id = Some(1))
+            .await;
     }
     let mut session = browser.load::<AppSession>(&store).await;
     session.flash_errors("password too short".into());
@@ -341,9 +341,9 @@ struct Credits {
 async fn names_whose_tags_collide_keep_their_own_values_once_one_is_renamed() {
     let store = sessions::store::MemoryStore::new(Keys::new(Key::generate()));
     let mut browser = Browser::default();
-    let mut first = browser.load::<Credits>(&store).await;
-    first.costarring = Some(1);
-    browser.save(&store, &mut first).await;
+    browser
+        .change(&store, |s: &mut Credits| s.costarring = Some(1))
+        .await;
 
     // Two requests loaded at once, each changing one field: the server store merges them per field.
     let mut a = browser.load::<Credits>(&store).await;

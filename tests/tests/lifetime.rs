@@ -34,16 +34,22 @@ fn setup() -> (CookieStore, ManualClock, Browser) {
     (store, clock, Browser::default())
 }
 
+/// [`setup`], with user 7 signed in.
+async fn signed_in() -> (CookieStore, ManualClock, Browser, sessions::Loaded<AppSession>) {
+    let (store, clock, mut browser) = setup();
+    let session = browser
+        .change(&store, |s: &mut AppSession| s.user_id = Some(7))
+        .await;
+    (store, clock, browser, session)
+}
+
 fn advance(clock: &ManualClock, seconds: u64) {
     clock.advance(Duration::from_secs(seconds));
 }
 
 #[tokio::test]
 async fn an_active_visitor_stays_while_an_idle_one_is_signed_out() {
-    let (store, clock, mut browser) = setup();
-    let mut session = browser.load::<AppSession>(&store).await;
-    session.user_id = Some(7);
-    browser.save(&store, &mut session).await;
+    let (store, clock, mut browser, _) = signed_in().await;
 
     // Requests every 100 minutes, each under the 2-hour idle timeout, keep the session alive for a day.
     for _ in 0..15 {
@@ -61,10 +67,7 @@ async fn an_active_visitor_stays_while_an_idle_one_is_signed_out() {
 
 #[tokio::test]
 async fn an_unchanged_session_is_reissued_only_once_a_tenth_of_the_idle_window_has_passed() {
-    let (store, clock, mut browser) = setup();
-    let mut session = browser.load::<AppSession>(&store).await;
-    session.user_id = Some(7);
-    browser.save(&store, &mut session).await;
+    let (store, clock, mut browser, _) = signed_in().await;
 
     advance(&clock, 11 * MINUTE); // under 12 minutes: a tenth of 2 hours
     let mut session = browser.load::<AppSession>(&store).await;
@@ -83,10 +86,7 @@ async fn an_unchanged_session_is_reissued_only_once_a_tenth_of_the_idle_window_h
 
 #[tokio::test]
 async fn max_age_ends_even_an_active_session() {
-    let (store, clock, mut browser) = setup();
-    let mut session = browser.load::<AppSession>(&store).await;
-    session.user_id = Some(7);
-    browser.save(&store, &mut session).await;
+    let (store, clock, mut browser, session) = signed_in().await;
     let created = session.created_at();
     let mut elapsed = 0;
     while elapsed + HOUR < 14 * DAY {
@@ -173,10 +173,7 @@ async fn remember_me_switches_persistence_and_the_choice_sticks() {
 
 #[tokio::test]
 async fn destroy_sends_a_removal_with_the_same_attributes() {
-    let (store, _, mut browser) = setup();
-    let mut session = browser.load::<AppSession>(&store).await;
-    session.user_id = Some(7);
-    browser.save(&store, &mut session).await;
+    let (store, _, mut browser, _) = signed_in().await;
 
     let mut session = browser.load::<AppSession>(&store).await;
     session.destroy();

@@ -2,7 +2,7 @@
 //! of expired or ended sessions in the index itself (not only in listings, which the revocation
 //! contract checks), and a cookie store's revocations go once no session they refuse can live.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use sessions::clock::{Clock as _, ManualClock};
@@ -11,6 +11,7 @@ use sessions::store::backend::Backend;
 use sessions::store::backend::FileBackend;
 use sessions::store::{FileStore, MemoryStore};
 use sessions::{CookieStore, Key, Keys, Store};
+use sessions_tests::TempDir;
 use sessions_tests::contract::START;
 use sessions_tests::revocation::{Account, signed_in, who};
 
@@ -65,27 +66,13 @@ async fn a_memory_sweep_leaves_only_live_sessions_in_the_index() {
     assert_eq!(indexed(store.backend(), &keys).await, 1);
 }
 
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Self {
-        Self(std::env::temp_dir().join(format!("sessions-owner-index-{name}-{}", std::process::id())))
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn files_in(dir: &Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |entries| entries.count())
 }
 
 #[tokio::test]
 async fn a_file_sweep_leaves_only_live_sessions_in_the_index() {
-    let dir = Dir::new("files");
+    let dir = TempDir::new("owner-index-files");
     let clock = ManualClock::at_unix(START);
     let keys = Keys::new(Key::generate());
     let store = FileStore::open(&dir.0, keys.clone())
@@ -107,7 +94,7 @@ async fn a_file_sweep_leaves_only_live_sessions_in_the_index() {
 
 #[tokio::test]
 async fn a_file_sweep_drops_revocations_once_every_session_they_refuse_has_expired() {
-    let dir = Dir::new("revoked");
+    let dir = TempDir::new("owner-index-revoked");
     let clock = ManualClock::at_unix(START);
     let backend = FileBackend::open(&dir.0).unwrap();
     let cookies = CookieStore::new(Key::generate())
@@ -200,7 +187,7 @@ async fn cookie_revocations_cost_one_lookup_per_owned_load_and_an_outage_signs_n
 /// refuses the owner's sessions, never a panic; bytes that are no revocation at all revoke nothing.
 #[tokio::test]
 async fn corrupt_revocation_files_neither_panic_nor_revoke_by_mistake() {
-    let dir = Dir::new("corrupt-revoked");
+    let dir = TempDir::new("owner-index-corrupt-revoked");
     let backend = FileBackend::open(&dir.0).unwrap();
     let keys = Keys::new(Key::generate());
     let cookies = CookieStore::new(keys.clone()).with_revocations(backend);
@@ -236,7 +223,7 @@ fn names_in(dir: &Path) -> Vec<String> {
 /// and a save moves its session's entry to the keyed directory.
 #[tokio::test]
 async fn the_file_index_is_keyed_and_an_unkeyed_one_is_read_until_rewritten() {
-    let dir = Dir::new("keyed");
+    let dir = TempDir::new("owner-index-keyed");
     let keys = Keys::new(Key::generate());
     let store = FileStore::open(&dir.0, keys.clone()).unwrap();
     let (keyed, unkeyed) = (digest(&keys, 7).to_text(), owner(7).unkeyed().to_text());

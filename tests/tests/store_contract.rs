@@ -2,19 +2,16 @@
 //! written outside the `sessions` crate with its public API alone (a backend, and a store around a
 //! store, from `sessions-examples`).
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sessions::clock::ManualClock;
-use sessions::store::backend::{Backend, Revocations};
-use sessions::store::backend::{MemoryBackend, MemoryRevocations};
+use sessions::store::backend::{Backend, MemoryBackend, MemoryRevocations};
 use sessions::store::{FileStore, PostgresStore, RedisOptions, RedisStore, ServerStore, SqliteStore};
 use sessions::{CookieStore, Keys};
 use sessions_examples::counted::Counted;
 use sessions_examples::entry_backend::EntryBackend;
-use sessions_tests::contract::Fleet;
-use sessions_tests::{PostgresServer, RedisServer};
+use sessions_tests::contract::{Fleet, unique};
+use sessions_tests::{PostgresServer, RedisServer, TempDir};
 
 /// Cookie stores share nothing: the browser carries the session.
 struct Cookies;
@@ -48,27 +45,6 @@ impl Fleet for CookiesRevokedInMemory {
 
 sessions_tests::revocation_contract!(cookie_store_revoked_in_memory: cookie CookiesRevokedInMemory);
 
-/// Cookie stores whose revocations are kept by the backend of a server-side store's fleet `F`
-/// (files, Redis, SQL), shared by the instances.
-struct CookiesRevokedIn<F>(F);
-
-impl<F, B> Fleet for CookiesRevokedIn<F>
-where
-    F: Fleet<Store = ServerStore<B>>,
-    B: Backend + Revocations + Clone,
-{
-    type Store = CookieStore;
-    async fn storage() -> Self {
-        CookiesRevokedIn(F::storage().await)
-    }
-    async fn instance(&self, keys: Keys, clock: &ManualClock) -> CookieStore {
-        let server = self.0.instance(keys.clone(), clock).await;
-        CookieStore::new(keys)
-            .with_clock(clock.clone())
-            .with_revocations(server.backend().clone())
-    }
-}
-
 /// A backend in this process's memory, shared by the instances.
 struct Shared<B>(Arc<B>);
 
@@ -86,54 +62,38 @@ sessions_tests::store_contract!(memory_store: server Shared<MemoryBackend>);
 sessions_tests::revocation_contract!(memory_store_owners: server Shared<MemoryBackend>);
 
 /// A directory of its own per test, removed after it.
-struct Files(PathBuf);
+struct Files(TempDir);
 
 impl Fleet for Files {
     type Store = FileStore;
     async fn storage() -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        Files(std::env::temp_dir().join(format!("sessions-contract-{}-{n}", std::process::id())))
+        Files(TempDir::new(&unique("contract-files")))
     }
     async fn instance(&self, keys: Keys, clock: &ManualClock) -> FileStore {
-        FileStore::open(&self.0, keys).unwrap().with_clock(clock.clone())
-    }
-}
-
-impl Drop for Files {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-sessions_tests::store_contract!(file_store: server Files);
-sessions_tests::revocation_contract!(file_store_owners: server Files);
-
-sessions_tests::revocation_contract!(cookie_store_revoked_in_files: cookie CookiesRevokedIn<Files>);
-
-/// An SQLite database file of its own per test; each instance opens it with a pool of its own, as
-/// the processes of one app would.
-struct Sqlite(Files);
-
-impl Fleet for Sqlite {
-    type Store = SqliteStore;
-    async fn storage() -> Self {
-        let dir = Files::storage().await;
-        std::fs::create_dir_all(&dir.0).unwrap();
-        Sqlite(dir)
-    }
-    async fn instance(&self, keys: Keys, clock: &ManualClock) -> SqliteStore {
-        SqliteStore::open(self.0.0.join("sessions.db"), keys)
-            .await
+        FileStore::open(&self.0.0, keys)
             .unwrap()
             .with_clock(clock.clone())
     }
 }
 
-sessions_tests::store_contract!(sqlite_store: server Sqlite);
-sessions_tests::revocation_contract!(sqlite_store_owners: server Sqlite);
+sessions_tests::server_store_contracts!(file_store: Files);
 
-sessions_tests::revocation_contract!(cookie_store_revoked_in_sqlite: cookie CookiesRevokedIn<Sqlite>);
+/// An SQLite database file of its own per test; each instance opens it with a pool of its own, as
+/// the processes of one app would.
+struct Sqlite(TempDir);
+
+impl Fleet for Sqlite {
+    type Store = SqliteStore;
+    async fn storage() -> Self {
+        Sqlite(TempDir::made(&unique("contract-sqlite")))
+    }
+    async fn instance(&self, keys: Keys, clock: &ManualClock) -> SqliteStore {
+        let store = SqliteStore::open(self.0.0.join("sessions.db"), keys).await;
+        store.unwrap().with_clock(clock.clone())
+    }
+}
+
+sessions_tests::server_store_contracts!(sqlite_store: Sqlite);
 
 /// A PostgreSQL server of its own per test.
 struct Postgres(PostgresServer);
@@ -141,29 +101,16 @@ struct Postgres(PostgresServer);
 impl Fleet for Postgres {
     type Store = PostgresStore;
     async fn storage() -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        Postgres(PostgresServer::start(&format!("contract-{n}")))
+        Postgres(PostgresServer::start(&unique("contract")))
     }
     async fn instance(&self, keys: Keys, clock: &ManualClock) -> PostgresStore {
-        PostgresStore::connect(&self.0.url(), keys)
-            .await
-            .unwrap()
-            .with_clock(clock.clone())
+        let store = PostgresStore::connect(&self.0.url(), keys).await;
+        store.unwrap().with_clock(clock.clone())
     }
 }
 
-sessions_tests::store_contract!(
-    postgres_store: server Postgres,
-    #[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
-);
-sessions_tests::revocation_contract!(
-    postgres_store_owners: server Postgres,
-    #[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
-);
-
-sessions_tests::revocation_contract!(
-    cookie_store_revoked_in_postgres: cookie CookiesRevokedIn<Postgres>,
+sessions_tests::server_store_contracts!(
+    postgres_store: Postgres,
     #[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
 );
 
@@ -173,31 +120,16 @@ struct Redis(RedisServer);
 impl Fleet for Redis {
     type Store = RedisStore;
     async fn storage() -> Self {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        Redis(RedisServer::start(&format!(
-            "contract-{}",
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        )))
+        Redis(RedisServer::start(&unique("contract")))
     }
     async fn instance(&self, keys: Keys, clock: &ManualClock) -> RedisStore {
-        RedisStore::connect(&self.0.url(), RedisOptions::default(), keys)
-            .await
-            .unwrap()
-            .with_clock(clock.clone())
+        let store = RedisStore::connect(&self.0.url(), RedisOptions::default(), keys).await;
+        store.unwrap().with_clock(clock.clone())
     }
 }
 
-sessions_tests::store_contract!(
-    redis_store: server Redis,
-    #[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
-);
-sessions_tests::revocation_contract!(
-    redis_store_owners: server Redis,
-    #[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
-);
-
-sessions_tests::revocation_contract!(
-    cookie_store_revoked_in_redis: cookie CookiesRevokedIn<Redis>,
+sessions_tests::server_store_contracts!(
+    redis_store: Redis,
     #[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 );
 

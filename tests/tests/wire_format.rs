@@ -140,9 +140,9 @@ async fn each_kind_of_bad_cookie_has_its_reason_and_is_counted() {
 
     let stranger = store_with_new_key(&clock);
     let mut from_stranger = Browser::default();
-    let mut session = from_stranger.load::<AppSession>(&stranger).await;
-    session.user_id = Some(1);
-    from_stranger.save(&stranger, &mut session).await;
+    from_stranger
+        .change(&stranger, |s: &mut AppSession| s.user_id = Some(1))
+        .await;
 
     let cases: Vec<(&str, String, Rejection)> = vec![
         ("not base64", "%%%not*base64".into(), Rejection::Malformed),
@@ -249,9 +249,9 @@ async fn keys_rotate_without_signing_anybody_out() {
     let old = Key::generate();
     let before = store(Keys::new(old.clone()), &clock);
     let mut browser = Browser::default();
-    let mut session = browser.load::<AppSession>(&before).await;
-    session.user_id = Some(7);
-    browser.save(&before, &mut session).await;
+    browser
+        .change(&before, |s: &mut AppSession| s.user_id = Some(7))
+        .await;
 
     // Deploy with a new primary key; the old one stays as a fallback.
     let new = Key::generate();
@@ -301,9 +301,9 @@ async fn signed_cookies_are_readable_but_not_changeable() {
     let clock = ManualClock::at_unix(START);
     let store = store(Keys::new(Key::generate()), &clock);
     let mut browser = Browser::default();
-    let mut session = browser.load::<Readable>(&store).await;
-    session.name = "visible name".into();
-    browser.save(&store, &mut session).await;
+    browser
+        .change(&store, |s: &mut Readable| s.name = "visible name".into())
+        .await;
     let value = browser.cookie("readable").unwrap().to_owned();
     let bytes = URL_SAFE_NO_PAD.decode(&value).unwrap();
     let at = bytes
