@@ -66,22 +66,17 @@ impl ManualClock {
 
     /// Moves the clock (and every clone of it) forward; it stops at the year 9999.
     pub fn advance(&self, by: Duration) {
-        let by = by.as_secs();
-        let _ = self
-            .unix_seconds
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
-                Some(now.saturating_add(by))
-            });
+        self.shift(|now| now.saturating_add(by.as_secs()));
     }
 
     /// Moves the clock (and every clone of it) back, to test clock skew.
     pub fn rewind(&self, by: Duration) {
-        let by = by.as_secs();
-        let _ = self
-            .unix_seconds
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| {
-                Some(now.saturating_sub(by))
-            });
+        self.shift(|now| now.saturating_sub(by.as_secs()));
+    }
+
+    /// Sets the time to `to(now)`, for this clock and every clone of it at once.
+    fn shift(&self, to: impl Fn(u64) -> u64) {
+        let _ = (self.unix_seconds).fetch_update(Ordering::SeqCst, Ordering::SeqCst, |now| Some(to(now)));
     }
 }
 

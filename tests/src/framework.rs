@@ -92,6 +92,16 @@ pub struct Answer {
     pub body: String,
 }
 
+impl Answer {
+    /// Asserts that this is a 500 whose body says each of `saying`.
+    pub fn assert_fault(&self, saying: &[&str]) {
+        assert_eq!(self.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", self.body);
+        for words in saying {
+            assert!(self.body.contains(words), "{words} missing from {}", self.body);
+        }
+    }
+}
+
 /// Runs the framework contract over the [`Framework`] `$framework`, one test per promise under the
 /// test attribute given (`#[tokio::test]`, `#[actix_web::test]`), in a module named `$module`.
 #[macro_export]
@@ -150,6 +160,13 @@ async fn on_both<F: Framework>(server: &ServerStore<Watched>, cookies: CookieSto
     .await
 }
 
+/// The app on new [`stores`], and its server store (to look into, or to take down).
+async fn started<F: Framework>() -> (ServerStore<Watched>, F) {
+    let (server, cookies) = stores();
+    let app = on_both(&server, cookies).await;
+    (server, app)
+}
+
 /// The cookies among `cookies` named `name`.
 fn named(cookies: &[String], name: &str) -> Vec<String> {
     let prefix = format!("{name}=");
@@ -162,8 +179,7 @@ fn named(cookies: &[String], name: &str) -> Vec<String> {
 
 /// Two session types from two stores in one handler, each in its own cookie; a flash is read once.
 pub async fn two_session_types_from_two_stores_in_one_handler_and_a_flash_read_once<F: Framework>() {
-    let (server, cookies) = stores();
-    let app: F = on_both(&server, cookies).await;
+    let (server, app): (_, F) = started().await;
     let signed_in = call(&app, "/sign-in", &[]).await;
     assert_eq!(signed_in.status, StatusCode::OK);
     assert_eq!(signed_in.cookies.len(), 2);
@@ -182,8 +198,7 @@ pub async fn two_session_types_from_two_stores_in_one_handler_and_a_flash_read_o
 
 /// A handler that uses no session costs no store access and sends no cookie.
 pub async fn sessions_load_lazily<F: Framework>() {
-    let (server, cookies) = stores();
-    let app: F = on_both(&server, cookies).await;
+    let (server, app): (_, F) = started().await;
     let signed_in = call(&app, "/sign-in", &[]).await.cookies;
     let before = server.backend().loads.load(Ordering::SeqCst);
     let answer = call(&app, "/plain", &signed_in).await;
@@ -200,8 +215,7 @@ pub async fn sessions_load_lazily<F: Framework>() {
 /// `cycle_id` through the extractor moves the session to a new id; `destroy` removes it and its
 /// cookie.
 pub async fn cycle_id_moves_the_session_and_destroy_ends_it<F: Framework>() {
-    let (server, cookies) = stores();
-    let app: F = on_both(&server, cookies).await;
+    let (server, app): (_, F) = started().await;
     let anonymous = call(&app, "/fail", &[]).await; // nothing stored: a 500
     assert!(anonymous.cookies.is_empty());
     let account = named(&call(&app, "/sign-in", &[]).await.cookies, "account");
@@ -244,8 +258,7 @@ pub async fn nothing_is_saved_into_a_server_error_unless_asked<F: Framework>() {
 /// A save that fails is a 503 with `Retry-After` in place of the handler's answer, never a write
 /// lost behind a 200.
 pub async fn a_failed_save_is_a_503_to_retry_not_a_lost_write<F: Framework>() {
-    let (server, cookies) = stores();
-    let app: F = on_both(&server, cookies).await;
+    let (server, app): (_, F) = started().await;
     server.backend().down.store(true, Ordering::SeqCst);
     let answer = call(&app, "/sign-in", &[]).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -277,8 +290,7 @@ pub async fn one_sessions_failed_save_keeps_the_others_cookie<F: Framework>() {
             whoami.body
         );
     }
-    let (server, cookies) = stores();
-    let app: F = on_both(&server, cookies).await;
+    let (server, app): (_, F) = started().await;
     server.backend().down.store(true, Ordering::SeqCst);
     let answer = call(&app, "/sign-in", &[]).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -316,8 +328,7 @@ pub async fn the_app_can_answer_a_failed_save_or_load_its_own_way<F: Framework>(
 /// A store that cannot be reached is a 503 with `Retry-After` whose body (in debug builds) names
 /// the session and the cause; the client's cookie is left alone, and works once the store is back.
 pub async fn an_unreachable_store_is_a_503_to_retry_not_a_sign_out<F: Framework>() {
-    let (server, cookies) = stores();
-    let app: F = on_both(&server, cookies).await;
+    let (server, app): (_, F) = started().await;
     let signed_in = call(&app, "/sign-in", &[]).await.cookies;
     server.backend().down.store(true, Ordering::SeqCst);
     let answer = call(&app, "/whoami", &signed_in).await;
@@ -346,32 +357,22 @@ pub async fn misuse_is_a_500_whose_body_names_the_fix_in_debug_builds<F: Framewo
     // Cart is not registered; Account is extracted twice.
     let app = F::serve(Some(SessionLayer::new().with::<Account>(server))).await;
     let answer = call(&app, "/sign-in", &[]).await;
-    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(
-        answer.body.contains("`Cart` is not registered"),
-        "{}",
-        answer.body
-    );
-    assert!(
-        answer.body.contains("SessionLayer::new().with::<Cart>(store)"),
-        "{}",
-        answer.body
-    );
-    let answer = call(&app, "/twice", &[]).await;
-    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(answer.body.contains("already in use"), "{}", answer.body);
+    answer.assert_fault(&[
+        "`Cart` is not registered",
+        "SessionLayer::new().with::<Cart>(store)",
+    ]);
+    call(&app, "/twice", &[]).await.assert_fault(&["already in use"]);
     // No layer at all.
     let bare = F::serve(None).await;
-    let answer = call(&bare, "/whoami", &[]).await;
-    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(answer.body.contains("no SessionLayer"), "{}", answer.body);
+    call(&bare, "/whoami", &[])
+        .await
+        .assert_fault(&["no SessionLayer"]);
 }
 
 /// Bytes that are no cookie, a tampered value, an oversized one, thousands of values: a fresh
 /// session, never an error; and foreign bytes beside the real cookie sign nobody out.
 pub async fn hostile_cookie_headers_give_a_fresh_session_or_leave_the_real_one_alone<F: Framework>() {
-    let (server, cookies) = stores();
-    let app: F = on_both(&server, cookies).await;
+    let (_, app): (_, F) = started().await;
     let signed_in = call(&app, "/sign-in", &[]).await.cookies;
     let account = named(&signed_in, "account").remove(0);
     let mut tampered = account.clone();
@@ -413,9 +414,9 @@ pub async fn listing_errors_are_answers_with_their_status<F: Framework>() {
     assert_eq!(answer.retry_after.as_deref(), Some("5"));
 
     let on_cookies = F::devices(cookies).await;
-    let answer = call(&on_cookies, "/devices", &[]).await;
-    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(answer.body.contains("cannot list sessions"), "{}", answer.body);
+    call(&on_cookies, "/devices", &[])
+        .await
+        .assert_fault(&["cannot list sessions"]);
 }
 
 /// Shared caches never keep one user's session for another: a response that read a session
@@ -423,8 +424,7 @@ pub async fn listing_errors_are_answers_with_their_status<F: Framework>() {
 /// otherwise (its `Cache-Control` is kept, `Cookie` is added to its `Vary`); a response that used no
 /// session is left as it is.
 pub async fn responses_that_use_a_session_tell_shared_caches<F: Framework>() {
-    let (server, cookies) = stores();
-    let app: F = on_both(&server, cookies).await;
+    let (_, app): (_, F) = started().await;
     let answer = call(&app, "/sign-in", &[]).await;
     assert_eq!(answer.vary, ["Cookie"]);
     assert_eq!(answer.cache_control.as_deref(), Some("private, no-store"));

@@ -126,6 +126,13 @@ impl Browser {
         session
     }
 
+    /// A new browser holding an [`AppSession`] of `user_id` on `store`.
+    pub async fn signed_in(store: &impl Store, user_id: u64) -> Self {
+        let mut browser = Browser::default();
+        browser.sign_in(store, user_id).await;
+        browser
+    }
+
     /// Loads an [`AppSession`], signs `user_id` in and saves it: the session a test starts from.
     pub async fn sign_in(&mut self, store: &impl Store, user_id: u64) -> Loaded<AppSession> {
         self.change(store, |session: &mut AppSession| session.user_id = Some(user_id))

@@ -3,7 +3,7 @@
 //! which reset, and the reason given. No change makes a stored value open as a different value.
 
 use serde::{Deserialize, Serialize};
-use sessions::session::{ResetField, ResetReason};
+use sessions::session::{Origin, ResetField, ResetReason};
 use sessions::store::MemoryStore;
 use sessions::{CookieStore, Key, Keys, Loaded, Session, Store};
 use sessions_tests::Browser;
@@ -34,26 +34,26 @@ fn retyped(field: &'static str) -> Vec<ResetField> {
     }]
 }
 
-/// Two deploys of one session type, each in its own module; `use` lines let both spell a changed
-/// type the same way, as a real deploy does.
+/// One deploy of the session type `App`, in a module of its own; `use` lines let two deploys spell a
+/// changed type the same way, as a real deploy does.
+macro_rules! deploy {
+    ($name:ident $(use $path:path;)* { $($fields:tt)* }) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $(use $path;)*
+            #[derive(sessions::Session, Default)]
+            #[session(cookie = "app")]
+            pub struct App { $($fields)* }
+        }
+    };
+}
+
+/// Two deploys of one session type, before and after a change.
 macro_rules! deploys {
-    ($before:ident $(use $a_use:path;)* { $($a:tt)* } => $after:ident $(use $b_use:path;)* { $($b:tt)* }) => {
-        mod $before {
-            #[allow(unused_imports)]
-            use super::*;
-            $(use $a_use;)*
-            #[derive(sessions::Session, Default)]
-            #[session(cookie = "app")]
-            pub struct App { $($a)* }
-        }
-        mod $after {
-            #[allow(unused_imports)]
-            use super::*;
-            $(use $b_use;)*
-            #[derive(sessions::Session, Default)]
-            #[session(cookie = "app")]
-            pub struct App { $($b)* }
-        }
+    ($before:ident $(use $a:path;)* { $($a_fields:tt)* } => $after:ident $(use $b:path;)* { $($b_fields:tt)* }) => {
+        deploy!($before $(use $a;)* { $($a_fields)* });
+        deploy!($after $(use $b;)* { $($b_fields)* });
     };
 }
 
@@ -298,4 +298,78 @@ async fn a_type_respelled_or_renamed_with_the_same_shape_keeps_its_value() {
         assert_eq!(after.ids, [4, 5]);
         assert!(after.reset_fields().is_empty());
     }
+}
+
+// Two deploys serving one user side by side, as in a rolling deploy; B's `Default` is its own.
+deploy!(shared_a { pub user_id: Option<u64>, pub cart: Vec<u32>, pub theme: String, pub legacy: bool });
+
+mod shared_b {
+    use sessions::Session;
+
+    /// Deploy B: `legacy` removed, `cart` retyped, `locale` added. The type keeps its name, since the
+    /// type's name is part of what a cookie is bound to.
+    #[derive(Session)]
+    #[session(cookie = "app")]
+    pub struct App {
+        pub user_id: Option<u64>,
+        pub cart: Vec<String>,
+        pub theme: String,
+        pub locale: String,
+    }
+
+    impl Default for App {
+        fn default() -> Self {
+            Self {
+                user_id: None,
+                cart: Vec::new(),
+                theme: String::new(),
+                locale: "en".into(),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_cookie_from_the_previous_deploy_keeps_every_unchanged_field() {
+    let (store, mut browser) = (CookieStore::new(Keys::new(Key::generate())), Browser::default());
+    let mut a = browser.load::<shared_a::App>(&store).await;
+    a.user_id = Some(7);
+    a.cart = vec![1, 2];
+    a.theme = "dark".into();
+    a.legacy = true;
+    browser.save(&store, &mut a).await;
+
+    let b = browser.load::<shared_b::App>(&store).await;
+    assert_eq!(b.origin(), Origin::Restored);
+    assert_eq!(b.user_id, Some(7));
+    assert_eq!(b.theme, "dark");
+    assert!(b.cart.is_empty(), "retyped field falls back to its default");
+    assert_eq!(b.locale, "en", "added field takes the struct's default");
+    assert_eq!(
+        b.reset_fields(),
+        [ResetField {
+            field: "cart",
+            reason: ResetReason::TypeChanged
+        }]
+    );
+}
+
+#[tokio::test]
+async fn two_deploys_serving_one_user_keep_each_others_fields() {
+    let (store, mut browser) = (CookieStore::new(Keys::new(Key::generate())), Browser::default());
+    let mut b = browser.load::<shared_b::App>(&store).await;
+    b.locale = "fr".into();
+    b.theme = "dark".into();
+    browser.save(&store, &mut b).await;
+
+    // The next request lands on a server still running deploy A, which changes a field it knows.
+    let mut a = browser.load::<shared_a::App>(&store).await;
+    assert_eq!(a.theme, "dark");
+    a.user_id = Some(9);
+    browser.save(&store, &mut a).await;
+
+    // Back on deploy B: A's change is there, and so is B's field that A does not know.
+    let b = browser.load::<shared_b::App>(&store).await;
+    assert_eq!(b.user_id, Some(9));
+    assert_eq!(b.locale, "fr");
 }

@@ -2,7 +2,7 @@
 //! `max_age`, and structs that change between two deploys.
 
 use sessions::clock::ManualClock;
-use sessions::session::{Origin, ResetField, ResetReason};
+use sessions::session::{ResetField, ResetReason};
 use sessions::{CookieStore, Key, Keys, Session};
 use sessions_tests::Browser;
 use std::time::Duration;
@@ -23,6 +23,17 @@ fn setup() -> (CookieStore, ManualClock, Browser) {
     let clock = ManualClock::at_unix(1_700_000_000);
     let store = CookieStore::new(Keys::new(Key::generate())).with_clock(clock.clone());
     (store, clock, Browser::default())
+}
+
+/// [`setup`], with user 7 sent the one-time code `123456`.
+async fn code_sent() -> (CookieStore, ManualClock, Browser) {
+    let (store, clock, mut browser) = setup();
+    let change = |s: &mut AppSession| {
+        s.user_id = Some(7);
+        s.login_code = Some("123456".into());
+    };
+    browser.change(&store, change).await;
+    (store, clock, browser)
 }
 
 #[tokio::test]
@@ -92,11 +103,7 @@ async fn unread_flashes_survive_requests_and_a_vec_keeps_order() {
 
 #[tokio::test]
 async fn a_field_with_its_own_max_age_resets_alone_and_restarts_when_set_again() {
-    let (store, clock, mut browser) = setup();
-    let mut session = browser.load::<AppSession>(&store).await;
-    session.user_id = Some(7);
-    session.login_code = Some("123456".into());
-    browser.save(&store, &mut session).await;
+    let (store, clock, mut browser) = code_sent().await;
 
     clock.advance(Duration::from_secs(9 * 60 + 59));
     let mut session = browser.load::<AppSession>(&store).await;
@@ -135,90 +142,6 @@ async fn a_field_with_its_own_max_age_resets_alone_and_restarts_when_set_again()
         browser.load::<AppSession>(&store).await.login_code.as_deref(),
         Some("000000")
     );
-}
-
-mod deploy_a {
-    use sessions::Session;
-
-    #[derive(Session, Default)]
-    #[session(cookie = "app")]
-    pub struct AppSession {
-        pub user_id: Option<u64>,
-        pub cart: Vec<u32>,
-        pub theme: String,
-        pub legacy: bool,
-    }
-}
-
-mod deploy_b {
-    use sessions::Session;
-
-    /// Deploy B: `legacy` removed, `cart` retyped, `locale` added. The type keeps its name, since the
-    /// type's name is part of what a cookie is bound to.
-    #[derive(Session)]
-    #[session(cookie = "app")]
-    pub struct AppSession {
-        pub user_id: Option<u64>,
-        pub cart: Vec<String>,
-        pub theme: String,
-        pub locale: String,
-    }
-
-    impl Default for AppSession {
-        fn default() -> Self {
-            Self {
-                user_id: None,
-                cart: Vec::new(),
-                theme: String::new(),
-                locale: "en".into(),
-            }
-        }
-    }
-}
-
-#[tokio::test]
-async fn a_cookie_from_the_previous_deploy_keeps_every_unchanged_field() {
-    let (store, _, mut browser) = setup();
-    let mut a = browser.load::<deploy_a::AppSession>(&store).await;
-    a.user_id = Some(7);
-    a.cart = vec![1, 2];
-    a.theme = "dark".into();
-    a.legacy = true;
-    browser.save(&store, &mut a).await;
-
-    let b = browser.load::<deploy_b::AppSession>(&store).await;
-    assert_eq!(b.origin(), Origin::Restored);
-    assert_eq!(b.user_id, Some(7));
-    assert_eq!(b.theme, "dark");
-    assert!(b.cart.is_empty(), "retyped field falls back to its default");
-    assert_eq!(b.locale, "en", "added field takes the struct's default");
-    assert_eq!(
-        b.reset_fields(),
-        [ResetField {
-            field: "cart",
-            reason: ResetReason::TypeChanged
-        }]
-    );
-}
-
-#[tokio::test]
-async fn two_deploys_serving_one_user_keep_each_others_fields() {
-    let (store, _, mut browser) = setup();
-    let mut b = browser.load::<deploy_b::AppSession>(&store).await;
-    b.locale = "fr".into();
-    b.theme = "dark".into();
-    browser.save(&store, &mut b).await;
-
-    // The next request lands on a server still running deploy A, which changes a field it knows.
-    let mut a = browser.load::<deploy_a::AppSession>(&store).await;
-    assert_eq!(a.theme, "dark");
-    a.user_id = Some(9);
-    browser.save(&store, &mut a).await;
-
-    // Back on deploy B: A's change is there, and so is B's field that A does not know.
-    let b = browser.load::<deploy_b::AppSession>(&store).await;
-    assert_eq!(b.user_id, Some(9));
-    assert_eq!(b.locale, "fr");
 }
 
 #[derive(Session, Default)]
@@ -266,11 +189,7 @@ async fn a_field_with_its_own_max_age_left_at_its_default_never_expires_and_send
 
 #[tokio::test]
 async fn an_expired_field_is_reported_once_then_is_a_default_like_any_other() {
-    let (store, clock, mut browser) = setup();
-    let mut session = browser.load::<AppSession>(&store).await;
-    session.user_id = Some(7);
-    session.login_code = Some("123456".into());
-    browser.save(&store, &mut session).await;
+    let (store, clock, mut browser) = code_sent().await;
 
     clock.advance(Duration::from_secs(10 * 60));
     let mut session = browser.load::<AppSession>(&store).await;

@@ -42,10 +42,12 @@ fn server_store() -> ServerStore<CountingBackend> {
 /// Signs a user in with a 3-item cart; returns the session cookie's value.
 async fn signed_in(store: &impl Store) -> String {
     let mut browser = Browser::default();
-    let mut session = browser.load::<AppSession>(store).await;
-    session.user_id = Some(7);
-    session.cart = vec![1, 2, 3];
-    browser.save(store, &mut session).await;
+    browser
+        .change(store, |s: &mut AppSession| {
+            s.user_id = Some(7);
+            s.cart = vec![1, 2, 3];
+        })
+        .await;
     browser.cookie("sid").unwrap().to_owned()
 }
 

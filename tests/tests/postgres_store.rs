@@ -191,8 +191,7 @@ async fn connections_the_database_closed_while_idle_cost_no_request_an_error() {
         .unwrap();
         assert!(closed.len() >= 3, "the store's idle connections are closed");
     };
-    let mut browser = Browser::default();
-    browser.sign_in(&store, 7).await;
+    let browser = Browser::signed_in(&store, 7).await;
 
     close_the_stores_connections().await;
     let mut session = store.load::<AppSession>(&browser.request()).await.unwrap();

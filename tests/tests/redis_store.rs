@@ -49,8 +49,7 @@ async fn session_keys(server: &RedisServer) -> Vec<String> {
 #[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 async fn a_session_made_on_one_instance_is_read_and_changed_on_the_other() {
     let (_server, a, b, _) = two_instances("share").await;
-    let mut browser = Browser::default();
-    browser.sign_in(&a, 7).await;
+    let mut browser = Browser::signed_in(&a, 7).await;
 
     let mut on_b = browser.load::<AppSession>(&b).await;
     assert_eq!(on_b.origin(), Origin::Restored);
@@ -64,8 +63,7 @@ async fn a_session_made_on_one_instance_is_read_and_changed_on_the_other() {
 #[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 async fn the_ttl_is_the_remaining_lifetime_and_a_refresh_rewrites_only_the_times() {
     let (server, a, _, clock) = two_instances("ttl").await;
-    let mut browser = Browser::default();
-    browser.sign_in(&a, 7).await;
+    let mut browser = Browser::signed_in(&a, 7).await;
     let key = session_keys(&server).await.remove(0);
     let ttl: i64 = server.query(("PTTL", &key)).await;
     assert!(
@@ -138,8 +136,7 @@ async fn cycle_id_renames_the_session_and_destroy_deletes_it() {
 #[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 async fn redis_going_away_is_an_error_and_coming_back_needs_no_restart() {
     let (mut server, a, _, _) = two_instances("outage").await;
-    let mut browser = Browser::default();
-    browser.sign_in(&a, 7).await;
+    let browser = Browser::signed_in(&a, 7).await;
 
     server.stop();
     let request = browser.request();
@@ -176,8 +173,7 @@ async fn a_slow_redis_is_a_timeout_error_after_the_configured_time() {
     let store = RedisStore::connect(&server.url(), options, Keys::new(Key::generate()))
         .await
         .unwrap();
-    let mut browser = Browser::default();
-    browser.sign_in(&store, 7).await;
+    let browser = Browser::signed_in(&store, 7).await;
 
     // Redis stalls for two seconds, from another process. When the stall takes effect is up to the
     // OS: loads before it succeed; the first that fails must be a timeout, back by the 200 ms.
@@ -226,8 +222,7 @@ async fn a_slow_redis_is_a_timeout_error_after_the_configured_time() {
 async fn a_corrupt_value_gives_a_fresh_session_and_is_removed() {
     let (server, a, _, _) = two_instances("corrupt").await;
     for corrupt in ["a string", "a hash with garbage"] {
-        let mut browser = Browser::default();
-        browser.sign_in(&a, 7).await;
+        let browser = Browser::signed_in(&a, 7).await;
         let key = session_keys(&server).await.remove(0);
         if corrupt == "a string" {
             let _: () = server.query(("SET", &key, "garbage")).await;
@@ -378,8 +373,7 @@ async fn the_owner_index_is_keyed_and_an_unkeyed_one_is_read_until_rewritten() {
 #[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 async fn redis_has_nothing_to_sweep_and_its_sweeper_ends() {
     let (_server, store, _, clock) = two_instances("sweep").await;
-    let mut browser = Browser::default();
-    browser.sign_in(&store, 7).await;
+    let _browser = Browser::signed_in(&store, 7).await;
     clock.advance(Duration::from_secs(3 * 3600));
     assert_eq!(store.sweep().await.unwrap(), None);
 

@@ -20,10 +20,12 @@ fn setup() -> (MemoryStore, ManualClock, Browser) {
 }
 
 async fn signed_in(store: &MemoryStore, browser: &mut Browser) {
-    let mut session = browser.load::<AppSession>(store).await;
-    session.user_id = Some(7);
-    session.theme = "a long theme name that would make a cookie grow".into();
-    browser.save(store, &mut session).await;
+    browser
+        .change(store, |s: &mut AppSession| {
+            s.user_id = Some(7);
+            s.theme = "a long theme name that would make a cookie grow".into();
+        })
+        .await;
 }
 
 #[tokio::test]
@@ -126,10 +128,12 @@ async fn records_are_sealed_at_rest_and_bound_to_their_id() {
     let store = ServerStore::with_backend(Peek::default(), Keys::new(Key::generate()));
     let (mut alice, mut mallory) = (Browser::default(), Browser::default());
     for (browser, user) in [(&mut alice, 1), (&mut mallory, 2)] {
-        let mut session = browser.load::<AppSession>(&store).await;
-        session.user_id = Some(user);
-        session.theme = "plain text that must not be on disk".into();
-        browser.save(&store, &mut session).await;
+        browser
+            .change(&store, |s: &mut AppSession| {
+                s.user_id = Some(user);
+                s.theme = "plain text that must not be on disk".into();
+            })
+            .await;
     }
     let records = store.backend().records();
     assert_eq!(records.len(), 2);
@@ -381,19 +385,22 @@ impl Backend for EntryMap {
     }
 }
 
-fn entry_store() -> ServerStore<EntryMap> {
-    ServerStore::with_backend(EntryMap::default(), Keys::new(Key::generate()))
-        .with_clock(ManualClock::at_unix(1_700_000_000))
+/// A store on an [`EntryMap`], and a browser whose session there holds user 7 and `theme`.
+async fn on_entries(theme: &str) -> (ServerStore<EntryMap>, Browser) {
+    let store = ServerStore::with_backend(EntryMap::default(), Keys::new(Key::generate()))
+        .with_clock(ManualClock::at_unix(1_700_000_000));
+    let mut browser = Browser::default();
+    let change = |s: &mut AppSession| {
+        s.user_id = Some(7);
+        s.theme = theme.into();
+    };
+    browser.change(&store, change).await;
+    (store, browser)
 }
 
 #[tokio::test]
 async fn entry_backends_merge_field_by_field() {
-    let store = entry_store();
-    let mut browser = Browser::default();
-    let mut session = browser.load::<AppSession>(&store).await;
-    session.user_id = Some(7);
-    session.theme = "light".into();
-    browser.save(&store, &mut session).await;
+    let (store, mut browser) = on_entries("light").await;
     let (_, fields) = store
         .backend()
         .sessions
@@ -425,12 +432,7 @@ async fn entry_backends_merge_field_by_field() {
 
 #[tokio::test]
 async fn a_bad_field_entry_loses_only_that_field_and_a_bad_meta_entry_the_session() {
-    let store = entry_store();
-    let mut browser = Browser::default();
-    let mut session = browser.load::<AppSession>(&store).await;
-    session.user_id = Some(7);
-    session.theme = "dark".into();
-    browser.save(&store, &mut session).await;
+    let (store, browser) = on_entries("dark").await;
 
     // Swap the cart's entry for the theme's: it is bound to its own field, so it does not open there.
     {

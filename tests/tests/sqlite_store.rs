@@ -187,8 +187,7 @@ async fn sixteen_writers_on_a_fresh_database_never_fail() {
     let first = SqliteStore::open(db(&dir), key.clone()).await.unwrap();
     let mut shared = Vec::new();
     for _ in 0..4 {
-        let mut browser = Browser::default();
-        browser.sign_in(&first, 7).await;
+        let browser = Browser::signed_in(&first, 7).await;
         shared.push(browser);
     }
     let writers = (0..16u32).map(|writer| {
@@ -223,8 +222,7 @@ async fn a_save_waits_out_a_busy_database() {
     let backend = SqliteBackend::new(pool);
     backend.migrate().await.unwrap();
     let store = ServerStore::with_backend(backend, Key::generate());
-    let mut browser = Browser::default();
-    browser.sign_in(&store, 7).await;
+    let browser = Browser::signed_in(&store, 7).await;
 
     let mut other_process = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
     sqlx::raw_sql("BEGIN IMMEDIATE")

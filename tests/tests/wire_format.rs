@@ -50,10 +50,12 @@ async fn signed_in() -> (CookieStore, Browser, ManualClock) {
     let clock = ManualClock::at_unix(START);
     let store = store(Keys::new(Key::generate()), &clock);
     let mut browser = Browser::default();
-    let mut session = browser.load::<AppSession>(&store).await;
-    session.user_id = Some(7);
-    session.name = "Ada Lovelace".into();
-    browser.save(&store, &mut session).await;
+    browser
+        .change(&store, |s: &mut AppSession| {
+            s.user_id = Some(7);
+            s.name = "Ada Lovelace".into();
+        })
+        .await;
     (store, browser, clock)
 }
 

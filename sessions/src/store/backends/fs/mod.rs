@@ -376,11 +376,13 @@ impl Files {
             .and_then(|name| name.to_str())
             .unwrap_or_default();
         let temp = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
-        let result = self
-            .write_temp(&temp, (magic, expires_at, sealed), sync)
-            .and_then(|()| {
-                fs::rename(&temp, path).map_err(io_error("rename the new session file over", path))
-            });
+        let mut bytes = Vec::with_capacity(HEADER_LEN + sealed.len());
+        bytes.extend_from_slice(magic);
+        bytes.extend_from_slice(&seconds_of(expires_at).to_be_bytes());
+        bytes.extend_from_slice(sealed);
+        let result = self.write_temp(&temp, &bytes, sync).and_then(|()| {
+            fs::rename(&temp, path).map_err(io_error("rename the new session file over", path))
+        });
         if result.is_err() {
             let _ = fs::remove_file(&temp);
         }
@@ -388,24 +390,15 @@ impl Files {
         if sync { self.sync_dir(dir) } else { Ok(()) }
     }
 
-    fn write_temp(
-        &self,
-        temp: &Path,
-        (magic, expires_at, sealed): (&[u8; 4], SystemTime, &[u8]),
-        sync: bool,
-    ) -> Result<(), FileStoreError> {
+    /// Writes `bytes` to a new file at `temp`, syncing it with `sync`.
+    fn write_temp(&self, temp: &Path, bytes: &[u8], sync: bool) -> Result<(), FileStoreError> {
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(temp)
             .map_err(io_error("create the temporary session file", temp))?;
-        let expires = seconds_of(expires_at);
-        let mut bytes = Vec::with_capacity(HEADER_LEN + sealed.len());
-        bytes.extend_from_slice(magic);
-        bytes.extend_from_slice(&expires.to_be_bytes());
-        bytes.extend_from_slice(sealed);
-        file.write_all(&bytes)
+        file.write_all(bytes)
             .map_err(io_error("write the temporary session file", temp))?;
         if sync {
             file.sync_all()

@@ -15,6 +15,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Database, Pool};
 
 use crate::codec::id::SessionId;
@@ -70,12 +71,10 @@ impl<DB: SqlDatabase> Table<DB> {
 
     /// What is stored under `id`.
     pub(crate) async fn load(&self, id: &SessionId) -> Result<Option<Stored>, SqlStoreError> {
-        self.on_a_live_connection(|| async {
-            let mut connection = self.pool.acquire().await?;
+        self.on_a_connection(("read", self.name()), |mut connection| async move {
             connection.read(&self.sql.read, id).await
         })
         .await
-        .map_err(database_error("read", self.name()))
     }
 
     /// Applies `write` as [`Backend::save`](crate::store::backend::Backend::save) says.
@@ -92,33 +91,27 @@ impl<DB: SqlDatabase> Table<DB> {
 
     /// Removes the row of `id`.
     pub(crate) async fn delete(&self, id: &SessionId) -> Result<(), SqlStoreError> {
-        self.on_a_live_connection(|| async {
-            let mut connection = self.pool.acquire().await?;
+        self.on_a_connection(("delete from", self.name()), |mut connection| async move {
             connection.delete(&self.sql, id).await
         })
         .await
-        .map_err(database_error("delete from", self.name()))
     }
 
     /// Removes what expired at or before `now`, and revocations past their use; how many sessions.
     pub(crate) async fn sweep(&self, now: SystemTime) -> Result<u64, SqlStoreError> {
-        self.on_a_live_connection(|| async {
-            let mut connection = self.pool.acquire().await?;
+        self.on_a_connection(("sweep", self.name()), |mut connection| async move {
             connection.sweep(&self.sql, unix_seconds(now)).await
         })
         .await
-        .map_err(database_error("sweep", self.name()))
     }
 
     /// The ids and summaries of `owner`'s sessions: the rows with its `owner` column.
     pub(crate) async fn sessions_of(&self, owner: &OwnerDigest) -> Result<Vec<Indexed>, SqlStoreError> {
         let rows = self
-            .on_a_live_connection(|| async {
-                let mut connection = self.pool.acquire().await?;
+            .on_a_connection(("read", self.name()), |mut connection| async move {
                 connection.list(&self.sql, &owner.to_text()).await
             })
-            .await
-            .map_err(database_error("read", self.name()))?;
+            .await?;
         Ok(rows
             .into_iter()
             .filter_map(|(id, summary)| {
@@ -164,13 +157,11 @@ impl<DB: SqlDatabase> Table<DB> {
     /// `owner`'s revocation mark, if one is kept. Read back, so input: a negative one (no mark this
     /// crate writes) revokes nothing.
     pub(crate) async fn mark(&self, owner: &OwnerDigest) -> Result<Option<u64>, SqlStoreError> {
-        let mark = self
-            .on_a_live_connection(|| async {
-                let mut connection = self.pool.acquire().await?;
-                connection.mark(&self.sql, &owner.to_text()).await
-            })
-            .await
-            .map_err(database_error("read", &revocations_table(self.name())))?;
+        let revocations = revocations_table(self.name());
+        let mark = (self.on_a_connection(("read", &revocations), |mut connection| async move {
+            connection.mark(&self.sql, &owner.to_text()).await
+        }))
+        .await?;
         Ok(mark.and_then(|mark| {
             let read = u64::try_from(mark).ok();
             if read.is_none() {
@@ -192,16 +183,29 @@ impl<DB: SqlDatabase> Table<DB> {
             i64::try_from(at).unwrap_or(i64::MAX),
             i64::try_from(until).unwrap_or(i64::MAX),
         );
-        let mark = self
-            .on_a_live_connection(|| async {
-                let mut connection = self.pool.acquire().await?;
-                connection
-                    .revoke_cookies(&self.sql, &owner.to_text(), at_until)
-                    .await
-            })
-            .await
-            .map_err(database_error("write", &revocations_table(self.name())))?;
+        let revocations = revocations_table(self.name());
+        let mark = (self.on_a_connection(("write", &revocations), |mut connection| async move {
+            connection
+                .revoke_cookies(&self.sql, &owner.to_text(), at_until)
+                .await
+        }))
+        .await?;
         Ok(u64::try_from(mark).unwrap_or(0))
+    }
+
+    /// `work` on a connection of the pool, retried as [`Self::on_a_live_connection`] says; a
+    /// failure is an error naming what it was `doing` to which table.
+    async fn on_a_connection<T, Work>(
+        &self,
+        (doing, table): (&'static str, &str),
+        work: impl Fn(PoolConnection<DB>) -> Work,
+    ) -> Result<T, SqlStoreError>
+    where
+        Work: Future<Output = Result<T, sqlx::Error>>,
+    {
+        (self.on_a_live_connection(|| async { work(self.pool.acquire().await?).await }))
+            .await
+            .map_err(database_error(doing, table))
     }
 
     /// Runs `attempt`, again while it finds its connection lost: the database restarted, or closed
