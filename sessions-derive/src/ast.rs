@@ -49,6 +49,16 @@ impl Field<'_> {
 }
 
 impl<'a> Input<'a> {
+    /// The fields marked `#[flash]`.
+    pub(crate) fn flash_fields(&self) -> impl Iterator<Item = &Field<'a>> {
+        self.fields.iter().filter(|field| field.attrs.flash.is_some())
+    }
+
+    /// The field marked `#[owner]`, if one is (the checks allow one at most).
+    pub(crate) fn owner_field(&self) -> Option<&Field<'a>> {
+        self.fields.iter().find(|field| field.attrs.owner.is_some())
+    }
+
     /// The model of `input`, or `None` (with the reason in `cx`) when it is not a struct the derive
     /// supports. Attribute mistakes are recorded but still give a model, so later checks run too.
     pub(crate) fn from_syn(cx: &mut Ctxt, input: &'a DeriveInput) -> Option<Self> {

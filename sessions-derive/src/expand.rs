@@ -72,11 +72,7 @@ fn generate(input: &Input<'_>) -> TokenStream {
         let bound = quote_spanned!(end=> : ::core::marker::Send + ::core::marker::Sync);
         quote!(#ty #bound)
     });
-    let owner = input
-        .fields
-        .iter()
-        .find(|field| field.attrs.owner.is_some())
-        .map(|field| {
+    let owner = input.owner_field().map(|field| {
             let name = field.ident;
             // The `T` of `Option<T>` (the check made sure of the `Option`), named with its own
             // tokens: a `T` that names no owner is reported on it, as not implementing `OwnerKey`.
@@ -91,11 +87,7 @@ fn generate(input: &Input<'_>) -> TokenStream {
                 }
             }
         });
-    let accessors = input
-        .fields
-        .iter()
-        .filter(|f| f.attrs.flash.is_some())
-        .map(flash_accessors);
+    let accessors = input.flash_fields().map(flash_accessors);
     wrap(quote! {
             const __SESSIONS_FIELDS: &[::sessions::__private::Field] = &[#(#fields),*];
             const _: () = ::sessions::__private::assert_distinct_tags(__SESSIONS_FIELDS);

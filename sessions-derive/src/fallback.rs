@@ -8,20 +8,16 @@ use crate::ast::Input;
 
 pub(crate) fn stub(input: &Input<'_>) -> TokenStream {
     let ident = input.ident;
-    let accessors = input
-        .fields
-        .iter()
-        .filter(|f| f.attrs.flash.is_some())
-        .map(|field| {
-            let vis = field.vis;
-            let ty = field.ty;
-            let take = format_ident!("take_{}", field.name);
-            let put = format_ident!("flash_{}", field.name);
-            quote! {
-                #vis fn #take(&mut self) -> #ty { ::core::unimplemented!() }
-                #vis fn #put<__SessionsMessage>(&mut self, _: __SessionsMessage) { ::core::unimplemented!() }
-            }
-        });
+    let accessors = input.flash_fields().map(|field| {
+        let vis = field.vis;
+        let ty = field.ty;
+        let take = format_ident!("take_{}", field.name);
+        let put = format_ident!("flash_{}", field.name);
+        quote! {
+            #vis fn #take(&mut self) -> #ty { ::core::unimplemented!() }
+            #vis fn #put<__SessionsMessage>(&mut self, _: __SessionsMessage) { ::core::unimplemented!() }
+        }
+    });
     crate::expand::wrap(quote! {
             #[automatically_derived]
             impl ::sessions::__private::Session for #ident {

@@ -125,8 +125,7 @@ mod tests {
 
     #[test]
     fn the_system_clock_tells_the_time_to_well_within_a_second() {
-        let precise = SystemTime::now();
-        let ours = SystemClock.now();
+        let (precise, ours) = (SystemTime::now(), SystemClock.now());
         let apart = match ours.duration_since(precise) {
             Ok(ahead) => ahead,
             Err(behind) => behind.duration(),

@@ -363,7 +363,7 @@ pub async fn misuse_is_a_500_whose_body_names_the_fix_in_debug_builds<F: Framewo
     ]);
     call(&app, "/twice", &[]).await.assert_fault(&["already in use"]);
     // No layer at all.
-    let bare = F::serve(None).await;
+    let bare: F = F::serve(None).await;
     call(&bare, "/whoami", &[])
         .await
         .assert_fault(&["no SessionLayer"]);

@@ -29,6 +29,14 @@ pub async fn swept<B: sessions::store::backend::Backend>(
         .expect("the backend sweeps")
 }
 
+/// A cookie store with a new key on a clock of its own at [`contract::START`], and a browser
+/// without cookies: where most tests of one promise start.
+pub fn on_cookies() -> (sessions::CookieStore, sessions::clock::ManualClock, Browser) {
+    let clock = sessions::clock::ManualClock::at_unix(contract::START);
+    let store = sessions::CookieStore::new(sessions::Key::generate()).with_clock(clock.clone());
+    (store, clock, Browser::default())
+}
+
 /// A loopback port nothing listens on right now, for a server a test starts.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -106,6 +114,11 @@ impl Browser {
         store.load(&self.request()).await.expect("loading does not fail")
     }
 
+    /// Why a request from this browser finds no session `S`, if it was refused.
+    pub async fn rejection<S: Session>(&self, store: &impl Store) -> Option<sessions::Rejection> {
+        self.load::<S>(store).await.rejection()
+    }
+
     /// Saves `session` and applies the response to the jar; returns the `Set-Cookie` lines sent.
     pub async fn save<S: Session>(
         &mut self,
@@ -118,12 +131,15 @@ impl Browser {
     }
 
     /// Loads session `S`, changes it with `change` and saves it, as one request would; returns
-    /// the session as saved.
-    pub async fn change<S: Session>(&mut self, store: &impl Store, change: impl FnOnce(&mut S)) -> Loaded<S> {
+    /// the `Set-Cookie` lines sent.
+    pub async fn change<S: Session>(
+        &mut self,
+        store: &impl Store,
+        change: impl FnOnce(&mut S),
+    ) -> Vec<Cookie<'static>> {
         let mut session = self.load::<S>(store).await;
         change(&mut session);
-        self.save(store, &mut session).await;
-        session
+        self.save(store, &mut session).await
     }
 
     /// A new browser holding an [`AppSession`] of `user_id` on `store`.
@@ -134,7 +150,7 @@ impl Browser {
     }
 
     /// Loads an [`AppSession`], signs `user_id` in and saves it: the session a test starts from.
-    pub async fn sign_in(&mut self, store: &impl Store, user_id: u64) -> Loaded<AppSession> {
+    pub async fn sign_in(&mut self, store: &impl Store, user_id: u64) -> Vec<Cookie<'static>> {
         self.change(store, |session: &mut AppSession| session.user_id = Some(user_id))
             .await
     }

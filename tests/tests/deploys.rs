@@ -218,6 +218,14 @@ mod prefs {
             pub width: u32,
             pub height: u32,
         }
+
+        impl Prefs {
+            /// What the tests store.
+            pub const SCREEN: Self = Self {
+                width: 800,
+                height: 600,
+            };
+        }
     }
     pub mod reordered {
         use super::*;
@@ -252,12 +260,7 @@ deploys!(prefs_c use prefs::before::Prefs; { pub prefs: Prefs, pub ids: Vec<u32>
 
 #[tokio::test]
 async fn nested_struct_fields_reordered_or_retyped_reset_the_field() {
-    let fill = |s: &mut prefs_a::App| {
-        s.prefs = prefs::before::Prefs {
-            width: 800,
-            height: 600,
-        }
-    };
+    let fill = |s: &mut prefs_a::App| s.prefs = prefs::before::Prefs::SCREEN;
     for after in redeploy::<prefs_a::App, prefs_reordered::App>(fill).await {
         assert_eq!(
             after.prefs,
@@ -266,12 +269,7 @@ async fn nested_struct_fields_reordered_or_retyped_reset_the_field() {
         );
         assert_eq!(after.reset_fields(), retyped("prefs"));
     }
-    let fill = |s: &mut prefs_b::App| {
-        s.prefs = prefs::before::Prefs {
-            width: 800,
-            height: 600,
-        }
-    };
+    let fill = |s: &mut prefs_b::App| s.prefs = prefs::before::Prefs::SCREEN;
     for after in redeploy::<prefs_b::App, prefs_retyped::App>(fill).await {
         assert_eq!(after.prefs, prefs::retyped::Prefs::default());
         assert_eq!(after.reset_fields(), retyped("prefs"));
@@ -281,10 +279,7 @@ async fn nested_struct_fields_reordered_or_retyped_reset_the_field() {
 #[tokio::test]
 async fn a_type_respelled_or_renamed_with_the_same_shape_keeps_its_value() {
     let fill = |s: &mut prefs_c::App| {
-        s.prefs = prefs::before::Prefs {
-            width: 800,
-            height: 600,
-        };
+        s.prefs = prefs::before::Prefs::SCREEN;
         s.ids = vec![4, 5];
     };
     for after in redeploy::<prefs_c::App, prefs_respelled::App>(fill).await {

@@ -4,7 +4,7 @@
 use sessions::clock::ManualClock;
 use sessions::session::{ResetField, ResetReason};
 use sessions::{CookieStore, Key, Keys, Session};
-use sessions_tests::Browser;
+use sessions_tests::{Browser, on_cookies};
 use std::time::Duration;
 
 #[derive(Session, Default)]
@@ -19,15 +19,9 @@ struct AppSession {
     login_code: Option<String>,
 }
 
-fn setup() -> (CookieStore, ManualClock, Browser) {
-    let clock = ManualClock::at_unix(1_700_000_000);
-    let store = CookieStore::new(Keys::new(Key::generate())).with_clock(clock.clone());
-    (store, clock, Browser::default())
-}
-
-/// [`setup`], with user 7 sent the one-time code `123456`.
+/// [`on_cookies`], with user 7 sent the one-time code `123456`.
 async fn code_sent() -> (CookieStore, ManualClock, Browser) {
-    let (store, clock, mut browser) = setup();
+    let (store, clock, mut browser) = on_cookies();
     let change = |s: &mut AppSession| {
         s.user_id = Some(7);
         s.login_code = Some("123456".into());
@@ -38,7 +32,7 @@ async fn code_sent() -> (CookieStore, ManualClock, Browser) {
 
 #[tokio::test]
 async fn a_session_knows_whether_it_changed() {
-    let (store, _, mut browser) = setup();
+    let (store, _, mut browser) = on_cookies();
     let mut session = browser.load::<AppSession>(&store).await;
     assert!(!session.is_changed(), "a new session at its defaults");
     session.user_id = Some(7);
@@ -60,7 +54,7 @@ async fn a_session_knows_whether_it_changed() {
 
 #[tokio::test]
 async fn a_flash_is_set_read_once_then_gone() {
-    let (store, _, mut browser) = setup();
+    let (store, _, mut browser) = on_cookies();
     // Request 1: sign-in handler sets a flash and redirects.
     let mut session = browser.load::<AppSession>(&store).await;
     session.user_id = Some(7);
@@ -78,7 +72,7 @@ async fn a_flash_is_set_read_once_then_gone() {
 
 #[tokio::test]
 async fn unread_flashes_survive_requests_and_a_vec_keeps_order() {
-    let (store, _, mut browser) = setup();
+    let (store, _, mut browser) = on_cookies();
     let mut session = browser.load::<AppSession>(&store).await;
     session.flash_errors("name is required".into());
     session.flash_errors("email is invalid".into());
@@ -152,7 +146,7 @@ struct Cart {
 
 #[tokio::test]
 async fn several_session_types_per_request_each_with_its_own_cookie() {
-    let (store, _, mut browser) = setup();
+    let (store, _, mut browser) = on_cookies();
     let mut app = browser.load::<AppSession>(&store).await;
     let mut cart = browser.load::<Cart>(&store).await;
     app.user_id = Some(7);
@@ -171,7 +165,7 @@ async fn several_session_types_per_request_each_with_its_own_cookie() {
 
 #[tokio::test]
 async fn a_field_with_its_own_max_age_left_at_its_default_never_expires_and_sends_nothing() {
-    let (store, clock, mut browser) = setup();
+    let (store, clock, mut browser) = on_cookies();
     let mut session = browser.load::<AppSession>(&store).await;
     session.user_id = Some(7); // `login_code` is never set
     browser.save(&store, &mut session).await;
@@ -227,7 +221,7 @@ mod rename_after {
 
 #[tokio::test]
 async fn a_field_renamed_in_rust_keeps_the_value_stored_under_its_old_name() {
-    let (store, _, mut browser) = setup();
+    let (store, _, mut browser) = on_cookies();
     let mut before = browser.load::<rename_before::AppSession>(&store).await;
     before.cart = vec![3, 1];
     before.r#type = Some("admin".into());

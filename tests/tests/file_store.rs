@@ -170,16 +170,13 @@ async fn expired_sessions_are_never_returned_and_sweep_cleans_up() {
     let swept = sessions_tests::swept(&store).await;
     assert_eq!((swept.expired, swept.corrupt, swept.temp_files), (1, 1, 1));
     assert!(in_progress.exists(), "a writer's fresh temp file is left alone");
-    assert_eq!(
-        old.load::<Counters>(&store).await.rejection(),
-        Some(Rejection::NotFound)
-    );
+    assert_eq!(old.rejection::<Counters>(&store).await, Some(Rejection::NotFound));
     assert_eq!(young.load::<Counters>(&store).await.note, "young");
 
     // Expired but not yet swept: refused on load, and removed then.
     clock.advance(Duration::from_secs(12 * 3600));
     assert_eq!(
-        young.load::<Counters>(&store).await.rejection(),
+        young.rejection::<Counters>(&store).await,
         Some(Rejection::Expired)
     );
     assert!(
@@ -572,5 +569,5 @@ async fn a_sweep_counts_corrupt_headers_and_goes_on_to_the_next_file() {
     let swept = sessions_tests::swept(&store).await;
     assert_eq!((swept.corrupt, swept.expired), (3, 0));
     assert_eq!(session_files(&dir.0).len(), 1);
-    assert_eq!(live.load::<Counters>(&store).await.rejection(), None);
+    assert_eq!(live.rejection::<Counters>(&store).await, None);
 }

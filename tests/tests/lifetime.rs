@@ -4,7 +4,7 @@
 use sessions::clock::ManualClock;
 use sessions::session::Origin;
 use sessions::{CookieStore, Key, Keys, Rejection, Session};
-use sessions_tests::Browser;
+use sessions_tests::{Browser, on_cookies};
 use std::time::Duration;
 
 const MINUTE: u64 = 60;
@@ -28,19 +28,13 @@ struct Login {
     user_id: Option<u64>,
 }
 
-fn setup() -> (CookieStore, ManualClock, Browser) {
-    let clock = ManualClock::at_unix(1_700_000_000);
-    let store = CookieStore::new(Keys::new(Key::generate())).with_clock(clock.clone());
-    (store, clock, Browser::default())
-}
-
-/// [`setup`], with user 7 signed in.
-async fn signed_in() -> (CookieStore, ManualClock, Browser, sessions::Loaded<AppSession>) {
-    let (store, clock, mut browser) = setup();
-    let session = browser
+/// [`on_cookies`], with user 7 signed in.
+async fn signed_in() -> (CookieStore, ManualClock, Browser) {
+    let (store, clock, mut browser) = on_cookies();
+    browser
         .change(&store, |s: &mut AppSession| s.user_id = Some(7))
         .await;
-    (store, clock, browser, session)
+    (store, clock, browser)
 }
 
 fn advance(clock: &ManualClock, seconds: u64) {
@@ -49,7 +43,7 @@ fn advance(clock: &ManualClock, seconds: u64) {
 
 #[tokio::test]
 async fn an_active_visitor_stays_while_an_idle_one_is_signed_out() {
-    let (store, clock, mut browser, _) = signed_in().await;
+    let (store, clock, mut browser) = signed_in().await;
 
     // Requests every 100 minutes, each under the 2-hour idle timeout, keep the session alive for a day.
     for _ in 0..15 {
@@ -67,7 +61,7 @@ async fn an_active_visitor_stays_while_an_idle_one_is_signed_out() {
 
 #[tokio::test]
 async fn an_unchanged_session_is_reissued_only_once_a_tenth_of_the_idle_window_has_passed() {
-    let (store, clock, mut browser, _) = signed_in().await;
+    let (store, clock, mut browser) = signed_in().await;
 
     advance(&clock, 11 * MINUTE); // under 12 minutes: a tenth of 2 hours
     let mut session = browser.load::<AppSession>(&store).await;
@@ -86,8 +80,8 @@ async fn an_unchanged_session_is_reissued_only_once_a_tenth_of_the_idle_window_h
 
 #[tokio::test]
 async fn max_age_ends_even_an_active_session() {
-    let (store, clock, mut browser, session) = signed_in().await;
-    let created = session.created_at();
+    let (store, clock, mut browser) = signed_in().await;
+    let created = browser.load::<AppSession>(&store).await.created_at();
     let mut elapsed = 0;
     while elapsed + HOUR < 14 * DAY {
         advance(&clock, HOUR);
@@ -108,10 +102,10 @@ async fn max_age_ends_even_an_active_session() {
 
 #[tokio::test]
 async fn cookies_carry_the_declared_attributes() {
-    let (store, _, mut browser) = setup();
-    let mut session = browser.load::<AppSession>(&store).await;
-    session.user_id = Some(7);
-    let sent = browser.save(&store, &mut session).await;
+    let (store, _, mut browser) = on_cookies();
+    let sent = browser
+        .change(&store, |s: &mut AppSession| s.user_id = Some(7))
+        .await;
     let cookie = &sent[0];
     assert_eq!(cookie.name(), "__Host-app");
     assert_eq!(cookie.http_only(), Some(true));
@@ -128,24 +122,19 @@ async fn cookies_carry_the_declared_attributes() {
 
 #[tokio::test]
 async fn session_only_cookies_have_no_max_age_yet_expire_on_the_server() {
-    let (store, clock, mut browser) = setup();
-    let mut login = browser.load::<Login>(&store).await;
-    login.user_id = Some(7);
-    let sent = browser.save(&store, &mut login).await;
+    let (store, clock, mut browser) = on_cookies();
+    let sent = browser.change(&store, |s: &mut Login| s.user_id = Some(7)).await;
     assert_eq!(sent[0].max_age(), None);
     assert_eq!(sent[0].expires(), None);
     assert_eq!(sent[0].partitioned(), Some(true));
     // The browser never closes; the server still ends the session at max_age.
     advance(&clock, 30 * DAY);
-    assert_eq!(
-        browser.load::<Login>(&store).await.rejection(),
-        Some(Rejection::Expired)
-    );
+    assert_eq!(browser.rejection::<Login>(&store).await, Some(Rejection::Expired));
 }
 
 #[tokio::test]
 async fn remember_me_switches_persistence_and_the_choice_sticks() {
-    let (store, clock, mut browser) = setup();
+    let (store, clock, mut browser) = on_cookies();
     let mut login = browser.load::<Login>(&store).await;
     login.user_id = Some(7);
     assert!(!login.is_persistent());
@@ -173,7 +162,7 @@ async fn remember_me_switches_persistence_and_the_choice_sticks() {
 
 #[tokio::test]
 async fn destroy_sends_a_removal_with_the_same_attributes() {
-    let (store, _, mut browser, _) = signed_in().await;
+    let (store, _, mut browser) = signed_in().await;
 
     let mut session = browser.load::<AppSession>(&store).await;
     session.destroy();

@@ -97,7 +97,7 @@ async fn the_ttl_is_the_remaining_lifetime_and_a_refresh_rewrites_only_the_times
     // Past the idle timeout, by the app's clock: refused, whatever Redis still holds.
     clock.advance(Duration::from_secs(3600));
     assert_eq!(
-        browser.load::<AppSession>(&a).await.rejection(),
+        browser.rejection::<AppSession>(&a).await,
         Some(Rejection::Expired)
     );
 }

@@ -74,7 +74,7 @@ async fn cycle_id_moves_the_session_to_a_new_id_and_the_old_one_stops_working() 
     clock.advance(MemoryStore::DEFAULT_CYCLE_GRACE + Duration::from_secs(1));
     assert_eq!(sessions_tests::swept(&store).await.expired, 1, "the forward");
     assert_eq!(
-        attacker.load::<AppSession>(&store).await.rejection(),
+        attacker.rejection::<AppSession>(&store).await,
         Some(Rejection::NotFound)
     );
 }
@@ -88,7 +88,7 @@ async fn expired_sessions_are_refused_then_swept() {
     assert_eq!(store.backend().len(), 2);
     clock.advance(Duration::from_secs(3600));
     assert_eq!(
-        browser.load::<AppSession>(&store).await.rejection(),
+        browser.rejection::<AppSession>(&store).await,
         Some(Rejection::Expired)
     );
     assert_eq!(
@@ -313,7 +313,8 @@ async fn forged_ids_are_refused_before_the_backend_is_asked() {
 async fn a_backend_failure_is_an_error_not_a_fresh_session() {
     let store = ServerStore::with_backend(Flaky::default(), Keys::new(Key::generate()));
     let mut browser = Browser::default();
-    let mut session = browser.sign_in(&store, 7).await;
+    browser.sign_in(&store, 7).await;
+    let mut session = browser.load::<AppSession>(&store).await;
 
     store.backend().down.store(true, Ordering::SeqCst);
     let error: LoadError = store.load::<AppSession>(&browser.request()).await.unwrap_err();
@@ -454,7 +455,7 @@ async fn a_bad_field_entry_loses_only_that_field_and_a_bad_meta_entry_the_sessio
         meta[last] ^= 1;
     }
     assert_eq!(
-        browser.load::<AppSession>(&store).await.rejection(),
+        browser.rejection::<AppSession>(&store).await,
         Some(Rejection::Unreadable)
     );
 }
