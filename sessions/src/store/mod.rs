@@ -21,15 +21,8 @@ pub use backends::memory::MemoryStore;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use backends::redis::{RedisOptions, RedisStore, RedisStoreError};
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
-pub use backends::sql::SqlStoreError;
-#[cfg(feature = "postgres")]
-#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-pub use backends::sql::postgres::PostgresStore;
-#[cfg(feature = "sqlite")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
-pub use backends::sql::sqlite::SqliteStore;
+#[allow(unused_imports)] // nothing without an SQL database's feature
+pub use backends::sql::for_apps::*;
 pub use cookie::{CookieStore, CookieUpdate};
 pub use server::ServerStore;
 #[cfg(feature = "tokio")]

@@ -7,5 +7,12 @@ pub(crate) mod memory;
 pub(crate) mod fs;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+/// The SQL stores, with a feature of one of their databases: the one list of those features.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod sql;
+/// Without one, the names they add to the public API: none.
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+pub(crate) mod sql {
+    pub(crate) mod for_apps {}
+    pub(crate) mod for_backends {}
+}

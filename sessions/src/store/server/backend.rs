@@ -35,15 +35,8 @@ pub use crate::store::backends::fs::FileBackend;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use crate::store::backends::redis::RedisBackend;
-#[cfg(feature = "postgres")]
-#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-pub use crate::store::backends::sql::postgres::PostgresBackend;
-#[cfg(feature = "sqlite")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
-pub use crate::store::backends::sql::sqlite::SqliteBackend;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
-pub use crate::store::backends::sql::{SqlBackend, SqlDatabase};
+#[allow(unused_imports)] // nothing without an SQL database's feature
+pub use crate::store::backends::sql::for_backends::*;
 
 /// Storage for server-side sessions: sealed records under session ids.
 ///

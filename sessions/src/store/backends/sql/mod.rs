@@ -1,8 +1,10 @@
 //! The SQL stores: one backend ([`SqlBackend`], `backend.rs`) over one table and its saves
 //! (`table.rs`), whose statements (`statements.rs`) run on each database's connection (`rows.rs`).
-//! A database is a dialect: a value and a store constructor in its own file (`sqlite.rs`,
-//! `postgres.rs`). Here: the seal on which databases there are, errors, table names, and the time
-//! as the tables keep it.
+//! A database is a dialect: a value, its schema, its `rows_on!` line and a store constructor in its
+//! own file (`sqlite.rs`, `postgres.rs`). Here: the seal on which databases there are, the names
+//! they add to the public API, errors, table names, and the time as the tables keep it. A new
+//! database is its file, a line for its module here and a line in each of [`for_apps`] and
+//! [`for_backends`], and its feature in the list of `backends/mod.rs`.
 
 pub(crate) mod backend;
 #[cfg(feature = "postgres")]
@@ -16,6 +18,28 @@ pub(crate) mod table;
 use std::time::SystemTime;
 
 pub use backend::SqlBackend;
+
+/// The names the SQL stores add to `sessions::store`.
+pub(crate) mod for_apps {
+    pub use super::SqlStoreError;
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub use super::postgres::PostgresStore;
+    #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    pub use super::sqlite::SqliteStore;
+}
+
+/// The names the SQL stores add to `sessions::store::backend`.
+pub(crate) mod for_backends {
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub use super::postgres::PostgresBackend;
+    #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    pub use super::sqlite::SqliteBackend;
+    pub use super::{SqlBackend, SqlDatabase};
+}
 
 /// A database the SQL stores run on: SQLite (feature `sqlite`), PostgreSQL (feature `postgres`).
 /// Sealed: a database is a dialect of this crate's, a value beside the others.

@@ -101,6 +101,8 @@ const POSTGRES: Dialect = Dialect {
 
 impl SqlDatabase for Postgres {}
 
+crate::store::backends::sql::rows::rows_on!(rows, sqlx::PgConnection, sqlx::Postgres);
+
 impl dialect::Sealed for Postgres {
     const DIALECT: &'static Dialect = &POSTGRES;
 

@@ -36,7 +36,7 @@ pub enum Arg<'a> {
 
 impl<'a> Row<'a> {
     /// The parameters of a statement that writes this row under `id` (its text form).
-    fn args(&'a self, id: &'a str) -> [Arg<'a>; 6] {
+    pub(crate) fn args(&'a self, id: &'a str) -> [Arg<'a>; 6] {
         [
             Arg::Text(id),
             Arg::Bool(self.forward),
@@ -128,6 +128,7 @@ pub trait Rows: Send {
     fn run_script(&mut self, script: String) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
+/// [`Rows`] on a database's connection, in a module `$module`: one line in each dialect's file.
 macro_rules! rows_on {
     ($module:ident, $connection:ty, $database:ty) => {
     mod $module {
@@ -283,8 +284,4 @@ macro_rules! rows_on {
     }
     };
 }
-
-#[cfg(feature = "sqlite")]
-rows_on!(sqlite, sqlx::SqliteConnection, sqlx::Sqlite);
-#[cfg(feature = "postgres")]
-rows_on!(postgres, sqlx::PgConnection, sqlx::Postgres);
+pub(crate) use rows_on;

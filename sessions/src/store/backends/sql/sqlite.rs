@@ -82,6 +82,8 @@ fn sqlite_busy(code: &str) -> bool {
 
 impl SqlDatabase for Sqlite {}
 
+crate::store::backends::sql::rows::rows_on!(rows, sqlx::SqliteConnection, sqlx::Sqlite);
+
 impl dialect::Sealed for Sqlite {
     const DIALECT: &'static Dialect = &SQLITE;
 
