@@ -1,7 +1,7 @@
 //! Serves the demo app on 127.0.0.1.
 //!
 //! ```text
-//! cargo run -p sessions-examples -- [--port N] [--store cookie | files:DIR | sqlite:PATH | postgres://... | redis://HOST:PORT] [--framework axum | actix] [--production]
+//! cargo run -p sessions-examples -- [--port N] [--store cookie | files:DIR | sqlite:PATH | postgres://... | mysql://... | redis://HOST:PORT] [--framework axum | actix] [--production]
 //! ```
 //! The demo is the same app on either framework (axum by default).
 //! `SESSION_KEY` is the key (base64 of 32 or more random bytes, e.g. `openssl rand -base64 64`).
@@ -14,10 +14,12 @@ use std::time::Duration;
 
 use sessions::store::backend::Backend;
 use sessions::store::backend::MemoryRevocations;
-use sessions::store::{FileStore, PostgresStore, RedisOptions, RedisStore, ServerStore, SqliteStore};
+use sessions::store::{
+    FileStore, MySqlStore, PostgresStore, RedisOptions, RedisStore, ServerStore, SqlStoreError, SqliteStore,
+};
 use sessions::{CookieStore, Key, KeyError, Keys, Store};
 
-const USAGE: &str = "usage: sessions-examples [--port N] [--store cookie | files:DIR | sqlite:PATH | postgres://... | redis://HOST:PORT] [--framework axum | actix] [--production]";
+const USAGE: &str = "usage: sessions-examples [--port N] [--store cookie | files:DIR | sqlite:PATH | postgres://... | mysql://... | redis://HOST:PORT] [--framework axum | actix] [--production]";
 
 struct Options {
     port: u16,
@@ -43,6 +45,7 @@ enum StoreChoice {
     Files(String),
     Sqlite(String),
     Postgres(String),
+    MySql(String),
     Redis(String),
 }
 
@@ -74,11 +77,14 @@ fn command(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
                     Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                         StoreChoice::Postgres(url.to_owned())
                     }
+                    Some(url) if url.starts_with("mysql://") || url.starts_with("mariadb://") => {
+                        StoreChoice::MySql(url.to_owned())
+                    }
                     Some(url) if url.starts_with("redis://") => StoreChoice::Redis(url.to_owned()),
                     other => {
                         let given = other.unwrap_or("");
                         return Err(format!(
-                            "--store {given}: expected `cookie`, `files:DIR`, `sqlite:PATH`, `postgres://...` or `redis://HOST:PORT`"
+                            "--store {given}: expected `cookie`, `files:DIR`, `sqlite:PATH`, `postgres://...`, `mysql://...` or `redis://HOST:PORT`"
                         ));
                     }
                 }
@@ -143,12 +149,14 @@ async fn run(options: &Options, keys: Keys, listener: TcpListener) -> Result<(),
             serve_swept(framework, listener, store).await
         }
         StoreChoice::Postgres(url) => {
-            let shown = redacted(url);
-            let store = PostgresStore::connect(url, keys)
-                .await
-                .map_err(|error| format!("cannot use PostgreSQL at {shown}: {}", chain(&error)))?;
-            println!("Sessions are kept in PostgreSQL at {shown}, swept every 10 minutes.");
-            serve_swept(framework, listener, store).await
+            let store = PostgresStore::connect(url, keys).await;
+            serve_on_database(framework, listener, ("PostgreSQL", url), store).await
+        }
+        StoreChoice::MySql(url) => {
+            // sqlx speaks to MariaDB as to MySQL, under `mysql://`.
+            let url = url.replacen("mariadb://", "mysql://", 1);
+            let store = MySqlStore::connect(&url, keys).await;
+            serve_on_database(framework, listener, ("MySQL", &url), store).await
         }
         StoreChoice::Redis(url) => {
             let shown = redacted(url);
@@ -159,6 +167,20 @@ async fn run(options: &Options, keys: Keys, listener: TcpListener) -> Result<(),
             serve_swept(framework, listener, store).await
         }
     }
+}
+
+/// [`serve_swept`] on the store of a database (its name, and its URL, shown without the password),
+/// or why it could not be used.
+async fn serve_on_database<B: Backend>(
+    framework: Framework,
+    listener: TcpListener,
+    (database, url): (&str, &str),
+    store: Result<ServerStore<B>, SqlStoreError>,
+) -> Result<(), String> {
+    let shown = redacted(url);
+    let store = store.map_err(|error| format!("cannot use {database} at {shown}: {}", chain(&error)))?;
+    println!("Sessions are kept in {database} at {shown}, swept every 10 minutes.");
+    serve_swept(framework, listener, store).await
 }
 
 /// [`serve`] on a server store, with its sweeper while it serves: the same for every backend (each

@@ -51,6 +51,14 @@ fn a_database_password_is_never_printed() {
             "postgres://ada:hunter2@127.0.0.1:1/app",
             "cannot use PostgreSQL at postgres://ada:***@127.0.0.1:1/app",
         ),
+        (
+            "mysql://ada:hunter2@127.0.0.1:1/app",
+            "cannot use MySQL at mysql://ada:***@127.0.0.1:1/app",
+        ),
+        (
+            "mariadb://ada:hunter2@127.0.0.1:1/app",
+            "cannot use MySQL at mysql://ada:***@127.0.0.1:1/app",
+        ),
     ] {
         let output = demo(&["--store", url]);
         assert!(!output.status.success(), "{url}");

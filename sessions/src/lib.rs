@@ -128,7 +128,8 @@
 //! The rest is in modules named for what they hold:
 //! - [`store`]: the stores ([`CookieStore`], [`ServerStore`](store::ServerStore) on a backend:
 //!   [`MemoryStore`](store::MemoryStore), `FileStore` with feature `fs`, `RedisStore` with feature
-//!   `redis`, `SqliteStore` and `PostgresStore` with features `sqlite` and `postgres`), their
+//!   `redis`, `SqliteStore`, `PostgresStore` and `MySqlStore` with features `sqlite`, `postgres`
+//!   and `mysql`), their
 //!   errors, and the counts of refused cookies; [`store::backend`], the protocol a backend of your
 //!   own implements.
 //! - [`session`]: the [`Session`] trait, [`Field`](session::Field) for a hand-written impl, and what
@@ -162,8 +163,9 @@
 //! - `sqlite`: `SqliteStore`, sessions in an SQLite database through `sqlx`, concurrent saves
 //!   merged per field.
 //! - `postgres`: `PostgresStore`, the same in PostgreSQL, shared by every instance of an app.
+//! - `mysql`: `MySqlStore`, the same in MySQL or MariaDB.
 //! - `tokio`: `ServerStore::spawn_sweeper`, removing expired sessions in the background on the
-//!   app's tokio runtime, for any backend (on with `fs`, `redis`, `sqlite` and `postgres`).
+//!   app's tokio runtime, for any backend (on with `fs`, `redis`, `sqlite`, `postgres` and `mysql`).
 //!
 //! None is on by default: the cookie store needs none of them.
 //!

@@ -1,12 +1,15 @@
 //! The SQL stores: one backend ([`SqlBackend`], `backend.rs`) over one table and its saves
 //! (`table.rs`), whose statements (`statements.rs`) run on each database's connection (`rows.rs`).
-//! A database is a dialect: a value, its schema, its `rows_on!` line and a store constructor in its
-//! own file (`sqlite.rs`, `postgres.rs`). Here: the seal on which databases there are, the names
-//! they add to the public API, errors, table names, and the time as the tables keep it. A new
-//! database is its file, a line for its module here and a line in each of [`for_apps`] and
-//! [`for_backends`], and its feature in the list of `backends/mod.rs`.
+//! A database is a dialect in its own file (`sqlite.rs`, `postgres.rs`, `mysql.rs`): a value, its
+//! schema, its `sql_database!` line and its migration (a database on a server gets `connect`
+//! here). Here: the seal on which databases there are, the names they add to the public API,
+//! errors, table names, and the time as the tables keep it. A new database is its file, a line for
+//! its module here and a line in each of [`for_apps`] and [`for_backends`], and its feature in the
+//! list of `backends/mod.rs`.
 
 pub(crate) mod backend;
+#[cfg(feature = "mysql")]
+pub(crate) mod mysql;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 pub(crate) mod rows;
@@ -22,6 +25,9 @@ pub use backend::SqlBackend;
 /// The names the SQL stores add to `sessions::store`.
 pub(crate) mod for_apps {
     pub use super::SqlStoreError;
+    #[cfg(feature = "mysql")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
+    pub use super::mysql::MySqlStore;
     #[cfg(feature = "postgres")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub use super::postgres::PostgresStore;
@@ -32,6 +38,9 @@ pub(crate) mod for_apps {
 
 /// The names the SQL stores add to `sessions::store::backend`.
 pub(crate) mod for_backends {
+    #[cfg(feature = "mysql")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
+    pub use super::mysql::MySqlBackend;
     #[cfg(feature = "postgres")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub use super::postgres::PostgresBackend;
@@ -41,7 +50,8 @@ pub(crate) mod for_backends {
     pub use super::{SqlBackend, SqlDatabase};
 }
 
-/// A database the SQL stores run on: SQLite (feature `sqlite`), PostgreSQL (feature `postgres`).
+/// A database the SQL stores run on: SQLite (feature `sqlite`), PostgreSQL (feature `postgres`),
+/// MySQL and MariaDB (feature `mysql`).
 /// Sealed: a database is a dialect of this crate's, a value beside the others.
 pub trait SqlDatabase: dialect::Sealed {}
 
@@ -54,19 +64,51 @@ pub(crate) mod dialect {
     use crate::store::backends::sql::rows::Rows;
     use crate::store::backends::sql::statements::Dialect;
 
+    /// A database on a server, reached by URL (PostgreSQL, MySQL): its stores have `connect`.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    pub trait Server: Sealed {
+        /// Where `options` lead, for errors: host, port and database, never the password.
+        fn address(options: &<Self::Connection as sqlx::Connection>::Options) -> String;
+    }
+
     /// What the generic backend needs of a database, implemented in its dialect's file.
     pub trait Sealed: sqlx::Database<Connection: Rows> {
         /// Its statement texts and schema.
         const DIALECT: &'static Dialect;
 
-        /// Runs `schema`, the schema of the table `table`, on `pool`, as many processes may at once.
+        /// Runs `schema`, the schema of the table `table`, on `pool`, as many processes may at once:
+        /// as it is, unless the database needs more (a lock, columns added to an older table).
         fn migrate(
             pool: &Pool<Self>,
             table: &str,
             schema: String,
-        ) -> impl Future<Output = Result<(), SqlStoreError>> + Send;
+        ) -> impl Future<Output = Result<(), SqlStoreError>> + Send {
+            async move { super::run_script(pool, table, schema).await }
+        }
     }
 }
+
+/// A database for the SQL stores, one line in its dialect's file: [`Rows`](rows::Rows) on its
+/// connection (in a module `$module`) and [`SqlDatabase`]; with `server`, a database reached by
+/// URL, whose store has `connect` ([`dialect::Server`]).
+macro_rules! sql_database {
+    ($module:ident, $connection:ty, $database:ty, server) => {
+        crate::store::backends::sql::sql_database!($module, $connection, $database);
+
+        impl crate::store::backends::sql::dialect::Server for $database {
+            fn address(options: &<$connection as sqlx::Connection>::Options) -> String {
+                let database = options.get_database().unwrap_or_default();
+                format!("{}:{}/{database}", options.get_host(), options.get_port())
+            }
+        }
+    };
+    ($module:ident, $connection:ty, $database:ty) => {
+        crate::store::backends::sql::rows::rows_on!($module, $connection, $database);
+
+        impl crate::store::backends::sql::SqlDatabase for $database {}
+    };
+}
+pub(crate) use sql_database;
 
 /// The table name the SQL stores use unless told otherwise.
 pub(crate) const DEFAULT_TABLE: &str = "sessions";
@@ -137,7 +179,7 @@ pub enum SqlStoreError {
 
 /// Runs `script` (statements separated by `;`) on a connection of `pool`, to create the table
 /// `table`.
-pub(crate) async fn run_script<DB: SqlDatabase>(
+pub(crate) async fn run_script<DB: dialect::Sealed>(
     pool: &sqlx::Pool<DB>,
     table: &str,
     script: String,
@@ -147,6 +189,55 @@ pub(crate) async fn run_script<DB: SqlDatabase>(
     rows::Rows::run_script(&mut *connection, script)
         .await
         .map_err(doing)
+}
+
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+impl<DB: SqlDatabase + dialect::Server> crate::store::ServerStore<SqlBackend<DB>> {
+    /// Connects to the database server at `url` (`postgres://user:password@host:port/database`,
+    /// `mysql://...`), with the table `sessions` created if missing. A load or save that cannot get
+    /// a connection within 5 seconds (the database down or overloaded) is an error, as is this
+    /// call; for other pool settings, give [`SqlBackend::new`] your own pool. Errors name the
+    /// host, port and database, never the password.
+    ///
+    /// A load is one round trip to the database, and so is a save when no other save of the
+    /// session came between: the pool does not ping a connection before handing it out (`sqlx`
+    /// does by default, a round trip more). A connection the server closed while it sat idle (a
+    /// restart, MySQL's `wait_timeout`) shows when it is used, and the load or save is tried again
+    /// on another one. To get the same from your own pool, build it with
+    /// [`test_before_acquire(false)`](sqlx::pool::PoolOptions::test_before_acquire).
+    pub async fn connect(url: &str, keys: impl Into<crate::key::Keys>) -> Result<Self, SqlStoreError> {
+        use sqlx::Connection as _;
+        /// How long connecting (and, later, getting a connection from the pool) may take.
+        const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+        let failed = |database: String| {
+            move |source| SqlStoreError::Connect {
+                doing: "connect to",
+                database,
+                fix: "is the server running there, does it take this user, and is the URL right?",
+                source,
+            }
+        };
+        let options: <DB::Connection as sqlx::Connection>::Options = url
+            .parse()
+            .map_err(failed(format!("{} (the URL)", <DB as sqlx::Database>::NAME)))?;
+        let database = format!("{} at {}", <DB as sqlx::Database>::NAME, DB::address(&options));
+        // One connection first, outside the pool: a pool retries a refused connection until its
+        // acquire timeout and then says only that it timed out; this says why, at once.
+        let probe = tokio::time::timeout(CONNECT_TIMEOUT, DB::Connection::connect_with(&options))
+            .await
+            .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+            .map_err(failed(database.clone()))?;
+        let _ = probe.close().await;
+        let pool = sqlx::pool::PoolOptions::<DB>::new()
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await
+            .map_err(failed(database))?;
+        let backend = SqlBackend::new(pool);
+        backend.migrate().await?;
+        Ok(Self::with_backend(backend, keys))
+    }
 }
 
 /// Makes an error of `sqlx`'s an [`SqlStoreError::Database`] saying what the store was doing.

@@ -128,7 +128,7 @@ pub trait Rows: Send {
     fn run_script(&mut self, script: String) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
-/// [`Rows`] on a database's connection, in a module `$module`: one line in each dialect's file.
+/// [`Rows`] on a database's connection, in a module `$module` (see `sql_database!`).
 macro_rules! rows_on {
     ($module:ident, $connection:ty, $database:ty) => {
     mod $module {
@@ -261,7 +261,13 @@ macro_rules! rows_on {
                 (at, until): (i64, i64),
             ) -> Result<i64, sqlx::Error> {
                 let args = [Arg::Text(owner), Arg::Int(at), Arg::Int(until)];
-                query_scalar(&sql.revoke_cookies, &args)?.fetch_one(self).await
+                match &sql.read_new_mark {
+                    None => query_scalar(&sql.revoke_cookies, &args)?.fetch_one(self).await,
+                    Some(read_back) => {
+                        query(&sql.revoke_cookies, &args)?.execute(&mut *self).await?;
+                        query_scalar(read_back, &[])?.fetch_one(self).await
+                    }
+                }
             }
 
             async fn delete(&mut self, sql: &Statements, id: &SessionId) -> Result<(), sqlx::Error> {

@@ -13,9 +13,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
 use crate::key::Keys;
 use crate::store::backends::sql::statements::Dialect;
-use crate::store::backends::sql::{
-    SqlBackend, SqlDatabase, SqlStoreError, database_error, dialect, run_script,
-};
+use crate::store::backends::sql::{SqlBackend, SqlStoreError, database_error, dialect, run_script};
 use crate::store::server::ServerStore;
 
 /// A [`ServerStore`] keeping sessions in SQLite.
@@ -80,9 +78,7 @@ fn sqlite_busy(code: &str) -> bool {
     code.parse::<i32>().is_ok_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
-impl SqlDatabase for Sqlite {}
-
-crate::store::backends::sql::rows::rows_on!(rows, sqlx::SqliteConnection, sqlx::Sqlite);
+crate::store::backends::sql::sql_database!(rows, sqlx::SqliteConnection, sqlx::Sqlite);
 
 impl dialect::Sealed for Sqlite {
     const DIALECT: &'static Dialect = &SQLITE;

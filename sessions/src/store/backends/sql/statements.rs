@@ -16,6 +16,10 @@ pub struct Dialect {
     /// the statement, run again a moment later, goes through (SQLite's `SQLITE_BUSY` when its busy
     /// handler was not called, or gave up).
     pub(crate) busy: fn(&str) -> bool,
+    /// Whether an error code says the connection is gone rather than that the statement failed,
+    /// besides the I/O errors that say so on every database: PostgreSQL's "terminating connection
+    /// due to administrator command" (a restart), for one.
+    pub(crate) lost: fn(&str) -> bool,
     /// The function of the larger of two values: `max` (SQLite), `GREATEST` (PostgreSQL).
     pub(crate) greatest: &'static str,
     /// The schema: the tables and indexes, with `{table}` for the table's name.
@@ -31,6 +35,13 @@ pub struct Dialect {
     /// An `INSERT` that does nothing when the key `{key}` is taken, as its start and its end:
     /// `INSERT` and ` ON CONFLICT ({key}) DO NOTHING`; `INSERT IGNORE` and nothing (MySQL).
     pub(crate) insert_if_absent: (&'static str, &'static str),
+    /// How the statement that raises a revocation mark writes the new mark `{value}`: as it is;
+    /// `LAST_INSERT_ID({value})`, remembered for [`Dialect::read_new_mark`] (MySQL).
+    pub(crate) remember: &'static str,
+    /// What reads that mark back on the same connection, for a database without `RETURNING`
+    /// (MySQL: `LAST_INSERT_ID` is the connection's own, so no other revocation comes between);
+    /// `None`: the statement ends in `RETURNING mark`.
+    pub(crate) read_new_mark: Option<&'static str>,
 }
 
 impl Dialect {
@@ -42,12 +53,31 @@ impl Dialect {
         begin_revoke: "BEGIN",
         lock_read: "",
         busy: |_| false,
+        lost: |_| false,
         greatest: "GREATEST",
         schema: "",
         placeholders: Placeholders::Numbered,
         upsert: "ON CONFLICT ({key}) DO UPDATE SET",
         inserted: "excluded.{column}",
         insert_if_absent: ("INSERT", " ON CONFLICT ({key}) DO NOTHING"),
+        remember: "{value}",
+        read_new_mark: None,
+    };
+
+    /// MySQL's terms (`?` placeholders, `INSERT ... ON DUPLICATE KEY UPDATE`, `VALUES(...)`,
+    /// `INSERT IGNORE`, no `RETURNING`), for its dialect to start from.
+    #[cfg_attr(
+        not(any(test, feature = "mysql")),
+        expect(dead_code, reason = "MySQL's dialect alone starts from it")
+    )]
+    pub(crate) const ON_DUPLICATE_KEY: Dialect = Dialect {
+        placeholders: Placeholders::Positional,
+        upsert: "ON DUPLICATE KEY UPDATE",
+        inserted: "VALUES({column})",
+        insert_if_absent: ("INSERT IGNORE", ""),
+        remember: "LAST_INSERT_ID({value})",
+        read_new_mark: Some("SELECT CAST(LAST_INSERT_ID() AS SIGNED)"),
+        ..Dialect::ON_CONFLICT
     };
 }
 
@@ -56,12 +86,7 @@ impl Dialect {
 pub enum Placeholders {
     /// `$1`, `$2`, ...: each parameter bound once, in its number's order (SQLite, PostgreSQL).
     Numbered,
-    /// `?` for each use, bound in the order they appear (MySQL). Tested here on a dialect of the
-    /// tests' own until the MySQL store uses it.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the MySQL store's dialect is the first to use it")
-    )]
+    /// `?` for each use, bound in the order they appear (MySQL).
     Positional,
 }
 
@@ -123,6 +148,8 @@ pub struct Statements {
     pub(crate) revoke: Statement,
     pub(crate) mark: Statement,
     pub(crate) revoke_cookies: Statement,
+    /// What reads the new mark back after `revoke_cookies`, for a dialect without `RETURNING`.
+    pub(crate) read_new_mark: Option<Statement>,
     pub(crate) sweep_revocations: Statement,
 }
 
@@ -140,8 +167,16 @@ impl Statements {
             upsert,
             inserted,
             insert_if_absent: (insert_start, insert_end),
+            remember,
+            read_new_mark,
             ..
         } = dialect;
+        let remembered = |value: &str| remember.replace("{value}", value);
+        let returning = if read_new_mark.is_some() {
+            ""
+        } else {
+            " RETURNING mark"
+        };
         let inserted = |column: &str| inserted.replace("{column}", column);
         let columns = ROW_COLUMNS.join(", ");
         let insert_row = format!("INTO {table} ({columns}) VALUES ($1, $2, $3, $4, $5, $6)");
@@ -178,15 +213,19 @@ impl Statements {
             mark: statement(format!("SELECT mark FROM {revocations} WHERE owner = $1")),
             // The mark goes to `$2` (the time), or one past the stored mark if that is not below it:
             // see `Revocations::revoke`.
-            revoke_cookies: statement(format!(
-                "INSERT INTO {revocations} (owner, mark, until) VALUES ($1, $2, $3) {} \
-                 mark = CASE WHEN {revocations}.mark >= {mark} THEN {revocations}.mark + 1 ELSE {mark} END, \
-                 until = {greatest}({revocations}.until, {until}) \
-                 RETURNING mark",
-                upsert.replace("{key}", "owner"),
-                mark = inserted("mark"),
-                until = inserted("until"),
-            )),
+            revoke_cookies: {
+                let (mark, until) = (inserted("mark"), inserted("until"));
+                let raised = remembered(&format!(
+                    "CASE WHEN {revocations}.mark >= {mark} THEN {revocations}.mark + 1 ELSE {mark} END"
+                ));
+                statement(format!(
+                    "INSERT INTO {revocations} (owner, mark, until) VALUES ($1, {}, $3) {} \
+                     mark = {raised}, until = {greatest}({revocations}.until, {until}){returning}",
+                    remembered("$2"),
+                    upsert.replace("{key}", "owner"),
+                ))
+            },
+            read_new_mark: read_new_mark.map(|text| statement(text.into())),
             sweep_revocations: statement(format!("DELETE FROM {revocations} WHERE until <= $1")),
         }
     }
@@ -201,15 +240,10 @@ pub(crate) fn revocations_table(table: &str) -> String {
 mod tests {
     use super::*;
 
-    /// A dialect of `?` placeholders and MySQL's upsert, to see that the statements are written in
-    /// a dialect's terms and bound in the order their placeholders appear.
+    /// MySQL's terms, with its locking read.
     const POSITIONAL: Dialect = Dialect {
         lock_read: " FOR UPDATE",
-        placeholders: Placeholders::Positional,
-        upsert: "ON DUPLICATE KEY UPDATE",
-        inserted: "VALUES({column})",
-        insert_if_absent: ("INSERT IGNORE", ""),
-        ..Dialect::ON_CONFLICT
+        ..Dialect::ON_DUPLICATE_KEY
     };
 
     #[test]
@@ -262,7 +296,14 @@ mod tests {
             sql.read_to_move.text,
             "SELECT forward, data FROM app_sessions WHERE id = ? FOR UPDATE"
         );
-        assert!(sql.revoke_cookies.text.contains("mark >= VALUES(mark)"));
+        assert_eq!(
+            sql.revoke_cookies.text,
+            "INSERT INTO app_sessions_revocations (owner, mark, until) VALUES (?, LAST_INSERT_ID(?), ?) \
+             ON DUPLICATE KEY UPDATE mark = LAST_INSERT_ID(CASE WHEN app_sessions_revocations.mark >= VALUES(mark) \
+             THEN app_sessions_revocations.mark + 1 ELSE VALUES(mark) END), \
+             until = GREATEST(app_sessions_revocations.until, VALUES(until))"
+        );
+        assert!(sql.read_new_mark.is_some());
         let all = [
             &sql.read,
             &sql.read_to_move,

@@ -84,7 +84,18 @@ impl<DB: SqlDatabase> Table<DB> {
             // same fields written twice are written once.
             self.on_a_live_connection(|| self.save_in_place(write)).await
         } else {
-            self.save_moving(write).await
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                match self.save_moving(write).await {
+                    // The database chose this transaction to undo (a deadlock with a revocation,
+                    // on MySQL): nothing of it was written, so it runs again.
+                    Err(error) if is_serialization_failure(&error) && attempts < REVOKE_ATTEMPTS => {
+                        tracing::debug!(%error, "a save moving a session was undone; again");
+                    }
+                    saved => break saved,
+                }
+            }
         };
         saved.map_err(database_error("write", self.name()))
     }
@@ -228,7 +239,7 @@ impl<DB: SqlDatabase> Table<DB> {
         let mut waited = 0;
         loop {
             match attempt().await {
-                Err(error) if again > 0 && connection_lost(&error) => {
+                Err(error) if again > 0 && self.connection_lost(&error) => {
                     again -= 1;
                     tracing::debug!(%error, "lost a database connection; trying again on another");
                 }
@@ -239,6 +250,15 @@ impl<DB: SqlDatabase> Table<DB> {
                 }
                 done => return done,
             }
+        }
+    }
+
+    /// Whether `error` says the connection is gone, rather than that the statement failed.
+    fn connection_lost(&self, error: &sqlx::Error) -> bool {
+        match error {
+            sqlx::Error::Io(_) => true,
+            sqlx::Error::Database(error) => error.code().is_some_and(|code| (self.sql.dialect.lost)(&code)),
+            _ => false,
         }
     }
 
@@ -346,16 +366,5 @@ fn session_row<'a>(write: &SessionWrite, merged: &'a [u8]) -> Row<'a> {
         expires_at: unix_seconds(write.expires_at()),
         owner: owner.map(|owner| owner.to_text()),
         summary: owner.and_then(|_| write.summary()),
-    }
-}
-
-/// Whether `error` says the connection is gone, rather than that the statement failed.
-fn connection_lost(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(_) => true,
-        // PostgreSQL's "terminating connection due to administrator command" (a restart, or
-        // `pg_terminate_backend`) and "... because of crash of another server process".
-        sqlx::Error::Database(error) => matches!(error.code().as_deref(), Some("57P01" | "57P02")),
-        _ => false,
     }
 }
