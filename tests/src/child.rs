@@ -84,6 +84,19 @@ pub struct Rounds {
     pub note: String,
 }
 
+/// The body of a killed-writer test's `child` test: when started by [`spawn_child`], opens the
+/// store at the place it was ordered to (`open`) and [`rewrite_until_killed`]; otherwise nothing.
+pub fn write_when_ordered<S: Store>(open: impl AsyncFnOnce(&str) -> S) {
+    let Some(orders) = Orders::read() else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    runtime.unwrap().block_on(async {
+        let store = open(&orders.place).await;
+        rewrite_until_killed(&store, &orders.browsers).await
+    });
+}
+
 /// In the child: rewrites every session of `browsers`, round after round, until it is killed.
 pub async fn rewrite_until_killed(store: &impl Store, browsers: &[Browser]) {
     for round in 1.. {

@@ -6,14 +6,17 @@
 pub mod child;
 pub mod contract;
 pub mod framework;
+mod mysql_server;
 mod postgres_server;
 mod redis_server;
 pub mod revocation;
 mod round_trips;
+mod server_process;
 pub mod sql_table;
 mod temp_dir;
 mod watched;
 
+pub use mysql_server::{MySqlServer, mysql_program};
 pub use postgres_server::{PostgresServer, postgres_program};
 pub use redis_server::RedisServer;
 pub use round_trips::RoundTrips;

@@ -1,6 +1,6 @@
-//! What the SQL stores' own tests share, run on SQLite and on PostgreSQL: each function is one
+//! What the SQL stores' own tests share, run on SQLite, PostgreSQL and MySQL: each function is one
 //! promise, given the store and a plain pool on its database (`sqlx::Any`, so one statement text
-//! serves both) to look at or damage the rows it wrote.
+//! serves all, put in MySQL's `?` placeholders by [`terms`]) to look at or damage the rows it wrote.
 
 use std::time::Duration;
 
@@ -10,12 +10,25 @@ use sessions::store::{ServerStore, SqlStoreError};
 use sessions::{Rejection, Store};
 use sqlx::AnyPool;
 
-use crate::{AppSession, Browser};
+use crate::{AppSession, Browser, RoundTrips};
 
-/// A plain pool on the database at `url` (`sqlite://PATH` or `postgres://...`).
+/// A plain pool on the database at `url` (`sqlite://PATH`, `postgres://...`, `mysql://...`).
 pub async fn raw_pool(url: &str) -> AnyPool {
     sqlx::any::install_default_drivers();
     AnyPool::connect(url).await.expect("the test database opens")
+}
+
+/// `statement`, written with `$1`, `$2`, ... (each used once, in order), in the terms of the
+/// database `raw` is on: `?` on MySQL.
+pub fn terms(raw: &AnyPool, statement: &str) -> sqlx::AssertSqlSafe<String> {
+    let mysql = raw.connect_options().database_url.scheme() == "mysql";
+    let mut text = statement.to_owned();
+    if mysql {
+        for number in (1..10).rev() {
+            text = text.replace(&format!("${number}"), "?");
+        }
+    }
+    sqlx::AssertSqlSafe(text)
 }
 
 /// Values are not readable in the rows, and a record copied under another id does not open there.
@@ -40,7 +53,7 @@ pub async fn records_are_sealed_at_rest_and_bound_to_their_id(store: &impl Store
             "a value readable at rest"
         );
     }
-    sqlx::query("UPDATE sessions SET data = $1 WHERE id = $2")
+    sqlx::query(terms(raw, "UPDATE sessions SET data = $1 WHERE id = $2"))
         .bind(rows[0].1.clone())
         .bind(rows[1].0.clone())
         .execute(raw)
@@ -157,7 +170,8 @@ pub async fn a_table_from_before_owners_gets_the_owner_index<St: Store>(
         .execute(raw)
         .await
         .unwrap();
-    sqlx::query("INSERT INTO sessions (id, forward, data, expires_at) VALUES ('AAAAAAAAAAAAAAAAAAAAAA', FALSE, $1, 4000000000)")
+    let older = "INSERT INTO sessions (id, forward, data, expires_at) VALUES ('AAAAAAAAAAAAAAAAAAAAAA', FALSE, $1, 4000000000)";
+    sqlx::query(terms(raw, older))
         .bind(b"an older session".to_vec())
         .execute(raw)
         .await
@@ -241,8 +255,10 @@ pub async fn a_corrupt_revocation_does_not_panic(cookies: &impl Store, keys: &se
             .execute(raw)
             .await
             .unwrap();
-        sqlx::query("INSERT INTO sessions_revocations (owner, mark, until) VALUES ($1, $2, $2)")
+        let insert = "INSERT INTO sessions_revocations (owner, mark, until) VALUES ($1, $2, $3)";
+        sqlx::query(terms(raw, insert))
             .bind(Owner::of::<Account>(&7u64).digest(keys).to_text())
+            .bind(mark)
             .bind(mark)
             .execute(raw)
             .await
@@ -358,4 +374,258 @@ pub async fn the_owner_index_is_keyed_and_an_unkeyed_one_is_read_until_rewritten
     assert_eq!(who(store, &mut laptop).await, None);
     assert_eq!(who(store, &mut phone).await, None);
     assert!(owners().await.is_empty());
+}
+
+/// Waits until every connection of `pool` is back in it: `sqlx` pings a connection as it goes
+/// back, off the path of the request that used it, and a count of round trips must not catch that.
+async fn idle<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) {
+    for _ in 0..1000 {
+        if pool.num_idle() == pool.size() as usize {
+            return;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    panic!("a connection never went back to the pool");
+}
+
+/// The round trips `operation` waits on, counted by `proxy`: everything on this thread (the test
+/// runtime is single-threaded), so what the proxy has seen when `operation` returns is its own.
+async fn round_trips<DB: sqlx::Database, T>(
+    proxy: &RoundTrips,
+    pool: &sqlx::Pool<DB>,
+    operation: impl AsyncFnOnce() -> T,
+) -> (u64, T) {
+    idle(pool).await;
+    let before = proxy.count();
+    let done = operation().await;
+    (proxy.count() - before, done)
+}
+
+/// A load is one round trip (counted by `proxy`, between `store`'s pool `pool` and its database),
+/// and so is a save that no other save raced; a raced one reads, merges and swaps again.
+pub async fn a_load_is_one_round_trip_and_so_is_a_save_no_other_save_raced<DB: sqlx::Database>(
+    store: &impl Store,
+    pool: &sqlx::Pool<DB>,
+    proxy: &RoundTrips,
+) {
+    // Each statement is prepared on its first use on a connection, a round trip more: use each
+    // once first, one operation at a time, so that the pool keeps one connection.
+    let mut warm = Browser::default();
+    let mut session = warm.load::<AppSession>(store).await;
+    session.user_id = Some(1);
+    round_trips(proxy, pool, async || warm.save(store, &mut session).await).await;
+    let (_, mut one) = round_trips(proxy, pool, async || warm.load::<AppSession>(store).await).await;
+    let (_, mut other) = round_trips(proxy, pool, async || warm.load::<AppSession>(store).await).await;
+    one.cart.push(1);
+    round_trips(proxy, pool, async || warm.save(store, &mut one).await).await;
+    other.theme = "dark".into();
+    round_trips(proxy, pool, async || warm.save(store, &mut other).await).await;
+
+    let mut browser = Browser::default();
+    let mut session = browser.load::<AppSession>(store).await;
+    session.user_id = Some(7);
+    let (trips, _) = round_trips(proxy, pool, async || browser.save(store, &mut session).await).await;
+    assert_eq!(trips, 1, "saving a new session");
+    let (trips, mut session) =
+        round_trips(proxy, pool, async || browser.load::<AppSession>(store).await).await;
+    assert_eq!((trips, session.user_id), (1, Some(7)), "loading a session");
+    let (_, mut racing) = round_trips(proxy, pool, async || browser.load::<AppSession>(store).await).await;
+    session.cart.push(3);
+    let (trips, _) = round_trips(proxy, pool, async || browser.save(store, &mut session).await).await;
+    assert_eq!(trips, 1, "saving a change");
+    // This one loaded before that save: its swap finds another record, reads it, merges, swaps.
+    racing.theme = "dark".into();
+    let (trips, _) = round_trips(proxy, pool, async || browser.save(store, &mut racing).await).await;
+    assert_eq!(trips, 3, "saving after another save");
+    let session = browser.load::<AppSession>(store).await;
+    assert_eq!(
+        (session.cart.as_slice(), session.theme.as_str()),
+        (&[3][..], "dark")
+    );
+}
+
+/// Connections the database closed while they sat idle in `store`'s pool `pool` (all of them,
+/// as a restart does: `close` closes every connection but its own and says how many)
+/// cost no load or save an error.
+pub async fn connections_closed_while_idle_cost_no_error<DB: sqlx::Database>(
+    store: &impl Store,
+    pool: &sqlx::Pool<DB>,
+    close: impl AsyncFn() -> usize,
+) {
+    let close_the_stores_connections = async || {
+        // Several connections in the pool, as under load: a restart loses them all.
+        let held = tokio::join!(pool.acquire(), pool.acquire(), pool.acquire());
+        assert!(held.0.is_ok() && held.1.is_ok() && held.2.is_ok());
+        drop(held);
+        idle(pool).await;
+        assert!(pool.num_idle() >= 3, "{} idle connections", pool.num_idle());
+        assert!(close().await >= 3, "the store's idle connections are closed");
+    };
+    let browser = Browser::signed_in(store, 7).await;
+
+    close_the_stores_connections().await;
+    let mut session = store.load::<AppSession>(&browser.request()).await.unwrap();
+    assert_eq!(session.user_id, Some(7));
+    close_the_stores_connections().await;
+    session.cart.push(3);
+    let mut response = http::HeaderMap::new();
+    store.save(&mut session, &mut response).await.unwrap();
+    close_the_stores_connections().await;
+    assert_eq!(browser.load::<AppSession>(store).await.cart, [3]);
+}
+
+/// The tests every SQL store on a database server shares, in a module `$module` (whose `started`
+/// the store's other tests use too): `$server` (with `start(name)`, `port()` and `url()`) a server
+/// of each test's own, `$store` the store, with `connect(url, keys)`; `loosened`, statements that
+/// make the table looser than the store's schema (each leaving a NULL where a value was), and
+/// `index_named`, a query counting the indexes named `$1`. Attributes after them go on every test.
+#[macro_export]
+macro_rules! sql_server_tests {
+    (
+        $module:ident: $server:ty, $store:ty,
+        loosened: [$($loosened:literal),* $(,)?],
+        index_named: $index_named:literal
+        $(, #[$attr:meta])* $(,)?
+    ) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+            use sessions::Key;
+            use $crate::sql_table;
+
+            /// A server of its own, named for the test, a store on it with a new key, and a plain
+            /// pool on its database.
+            pub(super) async fn started(name: &str) -> ($server, $store, sqlx::AnyPool) {
+                let server = <$server>::start(name);
+                let store = <$store>::connect(&server.url(), Key::generate()).await;
+                let raw = sql_table::raw_pool(&server.url()).await;
+                (server, store.expect("the store connects"), raw)
+            }
+
+            #[tokio::test]
+            $(#[$attr])*
+            async fn records_are_sealed_at_rest_and_bound_to_their_id() {
+                let (_server, store, raw) = started("sealed").await;
+                sql_table::records_are_sealed_at_rest_and_bound_to_their_id(&store, &raw).await;
+            }
+
+            #[tokio::test]
+            $(#[$attr])*
+            async fn rows_that_do_not_decode_are_removed_never_a_503() {
+                let (_server, store, raw) = started("undecodable").await;
+                let loosened = [$($loosened),*];
+                sql_table::rows_that_do_not_decode_are_removed_never_a_503(&store, &raw, &loosened).await;
+            }
+
+            #[tokio::test]
+            $(#[$attr])*
+            async fn a_table_of_its_own_name_and_names_that_are_not_identifiers() {
+                let (_server, store, raw) = started("table").await;
+                let pool = store.backend().pool().clone();
+                let on_table = async |table: &str| {
+                    let backend = sessions::store::backend::SqlBackend::new(pool.clone()).with_table(table)?;
+                    backend.migrate().await?;
+                    backend.migrate().await?; // twice is fine
+                    Ok(sessions::store::ServerStore::with_backend(backend, Key::generate()))
+                };
+                sql_table::a_table_of_its_own_name_and_names_that_are_not_identifiers(on_table, &raw).await;
+                let indexes: i64 = sqlx::query_scalar(sql_table::terms(&raw, $index_named))
+                    .bind("app_sessions_expires_at")
+                    .fetch_one(&raw)
+                    .await
+                    .unwrap();
+                assert_eq!(indexes, 1, "the sweep's index");
+            }
+
+            #[tokio::test]
+            $(#[$attr])*
+            async fn the_owner_index_is_keyed_and_an_unkeyed_one_is_read_until_rewritten() {
+                let server = <$server>::start("keyed-index");
+                let keys = sessions::Keys::new(Key::generate());
+                let store = <$store>::connect(&server.url(), keys.clone()).await.unwrap();
+                let cookies = sessions::CookieStore::new(keys.clone()).with_revocations(store.backend().clone());
+                let raw = sql_table::raw_pool(&server.url()).await;
+                sql_table::the_owner_index_is_keyed_and_an_unkeyed_one_is_read_until_rewritten(
+                    &store, &cookies, &keys, &raw,
+                )
+                .await;
+            }
+
+            #[tokio::test]
+            $(#[$attr])*
+            async fn the_sweep_removes_what_expired_by_the_stores_clock() {
+                let (_server, store, raw) = started("sweep").await;
+                let clock = sessions::clock::ManualClock::at_unix($crate::contract::START);
+                let store = store.with_clock(clock.clone());
+                sql_table::the_sweep_removes_what_expired_by_the_stores_clock(&store, &clock, &raw).await;
+            }
+
+            #[tokio::test]
+            $(#[$attr])*
+            async fn a_failing_database_is_an_error_naming_the_table_never_a_fresh_session() {
+                let (_server, store, raw) = started("failing").await;
+                $crate::a_lost_table_is_an_error(&store, async || {
+                    sqlx::query("DROP TABLE sessions").execute(&raw).await.unwrap();
+                })
+                .await;
+            }
+
+            #[tokio::test]
+            $(#[$attr])*
+            async fn a_load_is_one_round_trip_and_so_is_a_save_no_other_save_raced() {
+                let server = <$server>::start("round-trips");
+                let proxy = $crate::RoundTrips::start(server.port()).await;
+                let through = |port: u16| format!(":{port}/");
+                let url = server.url().replace(&through(server.port()), &through(proxy.port()));
+                let store = <$store>::connect(&url, Key::generate()).await.unwrap();
+                let pool = store.backend().pool().clone();
+                sql_table::a_load_is_one_round_trip_and_so_is_a_save_no_other_save_raced(&store, &pool, &proxy)
+                    .await;
+            }
+
+            #[tokio::test]
+            $(#[$attr])*
+            async fn revocations_raise_the_mark_and_go_once_past_their_use() {
+                let (_server, store, raw) = started("revocations").await;
+                let backend = store.backend();
+                let sweep = async |now| sessions::store::backend::Backend::sweep(backend, now).await;
+                sql_table::revocations_raise_the_mark_and_go_once_past_their_use(backend, sweep, &raw).await;
+            }
+
+            #[tokio::test]
+            $(#[$attr])*
+            async fn a_corrupt_revocation_does_not_panic() {
+                let (_server, store, raw) = started("corrupt-revocation").await;
+                let keys = sessions::Keys::new(Key::generate());
+                let cookies = sessions::CookieStore::new(keys.clone()).with_revocations(store.backend().clone());
+                sql_table::a_corrupt_revocation_does_not_panic(&cookies, &keys, &raw).await;
+            }
+
+            /// Twenty instances of an app starting at once on a new database all connect: their
+            /// migrations do not fail one another (on PostgreSQL they take turns).
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            $(#[$attr])*
+            async fn twenty_instances_starting_at_once_all_connect() {
+                let server = <$server>::start("concurrent-migrations");
+                let (url, key) = (server.url(), Key::generate());
+                let starts: Vec<_> = (0..20)
+                    .map(|_| {
+                        let (url, key) = (url.clone(), key.clone());
+                        tokio::spawn(async move { <$store>::connect(&url, key).await })
+                    })
+                    .collect();
+                let mut stores = Vec::new();
+                for start in starts {
+                    stores.push(start.await.unwrap().expect("every instance connects"));
+                }
+                let mut browser = $crate::Browser::signed_in(&stores[0], 7).await;
+                let mut session = browser.load::<$crate::AppSession>(&stores[19]).await;
+                assert_eq!(session.user_id, Some(7));
+                session.cart.push(3);
+                browser.save(&stores[19], &mut session).await;
+                assert_eq!(browser.load::<$crate::AppSession>(&stores[0]).await.cart, [3]);
+            }
+        }
+    };
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use cookie::Cookie;
 use http::HeaderValue;
 use sessions::clock::ManualClock;
-use sessions::store::FileStore;
+use sessions::store::{FileStore, MySqlStore, PostgresStore, RedisOptions, RedisStore};
 use sessions::{CookieStore, Key, Keys, Store};
 use sessions_tests::TempDir;
 
@@ -663,35 +663,43 @@ async fn on_the_sqlite_store_a_user_lists_and_ends_their_sessions(framework: Fra
     a_user_lists_and_ends_their_sessions(&serve(framework, store.clone(), store).await, ("Ada", "Bob")).await;
 }
 
-#[tokio::test]
-#[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
-async fn on_the_redis_store_a_user_lists_and_ends_their_sessions() {
-    let server = sessions_tests::RedisServer::start("demo-owners");
-    on_one_database_with_each_framework(async || {
-        sessions::store::RedisStore::connect(&server.url(), Default::default(), Key::generate())
-            .await
-            .unwrap()
-    })
-    .await;
+/// A test `$name`: [`on_one_database_with_each_framework`] on a `$server` of its own, its stores
+/// opened by `$connect` (given the server's URL), under the attribute `$attr`.
+macro_rules! on_a_server_of_its_own {
+    ($name:ident: $server:ty, $connect:expr, #[$attr:meta]) => {
+        #[tokio::test]
+        #[$attr]
+        async fn $name() {
+            let server = <$server>::start("demo-owners");
+            on_one_database_with_each_framework(&server.url(), $connect).await;
+        }
+    };
 }
 
-#[tokio::test]
-#[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
-async fn on_the_postgres_store_a_user_lists_and_ends_their_sessions() {
-    let server = sessions_tests::PostgresServer::start("demo-owners");
-    on_one_database_with_each_framework(async || {
-        sessions::store::PostgresStore::connect(&server.url(), Key::generate())
-            .await
-            .unwrap()
-    })
-    .await;
-}
+on_a_server_of_its_own!(
+    on_the_redis_store_a_user_lists_and_ends_their_sessions: sessions_tests::RedisServer,
+    async |url: &str| RedisStore::connect(url, RedisOptions::default(), Key::generate()).await,
+    #[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
+);
+on_a_server_of_its_own!(
+    on_the_postgres_store_a_user_lists_and_ends_their_sessions: sessions_tests::PostgresServer,
+    async |url: &str| PostgresStore::connect(url, Key::generate()).await,
+    #[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
+);
+on_a_server_of_its_own!(
+    on_the_mysql_store_a_user_lists_and_ends_their_sessions: sessions_tests::MySqlServer,
+    async |url: &str| MySqlStore::connect(url, Key::generate()).await,
+    #[cfg_attr(not(mysql_server), ignore = "mariadbd and mariadb-install-db not found")]
+);
 
 /// [`a_user_lists_and_ends_their_sessions`] with each framework in turn, on stores `connect` opens
-/// on one database (a server of its own is slow to start): the users differ by framework.
-async fn on_one_database_with_each_framework<St: Store + Clone>(connect: impl AsyncFn() -> St) {
+/// on the database at `url` (a server of its own is slow to start): the users differ by framework.
+async fn on_one_database_with_each_framework<St: Store + Clone, E: std::fmt::Debug>(
+    url: &str,
+    connect: impl AsyncFn(&str) -> Result<St, E>,
+) {
     for framework in [Framework::Axum, Framework::Actix] {
-        let store = connect().await;
+        let store = connect(url).await.expect("the store connects");
         let users = (
             &*format!("Ada on {framework:?}"),
             &*format!("Bob on {framework:?}"),

@@ -9,7 +9,7 @@ use sessions::clock::ManualClock;
 use sessions::store::backend::SqliteBackend;
 use sessions::store::{ServerStore, SqliteStore};
 use sessions::{Key, Keys, Store};
-use sessions_tests::child::{self, Orders, shared_keys, spawn_child};
+use sessions_tests::child::{self, shared_keys, spawn_child};
 use sessions_tests::{AppSession, Browser, TempDir, sql_table};
 use sqlx::AnyPool;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
@@ -112,14 +112,7 @@ async fn a_failing_database_is_an_error_naming_the_table_never_a_fresh_session()
 #[test]
 #[ignore = "started by the killed-writer test"]
 fn child() {
-    let Some(orders) = Orders::read() else {
-        return;
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
-    runtime.unwrap().block_on(async {
-        let store = SqliteStore::open(&orders.place, shared_keys()).await.unwrap();
-        child::rewrite_until_killed(&store, &orders.browsers).await
-    });
+    child::write_when_ordered(async |place| SqliteStore::open(place, shared_keys()).await.unwrap());
 }
 
 #[tokio::test]

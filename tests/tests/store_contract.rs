@@ -6,12 +6,14 @@ use std::sync::Arc;
 
 use sessions::clock::ManualClock;
 use sessions::store::backend::{Backend, MemoryBackend, MemoryRevocations};
-use sessions::store::{FileStore, PostgresStore, RedisOptions, RedisStore, ServerStore, SqliteStore};
+use sessions::store::{
+    FileStore, MySqlStore, PostgresStore, RedisOptions, RedisStore, ServerStore, SqliteStore,
+};
 use sessions::{CookieStore, Keys};
 use sessions_examples::counted::Counted;
 use sessions_examples::entry_backend::EntryBackend;
 use sessions_tests::contract::{Fleet, unique};
-use sessions_tests::{PostgresServer, RedisServer, TempDir};
+use sessions_tests::{MySqlServer, PostgresServer, RedisServer, TempDir};
 
 /// Cookie stores share nothing: the browser carries the session.
 struct Cookies;
@@ -112,6 +114,25 @@ impl Fleet for Postgres {
 sessions_tests::server_store_contracts!(
     postgres_store: Postgres,
     #[cfg_attr(not(postgres_server), ignore = "initdb and postgres were not found")]
+);
+
+/// A MariaDB server of its own per test.
+struct MySql(MySqlServer);
+
+impl Fleet for MySql {
+    type Store = MySqlStore;
+    async fn storage() -> Self {
+        MySql(MySqlServer::start(&unique("contract")))
+    }
+    async fn instance(&self, keys: Keys, clock: &ManualClock) -> MySqlStore {
+        let store = MySqlStore::connect(&self.0.url(), keys).await;
+        store.unwrap().with_clock(clock.clone())
+    }
+}
+
+sessions_tests::server_store_contracts!(
+    mysql_store: MySql,
+    #[cfg_attr(not(mysql_server), ignore = "mariadbd and mariadb-install-db not found")]
 );
 
 /// A `redis-server` of its own per test.
