@@ -84,18 +84,8 @@ impl<DB: SqlDatabase> Table<DB> {
             // same fields written twice are written once.
             self.on_a_live_connection(|| self.save_in_place(write)).await
         } else {
-            let mut attempts = 0;
-            loop {
-                attempts += 1;
-                match self.save_moving(write).await {
-                    // The database chose this transaction to undo (a deadlock with a revocation,
-                    // on MySQL): nothing of it was written, so it runs again.
-                    Err(error) if is_serialization_failure(&error) && attempts < REVOKE_ATTEMPTS => {
-                        tracing::debug!(%error, "a save moving a session was undone; again");
-                    }
-                    saved => break saved,
-                }
-            }
+            // The database may undo it (a deadlock with a revocation, on MySQL).
+            again_while_undone(|| self.save_moving(write)).await
         };
         saved.map_err(database_error("write", self.name()))
     }
@@ -144,25 +134,20 @@ impl<DB: SqlDatabase> Table<DB> {
         keep: Option<&SessionId>,
     ) -> Result<usize, SqlStoreError> {
         let (owner, keep) = (owner.to_text(), keep.map(SessionId::to_text).unwrap_or_default());
-        let failed = database_error("delete from", self.name());
-        let mut attempts = 0;
-        loop {
-            let deleted = self
-                .on_a_live_connection(|| async {
-                    let begin = AssertSqlSafe(self.sql.dialect.begin_revoke);
-                    let mut transaction = self.pool.begin_with(begin).await?;
-                    let deleted = transaction.revoke(&self.sql, &owner, &keep).await?;
-                    transaction.commit().await?;
-                    Ok(deleted)
-                })
-                .await;
-            attempts += 1;
-            match deleted {
-                Ok(deleted) => return Ok(usize::try_from(deleted).unwrap_or(usize::MAX)),
-                Err(error) if is_serialization_failure(&error) && attempts < REVOKE_ATTEMPTS => {}
-                Err(error) => return Err(failed(error)),
-            }
-        }
+        // Undone when a save moving one of the sessions committed meanwhile: run again, it sees
+        // where the session went.
+        let deleted = again_while_undone(|| {
+            self.on_a_live_connection(|| async {
+                let begin = AssertSqlSafe(self.sql.dialect.begin_revoke);
+                let mut transaction = self.pool.begin_with(begin).await?;
+                let deleted = transaction.revoke(&self.sql, &owner, &keep).await?;
+                transaction.commit().await?;
+                Ok(deleted)
+            })
+        })
+        .await
+        .map_err(database_error("delete from", self.name()))?;
+        Ok(usize::try_from(deleted).unwrap_or(usize::MAX))
     }
 
     /// `owner`'s revocation mark, if one is kept. Read back, so input: a negative one (no mark this
@@ -346,10 +331,29 @@ impl<DB: SqlDatabase> Table<DB> {
 /// How many times a statement is run again while the database is busy.
 const BUSY_WAITS: u32 = 8;
 
-/// How many times `revoke_owner` deletes while saves in flight move sessions to new ids; past
-/// that (sessions of the owner moving without pause) it fails, to be retried, rather than return
-/// with a session left.
-const REVOKE_ATTEMPTS: usize = 64;
+/// How many times [`again_while_undone`] runs a transaction the database keeps undoing: past that
+/// (sessions of an owner moving without pause under a revocation) it fails, to be retried, rather
+/// than a revocation return with a session left.
+const UNDONE_ATTEMPTS: usize = 64;
+
+/// Runs `attempt` (a transaction) again while the database undoes it (SQLSTATE 40001: a
+/// serialization failure, or InnoDB's deadlock victim), at most [`UNDONE_ATTEMPTS`] times: an
+/// undone transaction wrote nothing, so running it again is safe.
+async fn again_while_undone<T, Attempt>(mut attempt: impl FnMut() -> Attempt) -> Result<T, sqlx::Error>
+where
+    Attempt: Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut attempts = 1;
+    loop {
+        match attempt().await {
+            Err(error) if is_serialization_failure(&error) && attempts < UNDONE_ATTEMPTS => {
+                attempts += 1;
+                tracing::debug!(%error, "the database undid a transaction; again");
+            }
+            done => return done,
+        }
+    }
+}
 
 /// Whether `error` is a transaction's serialization failure (SQLSTATE 40001): run it again.
 fn is_serialization_failure(error: &sqlx::Error) -> bool {
