@@ -1,7 +1,7 @@
 //! Serves the demo app on 127.0.0.1.
 //!
 //! ```text
-//! cargo run -p sessions-examples -- [--port N] [--store cookie | files:DIR | sqlite:PATH | postgres://... | mysql://... | redis://HOST:PORT] [--framework axum | actix] [--production]
+//! cargo run -p sessions-examples -- [--port N] [--store cookie | files:DIR | sqlite:PATH | postgres://... | mysql://... | redis://HOST:PORT | redis+sentinel://HOST:PORT,.../NAME | redis+cluster://HOST:PORT,...] [--framework axum | actix] [--production]
 //! ```
 //! The demo is the same app on either framework (axum by default).
 //! `SESSION_KEY` is the key (base64 of 32 or more random bytes, e.g. `openssl rand -base64 64`).
@@ -19,7 +19,7 @@ use sessions::store::{
 };
 use sessions::{CookieStore, Key, KeyError, Keys, Store};
 
-const USAGE: &str = "usage: sessions-examples [--port N] [--store cookie | files:DIR | sqlite:PATH | postgres://... | mysql://... | redis://HOST:PORT] [--framework axum | actix] [--production]";
+const USAGE: &str = "usage: sessions-examples [--port N] [--store cookie | files:DIR | sqlite:PATH | postgres://... | mysql://... | redis://HOST:PORT | redis+sentinel://HOST:PORT,.../NAME | redis+cluster://HOST:PORT,...] [--framework axum | actix] [--production]";
 
 struct Options {
     port: u16,
@@ -80,11 +80,17 @@ fn command(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
                     Some(url) if url.starts_with("mysql://") || url.starts_with("mariadb://") => {
                         StoreChoice::MySql(url.to_owned())
                     }
-                    Some(url) if url.starts_with("redis://") => StoreChoice::Redis(url.to_owned()),
+                    Some(url)
+                        if ["redis://", "redis+sentinel://", "redis+cluster://"]
+                            .iter()
+                            .any(|scheme| url.starts_with(scheme)) =>
+                    {
+                        StoreChoice::Redis(url.to_owned())
+                    }
                     other => {
                         let given = other.unwrap_or("");
                         return Err(format!(
-                            "--store {given}: expected `cookie`, `files:DIR`, `sqlite:PATH`, `postgres://...`, `mysql://...` or `redis://HOST:PORT`"
+                            "--store {given}: expected `cookie`, `files:DIR`, `sqlite:PATH`, `postgres://...`, `mysql://...`, `redis://HOST:PORT`, `redis+sentinel://HOST:PORT,.../NAME` or `redis+cluster://HOST:PORT,...`"
                         ));
                     }
                 }
@@ -298,5 +304,13 @@ mod tests {
         assert_eq!(redacted("redis://:hunter2@cache:6379"), "redis://:***@cache:6379");
         assert_eq!(redacted("redis://cache:6379/1"), "redis://cache:6379/1");
         assert_eq!(redacted("redis://user@cache"), "redis://user@cache");
+        assert_eq!(
+            redacted("redis+cluster://:hunter2@10.0.0.1:7000,10.0.0.2:7000"),
+            "redis+cluster://:***@10.0.0.1:7000,10.0.0.2:7000"
+        );
+        assert_eq!(
+            redacted("redis+sentinel://app:hunter2@10.0.0.1:26379,10.0.0.2:26379/sessions"),
+            "redis+sentinel://app:***@10.0.0.1:26379,10.0.0.2:26379/sessions"
+        );
     }
 }

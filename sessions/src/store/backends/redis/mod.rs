@@ -1,5 +1,6 @@
 //! Sessions in Redis, shared by every instance of an app: one hash per session, one sealed entry per
-//! field, merged on the server.
+//! field, merged on the server. One node, a primary behind Sentinel, or a Cluster, by the URL
+//! ([`connection`]); on a Cluster the keys and steps of [`cluster`] instead of these.
 //!
 //! ```text
 //! <prefix><id>   hash, with a TTL of the session's remaining lifetime
@@ -14,7 +15,6 @@
 //!
 //! The owner index changes in the script of the save that changes the session, so nothing runs
 //! between the two; sessions that expire by TTL leave their id in the set, which a listing removes.
-//! (The scripts reach the owner sets by name, so the store runs on one Redis, not a cluster.)
 //!
 //! A load is one round trip (`HGETALL`; a key holding something else than a hash reads as an
 //! unreadable session). A save is one round trip (a script, sent by hash after the first call): refuse if the session
@@ -23,11 +23,13 @@
 //! nothing and answers with the forward, and a move leaves one behind. Two instances changing different fields
 //! of one session both keep their change, without a read before the write.
 
+mod cluster;
+mod connection;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
-use redis::{Client, Script};
+use redis::Script;
 
 use crate::codec::id::SessionId;
 use crate::key::Keys;
@@ -36,6 +38,8 @@ use crate::store::server::ServerStore;
 use crate::store::server::backend::{
     Backend, Entries, Indexed, Revocations, Saved, SessionWrite, Stored, Summary,
 };
+use cluster::ClusterScripts;
+use connection::{Connection, Topology};
 
 /// KEYS: source, target. ARGV: creates, TTL (ms), forward, forward TTL, prefix, sets owner, owner,
 /// the owner's other digests (space-separated: a stored one among them is re-indexed under the
@@ -157,10 +161,27 @@ return mark
 /// let store = RedisStore::connect("redis://127.0.0.1:6379", RedisOptions::default(), key).await?;
 /// # Ok(()) }
 /// ```
+///
+/// The same call reaches a primary that Sentinel watches, followed across failovers, or a Redis
+/// Cluster:
+///
+/// ```no_run
+/// # async fn run(key: sessions::Key) -> Result<(), Box<dyn std::error::Error>> {
+/// # use sessions::store::{RedisOptions, RedisStore};
+/// // The sentinels, then the name they know the primary by (and a database, if not 0).
+/// let sentinel = "redis+sentinel://10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379/sessions";
+/// let store = RedisStore::connect(sentinel, RedisOptions::default(), key.clone()).await?;
+/// // Any nodes of the Cluster: the store learns the others, and follows slots as they move.
+/// let cluster = "redis+cluster://:password@10.0.0.1:7000,10.0.0.2:7000";
+/// let store = RedisStore::connect(cluster, RedisOptions::default(), key).await?;
+/// # Ok(()) }
+/// ```
 pub type RedisStore = ServerStore<RedisBackend>;
 
 impl RedisStore {
-    /// Connects to the Redis at `url` (`redis://host:port/db`).
+    /// Connects to the Redis at `url`: `redis://host:port/db` (one node),
+    /// `redis+sentinel://host:port,host:port/primary-name[/db]` (the sentinels; credentials given
+    /// before the hosts are the primary's), or `redis+cluster://host:port,host:port` (seed nodes).
     pub async fn connect(
         url: &str,
         options: RedisOptions,
@@ -181,6 +202,12 @@ pub struct RedisOptions {
     /// The longest a call may take, connecting included; past it the call fails with
     /// [`RedisStoreError::Timeout`] and the app decides (1 second by default).
     pub timeout: Duration,
+    /// After each save, wait until this many replicas have it (Redis's `WAIT`, within
+    /// [`RedisOptions::timeout`]); a save that fewer acknowledged in time fails with
+    /// [`RedisStoreError::NotReplicated`]. Redis replicates asynchronously: without this (0, the
+    /// default), a primary that dies can take the writes of its last moments with it, and a
+    /// failover then serves those sessions as they were before.
+    pub replicas: u32,
 }
 
 impl Default for RedisOptions {
@@ -188,6 +215,7 @@ impl Default for RedisOptions {
         Self {
             prefix: "session:".into(),
             timeout: Duration::from_secs(1),
+            replicas: 0,
         }
     }
 }
@@ -222,15 +250,36 @@ pub enum RedisStoreError {
     /// Redis answered with an error, or the connection failed.
     #[error("redis failed")]
     Redis(#[from] redis::RedisError),
+    /// The URL given to `connect` is not one the store understands.
+    #[error("the Redis URL {url} is not valid: {reason}")]
+    Url {
+        /// The URL, its credentials hidden.
+        url: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A save was applied on the primary, but fewer replicas than [`RedisOptions::replicas`] had
+    /// it within the timeout: it may be lost if the primary fails now.
+    #[error("a save reached {acknowledged} of the {wanted} replicas asked for in time")]
+    NotReplicated {
+        /// How many replicas had it.
+        acknowledged: u32,
+        /// How many were asked for.
+        wanted: u32,
+    },
+    /// On a Cluster, saves kept changing a session while a `cycle_id` copied it to its new id.
+    #[error("a session changed under each of {0} attempts to move it to a new id; try again")]
+    Contended(usize),
 }
 
 /// The backend of [`RedisStore`]. Clones share one multiplexed connection, which reconnects by itself
 /// when Redis comes back.
 #[derive(Clone)]
 pub struct RedisBackend {
-    connection: ConnectionManager,
+    connection: Connection,
     prefix: Arc<str>,
     timeout: Duration,
+    replicas: u32,
     scripts: Arc<Scripts>,
 }
 
@@ -241,6 +290,7 @@ struct Scripts {
     list: Script,
     revoke: Script,
     revoke_cookies: Script,
+    cluster: ClusterScripts,
 }
 
 impl std::fmt::Debug for RedisBackend {
@@ -253,21 +303,21 @@ impl std::fmt::Debug for RedisBackend {
 }
 
 impl RedisBackend {
-    /// Connects to the Redis at `url`.
+    /// Connects to the Redis at `url` (see [`RedisStore::connect`]).
     pub async fn connect(url: &str, options: RedisOptions) -> Result<Self, RedisStoreError> {
-        let client = Client::open(url)?;
-        let at = client.get_connection_info().addr().to_string();
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(options.timeout))
-            .set_response_timeout(Some(options.timeout))
-            .set_number_of_retries(1);
-        let connect = ConnectionManager::new_with_config(client, config);
-        let connection = match tokio::time::timeout(options.timeout, connect).await {
+        let topology = Topology::parse(url)?;
+        let connection = match tokio::time::timeout(options.timeout, topology.connect(options.timeout)).await
+        {
             Ok(Ok(connection)) => connection,
-            Ok(Err(source)) => return Err(RedisStoreError::Connect { at, source }),
+            Ok(Err(source)) => {
+                return Err(RedisStoreError::Connect {
+                    at: topology.at(),
+                    source,
+                });
+            }
             Err(_) => {
                 return Err(RedisStoreError::ConnectTimeout {
-                    at,
+                    at: topology.at(),
                     timeout: options.timeout,
                 });
             }
@@ -276,14 +326,38 @@ impl RedisBackend {
             connection,
             prefix: options.prefix.into(),
             timeout: options.timeout,
+            replicas: options.replicas,
             scripts: Arc::new(Scripts {
                 save: Script::new(SAVE),
                 delete: Script::new(DELETE),
                 list: Script::new(LIST),
                 revoke: Script::new(REVOKE),
                 revoke_cookies: Script::new(REVOKE_COOKIES),
+                cluster: ClusterScripts::new(),
             }),
         })
+    }
+
+    /// With [`RedisOptions::replicas`]: waits until that many replicas have every write so far.
+    async fn replicated(&self) -> Result<(), RedisStoreError> {
+        if self.replicas == 0 {
+            return Ok(());
+        }
+        let mut connection = self.connection.clone();
+        let mut command = redis::cmd("WAIT");
+        // Within the call's own bound, so that a short count answers before it fires.
+        let wait = self.timeout * 3 / 4;
+        command
+            .arg(self.replicas)
+            .arg(wait.as_millis().max(1).to_string());
+        let acknowledged: u32 = self.bounded(command.query_async(&mut connection)).await?;
+        if acknowledged < self.replicas {
+            return Err(RedisStoreError::NotReplicated {
+                acknowledged,
+                wanted: self.replicas,
+            });
+        }
+        Ok(())
     }
 
     /// The key of session `id`.
@@ -347,6 +421,60 @@ impl Backend for RedisBackend {
     }
 
     async fn save(&self, write: SessionWrite) -> Result<Saved, RedisStoreError> {
+        let saved = if self.connection.is_cluster() {
+            self.cluster_save(write).await?
+        } else {
+            self.node_save(write).await?
+        };
+        self.replicated().await?;
+        Ok(saved)
+    }
+
+    async fn delete(&self, id: &SessionId) -> Result<(), RedisStoreError> {
+        if self.connection.is_cluster() {
+            return self.cluster_delete(id).await;
+        }
+        let mut connection = self.connection.clone();
+        let mut invocation = self.scripts.delete.key(self.key(id));
+        invocation.arg(&*self.prefix);
+        self.bounded(invocation.invoke_async::<i64>(&mut connection))
+            .await
+            .map(drop)
+    }
+
+    async fn sessions_of(
+        &self,
+        owner: &OwnerDigest,
+        listed: &[u32],
+    ) -> Result<Option<Vec<Indexed>>, RedisStoreError> {
+        if self.connection.is_cluster() {
+            return self.cluster_sessions_of(owner, listed).await.map(Some);
+        }
+        self.node_sessions_of(owner, listed).await.map(Some)
+    }
+
+    async fn revoke_owner(
+        &self,
+        owner: &OwnerDigest,
+        keep: Option<&SessionId>,
+    ) -> Result<Option<usize>, RedisStoreError> {
+        if self.connection.is_cluster() {
+            return self.cluster_revoke_owner(owner, keep).await.map(Some);
+        }
+        let mut invocation = self.scripts.revoke.prepare_invoke();
+        invocation
+            .arg(&*self.prefix)
+            .arg(owner.to_text())
+            .arg(keep.map(SessionId::to_text).unwrap_or_default());
+        let mut connection = self.connection.clone();
+        let revoked: usize = self.bounded(invocation.invoke_async(&mut connection)).await?;
+        Ok(Some(revoked))
+    }
+}
+
+/// The one-node layout's save and listing (a primary behind Sentinel is one node too).
+impl RedisBackend {
+    async fn node_save(&self, write: SessionWrite) -> Result<Saved, RedisStoreError> {
         let entries = write.entries();
         let ttl = write.time_to_live().as_millis().max(1);
         let owner = write.owner_change();
@@ -386,20 +514,11 @@ impl Backend for RedisBackend {
         })
     }
 
-    async fn delete(&self, id: &SessionId) -> Result<(), RedisStoreError> {
-        let mut connection = self.connection.clone();
-        let mut invocation = self.scripts.delete.key(self.key(id));
-        invocation.arg(&*self.prefix);
-        self.bounded(invocation.invoke_async::<i64>(&mut connection))
-            .await
-            .map(drop)
-    }
-
-    async fn sessions_of(
+    async fn node_sessions_of(
         &self,
         owner: &OwnerDigest,
         listed: &[u32],
-    ) -> Result<Option<Vec<Indexed>>, RedisStoreError> {
+    ) -> Result<Vec<Indexed>, RedisStoreError> {
         let mut invocation = self.scripts.list.prepare_invoke();
         invocation.arg(&*self.prefix).arg(owner.to_text());
         for &tag in listed {
@@ -430,22 +549,7 @@ impl Backend for RedisBackend {
                 })
             })
             .collect();
-        Ok(Some(sessions))
-    }
-
-    async fn revoke_owner(
-        &self,
-        owner: &OwnerDigest,
-        keep: Option<&SessionId>,
-    ) -> Result<Option<usize>, RedisStoreError> {
-        let mut invocation = self.scripts.revoke.prepare_invoke();
-        invocation
-            .arg(&*self.prefix)
-            .arg(owner.to_text())
-            .arg(keep.map(SessionId::to_text).unwrap_or_default());
-        let mut connection = self.connection.clone();
-        let revoked: usize = self.bounded(invocation.invoke_async(&mut connection)).await?;
-        Ok(Some(revoked))
+        Ok(sessions)
     }
 }
 
