@@ -1,4 +1,4 @@
-//! Tells the tests which outside programs are on the PATH: `redis-server` for the Redis tests (cfg
+//! Tells the tests which outside programs are on the PATH: `redis-server` and `redis-cli` for the Redis tests (cfg
 //! `redis_server`), `chromedriver` and `chromium` for the browser tests (cfg `browser`), `initdb`
 //! and `postgres` for the PostgreSQL tests (cfg `postgres_server`; also found where Debian's
 //! `postgresql` package puts them), MariaDB's `mariadbd` and `mariadb-install-db` for the MySQL
@@ -24,7 +24,11 @@ fn main() {
     }
     require_postgres();
     require_mysql();
-    require("redis_server", "SESSIONS_REQUIRE_REDIS", &["redis-server"]);
+    require(
+        "redis_server",
+        "SESSIONS_REQUIRE_REDIS",
+        &["redis-server", "redis-cli"],
+    );
     require(
         "browser",
         "SESSIONS_REQUIRE_BROWSER",

@@ -1,7 +1,10 @@
 //! The demo's cart route (`POST /cart`: load a 10-item cart, add one, drop the oldest, save) with the
 //! session in Redis on loopback, two ways in one run: our Redis store, and `tower-sessions` with its
 //! Redis store. For each, the Redis round trips one request costs (read from `redis-cli monitor`,
-//! leaving out the calls a script makes inside Redis), then requests per second under wrk.
+//! leaving out the calls a script makes inside Redis), then requests per second under wrk. Then the
+//! same on a Redis Cluster (three primaries, three replicas), against tower-sessions' store on fred
+//! in cluster mode, in interleaved rounds (ours, theirs, theirs, ours): the median of per-round
+//! ratios.
 //!
 //! Needs `redis-server`, `redis-cli` and `wrk` (Debian packages). Run:
 //! `cargo bench -p sessions-examples --bench redis_load`
@@ -20,6 +23,7 @@ use axum::routing::post;
 use axum_servers::{serve, tower_sessions_cart};
 use sessions::store::{RedisOptions, RedisStore};
 use sessions::{Key, Keys};
+use sessions_tests::RedisDeployment;
 use support::{SECONDS, add_to_cart, filled_cart, have_wrk, wrk};
 use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
 
@@ -108,23 +112,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (ours, theirs) = runtime.block_on(async {
-        let store = RedisStore::connect(&url, RedisOptions::default(), Keys::new(Key::generate()))
-            .await
-            .unwrap();
-        let ours = serve(sessions_examples::app(store.clone(), store)).await;
-        let pool = Pool::new(Config::from_url(&url).unwrap(), None, None, None, 4).unwrap();
-        pool.init().await.unwrap();
-        let layer =
-            tower_sessions::SessionManagerLayer::new(tower_sessions_redis_store::RedisStore::new(pool));
-        let theirs = serve(
-            Router::new()
-                .route("/cart", post(tower_sessions_cart))
-                .layer(layer),
-        )
-        .await;
-        (ours, theirs)
-    });
+    let (ours, theirs) = runtime.block_on(servers(&url, &url));
     let our_cookie = runtime.block_on(filled_cart(ours));
     let their_cookie = runtime.block_on(filled_cart(theirs));
 
@@ -144,4 +132,74 @@ fn main() {
         their_trips.len()
     );
     println!("  sessions is {:.2}x tower-sessions", sessions / tower);
+    drop(redis);
+    on_a_cluster(&runtime);
+}
+
+/// The cart route served with our store on `ours` (a store URL) and with tower-sessions' on
+/// `theirs` (a fred URL): their addresses.
+async fn servers(ours: &str, theirs: &str) -> (SocketAddr, SocketAddr) {
+    let store = RedisStore::connect(ours, RedisOptions::default(), Keys::new(Key::generate()))
+        .await
+        .unwrap();
+    let ours = serve(sessions_examples::app(store.clone(), store)).await;
+    let pool = Pool::new(Config::from_url(theirs).unwrap(), None, None, None, 4).unwrap();
+    pool.init().await.unwrap();
+    let layer = tower_sessions::SessionManagerLayer::new(tower_sessions_redis_store::RedisStore::new(pool));
+    let theirs = serve(
+        Router::new()
+            .route("/cart", post(tower_sessions_cart))
+            .layer(layer),
+    )
+    .await;
+    (ours, theirs)
+}
+
+/// Rounds of wrk on a cluster, each side in turn.
+const CLUSTER_ROUNDS: usize = 4;
+
+/// The cart route with the session on a Redis Cluster: ours and tower-sessions' (fred, cluster mode).
+fn on_a_cluster(runtime: &tokio::runtime::Runtime) {
+    let cluster = sessions_tests::RedisCluster::start("bench");
+    let seeds = cluster.seeds();
+    let others: Vec<String> = seeds[1..].iter().map(|seed| format!("node={seed}")).collect();
+    let their_url = format!("redis-cluster://{}?{}", seeds[0], others.join("&"));
+    let (ours, theirs) = runtime.block_on(servers(&cluster.url(), &their_url));
+    let our_cookie = runtime.block_on(filled_cart(ours));
+    let their_cookie = runtime.block_on(filled_cart(theirs));
+    let mut ratios = Vec::new();
+    let (mut our_figures, mut their_figures) = (Vec::new(), Vec::new());
+    for round in 0..CLUSTER_ROUNDS {
+        let (sessions, tower) = if round % 2 == 0 {
+            let sessions = wrk(ours, &[&our_cookie]);
+            (sessions, wrk(theirs, &[&their_cookie]))
+        } else {
+            let tower = wrk(theirs, &[&their_cookie]);
+            (wrk(ours, &[&our_cookie]), tower)
+        };
+        our_figures.push(sessions);
+        their_figures.push(tower);
+        ratios.push(sessions / tower);
+    }
+    let median = |figures: &mut Vec<f64>| {
+        figures.sort_by(f64::total_cmp);
+        figures[figures.len() / 2]
+    };
+    println!(
+        "POST /cart with the session on a Redis Cluster (3 primaries, 3 replicas), wrk -t1 -c32 -d{SECONDS}s, {CLUSTER_ROUNDS} interleaved rounds:"
+    );
+    println!(
+        "  sessions, Redis store        {:>9.0} req/s (median round)",
+        median(&mut our_figures)
+    );
+    println!(
+        "  tower-sessions, Redis store  {:>9.0} req/s (median round)",
+        median(&mut their_figures)
+    );
+    let ratio = median(&mut ratios);
+    println!(
+        "  sessions is {ratio:.2}x tower-sessions (median of per-round ratios; rounds from {:.2}x to {:.2}x)",
+        ratios[0],
+        ratios[ratios.len() - 1]
+    );
 }

@@ -32,8 +32,8 @@ use axum_servers::{serve, tower_sessions_cart};
 use sessions::store::{MySqlStore, PostgresStore, SqliteStore};
 use sessions::{Key, Store};
 use sessions_tests::{MySqlServer, PostgresServer, mysql_program, postgres_program};
-use sqlx::mysql::{MySqlPool, MySqlPoolOptions};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::mysql::MySqlPool;
+use sqlx::postgres::PgPool;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use support::{SECONDS, filled_cart, have_wrk, wrk};
 use tower_sessions::SessionStore;
@@ -79,34 +79,33 @@ impl Floor {
         Self::Sqlite(pool)
     }
 
-    /// On a pool that does not ping connections before use, as `PostgresStore::connect` builds
-    /// it (`sqlx`'s default pool, which tower-sessions is given here, does: a round trip more).
+    /// PostgreSQL's table (`BYTEA` for `BLOB`).
     async fn postgres(url: &str) -> Self {
-        let pool = PgPoolOptions::new()
-            .test_before_acquire(false)
-            .connect(url)
-            .await
-            .unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(Self::TABLE.replace("BLOB", "BYTEA")))
-            .execute(&pool)
-            .await
-            .unwrap();
-        Self::Postgres(pool)
+        Self::Postgres(Self::server(url, ("BLOB", "BYTEA")).await)
     }
 
-    /// On a pool that does not ping connections before use, as `MySqlStore::connect` builds it.
+    /// MariaDB's table (a primary key of bounded length; MariaDB has `CREATE INDEX IF NOT EXISTS`).
     async fn mysql(url: &str) -> Self {
-        let pool = MySqlPoolOptions::new()
+        Self::MySql(Self::server(url, ("TEXT", "VARCHAR(64)")).await)
+    }
+
+    /// The table on the database server at `url`, with one type of [`Floor::TABLE`] changed, on a
+    /// pool that does not ping connections before use, as our stores' `connect` builds it
+    /// (`sqlx`'s default pool, which tower-sessions is given here, does: a round trip more).
+    async fn server<DB: sqlx::Database>(url: &str, (from, to): (&str, &str)) -> sqlx::Pool<DB>
+    where
+        for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+    {
+        let pool = sqlx::pool::PoolOptions::<DB>::new()
             .test_before_acquire(false)
             .connect(url)
             .await
             .unwrap();
-        // MariaDB's `CREATE INDEX IF NOT EXISTS`; a primary key of bounded length.
-        sqlx::raw_sql(sqlx::AssertSqlSafe(Self::TABLE.replace("TEXT", "VARCHAR(64)")))
+        sqlx::raw_sql(sqlx::AssertSqlSafe(Self::TABLE.replace(from, to)))
             .execute(&pool)
             .await
             .unwrap();
-        Self::MySql(pool)
+        pool
     }
 
     /// The size of the largest record our store keeps in the same database.

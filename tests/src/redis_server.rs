@@ -10,6 +10,16 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
+    role: Role,
+}
+
+/// What a server is started as.
+#[derive(Debug, Clone)]
+enum Role {
+    /// A node, with these arguments besides the usual.
+    Node(Vec<String>),
+    /// A sentinel, with these lines of configuration besides its port.
+    Sentinel(String),
 }
 
 impl RedisServer {
@@ -19,6 +29,24 @@ impl RedisServer {
     /// The port is free when picked, but another process may take it before the server binds it
     /// (two test binaries at once): then the server is started again on another.
     pub fn start(name: &str) -> Self {
+        Self::started(name, Role::Node(Vec::new()))
+    }
+
+    /// A node started with `arguments` besides the usual ones (`["--cluster-enabled", "yes"]`).
+    pub fn with_arguments(name: &str, arguments: &[&str]) -> Self {
+        Self::started(
+            name,
+            Role::Node(arguments.iter().map(|&a| a.to_owned()).collect()),
+        )
+    }
+
+    /// A sentinel (`redis-server --sentinel`) with `configuration` (lines such as `sentinel monitor
+    /// ...`) besides its port.
+    pub fn sentinel(name: &str, configuration: &str) -> Self {
+        Self::started(name, Role::Sentinel(configuration.to_owned()))
+    }
+
+    fn started(name: &str, role: Role) -> Self {
         let dir = std::env::temp_dir().join(format!("sessions-redis-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -26,11 +54,11 @@ impl RedisServer {
             child: None,
             port: 0,
             dir,
+            role,
         };
         for _ in 0..5 {
             server.port = crate::free_port();
-            server.run();
-            if server.is_ours() {
+            if server.launched() && server.is_ours() {
                 return server;
             }
             server.stop();
@@ -65,34 +93,56 @@ impl RedisServer {
             .is_some_and(|pid| pid.trim() == child.id().to_string())
     }
 
-    /// Starts the server.
+    /// Starts the server again (after [`RedisServer::stop`]), on its port and data.
     pub fn run(&mut self) {
-        let child = Command::new("redis-server")
-            .args([
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                &self.port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--enable-debug-command",
-                "local",
-            ])
+        assert!(
+            self.launched(),
+            "redis-server did not start on port {}",
+            self.port
+        );
+    }
+
+    /// Starts the server; whether it listens on its port within ten seconds (it exits at once
+    /// when the port, or a Cluster node's bus port, is taken).
+    fn launched(&mut self) -> bool {
+        let mut command = Command::new("redis-server");
+        match &self.role {
+            Role::Node(arguments) => {
+                command
+                    .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+                    .args(["--save", "", "--appendonly", "yes"])
+                    .args(["--enable-debug-command", "local"])
+                    // A replica's first sync at once, not after Redis's default 5 s wait.
+                    .args(["--repl-diskless-sync-delay", "0"])
+                    .args(arguments);
+            }
+            Role::Sentinel(configuration) => {
+                // A sentinel rewrites its configuration file: one of its own.
+                let file = self.dir.join("sentinel.conf");
+                let port = self.port;
+                std::fs::write(&file, format!("bind 127.0.0.1\nport {port}\n{configuration}\n")).unwrap();
+                command.arg(&file).arg("--sentinel");
+            }
+        }
+        let child = command
             .arg("--dir")
             .arg(&self.dir)
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server was on the PATH when the tests were built");
         self.child = Some(child);
-        for _ in 0..200 {
+        for _ in 0..1000 {
             if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
+                return true;
+            }
+            if (self.child.as_mut())
+                .is_some_and(|child| child.try_wait().is_ok_and(|status| status.is_some()))
+            {
+                return false;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
-        panic!("redis-server did not start on port {}", self.port);
+        false
     }
 
     /// Stops the server; [`RedisServer::run`] starts it again on the same port and data.
@@ -101,6 +151,11 @@ impl RedisServer {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Whether it runs (not stopped).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
     }
 
     /// The port it listens on, on 127.0.0.1.

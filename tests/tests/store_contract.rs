@@ -13,7 +13,9 @@ use sessions::{CookieStore, Keys};
 use sessions_examples::counted::Counted;
 use sessions_examples::entry_backend::EntryBackend;
 use sessions_tests::contract::{Fleet, unique};
-use sessions_tests::{MySqlServer, PostgresServer, RedisServer, TempDir};
+use sessions_tests::{
+    MySqlServer, PostgresServer, RedisCluster, RedisDeployment, RedisSentinels, RedisServer, TempDir,
+};
 
 /// Cookie stores share nothing: the browser carries the session.
 struct Cookies;
@@ -135,13 +137,19 @@ sessions_tests::server_store_contracts!(
     #[cfg_attr(not(mysql_server), ignore = "mariadbd and mariadb-install-db not found")]
 );
 
-/// A `redis-server` of its own per test.
-struct Redis(RedisServer);
+/// Redis of its own per test: one node, a Cluster (three primaries, three replicas), or a primary,
+/// its replica and three sentinels.
+struct Redis<Deployment>(Deployment);
 
-impl Fleet for Redis {
+impl<Deployment: RedisDeployment> Fleet for Redis<Deployment> {
     type Store = RedisStore;
     async fn storage() -> Self {
-        Redis(RedisServer::start(&unique("contract")))
+        let name = unique("contract");
+        Redis(
+            tokio::task::spawn_blocking(move || Deployment::start(&name))
+                .await
+                .unwrap(),
+        )
     }
     async fn instance(&self, keys: Keys, clock: &ManualClock) -> RedisStore {
         let store = RedisStore::connect(&self.0.url(), RedisOptions::default(), keys).await;
@@ -150,7 +158,17 @@ impl Fleet for Redis {
 }
 
 sessions_tests::server_store_contracts!(
-    redis_store: Redis,
+    redis_store: Redis<RedisServer>,
+    #[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
+);
+
+sessions_tests::server_store_contracts!(
+    redis_cluster_store: Redis<RedisCluster>,
+    #[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
+);
+
+sessions_tests::server_store_contracts!(
+    redis_sentinel_store: Redis<RedisSentinels>,
     #[cfg_attr(not(redis_server), ignore = "redis-server is not on the PATH")]
 );
 
