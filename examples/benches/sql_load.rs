@@ -131,8 +131,17 @@ impl Floor {
         const WRITE: &str = "UPDATE floor SET data = $1, expires_at = $2 WHERE id = $3";
         const MYSQL_READ: &str = "SELECT data FROM floor WHERE id = ?";
         const MYSQL_WRITE: &str = "UPDATE floor SET data = ?, expires_at = ? WHERE id = ?";
+        // The expiry our saves write: the idle timeout from now, in seconds, so the same within a
+        // second and its index left alone. (One more per operation, as first written, made
+        // MariaDB's floor take 1.86x our time, and 1.06x with this: an indexed column changed on
+        // every update is what InnoDB pays for, not the statements.)
+        let expires_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            + 3600;
         let start = Instant::now();
-        for n in 0..i64::from(OPERATIONS) {
+        for n in 0..OPERATIONS {
             let mut data = vec![7u8; size];
             data[0] = n as u8;
             // The same statements on each pool, whose types differ.
@@ -148,7 +157,7 @@ impl Floor {
                         .unwrap();
                     sqlx::query($write)
                         .bind(data)
-                        .bind(n)
+                        .bind(expires_at)
                         .bind("row")
                         .execute($pool)
                         .await
