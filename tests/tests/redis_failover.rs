@@ -52,8 +52,10 @@ async fn save_through<T: Send + 'static>(
     };
     let store = Arc::new(RedisStore::connect(url, options, keys.clone()).await.unwrap());
     // The sessions the clients start from reach a replica before the primary dies, either way.
+    // (With a long wait: under load a fresh replica's first acknowledgement can take a second.)
     let setup = RedisOptions {
         replicas: 1,
+        timeout: Duration::from_secs(10),
         ..RedisOptions::default()
     };
     let setup = RedisStore::connect(url, setup, keys).await.unwrap();
