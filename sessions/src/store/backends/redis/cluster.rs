@@ -42,12 +42,12 @@ const STALE_AFTER: Duration = Duration::from_secs(600);
 /// How many times a `cycle_id` copies the record before giving up, when saves keep changing it.
 const COPY_ATTEMPTS: usize = 16;
 
-/// KEYS: the owner's index. ARGV: TTL (ms), then session ids. Adds or refreshes each entry, and
-/// keeps the index at least as long as the session.
+/// KEYS: the owner's index. ARGV: TTL (ms), session id. Adds or refreshes the entry, and keeps
+/// the index at least as long as the session.
 const INDEX: &str = r"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now, ARGV[i]) end
+redis.call('ZADD', KEYS[1], now, ARGV[2])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return 1
 ";
@@ -210,14 +210,26 @@ impl RedisBackend {
         &self.scripts.cluster
     }
 
-    async fn index(&self, owner: &OwnerDigest, ids: &[&SessionId], ttl: &str) -> Result<(), RedisStoreError> {
+    /// Adds or refreshes `id`'s entry in `owner`'s index, which then lives at least `ttl`.
+    async fn index(&self, owner: &OwnerDigest, id: &SessionId, ttl: &str) -> Result<(), RedisStoreError> {
         let mut invocation = self.scripts().index.key(self.index_key(owner));
-        invocation.arg(ttl);
-        for id in ids {
-            invocation.arg(id.to_text());
-        }
+        invocation.arg(ttl).arg(id.to_text());
         let mut connection = self.connection.clone();
         self.bounded(invocation.invoke_async::<i64>(&mut connection))
+            .await
+            .map(drop)
+    }
+
+    /// Removes the entries of `ids` (id texts) from `owner`'s index.
+    async fn unindex<Id: redis::ToRedisArgs + Send + Sync>(
+        &self,
+        owner: &OwnerDigest,
+        ids: &[Id],
+    ) -> Result<(), RedisStoreError> {
+        let mut connection = self.connection.clone();
+        let mut command = redis::cmd("ZREM");
+        command.arg(self.index_key(owner)).arg(ids);
+        self.bounded(command.query_async::<i64>(&mut connection))
             .await
             .map(drop)
     }
@@ -238,7 +250,7 @@ impl RedisBackend {
         // Entry before record: the owner as this request sees it (the owner after the save, but
         // for a concurrent change of owner).
         if let Some(seen) = &seen {
-            self.index(seen, &[target], &ttl).await?;
+            self.index(seen, target, &ttl).await?;
         }
         let (stored, owner) = if moves {
             match self.copy(&write, &ttl).await? {
@@ -295,17 +307,14 @@ impl RedisBackend {
                 }
             } else {
                 // The stored owner stays (a concurrent change of owner): record before entry.
-                self.index(owner, &[target], &ttl).await?;
+                self.index(owner, target, &ttl).await?;
             }
         }
         if let Some(stored) = stored
             && (owner.as_ref() != Some(&stored) || moves)
             && !unindexed
         {
-            let mut connection = self.connection.clone();
-            let mut command = redis::cmd("ZREM");
-            command.arg(self.index_key(&stored)).arg(source.to_text());
-            self.bounded(command.query_async::<i64>(&mut connection)).await?;
+            self.unindex(&stored, &[source.to_text()]).await?;
         }
         Ok(Saved::Stored)
     }
@@ -396,10 +405,7 @@ impl RedisBackend {
     pub(super) async fn cluster_delete(&self, id: &SessionId) -> Result<(), RedisStoreError> {
         let owner = self.delete_key(self.key(id)).await?;
         if let Some(owner) = OwnerDigest::from_text(&owner) {
-            let mut connection = self.connection.clone();
-            let mut command = redis::cmd("ZREM");
-            command.arg(self.index_key(&owner)).arg(id.to_text());
-            self.bounded(command.query_async::<i64>(&mut connection)).await?;
+            self.unindex(&owner, &[id.to_text()]).await?;
         }
         Ok(())
     }
@@ -433,9 +439,7 @@ impl RedisBackend {
         let expected = owner.to_text();
         let reads = ids.iter().map(|id| async move {
             let mut command = redis::cmd("HMGET");
-            command
-                .arg(format!("{}{id}", self.prefix))
-                .arg(&["o", "fwd", "m"][..]);
+            command.arg(self.key_of(id)).arg(&["o", "fwd", "m"][..]);
             for &tag in listed {
                 command.arg(super::field_name(tag));
             }
@@ -495,13 +499,8 @@ impl RedisBackend {
             return Ok(0);
         }
         // Entries first: a save under way finds its entry gone, and undoes itself.
-        let mut connection = self.connection.clone();
-        let mut command = redis::cmd("ZREM");
-        command.arg(self.index_key(owner)).arg(&ids);
-        self.bounded(command.query_async::<i64>(&mut connection)).await?;
-        let revokes = ids
-            .iter()
-            .map(|id| self.revoke_one(owner, format!("{}{id}", self.prefix)));
+        self.unindex(owner, &ids).await?;
+        let revokes = ids.iter().map(|id| self.revoke_one(owner, self.key_of(id)));
         let mut revoked = 0;
         for outcome in futures_util::future::join_all(revokes).await {
             revoked += outcome?;
@@ -519,9 +518,7 @@ impl RedisBackend {
             Value::Int(0) => 0,
             Value::BulkString(to) => {
                 let mut invocation =
-                    self.scripts()
-                        .revoke_one
-                        .key(format!("{}{}", self.prefix, String::from_utf8_lossy(&to)));
+                    (self.scripts().revoke_one).key(self.key_of(&String::from_utf8_lossy(&to)));
                 invocation.arg(owner.to_text());
                 let reply: Value = self.bounded(invocation.invoke_async(&mut connection)).await?;
                 usize::from(reply != Value::Int(0))

@@ -44,7 +44,8 @@ impl Topology {
             reason,
         };
         let (scheme, rest) = url.split_once("://").ok_or(invalid("it has no scheme"))?;
-        let sentinel = match scheme {
+        // Schemes are case-insensitive (RFC 3986), as the redis crate reads `REDIS://` too.
+        let sentinel = match scheme.to_ascii_lowercase().as_str() {
             "redis+sentinel" => true,
             "redis+cluster" => false,
             _ => return Ok(Self::Node(url.to_owned())),
@@ -191,37 +192,6 @@ impl Connection {
     }
 }
 
-/// `$call` on whichever connection `$connection` is.
-macro_rules! on_each {
-    ($connection:expr, |$inner:ident| $call:expr) => {
-        match $connection {
-            Connection::Node($inner) => $call,
-            Connection::Sentinel($inner) => $call,
-            Connection::Cluster($inner) => $call,
-        }
-    };
-}
-
-impl ConnectionLike for Connection {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        on_each!(self, |connection| connection.req_packed_command(cmd))
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        on_each!(self, |connection| connection
-            .req_packed_commands(pipeline, offset, count))
-    }
-
-    fn get_db(&self) -> i64 {
-        on_each!(self, |connection| connection.get_db())
-    }
-}
-
 /// The primary that the sentinels name, followed across failovers: a connection that fails, or
 /// a node that refuses a write because it is a replica now (`READONLY`), makes the next call ask
 /// the sentinels again. A refused write is sent again at once, to the new primary: it was not
@@ -234,18 +204,25 @@ pub(super) struct FollowedPrimary {
 }
 
 impl FollowedPrimary {
+    /// The connection in use, if any (a panic elsewhere while it was held leaves it usable).
+    fn current(&self) -> std::sync::MutexGuard<'_, Option<MultiplexedConnection>> {
+        self.current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     /// The connection to the primary, asking the sentinels for it if there is none.
     async fn connected(&self) -> redis::RedisResult<MultiplexedConnection> {
-        if let Some(connection) = self.current.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+        if let Some(connection) = self.current().clone() {
             return Ok(connection);
         }
         let mut sentinel = self.sentinel.lock().await;
         // Another call may have connected while this one waited.
-        if let Some(connection) = self.current.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+        if let Some(connection) = self.current().clone() {
             return Ok(connection);
         }
         let connection = sentinel.get_async_connection_with_config(&self.config).await?;
-        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some(connection.clone());
+        *self.current() = Some(connection.clone());
         Ok(connection)
     }
 
@@ -254,7 +231,7 @@ impl FollowedPrimary {
     fn after(&self, error: &redis::RedisError) -> bool {
         let refused = error.code() == Some("READONLY");
         if refused || error.is_io_error() || error.is_connection_dropped() || error.is_connection_refusal() {
-            *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            *self.current() = None;
         }
         refused
     }
@@ -282,9 +259,21 @@ macro_rules! on_primary {
     };
 }
 
-impl ConnectionLike for FollowedPrimary {
+/// `$call` (a command's future) on whichever connection `$connection` is; on a followed primary,
+/// through [`on_primary!`].
+macro_rules! on_each {
+    ($connection:expr, |$inner:ident| $call:expr) => {
+        match $connection {
+            Connection::Node($inner) => $call,
+            Connection::Sentinel(primary) => on_primary!(primary, |$inner| $call),
+            Connection::Cluster($inner) => $call,
+        }
+    };
+}
+
+impl ConnectionLike for Connection {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        on_primary!(self, |connection| connection.req_packed_command(cmd))
+        on_each!(self, |connection| connection.req_packed_command(cmd))
     }
 
     fn req_packed_commands<'a>(
@@ -293,12 +282,16 @@ impl ConnectionLike for FollowedPrimary {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        on_primary!(self, |connection| connection
+        on_each!(self, |connection| connection
             .req_packed_commands(pipeline, offset, count))
     }
 
     fn get_db(&self) -> i64 {
-        (self.current.lock().unwrap_or_else(|e| e.into_inner()).as_ref()).map_or(0, ConnectionLike::get_db)
+        match self {
+            Self::Node(connection) => connection.get_db(),
+            Self::Sentinel(primary) => primary.current().as_ref().map_or(0, ConnectionLike::get_db),
+            Self::Cluster(connection) => connection.get_db(),
+        }
     }
 }
 
@@ -330,6 +323,14 @@ mod tests {
             at,
             "primary \"cache\" of the sentinels 10.0.0.1:26379, 10.0.0.2:26379"
         );
+    }
+
+    #[test]
+    fn schemes_are_read_in_any_letter_case() {
+        let upper = Topology::parse("REDIS+CLUSTER://10.0.0.1:7000").unwrap();
+        assert_eq!(upper, Topology::Cluster(vec!["redis://10.0.0.1:7000/".into()]));
+        let mixed = Topology::parse("Redis+Sentinel://10.0.0.1:26379/cache").unwrap();
+        assert!(matches!(mixed, Topology::Sentinel { primary, .. } if primary == "cache"));
     }
 
     #[test]

@@ -362,7 +362,12 @@ impl RedisBackend {
 
     /// The key of session `id`.
     pub fn key(&self, id: &SessionId) -> String {
-        format!("{}{}", self.prefix, id.to_text())
+        self.key_of(&id.to_text())
+    }
+
+    /// The key of the session whose id reads `id` (as an index holds it).
+    fn key_of(&self, id: &str) -> String {
+        format!("{}{id}", self.prefix)
     }
 
     /// Runs `call` for at most the configured timeout. The connection's own response timeout may fire
