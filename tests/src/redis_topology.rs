@@ -16,6 +16,10 @@ pub trait RedisDeployment: Send + 'static {
     /// Kills the primary (of some slots, on a Cluster), and returns once a replica has taken
     /// over and the dead node is back as a replica, in sync.
     fn fail_over(&mut self);
+    /// Runs one command as `redis-cli` would (`-c` on a Cluster: sent to the node of its key, or
+    /// to every primary for `KEYS`), on a connection of its own: to look at or damage what the
+    /// store wrote.
+    fn query<T: redis::FromRedisValue>(&self, command: impl redis::ToRedisArgs) -> impl Future<Output = T>;
 }
 
 impl RedisDeployment for RedisServer {
@@ -27,6 +31,9 @@ impl RedisDeployment for RedisServer {
     }
     fn fail_over(&mut self) {
         panic!("one node has nothing to fail over to")
+    }
+    async fn query<T: redis::FromRedisValue>(&self, command: impl redis::ToRedisArgs) -> T {
+        RedisServer::query(self, command).await
     }
 }
 
@@ -106,6 +113,21 @@ impl RedisDeployment for RedisCluster {
             })
         });
     }
+
+    async fn query<T: redis::FromRedisValue>(&self, command: impl redis::ToRedisArgs) -> T {
+        let seeds: Vec<String> = self
+            .seeds()
+            .iter()
+            .map(|seed| format!("redis://{seed}/"))
+            .collect();
+        let client = redis::cluster::ClusterClient::new(seeds).unwrap();
+        let mut connection = client.get_async_connection().await.unwrap();
+        redis::Cmd::new()
+            .arg(command)
+            .query_async(&mut connection)
+            .await
+            .unwrap()
+    }
 }
 
 impl RedisDeployment for RedisSentinels {
@@ -173,6 +195,10 @@ impl RedisDeployment for RedisSentinels {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    async fn query<T: redis::FromRedisValue>(&self, command: impl redis::ToRedisArgs) -> T {
+        self.primary.query(command).await
     }
 }
 
