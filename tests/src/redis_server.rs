@@ -172,13 +172,21 @@ impl RedisServer {
     /// own: to look at or damage what the store wrote.
     pub async fn query<T: redis::FromRedisValue>(&self, command: impl redis::ToRedisArgs) -> T {
         let client = redis::Client::open(self.url()).unwrap();
-        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-        redis::Cmd::new()
-            .arg(command)
-            .query_async(&mut connection)
-            .await
-            .unwrap()
+        let connection = client.get_multiplexed_async_connection().await.unwrap();
+        query_on(connection, command).await
     }
+}
+
+/// Runs one command on `connection`; what it answered.
+pub(crate) async fn query_on<T: redis::FromRedisValue>(
+    mut connection: impl redis::aio::ConnectionLike,
+    command: impl redis::ToRedisArgs,
+) -> T {
+    redis::Cmd::new()
+        .arg(command)
+        .query_async(&mut connection)
+        .await
+        .unwrap()
 }
 
 impl Drop for RedisServer {

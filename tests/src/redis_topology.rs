@@ -6,6 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::RedisServer;
+use crate::redis_server::query_on;
 
 /// Redis as a test starts it: one node, a Cluster, or a Sentinel group.
 pub trait RedisDeployment: Send + 'static {
@@ -121,12 +122,7 @@ impl RedisDeployment for RedisCluster {
             .map(|seed| format!("redis://{seed}/"))
             .collect();
         let client = redis::cluster::ClusterClient::new(seeds).unwrap();
-        let mut connection = client.get_async_connection().await.unwrap();
-        redis::Cmd::new()
-            .arg(command)
-            .query_async(&mut connection)
-            .await
-            .unwrap()
+        query_on(client.get_async_connection().await.unwrap(), command).await
     }
 }
 
