@@ -15,6 +15,8 @@
 
 #[path = "support/axum_servers.rs"]
 mod axum_servers;
+#[path = "support/cpu.rs"]
+mod cpu;
 mod sealed_by_hand;
 mod support;
 
@@ -26,6 +28,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::post;
 use axum_servers::{serve, tower_sessions_cart};
+use cpu::cpu_seconds;
 use sessions::{CookieStore, Key, Keys};
 use sessions_examples::CATALOG;
 use support::{ItemForm, SECONDS, filled_cart, have_wrk, set_cookie_line, wrk};
@@ -56,19 +59,6 @@ async fn cookie_bytes_only(
     std::hint::black_box(headers.get(COOKIE));
     std::hint::black_box(CATALOG.contains(&form.item.as_str()));
     ([(SET_COOKIE, set_cookie)], Redirect::to("/"))
-}
-
-/// CPU time this process has used so far, in seconds: user and system, every thread (the servers'
-/// tokio worker; the main thread only waits for wrk). Linux reports it in 1/100 s.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("Linux's /proc/self/stat");
-    // The fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat[stat.rfind(')').expect("a command name") + 2..]
-        .split(' ')
-        .collect();
-    let ticks = |index: usize| fields[index].parse::<f64>().expect("a tick count");
-    // utime and stime are the 14th and 15th fields of the line, so 12th and 13th after the name.
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn main() {

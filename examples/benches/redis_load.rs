@@ -1,18 +1,23 @@
 //! The demo's cart route (`POST /cart`: load a 10-item cart, add one, drop the oldest, save) with the
 //! session in Redis on loopback, two ways in one run: our Redis store, and `tower-sessions` with its
 //! Redis store. For each, the Redis round trips one request costs (read from `redis-cli monitor`,
-//! leaving out the calls a script makes inside Redis), then requests per second under wrk. Then the
-//! same on a Redis Cluster (three primaries, three replicas), against tower-sessions' store on fred
-//! in cluster mode, in interleaved rounds (ours, theirs, theirs, ours): the median of per-round
-//! ratios.
+//! leaving out the calls a script makes inside Redis), then requests per second under wrk and the CPU
+//! time the servers (in this process) spend per request. Then the same on a Redis Cluster (three
+//! primaries, three replicas), against tower-sessions' store on fred in cluster mode. Each in
+//! interleaved rounds (ours, theirs, theirs, ours): the median of per-round ratios.
 //!
 //! Needs `redis-server`, `redis-cli` and `wrk` (Debian packages). Run:
 //! `cargo bench -p sessions-examples --bench redis_load`
 
 #[path = "support/axum_servers.rs"]
 mod axum_servers;
+#[path = "support/cpu.rs"]
+mod cpu;
+#[path = "support/rounds.rs"]
+mod rounds;
 mod support;
 
+use std::cell::RefCell;
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
@@ -21,6 +26,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::post;
 use axum_servers::{serve, tower_sessions_cart};
+use cpu::cpu_seconds;
+use rounds::{interleaved, median};
 use sessions::store::{RedisOptions, RedisStore};
 use sessions::{Key, Keys};
 use sessions_tests::RedisDeployment;
@@ -118,20 +125,18 @@ fn main() {
 
     let our_trips = round_trips(&runtime, redis.1, ours, &our_cookie);
     let their_trips = round_trips(&runtime, redis.1, theirs, &their_cookie);
-    let sessions = wrk(ours, &[&our_cookie]);
-    let tower = wrk(theirs, &[&their_cookie]);
+    println!("POST /cart with the session in Redis, round trips per request:");
+    println!("  sessions, Redis store        {} {our_trips:?}", our_trips.len());
     println!(
-        "POST /cart with the session in Redis, keep-alive, wrk -t1 -c32 -d{SECONDS}s, one tokio worker:"
-    );
-    println!(
-        "  sessions, Redis store        {sessions:>9.0} req/s   round trips per request: {} {our_trips:?}",
-        our_trips.len()
-    );
-    println!(
-        "  tower-sessions, Redis store  {tower:>9.0} req/s   round trips per request: {} {their_trips:?}",
+        "  tower-sessions, Redis store  {} {their_trips:?}",
         their_trips.len()
     );
-    println!("  sessions is {:.2}x tower-sessions", sessions / tower);
+    compare(
+        &runtime,
+        "on one Redis node",
+        (ours, &our_cookie),
+        (theirs, &their_cookie),
+    );
     drop(redis);
     on_a_cluster(&runtime);
 }
@@ -155,8 +160,8 @@ async fn servers(ours: &str, theirs: &str) -> (SocketAddr, SocketAddr) {
     (ours, theirs)
 }
 
-/// Rounds of wrk on a cluster, each side in turn.
-const CLUSTER_ROUNDS: usize = 4;
+/// Rounds of wrk, each side in turn.
+const ROUNDS: usize = 5;
 
 /// The cart route with the session on a Redis Cluster: ours and tower-sessions' (fred, cluster mode).
 fn on_a_cluster(runtime: &tokio::runtime::Runtime) {
@@ -167,39 +172,53 @@ fn on_a_cluster(runtime: &tokio::runtime::Runtime) {
     let (ours, theirs) = runtime.block_on(servers(&cluster.url(), &their_url));
     let our_cookie = runtime.block_on(filled_cart(ours));
     let their_cookie = runtime.block_on(filled_cart(theirs));
-    let mut ratios = Vec::new();
-    let (mut our_figures, mut their_figures) = (Vec::new(), Vec::new());
-    for round in 0..CLUSTER_ROUNDS {
-        let (sessions, tower) = if round % 2 == 0 {
-            let sessions = wrk(ours, &[&our_cookie]);
-            (sessions, wrk(theirs, &[&their_cookie]))
-        } else {
-            let tower = wrk(theirs, &[&their_cookie]);
-            (wrk(ours, &[&our_cookie]), tower)
-        };
-        our_figures.push(sessions);
-        their_figures.push(tower);
-        ratios.push(sessions / tower);
-    }
-    let median = |figures: &mut Vec<f64>| {
-        figures.sort_by(f64::total_cmp);
-        figures[figures.len() / 2]
+    compare(
+        runtime,
+        "on a Redis Cluster (3 primaries, 3 replicas)",
+        (ours, &our_cookie),
+        (theirs, &their_cookie),
+    );
+}
+
+/// `ROUNDS` interleaved rounds of wrk on our server and theirs, each `(address, cookie)`: requests
+/// per second, and the CPU time this process (where both servers run) spent per request.
+fn compare(
+    runtime: &tokio::runtime::Runtime,
+    place: &str,
+    ours: (SocketAddr, &str),
+    theirs: (SocketAddr, &str),
+) {
+    let (our_cpu, their_cpu) = (RefCell::new(Vec::new()), RefCell::new(Vec::new()));
+    let measured = |(address, cookie): (SocketAddr, &str), cpu: &RefCell<Vec<f64>>| {
+        let before = cpu_seconds();
+        let rate = wrk(address, &[cookie]);
+        cpu.borrow_mut()
+            .push((cpu_seconds() - before) / (rate * f64::from(SECONDS)));
+        rate
     };
+    let rates = runtime.block_on(interleaved(
+        ROUNDS,
+        async || measured(ours, &our_cpu),
+        async || measured(theirs, &their_cpu),
+        |ours, theirs| ours / theirs,
+    ));
+    let (our_cpu, their_cpu) = (median(&our_cpu.borrow()), median(&their_cpu.borrow()));
     println!(
-        "POST /cart with the session on a Redis Cluster (3 primaries, 3 replicas), wrk -t1 -c32 -d{SECONDS}s, {CLUSTER_ROUNDS} interleaved rounds:"
+        "POST /cart with the session {place}, wrk -t1 -c32 -d{SECONDS}s, one tokio worker, {ROUNDS} interleaved rounds (medians):"
     );
     println!(
-        "  sessions, Redis store        {:>9.0} req/s (median round)",
-        median(&mut our_figures)
+        "  sessions, Redis store        {:>9.0} req/s   server CPU {:.2} µs/request",
+        rates.ours,
+        our_cpu * 1e6
     );
     println!(
-        "  tower-sessions, Redis store  {:>9.0} req/s (median round)",
-        median(&mut their_figures)
+        "  tower-sessions, Redis store  {:>9.0} req/s   server CPU {:.2} µs/request",
+        rates.theirs,
+        their_cpu * 1e6
     );
-    let ratio = median(&mut ratios);
+    rates.print_ratio("sessions serves {ratio} the requests of tower-sessions");
     println!(
-        "  sessions is {ratio:.2}x tower-sessions (median of per-round ratios; rounds from {:.2}x to {:.2}x)",
-        ratios[0],
-        ratios[ratios.len() - 1]
+        "  tower-sessions takes {:.2}x our server CPU per request",
+        their_cpu / our_cpu
     );
 }

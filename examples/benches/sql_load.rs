@@ -15,6 +15,8 @@
 
 #[path = "support/axum_servers.rs"]
 mod axum_servers;
+#[path = "support/rounds.rs"]
+mod rounds;
 mod support;
 // The typical session of the `sessions` crate's own benchmarks.
 #[path = "../../sessions/benches/support/mod.rs"]
@@ -29,6 +31,7 @@ use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum_servers::{serve, tower_sessions_cart};
+use rounds::interleaved;
 use sessions::store::{MySqlStore, PostgresStore, SqliteStore};
 use sessions::{Key, Store};
 use sessions_tests::{MySqlServer, PostgresServer, mysql_program, postgres_program};
@@ -370,58 +373,4 @@ async fn carts(address: SocketAddr) -> Vec<String> {
         cookies.push(filled_cart(address).await);
     }
     cookies
-}
-
-/// The medians of each side's figures, and the per-round ratios, sorted.
-struct Rounds {
-    ours: f64,
-    theirs: f64,
-    ratios: Vec<f64>,
-}
-
-impl Rounds {
-    fn print_ratio(&self, sentence: &str) {
-        let ratio = format!("{:.2}x", median(&self.ratios));
-        println!(
-            "  {} (median of per-round ratios; rounds from {:.2}x to {:.2}x)",
-            sentence.replace("{ratio}", &ratio),
-            self.ratios[0],
-            self.ratios[self.ratios.len() - 1]
-        );
-    }
-}
-
-/// Runs `rounds` rounds of ours and theirs, in the order ours, theirs, theirs, ours, ...; each
-/// round's ratio is `ratio(ours, theirs)`.
-async fn interleaved(
-    rounds: usize,
-    ours: impl AsyncFn() -> f64,
-    theirs: impl AsyncFn() -> f64,
-    ratio: fn(f64, f64) -> f64,
-) -> Rounds {
-    let (mut ours_figures, mut theirs_figures, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..rounds {
-        let (a, b) = if round % 2 == 0 {
-            let a = ours().await;
-            (a, theirs().await)
-        } else {
-            let b = theirs().await;
-            (ours().await, b)
-        };
-        ours_figures.push(a);
-        theirs_figures.push(b);
-        ratios.push(ratio(a, b));
-    }
-    ratios.sort_by(f64::total_cmp);
-    Rounds {
-        ours: median(&ours_figures),
-        theirs: median(&theirs_figures),
-        ratios,
-    }
-}
-
-fn median(figures: &[f64]) -> f64 {
-    let mut sorted = figures.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted[sorted.len() / 2]
 }
