@@ -239,14 +239,19 @@ impl RedisCluster {
     /// and all, while the cluster serves.
     pub fn reshard(&mut self, slots: u32) {
         let primaries = self.primaries();
-        let status = Command::new("redis-cli")
+        let output = Command::new("redis-cli")
             .args(["--cluster", "reshard", &format!("127.0.0.1:{}", primaries[0].1)])
             .args(["--cluster-from", &primaries[0].0, "--cluster-to", &primaries[1].0])
             .args(["--cluster-slots", &slots.to_string(), "--cluster-yes"])
-            .stdout(std::process::Stdio::null())
-            .status()
+            .output()
             .expect("redis-cli is installed with redis-server");
-        assert!(status.success(), "redis-cli --cluster reshard failed");
+        let said = String::from_utf8_lossy(&output.stdout);
+        let last: Vec<&str> = said.lines().rev().take(5).collect();
+        assert!(
+            output.status.success(),
+            "redis-cli --cluster reshard failed: {}{last:?}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 
     /// Polls `done` every 50 ms, for at most a minute.

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::HeaderMap;
 use sessions::session::Origin;
@@ -22,6 +22,10 @@ const CLIENTS: u32 = 8;
 /// Saves each client makes once the failover is over, before it stops.
 const SAVES_AFTER: u32 = 20;
 
+/// How long a client may fail without a save in between: a store that never recovers fails the
+/// test with its last error, instead of hanging it.
+const STUCK: Duration = Duration::from_secs(60);
+
 /// What the clients saw.
 #[derive(Debug, Default)]
 struct Outcome {
@@ -33,6 +37,18 @@ struct Outcome {
     lost: u32,
     /// Acknowledged saves.
     saved: u32,
+}
+
+impl Outcome {
+    /// Counts a failed load or save; a client that has not saved since `saved_at` for `STUCK`
+    /// fails the test with the error.
+    fn failed(&mut self, saved_at: Instant, error: impl std::fmt::Debug) {
+        self.errors += 1;
+        assert!(
+            saved_at.elapsed() < STUCK,
+            "no save for {STUCK:?}; the last error: {error:?}"
+        );
+    }
 }
 
 /// Signs in `CLIENTS` users on `url`, then has each add to its cart over and over, acknowledging
@@ -68,14 +84,14 @@ async fn save_through<T: Send + 'static>(
     let clients = browsers.into_iter().map(|mut browser| {
         let (store, over, saves) = (Arc::clone(&store), Arc::clone(&over), Arc::clone(&saves));
         tokio::spawn(async move {
-            let mut outcome = Outcome::default();
+            let (mut outcome, mut saved_at) = (Outcome::default(), Instant::now());
             let (mut next, mut acknowledged, mut after) = (0u32, None, 0);
             while after < SAVES_AFTER {
                 let failed_over = over.load(Ordering::SeqCst);
                 let mut session = match store.load::<AppSession>(&browser.request()).await {
                     Ok(session) => session,
-                    Err(_) => {
-                        outcome.errors += 1;
+                    Err(error) => {
+                        outcome.failed(saved_at, error);
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         continue;
                     }
@@ -92,11 +108,12 @@ async fn save_through<T: Send + 'static>(
                         browser.receive(&response);
                         acknowledged = Some(next);
                         outcome.saved += 1;
+                        saved_at = Instant::now();
                         saves.fetch_add(1, Ordering::SeqCst);
                         after += u32::from(failed_over);
                     }
-                    Err(_) => {
-                        outcome.errors += 1;
+                    Err(error) => {
+                        outcome.failed(saved_at, error);
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
                 }
@@ -117,12 +134,14 @@ async fn save_through<T: Send + 'static>(
         total.errors += outcome.errors;
         total.signed_out += outcome.signed_out;
         total.saved += outcome.saved;
+        let (mut reading, asked) = (Outcome::default(), Instant::now());
         let session = loop {
             // The last reads may still meet the failover's end: an error is asked again.
             match store.load::<AppSession>(&browser.request()).await {
                 Ok(session) => break session,
-                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                Err(error) => reading.failed(asked, error),
             }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         };
         if let Some(acknowledged) = acknowledged
             && !session.cart.contains(&acknowledged)
