@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
 use redis::cluster::ClusterClient;
-use redis::cluster_async::ClusterConnection;
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
 use redis::{AsyncConnectionConfig, Client, Cmd, IntoConnectionInfo, Pipeline, RedisFuture, Value};
 
 use super::RedisStoreError;
+use super::slots::SlotRouted;
 
 /// Where the store's Redis is, parsed from its URL; never shows a password.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,7 +152,9 @@ impl Topology {
                     .connection_timeout(timeout)
                     .response_timeout(timeout)
                     .build()?;
-                Ok(Connection::Cluster(client.get_async_connection().await?))
+                let seed = seeds[0].as_str().into_connection_info()?;
+                let cluster = client.get_async_connection().await?;
+                Ok(Connection::Cluster(SlotRouted::new(cluster, seed, config).await?))
             }
         }
     }
@@ -182,7 +184,7 @@ fn redacted(url: &str) -> String {
 pub(super) enum Connection {
     Node(ConnectionManager),
     Sentinel(FollowedPrimary),
-    Cluster(ClusterConnection),
+    Cluster(SlotRouted),
 }
 
 impl Connection {

@@ -25,6 +25,7 @@
 
 mod cluster;
 mod connection;
+mod slots;
 
 use std::sync::Arc;
 use std::time::Duration;
