@@ -1,10 +1,14 @@
-//! The demo's cart route (`POST /cart`: load a 10-item cart, add one, drop the oldest, save) with the
-//! session in Redis on loopback, two ways in one run: our Redis store, and `tower-sessions` with its
-//! Redis store. For each, the Redis round trips one request costs (read from `redis-cli monitor`,
-//! leaving out the calls a script makes inside Redis), then requests per second under wrk and the CPU
-//! time the servers (in this process) spend per request. Then the same on a Redis Cluster (three
-//! primaries, three replicas), against tower-sessions' store on fred in cluster mode. Each in
-//! interleaved rounds (ours, theirs, theirs, ours): the median of per-round ratios.
+//! Our Redis store against `tower-sessions` with its Redis store (on fred), on one node on loopback
+//! and on a Redis Cluster (three primaries, three replicas), each in interleaved rounds (ours,
+//! theirs, theirs, ours, ...), the median of per-round ratios:
+//! 1. load plus save of the typical session in process (open it, flip a field, save); on one node
+//!    also the CPU time Redis spent per operation, which sizes a node.
+//! 2. the demo's cart route (`POST /cart`: load a 10-item cart, add "cake", drop the oldest) under
+//!    wrk, replaying one cookie: the first request changes the cart (the Redis round trips it costs
+//!    are read from `redis-cli monitor`, leaving out the calls a script makes inside Redis); once the
+//!    cart holds only cake it stays the same, and both stores skip the save, so under wrk a request
+//!    is a load. Requests per second, and the CPU time the servers (in this process) spent per
+//!    request.
 //!
 //! Needs `redis-server`, `redis-cli` and `wrk` (Debian packages). Run:
 //! `cargo bench -p sessions-examples --bench redis_load`
@@ -13,26 +17,34 @@
 mod axum_servers;
 #[path = "support/cpu.rs"]
 mod cpu;
+#[path = "support/load_save.rs"]
+mod load_save;
 #[path = "support/rounds.rs"]
 mod rounds;
 mod support;
+// The typical session of the `sessions` crate's own benchmarks.
+#[path = "../../sessions/benches/support/mod.rs"]
+mod typical;
 
 use std::cell::RefCell;
+use std::hint::black_box;
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::post;
 use axum_servers::{serve, tower_sessions_cart};
-use cpu::cpu_seconds;
+use cpu::{cpu_seconds, cpu_seconds_of};
 use rounds::{interleaved, median};
 use sessions::store::{RedisOptions, RedisStore};
 use sessions::{Key, Keys};
 use sessions_tests::RedisDeployment;
 use support::{SECONDS, add_to_cart, filled_cart, have_wrk, wrk};
 use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Pool};
+use typical::signed_in;
 
 /// A redis-server on a free port, stopped when dropped.
 struct Server(Child, u16);
@@ -106,9 +118,6 @@ fn round_trips(
 }
 
 fn main() {
-    if !have_wrk() {
-        return;
-    }
     let Some(redis) = start_redis() else {
         eprintln!("redis-server is not installed (apt-get install redis-server); this benchmark did not run");
         return;
@@ -119,38 +128,49 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (ours, theirs) = runtime.block_on(servers(&url, &url));
-    let our_cookie = runtime.block_on(filled_cart(ours));
-    let their_cookie = runtime.block_on(filled_cart(theirs));
-
-    let our_trips = round_trips(&runtime, redis.1, ours, &our_cookie);
-    let their_trips = round_trips(&runtime, redis.1, theirs, &their_cookie);
-    println!("POST /cart with the session in Redis, round trips per request:");
-    println!("  sessions, Redis store        {} {our_trips:?}", our_trips.len());
-    println!(
-        "  tower-sessions, Redis store  {} {their_trips:?}",
-        their_trips.len()
-    );
-    compare(
-        &runtime,
-        "on one Redis node",
-        (ours, &our_cookie),
-        (theirs, &their_cookie),
-    );
+    let (ours, theirs) = runtime.block_on(stores(&url, &url));
+    load_and_save(&runtime, "one Redis node", &ours, &theirs, Some(&redis));
+    if have_wrk() {
+        let (ours, theirs) = runtime.block_on(servers(ours, &theirs));
+        let our_cookie = runtime.block_on(filled_cart(ours));
+        let their_cookie = runtime.block_on(filled_cart(theirs));
+        let our_trips = round_trips(&runtime, redis.1, ours, &our_cookie);
+        let their_trips = round_trips(&runtime, redis.1, theirs, &their_cookie);
+        println!("POST /cart with the session in Redis, round trips per request:");
+        println!("  sessions, Redis store        {} {our_trips:?}", our_trips.len());
+        println!(
+            "  tower-sessions, Redis store  {} {their_trips:?}",
+            their_trips.len()
+        );
+        compare(
+            &runtime,
+            "on one Redis node",
+            (ours, &our_cookie),
+            (theirs, &their_cookie),
+            Some(redis.0.id()),
+        );
+    }
     drop(redis);
     on_a_cluster(&runtime);
 }
 
-/// The cart route served with our store on `ours` (a store URL) and with tower-sessions' on
-/// `theirs` (a fred URL): their addresses.
-async fn servers(ours: &str, theirs: &str) -> (SocketAddr, SocketAddr) {
+/// tower-sessions' Redis store, on fred.
+type TheirStore = tower_sessions_redis_store::RedisStore<Pool>;
+
+/// Our store on `ours` (a store URL) and tower-sessions' on `theirs` (a fred URL).
+async fn stores(ours: &str, theirs: &str) -> (RedisStore, Arc<TheirStore>) {
     let store = RedisStore::connect(ours, RedisOptions::default(), Keys::new(Key::generate()))
         .await
         .unwrap();
-    let ours = serve(sessions_examples::app(store.clone(), store)).await;
     let pool = Pool::new(Config::from_url(theirs).unwrap(), None, None, None, 4).unwrap();
     pool.init().await.unwrap();
-    let layer = tower_sessions::SessionManagerLayer::new(tower_sessions_redis_store::RedisStore::new(pool));
+    (store, Arc::new(TheirStore::new(pool)))
+}
+
+/// The cart route served with our store and with tower-sessions': their addresses.
+async fn servers(ours: RedisStore, theirs: &TheirStore) -> (SocketAddr, SocketAddr) {
+    let ours = serve(sessions_examples::app(ours.clone(), ours)).await;
+    let layer = tower_sessions::SessionManagerLayer::new(theirs.clone());
     let theirs = serve(
         Router::new()
             .route("/cart", post(tower_sessions_cart))
@@ -158,6 +178,162 @@ async fn servers(ours: &str, theirs: &str) -> (SocketAddr, SocketAddr) {
     )
     .await;
     (ours, theirs)
+}
+
+/// The floor of a load and a save on one node, no session store: one `HGETALL` of a copy of our
+/// stored session's hash, and one script that writes one of its fields back and sets the TTL
+/// (`EVALSHA`, two calls in Lua): the round trips and the Lua our save needs, without the rest.
+struct Floor {
+    connection: redis::aio::MultiplexedConnection,
+    script: redis::Script,
+}
+
+/// Where the floor keeps its copy.
+const FLOOR_KEY: &str = "floor:typical";
+
+impl Floor {
+    /// On the node at `port`, beside the one session our store holds there.
+    async fn beside_ours(port: u16) -> Self {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("session:*")
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        let _: () = redis::cmd("COPY")
+            .arg(&keys[0])
+            .arg(FLOOR_KEY)
+            .arg("REPLACE")
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        let script = redis::Script::new(
+            "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) redis.call('PEXPIRE', KEYS[1], ARGV[3]) return 1",
+        );
+        Self { connection, script }
+    }
+
+    /// Seconds that `operations` loads and saves took.
+    async fn round(&self, operations: u32) -> f64 {
+        let mut connection = self.connection.clone();
+        let start = Instant::now();
+        for _ in 0..operations {
+            let fields: Vec<(Vec<u8>, Vec<u8>)> = redis::cmd("HGETALL")
+                .arg(FLOOR_KEY)
+                .query_async(&mut connection)
+                .await
+                .unwrap();
+            let (name, value) = black_box(fields).pop().unwrap();
+            let _: i64 = self
+                .script
+                .key(FLOOR_KEY)
+                .arg(name)
+                .arg(value)
+                .arg(86_400_000)
+                .invoke_async(&mut connection)
+                .await
+                .unwrap();
+        }
+        start.elapsed().as_secs_f64()
+    }
+}
+
+/// CPU seconds the Redis server `pid` has used so far; 0 without one.
+fn redis_seconds(pid: Option<u32>) -> f64 {
+    pid.map_or(0.0, |pid| cpu_seconds_of(&pid.to_string()))
+}
+
+/// Loads and saves per round of the in-process part, and its rounds.
+const OPERATIONS: u32 = 20_000;
+const LOAD_SAVE_ROUNDS: usize = 7;
+
+/// Load plus save of the typical session in process, ours and theirs in interleaved rounds; with
+/// the pid of the one Redis server, the CPU time it spent per operation for each (one operation in
+/// flight at a time, so each wakes Redis: the cost of a quiet node, not of a busy one).
+fn load_and_save(
+    runtime: &tokio::runtime::Runtime,
+    place: &str,
+    ours: &RedisStore,
+    theirs: &Arc<TheirStore>,
+    node: Option<&Server>,
+) {
+    let redis = node.map(|node| node.0.id());
+    let redis_cpu = || redis_seconds(redis);
+    let (our_cpu, their_cpu) = (RefCell::new(Vec::new()), RefCell::new(Vec::new()));
+    let timed = async |round: f64, before: f64, cpu: &RefCell<Vec<f64>>| {
+        cpu.borrow_mut()
+            .push((redis_cpu() - before) / f64::from(OPERATIONS));
+        round
+    };
+    let (rounds, floor) = runtime.block_on(async {
+        let request = signed_in(ours).await;
+        let id = load_save::stored(theirs).await;
+        let ours_round = async || {
+            let before = redis_cpu();
+            timed(
+                load_save::ours(ours, &request, OPERATIONS).await,
+                before,
+                &our_cpu,
+            )
+            .await
+        };
+        let theirs_round = async || {
+            let before = redis_cpu();
+            timed(
+                load_save::theirs(theirs, id, OPERATIONS).await,
+                before,
+                &their_cpu,
+            )
+            .await
+        };
+        // One round each first, unmeasured.
+        ours_round().await;
+        theirs_round().await;
+        our_cpu.borrow_mut().clear();
+        their_cpu.borrow_mut().clear();
+        let rounds = interleaved(LOAD_SAVE_ROUNDS, ours_round, theirs_round, |ours, theirs| {
+            theirs / ours
+        })
+        .await;
+        let Some(node) = node else {
+            return (rounds, None);
+        };
+        let floor = Floor::beside_ours(node.1).await;
+        let floor_round = async || floor.round(OPERATIONS).await;
+        floor_round().await;
+        let floor = interleaved(LOAD_SAVE_ROUNDS, ours_round, floor_round, |ours, floor| {
+            floor / ours
+        })
+        .await;
+        (rounds, Some(floor))
+    });
+    let per_operation = |seconds: f64| seconds * 1e6 / f64::from(OPERATIONS);
+    println!(
+        "load + save of the typical session on {place}, in process, {LOAD_SAVE_ROUNDS} interleaved rounds of {OPERATIONS} (medians):"
+    );
+    let redis_figure = |cpu: &RefCell<Vec<f64>>| match redis {
+        Some(_) => format!("   Redis CPU {:.2} µs/operation", median(&cpu.borrow()) * 1e6),
+        None => String::new(),
+    };
+    println!(
+        "  sessions, Redis store        {:8.1} µs{}",
+        per_operation(rounds.ours),
+        redis_figure(&our_cpu)
+    );
+    println!(
+        "  tower-sessions, Redis store  {:8.1} µs{}",
+        per_operation(rounds.theirs),
+        redis_figure(&their_cpu)
+    );
+    rounds.print_ratio("tower-sessions takes {ratio} our time");
+    if let Some(floor) = floor {
+        println!(
+            "  the floor (HGETALL and a two-call script by hand) {:.1} µs",
+            per_operation(floor.theirs)
+        );
+        floor.print_ratio("the floor takes {ratio} our time");
+    }
 }
 
 /// Rounds of wrk, each side in turn.
@@ -169,7 +345,18 @@ fn on_a_cluster(runtime: &tokio::runtime::Runtime) {
     let seeds = cluster.seeds();
     let others: Vec<String> = seeds[1..].iter().map(|seed| format!("node={seed}")).collect();
     let their_url = format!("redis-cluster://{}?{}", seeds[0], others.join("&"));
-    let (ours, theirs) = runtime.block_on(servers(&cluster.url(), &their_url));
+    let (ours, theirs) = runtime.block_on(stores(&cluster.url(), &their_url));
+    load_and_save(
+        runtime,
+        "a Redis Cluster (3 primaries, 3 replicas)",
+        &ours,
+        &theirs,
+        None,
+    );
+    if !have_wrk() {
+        return;
+    }
+    let (ours, theirs) = runtime.block_on(servers(ours, &theirs));
     let our_cookie = runtime.block_on(filled_cart(ours));
     let their_cookie = runtime.block_on(filled_cart(theirs));
     compare(
@@ -177,44 +364,58 @@ fn on_a_cluster(runtime: &tokio::runtime::Runtime) {
         "on a Redis Cluster (3 primaries, 3 replicas)",
         (ours, &our_cookie),
         (theirs, &their_cookie),
+        None,
     );
 }
 
 /// `ROUNDS` interleaved rounds of wrk on our server and theirs, each `(address, cookie)`: requests
-/// per second, and the CPU time this process (where both servers run) spent per request.
+/// per second, the CPU time this process (where both servers run) spent per request, and with the
+/// pid of the one Redis server, the CPU time it spent per request.
 fn compare(
     runtime: &tokio::runtime::Runtime,
     place: &str,
     ours: (SocketAddr, &str),
     theirs: (SocketAddr, &str),
+    redis: Option<u32>,
 ) {
     let (our_cpu, their_cpu) = (RefCell::new(Vec::new()), RefCell::new(Vec::new()));
-    let measured = |(address, cookie): (SocketAddr, &str), cpu: &RefCell<Vec<f64>>| {
-        let before = cpu_seconds();
-        let rate = wrk(address, &[cookie]);
-        cpu.borrow_mut()
-            .push((cpu_seconds() - before) / (rate * f64::from(SECONDS)));
-        rate
-    };
+    let (our_redis, their_redis) = (RefCell::new(Vec::new()), RefCell::new(Vec::new()));
+    let measured =
+        |(address, cookie): (SocketAddr, &str), cpu: &RefCell<Vec<f64>>, redis_cpu: &RefCell<Vec<f64>>| {
+            let (before, redis_before) = (cpu_seconds(), redis_seconds(redis));
+            let rate = wrk(address, &[cookie]);
+            let requests = rate * f64::from(SECONDS);
+            cpu.borrow_mut().push((cpu_seconds() - before) / requests);
+            redis_cpu
+                .borrow_mut()
+                .push((redis_seconds(redis) - redis_before) / requests);
+            rate
+        };
     let rates = runtime.block_on(interleaved(
         ROUNDS,
-        async || measured(ours, &our_cpu),
-        async || measured(theirs, &their_cpu),
+        async || measured(ours, &our_cpu, &our_redis),
+        async || measured(theirs, &their_cpu, &their_redis),
         |ours, theirs| ours / theirs,
     ));
     let (our_cpu, their_cpu) = (median(&our_cpu.borrow()), median(&their_cpu.borrow()));
+    let redis_figure = |cpu: &RefCell<Vec<f64>>| match redis {
+        Some(_) => format!("   Redis CPU {:.2} µs/request", median(&cpu.borrow()) * 1e6),
+        None => String::new(),
+    };
     println!(
         "POST /cart with the session {place}, wrk -t1 -c32 -d{SECONDS}s, one tokio worker, {ROUNDS} interleaved rounds (medians):"
     );
     println!(
-        "  sessions, Redis store        {:>9.0} req/s   server CPU {:.2} µs/request",
+        "  sessions, Redis store        {:>9.0} req/s   server CPU {:.2} µs/request{}",
         rates.ours,
-        our_cpu * 1e6
+        our_cpu * 1e6,
+        redis_figure(&our_redis)
     );
     println!(
-        "  tower-sessions, Redis store  {:>9.0} req/s   server CPU {:.2} µs/request",
+        "  tower-sessions, Redis store  {:>9.0} req/s   server CPU {:.2} µs/request{}",
         rates.theirs,
-        their_cpu * 1e6
+        their_cpu * 1e6,
+        redis_figure(&their_redis)
     );
     rates.print_ratio("sessions serves {ratio} the requests of tower-sessions");
     println!(

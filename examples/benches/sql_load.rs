@@ -15,6 +15,8 @@
 
 #[path = "support/axum_servers.rs"]
 mod axum_servers;
+#[path = "support/load_save.rs"]
+mod load_save;
 #[path = "support/rounds.rs"]
 mod rounds;
 mod support;
@@ -22,13 +24,11 @@ mod support;
 #[path = "../../sessions/benches/support/mod.rs"]
 mod typical;
 
-use std::hint::black_box;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::http::HeaderMap;
 use axum::routing::post;
 use axum_servers::{serve, tower_sessions_cart};
 use rounds::interleaved;
@@ -42,7 +42,7 @@ use support::{SECONDS, filled_cart, have_wrk, wrk};
 use tower_sessions::SessionStore;
 // tower-sessions' stores take pools of the `sqlx` they were built with (0.8; ours is 0.9).
 use tower_sessions_sqlx_store::sqlx as their_sqlx;
-use typical::{Typical, signed_in, typical};
+use typical::signed_in;
 
 /// Operations per round, and rounds, of the in-process part.
 const OPERATIONS: u32 = 2_000;
@@ -263,38 +263,10 @@ async fn main() {
 
 /// Part 1: load plus save of the typical session, in process.
 async fn load_and_save<Theirs: SessionStore>(pair: &Pair<impl Store, Theirs>) {
-    // Ours: a request carrying the cookie of a stored typical session.
-    let ours = &pair.ours;
-    let request = signed_in(ours).await;
-
-    // Theirs: a stored session holding the same value under one key.
-    let first = tower_sessions::Session::new(None, Arc::clone(&pair.theirs), None);
-    first.insert("typical", typical()).await.unwrap();
-    first.save().await.unwrap();
-    let id = first.id().unwrap();
-
-    let ours_round = async || {
-        let start = Instant::now();
-        for _ in 0..OPERATIONS {
-            let mut session = ours.load::<Typical>(black_box(&request)).await.unwrap();
-            session.admin = !session.admin;
-            let mut response = HeaderMap::new();
-            ours.save(&mut session, &mut response).await.unwrap();
-            black_box(response);
-        }
-        start.elapsed().as_secs_f64()
-    };
-    let theirs_round = async || {
-        let start = Instant::now();
-        for _ in 0..OPERATIONS {
-            let session = tower_sessions::Session::new(Some(id), Arc::clone(&pair.theirs), None);
-            let mut value: Typical = session.get("typical").await.unwrap().unwrap();
-            value.admin = !value.admin;
-            session.insert("typical", value).await.unwrap();
-            session.save().await.unwrap();
-        }
-        start.elapsed().as_secs_f64()
-    };
+    let request = signed_in(&pair.ours).await;
+    let id = load_save::stored(&pair.theirs).await;
+    let ours_round = async || load_save::ours(&pair.ours, &request, OPERATIONS).await;
+    let theirs_round = async || load_save::theirs(&pair.theirs, id, OPERATIONS).await;
     // The floor writes rows the size of ours.
     let sealed_size = pair.floor.record_size().await;
     let floor_round = async || pair.floor.round(sealed_size).await;
