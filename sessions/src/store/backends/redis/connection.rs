@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
 use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
 use redis::{AsyncConnectionConfig, Client, Cmd, IntoConnectionInfo, Pipeline, RedisFuture, Value};
 
 use super::RedisStoreError;
-use super::slots::SlotRouted;
 
 /// Where the store's Redis is, parsed from its URL; never shows a password.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,9 +152,7 @@ impl Topology {
                     .connection_timeout(timeout)
                     .response_timeout(timeout)
                     .build()?;
-                let seed = seeds[0].as_str().into_connection_info()?;
-                let cluster = client.get_async_connection().await?;
-                Ok(Connection::Cluster(SlotRouted::new(cluster, seed, config).await?))
+                Ok(Connection::Cluster(client.get_async_connection().await?))
             }
         }
     }
@@ -184,7 +182,7 @@ fn redacted(url: &str) -> String {
 pub(super) enum Connection {
     Node(ConnectionManager),
     Sentinel(FollowedPrimary),
-    Cluster(SlotRouted),
+    Cluster(ClusterConnection),
 }
 
 impl Connection {

@@ -25,7 +25,6 @@
 
 mod cluster;
 mod connection;
-mod slots;
 
 use std::sync::Arc;
 use std::time::Duration;
