@@ -236,22 +236,30 @@ impl RedisCluster {
     }
 
     /// Moves `slots` slots from one primary to another with `redis-cli --cluster reshard`, keys
-    /// and all, while the cluster serves.
+    /// and all, while the cluster serves. A node that does not know the other primary yet (gossip
+    /// still spreading: redis-cli says "please retry") is asked again, for at most a minute.
     pub fn reshard(&mut self, slots: u32) {
-        let primaries = self.primaries();
-        let output = Command::new("redis-cli")
-            .args(["--cluster", "reshard", &format!("127.0.0.1:{}", primaries[0].1)])
-            .args(["--cluster-from", &primaries[0].0, "--cluster-to", &primaries[1].0])
-            .args(["--cluster-slots", &slots.to_string(), "--cluster-yes"])
-            .output()
-            .expect("redis-cli is installed with redis-server");
-        let said = String::from_utf8_lossy(&output.stdout);
-        let last: Vec<&str> = said.lines().rev().take(5).collect();
-        assert!(
-            output.status.success(),
-            "redis-cli --cluster reshard failed: {}{last:?}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let start = Instant::now();
+        loop {
+            let primaries = self.primaries();
+            let output = Command::new("redis-cli")
+                .args(["--cluster", "reshard", &format!("127.0.0.1:{}", primaries[0].1)])
+                .args(["--cluster-from", &primaries[0].0, "--cluster-to", &primaries[1].0])
+                .args(["--cluster-slots", &slots.to_string(), "--cluster-yes"])
+                .output()
+                .expect("redis-cli is installed with redis-server");
+            if output.status.success() {
+                return;
+            }
+            let said = String::from_utf8_lossy(&output.stdout);
+            let last: Vec<&str> = said.lines().rev().take(5).collect();
+            assert!(
+                said.contains("please retry") && start.elapsed() < FORMING,
+                "redis-cli --cluster reshard failed: {}{last:?}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
     }
 
     /// Polls `done` every 50 ms, for at most a minute.

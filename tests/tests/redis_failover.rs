@@ -23,8 +23,10 @@ const CLIENTS: u32 = 8;
 const SAVES_AFTER: u32 = 20;
 
 /// How long a client may fail without a save in between: a store that never recovers fails the
-/// test with its last error, instead of hanging it.
-const STUCK: Duration = Duration::from_secs(60);
+/// test with its last error, instead of hanging it. Generous: under CI's load a Cluster client has
+/// been seen failing a minute on end after a failover (its `WAIT` reaching the old primary, back as
+/// a replica, until the client reads the slots again).
+const STUCK: Duration = Duration::from_secs(240);
 
 /// What the clients saw.
 #[derive(Debug, Default)]
