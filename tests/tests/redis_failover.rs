@@ -42,15 +42,19 @@ struct Outcome {
 }
 
 impl Outcome {
-    /// Counts a failed load or save; a client that has not saved since `saved_at` for `STUCK`
-    /// fails the test with the error.
+    /// Counts a failed load or save; see [`not_stuck`].
     fn failed(&mut self, saved_at: Instant, error: impl std::fmt::Debug) {
         self.errors += 1;
-        assert!(
-            saved_at.elapsed() < STUCK,
-            "no save for {STUCK:?}; the last error: {error:?}"
-        );
+        not_stuck(saved_at, error);
     }
+}
+
+/// Fails the test with `error` when nothing has succeeded since `since` for `STUCK`.
+fn not_stuck(since: Instant, error: impl std::fmt::Debug) {
+    assert!(
+        since.elapsed() < STUCK,
+        "nothing succeeded for {STUCK:?}; the last error: {error:?}"
+    );
 }
 
 /// Signs in `CLIENTS` users on `url`, then has each add to its cart over and over, acknowledging
@@ -136,12 +140,12 @@ async fn save_through<T: Send + 'static>(
         total.errors += outcome.errors;
         total.signed_out += outcome.signed_out;
         total.saved += outcome.saved;
-        let (mut reading, asked) = (Outcome::default(), Instant::now());
+        let asked = Instant::now();
         let session = loop {
             // The last reads may still meet the failover's end: an error is asked again.
             match store.load::<AppSession>(&browser.request()).await {
                 Ok(session) => break session,
-                Err(error) => reading.failed(asked, error),
+                Err(error) => not_stuck(asked, error),
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
