@@ -28,7 +28,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::post;
 use axum_servers::{serve, tower_sessions_cart};
-use cpu::cpu_seconds;
+use cpu::cpu_seconds_of;
 use sessions::{CookieStore, Key, Keys};
 use sessions_examples::CATALOG;
 use support::{ItemForm, SECONDS, filled_cart, have_wrk, set_cookie_line, wrk};
@@ -116,10 +116,10 @@ fn main() {
     for _ in 0..ROUNDS {
         for ((rates, cpu), (_, address, cookie)) in rounds.iter_mut().zip(&mut cpu_per_request).zip(&servers)
         {
-            let cpu_before = cpu_seconds();
+            let cpu_before = cpu_seconds_of("self");
             let rate = wrk(*address, &[cookie]);
             let requests = rate * f64::from(SECONDS);
-            *cpu = cpu.min((cpu_seconds() - cpu_before) / requests);
+            *cpu = cpu.min((cpu_seconds_of("self") - cpu_before) / requests);
             rates.push(rate);
         }
     }

@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::routing::post;
 use axum_servers::{serve, tower_sessions_cart};
-use cpu::{cpu_seconds, cpu_seconds_of};
+use cpu::cpu_seconds_of;
 use rounds::{interleaved, median};
 use sessions::store::{RedisOptions, RedisStore};
 use sessions::{Key, Keys};
@@ -239,9 +239,45 @@ impl Floor {
     }
 }
 
-/// CPU seconds the Redis server `pid` has used so far; 0 without one.
-fn redis_seconds(pid: Option<u32>) -> f64 {
-    pid.map_or(0.0, |pid| cpu_seconds_of(&pid.to_string()))
+/// The CPU time one process (this one, where the servers run, or the Redis server) spends per unit of
+/// work (an operation, a request): a figure per measured round.
+struct CpuPer {
+    pid: String,
+    figures: RefCell<Vec<f64>>,
+}
+
+impl CpuPer {
+    fn of(pid: impl ToString) -> Self {
+        Self {
+            pid: pid.to_string(),
+            figures: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The CPU seconds of each of `meters` so far, for [`CpuPer::record`].
+    fn readings(meters: &[&Self]) -> Vec<f64> {
+        meters.iter().map(|meter| cpu_seconds_of(&meter.pid)).collect()
+    }
+
+    /// Records for each of `meters` its CPU time since `readings` per unit, over `units` units.
+    fn record(meters: &[&Self], readings: &[f64], units: f64) {
+        for (meter, before) in meters.iter().zip(readings) {
+            let spent = cpu_seconds_of(&meter.pid) - before;
+            meter.figures.borrow_mut().push(spent / units);
+        }
+    }
+
+    /// The median figure, in microseconds.
+    fn median_micros(&self) -> f64 {
+        median(&self.figures.borrow()) * 1e6
+    }
+
+    /// `   Redis CPU <median> µs/<unit>` for a Redis meter; nothing without one.
+    fn redis_figure(meter: Option<&Self>, unit: &str) -> String {
+        meter.map_or_else(String::new, |meter| {
+            format!("   Redis CPU {:.2} µs/{unit}", meter.median_micros())
+        })
+    }
 }
 
 /// Loads and saves per round of the in-process part, and its rounds.
@@ -258,40 +294,30 @@ fn load_and_save(
     theirs: &Arc<TheirStore>,
     node: Option<&Server>,
 ) {
-    let redis = node.map(|node| node.0.id());
-    let redis_cpu = || redis_seconds(redis);
-    let (our_cpu, their_cpu) = (RefCell::new(Vec::new()), RefCell::new(Vec::new()));
-    let timed = async |round: f64, before: f64, cpu: &RefCell<Vec<f64>>| {
-        cpu.borrow_mut()
-            .push((redis_cpu() - before) / f64::from(OPERATIONS));
-        round
-    };
+    let (our_redis, their_redis) = (
+        node.map(|node| CpuPer::of(node.0.id())),
+        node.map(|node| CpuPer::of(node.0.id())),
+    );
     let (rounds, floor) = runtime.block_on(async {
         let request = signed_in(ours).await;
         let id = load_save::stored(theirs).await;
         let ours_round = async || {
-            let before = redis_cpu();
-            timed(
-                load_save::ours(ours, &request, OPERATIONS).await,
-                before,
-                &our_cpu,
-            )
-            .await
+            let meters: Vec<&CpuPer> = our_redis.iter().collect();
+            let readings = CpuPer::readings(&meters);
+            let seconds = load_save::ours(ours, &request, OPERATIONS).await;
+            CpuPer::record(&meters, &readings, f64::from(OPERATIONS));
+            seconds
         };
         let theirs_round = async || {
-            let before = redis_cpu();
-            timed(
-                load_save::theirs(theirs, id, OPERATIONS).await,
-                before,
-                &their_cpu,
-            )
-            .await
+            let meters: Vec<&CpuPer> = their_redis.iter().collect();
+            let readings = CpuPer::readings(&meters);
+            let seconds = load_save::theirs(theirs, id, OPERATIONS).await;
+            CpuPer::record(&meters, &readings, f64::from(OPERATIONS));
+            seconds
         };
-        // One round each first, unmeasured.
-        ours_round().await;
-        theirs_round().await;
-        our_cpu.borrow_mut().clear();
-        their_cpu.borrow_mut().clear();
+        // One round each first, unmeasured (so not recorded).
+        load_save::ours(ours, &request, OPERATIONS).await;
+        load_save::theirs(theirs, id, OPERATIONS).await;
         let rounds = interleaved(LOAD_SAVE_ROUNDS, ours_round, theirs_round, |ours, theirs| {
             theirs / ours
         })
@@ -312,19 +338,15 @@ fn load_and_save(
     println!(
         "load + save of the typical session on {place}, in process, {LOAD_SAVE_ROUNDS} interleaved rounds of {OPERATIONS} (medians):"
     );
-    let redis_figure = |cpu: &RefCell<Vec<f64>>| match redis {
-        Some(_) => format!("   Redis CPU {:.2} µs/operation", median(&cpu.borrow()) * 1e6),
-        None => String::new(),
-    };
     println!(
         "  sessions, Redis store        {:8.1} µs{}",
         per_operation(rounds.ours),
-        redis_figure(&our_cpu)
+        CpuPer::redis_figure(our_redis.as_ref(), "operation")
     );
     println!(
         "  tower-sessions, Redis store  {:8.1} µs{}",
         per_operation(rounds.theirs),
-        redis_figure(&their_cpu)
+        CpuPer::redis_figure(their_redis.as_ref(), "operation")
     );
     rounds.print_ratio("tower-sessions takes {ratio} our time");
     if let Some(floor) = floor {
@@ -378,48 +400,39 @@ fn compare(
     theirs: (SocketAddr, &str),
     redis: Option<u32>,
 ) {
-    let (our_cpu, their_cpu) = (RefCell::new(Vec::new()), RefCell::new(Vec::new()));
-    let (our_redis, their_redis) = (RefCell::new(Vec::new()), RefCell::new(Vec::new()));
-    let measured =
-        |(address, cookie): (SocketAddr, &str), cpu: &RefCell<Vec<f64>>, redis_cpu: &RefCell<Vec<f64>>| {
-            let (before, redis_before) = (cpu_seconds(), redis_seconds(redis));
-            let rate = wrk(address, &[cookie]);
-            let requests = rate * f64::from(SECONDS);
-            cpu.borrow_mut().push((cpu_seconds() - before) / requests);
-            redis_cpu
-                .borrow_mut()
-                .push((redis_seconds(redis) - redis_before) / requests);
-            rate
-        };
+    let (our_cpu, their_cpu) = (CpuPer::of("self"), CpuPer::of("self"));
+    let (our_redis, their_redis) = (redis.map(CpuPer::of), redis.map(CpuPer::of));
+    let measured = |(address, cookie): (SocketAddr, &str), cpu: &CpuPer, redis: Option<&CpuPer>| {
+        let meters: Vec<&CpuPer> = std::iter::once(cpu).chain(redis).collect();
+        let readings = CpuPer::readings(&meters);
+        let rate = wrk(address, &[cookie]);
+        CpuPer::record(&meters, &readings, rate * f64::from(SECONDS));
+        rate
+    };
     let rates = runtime.block_on(interleaved(
         ROUNDS,
-        async || measured(ours, &our_cpu, &our_redis),
-        async || measured(theirs, &their_cpu, &their_redis),
+        async || measured(ours, &our_cpu, our_redis.as_ref()),
+        async || measured(theirs, &their_cpu, their_redis.as_ref()),
         |ours, theirs| ours / theirs,
     ));
-    let (our_cpu, their_cpu) = (median(&our_cpu.borrow()), median(&their_cpu.borrow()));
-    let redis_figure = |cpu: &RefCell<Vec<f64>>| match redis {
-        Some(_) => format!("   Redis CPU {:.2} µs/request", median(&cpu.borrow()) * 1e6),
-        None => String::new(),
-    };
     println!(
         "POST /cart with the session {place}, wrk -t1 -c32 -d{SECONDS}s, one tokio worker, {ROUNDS} interleaved rounds (medians):"
     );
     println!(
         "  sessions, Redis store        {:>9.0} req/s   server CPU {:.2} µs/request{}",
         rates.ours,
-        our_cpu * 1e6,
-        redis_figure(&our_redis)
+        our_cpu.median_micros(),
+        CpuPer::redis_figure(our_redis.as_ref(), "request")
     );
     println!(
         "  tower-sessions, Redis store  {:>9.0} req/s   server CPU {:.2} µs/request{}",
         rates.theirs,
-        their_cpu * 1e6,
-        redis_figure(&their_redis)
+        their_cpu.median_micros(),
+        CpuPer::redis_figure(their_redis.as_ref(), "request")
     );
     rates.print_ratio("sessions serves {ratio} the requests of tower-sessions");
     println!(
         "  tower-sessions takes {:.2}x our server CPU per request",
-        their_cpu / our_cpu
+        their_cpu.median_micros() / our_cpu.median_micros()
     );
 }

@@ -1,13 +1,8 @@
 //! CPU time of a process: the benchmark's own, where the servers under load run, or a database's.
 
-/// CPU time this process has used so far, in seconds: user and system, every thread (the servers'
-/// tokio worker; the main thread only waits for wrk).
-pub fn cpu_seconds() -> f64 {
-    cpu_seconds_of("self")
-}
-
-/// CPU time process `pid` (a number, or `self`) has used so far, in seconds: user and system, every
-/// thread. Linux reports it in 1/100 s.
+/// CPU time process `pid` (a number, or `self`: the servers' tokio worker; the main thread only
+/// waits for wrk) has used so far, in seconds: user and system, every thread. Linux reports it in
+/// 1/100 s.
 pub fn cpu_seconds_of(pid: &str) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("Linux's /proc/<pid>/stat");
     // The fields after the command name, which is in parentheses and may hold spaces.
